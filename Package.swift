@@ -1,0 +1,86 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// The egress server: records the participants of a room individually, driven by a gRPC API
+/// that is wire-compatible with LiveKit's `livekit.Egress` service.
+///
+/// Layers, bottom to top (each a target, each knowing only the ones below it):
+/// C libraries → Protobuf (descriptor-driven messages) → HTTP2 (nghttp2 over SwiftNIO)
+/// → RPC (gRPC framing and routing) → SessionManager (egress state) / Media (FFmpeg)
+/// → EgressAPI (handlers) → Server (configuration and lifecycle) → egress-server.
+let package = Package(
+    name: "egress-server",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "egress-server", targets: ["egress-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages), one module map each.
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]
+        ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // protoc-c's output for Protos/, compiled as it is.
+        .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", publicHeadersPath: "."),
+
+        .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos"]),
+        .target(
+            name: "HTTP2",
+            dependencies: [
+                "CNGHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RPC",
+            dependencies: [
+                "HTTP2", "Protobuf", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SessionManager", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(
+            name: "EgressAPI",
+            dependencies: ["RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "egress-server",
+            dependencies: [
+                "Server",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "HTTP2", "Protobuf"]),
+        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager"]),
+        .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,101 @@
+"""The contract: every message, enum and service in Protos/ (package livekit) matches
+livekit-protocol's descriptors: names, numbers, types, labels, oneofs, enum values, methods."""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2
+from grpc_tools import protoc
+
+from livekit.protocol import egress as lk_egress, models as lk_models
+
+PROTOS = Path(__file__).resolve().parents[2] / "Protos"
+
+
+def compile_ours() -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "set.pb"
+        files = [p.name for p in PROTOS.glob("*.proto")]
+        rc = protoc.main(["protoc", f"-I{PROTOS}", f"--descriptor_set_out={out}", *files])
+        assert rc == 0, "protoc failed on Protos/"
+        fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
+    return {f.name: f for f in fds.file}
+
+
+def theirs(module) -> descriptor_pb2.FileDescriptorProto:
+    f = descriptor_pb2.FileDescriptorProto()
+    module.DESCRIPTOR.CopyToProto(f)
+    return f
+
+
+def index(file: descriptor_pb2.FileDescriptorProto):
+    """Flattens a file into {full_name: message or enum descriptor proto}."""
+    out = {}
+
+    def walk(prefix, msgs, enums):
+        for e in enums:
+            out[f"{prefix}.{e.name}"] = e
+        for m in msgs:
+            name = f"{prefix}.{m.name}"
+            out[name] = m
+            walk(name, m.nested_type, m.enum_type)
+
+    walk(file.package, file.message_type, file.enum_type)
+    return out
+
+
+def field_shape(m: descriptor_pb2.DescriptorProto):
+    shape = {}
+    for f in m.field:
+        oneof = m.oneof_decl[f.oneof_index].name if f.HasField("oneof_index") else None
+        shape[f.name] = (f.number, f.type, f.label, f.type_name, oneof, f.proto3_optional,
+                         f.options.deprecated)
+    return shape
+
+
+OURS = compile_ours()
+OUR_INDEX = {**index(OURS["livekit_egress.proto"]), **index(OURS["livekit_models.proto"])}
+LK_INDEX = {**index(theirs(lk_egress)), **index(theirs(lk_models))}
+
+
+@pytest.mark.parametrize("name", sorted(index(OURS["livekit_egress.proto"])))
+def test_every_egress_type_matches_livekit(name):
+    compare(name)
+
+
+@pytest.mark.parametrize("name", sorted(index(OURS["livekit_models.proto"])))
+def test_every_models_type_matches_livekit(name):
+    ours, lk = OUR_INDEX[name], LK_INDEX[name]
+    if isinstance(ours, descriptor_pb2.DescriptorProto) and not ours.field:
+        # A type kept only for its nested enums (ParticipantInfo.Kind): the enums are compared.
+        return
+    compare(name)
+
+
+def compare(name):
+    assert name in LK_INDEX, f"{name} is not in livekit-protocol"
+    ours, lk = OUR_INDEX[name], LK_INDEX[name]
+    if isinstance(ours, descriptor_pb2.EnumDescriptorProto):
+        assert [(v.name, v.number) for v in ours.value] == [(v.name, v.number) for v in lk.value]
+    else:
+        assert field_shape(ours) == field_shape(lk)
+        assert [o.name for o in ours.oneof_decl] == [o.name for o in lk.oneof_decl]
+
+
+def test_every_livekit_egress_type_is_defined():
+    missing = sorted(set(index(theirs(lk_egress))) - set(OUR_INDEX))
+    assert missing == []
+
+
+def test_egress_service_matches_livekit():
+    ours = {s.name: s for s in OURS["livekit_egress.proto"].service}["Egress"]
+    lk = {s.name: s for s in theirs(lk_egress).service}["Egress"]
+    shape = lambda s: [(m.name, m.input_type, m.output_type, m.client_streaming, m.server_streaming)
+                       for m in s.method]
+    assert shape(ours) == shape(lk)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
