@@ -51,7 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SessionManager", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "SessionManager", dependencies: ["Protobuf", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(
             name: "EgressAPI",

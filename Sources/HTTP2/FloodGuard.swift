@@ -1,0 +1,58 @@
+/// Per-connection counters for frames that cost the server work but carry no request, each a
+/// token bucket. nghttp2 1.52 (Debian) limits RST_STREAM, CONTINUATION and queued ACKs itself;
+/// this adds PING, SETTINGS and the empty-frame kinds.
+struct FloodGuard {
+    enum Kind: CaseIterable {
+        case ping, settings, emptyFrame
+
+        var name: String {
+            switch self {
+            case .ping: "PING"
+            case .settings: "SETTINGS"
+            case .emptyFrame: "empty or control"
+            }
+        }
+    }
+
+    private var buckets: [TokenBucket]
+
+    init(_ configuration: HTTP2Configuration, now: ContinuousClock.Instant) {
+        buckets = Kind.allCases.map { kind in
+            let limit = switch kind {
+            case .ping: configuration.pingLimit
+            case .settings: configuration.settingsLimit
+            case .emptyFrame: configuration.emptyFrameLimit
+            }
+            return TokenBucket(limit, now: now)
+        }
+    }
+
+    /// Takes a token for one frame of `kind`; false when the client has exceeded its limit.
+    mutating func admit(_ kind: Kind, now: ContinuousClock.Instant) -> Bool {
+        buckets[Kind.allCases.firstIndex(of: kind)!].take(now: now)
+    }
+}
+
+struct TokenBucket {
+    private let burst: Double
+    private let perSecond: Double
+    private var tokens: Double
+    private var refilledAt: ContinuousClock.Instant
+
+    init(_ limit: HTTP2Configuration.RateLimit, now: ContinuousClock.Instant) {
+        burst = Double(limit.burst)
+        perSecond = Double(limit.perSecond)
+        tokens = burst
+        refilledAt = now
+    }
+
+    mutating func take(now: ContinuousClock.Instant) -> Bool {
+        let elapsed = now - refilledAt
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        tokens = min(burst, tokens + seconds * perSecond)
+        refilledAt = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+}

@@ -1,0 +1,174 @@
+import Logging
+import NIOCore
+
+/// Sent down a connection's pipeline to start a graceful shutdown of it.
+public struct HTTP2GracefulShutdownEvent: Sendable {
+    public init() {}
+}
+
+/// Drives one connection's `HTTP2Session` from its channel: bytes read go to nghttp2, nghttp2's
+/// output is written back, and reads pause while the peer is not taking what is written.
+final class HTTP2ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let session: HTTP2Session
+    private var context: ChannelHandlerContext?
+    private var isReceiving = false
+    private var isFlushing = false
+    private var flushScheduled = false
+    private var readWaitingForWritability = false
+    private var isClosing = false
+    private var handshakeTimeout: Scheduled<Void>?
+    private var goAwayTimer: Scheduled<Void>?
+
+    /// Output is drained from nghttp2 in pieces of about this size.
+    private static let writeChunk = 64 * 1024
+
+    init(session: HTTP2Session) {
+        self.session = session
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { start(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard handshakeTimeout == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        do {
+            try session.start(delegate: .init(outputPending: { loopBound.value.outputPending() }))
+        } catch {
+            session.logger.error("could not start the HTTP/2 session", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            return
+        }
+        handshakeTimeout = context.eventLoop.scheduleTask(in: .init(session.configuration.handshakeTimeout)) {
+            loopBound.value.session.logger.debug("closing a connection that did not complete the HTTP/2 handshake")
+            loopBound.value.session.terminate(.protocolError, reason: "handshake timeout")
+            loopBound.value.closeNow()
+        }
+        flushOutput()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        isReceiving = true
+        do {
+            try session.receive(buffer)
+            handshakeTimeout?.cancel()
+        } catch {
+            session.logger.debug("closing the connection", metadata: ["error": "\(error)", "reason": "\(session.goAwayReason ?? "")"])
+            isClosing = true
+        }
+        isReceiving = false
+        flushOutput()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimeout?.cancel()
+        goAwayTimer?.cancel()
+        session.connectionClosed()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            flushOutput()
+            if readWaitingForWritability {
+                readWaitingForWritability = false
+                context.read()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Backpressure: a peer that does not read what it is sent is not read from either.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readWaitingForWritability = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is HTTP2GracefulShutdownEvent {
+            beginGracefulShutdown(context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        session.logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func beginGracefulShutdown(_ context: ChannelHandlerContext) {
+        guard goAwayTimer == nil else { return }
+        session.announceShutdown()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        goAwayTimer = context.eventLoop.scheduleTask(in: .init(session.configuration.goAwayGracePeriod)) {
+            loopBound.value.session.finalGoAway()
+        }
+    }
+
+    // MARK: Output
+
+    private func outputPending() {
+        guard !isReceiving, !isFlushing, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            loopBound.value.flushScheduled = false
+            loopBound.value.flushOutput()
+        }
+    }
+
+    /// Writes what nghttp2 has ready while the channel is writable; closes the connection once
+    /// the session has nothing left to do (after GOAWAY, or a fatal error).
+    private func flushOutput() {
+        guard let context, !isFlushing else { return }
+        isFlushing = true
+        defer { isFlushing = false }
+        var lastWrite: EventLoopFuture<Void>?
+        do {
+            while context.channel.isWritable || isClosing, session.wantsWrite {
+                var buffer = context.channel.allocator.buffer(capacity: 4096)
+                try session.drainOutput(into: &buffer, limit: Self.writeChunk)
+                guard buffer.readableBytes > 0 else { break }
+                lastWrite = context.write(wrapOutboundOut(buffer))
+                if isClosing { continue }
+            }
+        } catch {
+            session.logger.debug("could not produce HTTP/2 output", metadata: ["error": "\(error)"])
+            isClosing = true
+        }
+        if lastWrite != nil { context.flush() }
+        if isClosing || !session.isAlive {
+            isClosing = true
+            if let lastWrite {
+                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                lastWrite.whenComplete { _ in loopBound.value.closeNow() }
+            } else {
+                closeNow()
+            }
+        }
+    }
+
+    private func closeNow() {
+        context?.close(promise: nil)
+    }
+}

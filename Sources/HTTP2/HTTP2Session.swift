@@ -1,0 +1,262 @@
+import CNGHTTP2
+import Logging
+import NIOCore
+
+/// One nghttp2 server session: owns the `nghttp2_session`, is fed the bytes read from the
+/// connection and yields the bytes to write. Confined to its connection's event loop.
+final class HTTP2Session {
+    /// What the session needs from its connection.
+    struct Delegate {
+        /// Output is waiting: the connection should drain and write it.
+        var outputPending: () -> Void
+    }
+
+    let configuration: HTTP2Configuration
+    let eventLoop: any EventLoop
+    let logger: Logger
+    private let makeHandler: HTTP2StreamHandlerFactory
+    private var delegate: Delegate?
+    private var raw: OpaquePointer!
+    var streams: [Int32: StreamEntry] = [:]
+    var floodGuard: FloodGuard
+    private(set) var goAwayReason: String?
+    let allocator = ByteBufferAllocator()
+
+    /// A stream's request side, its handler, and the handle the handler answers through.
+    struct StreamEntry {
+        var head = HTTP2RequestHead()
+        var headerBytes = 0
+        var handler: (any HTTP2StreamHandler)?
+        let stream: HTTP2Stream
+    }
+
+    init(configuration: HTTP2Configuration, eventLoop: any EventLoop, logger: Logger, makeHandler: @escaping HTTP2StreamHandlerFactory) throws {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.makeHandler = makeHandler
+        floodGuard = FloodGuard(configuration, now: .now)
+
+        var callbacks: OpaquePointer?
+        try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        Self.install(on: callbacks)
+
+        var option: OpaquePointer?
+        try check(nghttp2_option_new(&option), "nghttp2_option_new")
+        defer { nghttp2_option_del(option) }
+        nghttp2_option_set_max_continuations(option, configuration.maxContinuations)
+        nghttp2_option_set_max_outbound_ack(option, configuration.maxOutboundAcks)
+        nghttp2_option_set_stream_reset_rate_limit(
+            option, UInt64(configuration.resetLimit.burst), UInt64(configuration.resetLimit.perSecond))
+
+        var session: OpaquePointer?
+        try check(nghttp2_session_server_new2(&session, callbacks, Unmanaged.passUnretained(self).toOpaque(), option),
+                  "nghttp2_session_server_new2")
+        raw = session
+    }
+
+    deinit {
+        nghttp2_session_del(raw)
+    }
+
+    /// Queues the server's SETTINGS (the server connection preface) and widens the connection window.
+    func start(delegate: Delegate) throws {
+        self.delegate = delegate
+        let settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                                   value: configuration.maxConcurrentStreams),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                                   value: configuration.initialWindowSize),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                                   value: UInt32(configuration.maxHeaderListSize)),
+        ]
+        try check(nghttp2_submit_settings(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count),
+                  "nghttp2_submit_settings")
+        if configuration.connectionWindowSize > 65_535 {
+            try check(nghttp2_session_set_local_window_size(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+                                                            configuration.connectionWindowSize),
+                      "nghttp2_session_set_local_window_size")
+        }
+    }
+
+    // MARK: Bytes in and out
+
+    /// Feeds bytes read from the socket. A thrown error means the connection is beyond saving;
+    /// any GOAWAY that explains why is queued for `drainOutput`.
+    func receive(_ buffer: ByteBuffer) throws(HTTP2Error) {
+        let consumed = buffer.withUnsafeReadableBytes { bytes in
+            nghttp2_session_mem_recv(raw, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        if consumed < 0 {
+            let error = HTTP2Error(consumed, "nghttp2_session_mem_recv")
+            switch Int32(consumed) {
+            case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
+                terminate(.protocolError, reason: "the client did not send the HTTP/2 connection preface")
+            case NGHTTP2_ERR_FLOODED.rawValue:
+                goAwayReason = goAwayReason ?? "the client flooded the server with frames it does not read the answers to"
+            default:
+                terminate(.protocolError, reason: error.description)
+            }
+            throw error
+        }
+    }
+
+    /// Appends the frames nghttp2 has ready to `buffer`, up to about `limit` bytes.
+    func drainOutput(into buffer: inout ByteBuffer, limit: Int) throws(HTTP2Error) {
+        while buffer.readableBytes < limit {
+            var data: UnsafePointer<UInt8>?
+            let count = nghttp2_session_mem_send(raw, &data)
+            if count < 0 { throw HTTP2Error(count, "nghttp2_session_mem_send") }
+            guard count > 0, let data else { return }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+        }
+    }
+
+    /// Whether nghttp2 still has frames to send.
+    var wantsWrite: Bool { nghttp2_session_want_write(raw) != 0 }
+
+    /// Whether the connection is still of use: false once GOAWAY has been exchanged and no stream is left.
+    var isAlive: Bool { nghttp2_session_want_read(raw) != 0 || nghttp2_session_want_write(raw) != 0 }
+
+    var openStreamCount: Int { streams.count }
+
+    // MARK: Shutdown
+
+    /// Ends the session with GOAWAY(`code`): no new streams, and the connection closes once sent.
+    func terminate(_ code: HTTP2ErrorCode, reason: String) {
+        if goAwayReason == nil { goAwayReason = reason }
+        nghttp2_session_terminate_session(raw, code.rawValue)
+        delegate?.outputPending()
+    }
+
+    /// First step of a graceful shutdown: GOAWAY with the highest stream id, so that clients stop
+    /// opening streams while requests already on the way are still taken.
+    func announceShutdown() {
+        nghttp2_submit_shutdown_notice(raw)
+        delegate?.outputPending()
+    }
+
+    /// Second step: GOAWAY naming the last stream that will be processed; open streams finish.
+    func finalGoAway() {
+        nghttp2_submit_goaway(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(raw),
+                              NGHTTP2_NO_ERROR.rawValue, nil, 0)
+        delegate?.outputPending()
+    }
+
+    /// The connection is gone: every open stream is told, so that its work is cancelled.
+    func connectionClosed() {
+        let open = streams
+        streams = [:]
+        for entry in open.values {
+            entry.stream.isClosed = true
+            entry.stream.notifyDrainedIfBelowWatermark()
+            entry.handler?.streamClosed(error: .cancel)
+        }
+    }
+
+    // MARK: Responses (called by HTTP2Stream on the event loop)
+
+    func submitResponse(_ stream: HTTP2Stream, headers: [HeaderField], withBody: Bool) {
+        let rv: Int32 = headers.withNameValues { nva, count in
+            if withBody {
+                var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readData)
+                return nghttp2_submit_response(raw, stream.id, nva, count, &provider)
+            }
+            return nghttp2_submit_response(raw, stream.id, nva, count, nil)
+        }
+        if rv != 0 {
+            logger.debug("could not submit response", metadata: ["stream": "\(stream.id)", "error": "\(HTTP2Error(rv, "nghttp2_submit_response"))"])
+        }
+        delegate?.outputPending()
+    }
+
+    func resumeData(_ stream: HTTP2Stream) {
+        nghttp2_session_resume_data(raw, stream.id)
+        delegate?.outputPending()
+    }
+
+    func submitReset(_ stream: HTTP2Stream, code: HTTP2ErrorCode) {
+        nghttp2_submit_rst_stream(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code.rawValue)
+        delegate?.outputPending()
+    }
+
+    /// Copies queued body bytes of a stream into nghttp2's frame buffer (the data source).
+    func readData(streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: inout UInt32) -> Int {
+        guard let stream = streams[streamID]?.stream else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        var copied = 0
+        if var pending = stream.pending {
+            copied = min(pending.readableBytes, buffer.count)
+            pending.withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: copied) }
+            pending.moveReaderIndex(forwardBy: copied)
+            stream.pending = pending.readableBytes > 0 ? pending : nil
+            stream.notifyDrainedIfBelowWatermark()
+        }
+        if stream.pending == nil, stream.isFinished {
+            flags |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = stream.pendingTrailers, !trailers.isEmpty {
+                flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                let rv = trailers.withNameValues { nghttp2_submit_trailer(raw, streamID, $0, $1) }
+                if rv != 0 { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            }
+        } else if copied == 0 {
+            stream.isDeferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return copied
+    }
+
+    // MARK: Stream lifecycle (called from the nghttp2 callbacks)
+
+    func beginStream(_ id: Int32) {
+        let stream = HTTP2Stream(id: id, eventLoop: eventLoop, session: self)
+        streams[id] = StreamEntry(stream: stream)
+    }
+
+    func headersComplete(_ id: Int32) {
+        guard var entry = streams[id], entry.handler == nil else { return }
+        let handler = makeHandler(entry.stream)
+        entry.handler = handler
+        streams[id] = entry
+        handler.receiveHead(entry.head)
+    }
+
+    func streamClosed(_ id: Int32, code: UInt32) {
+        guard let entry = streams.removeValue(forKey: id) else { return }
+        entry.stream.isClosed = true
+        entry.stream.notifyDrainedIfBelowWatermark()
+        entry.handler?.streamClosed(error: code == NGHTTP2_NO_ERROR.rawValue ? nil : HTTP2ErrorCode(rawValue: code))
+    }
+
+    private func check(_ rv: Int32, _ operation: String) throws(HTTP2Error) {
+        if rv != 0 { throw HTTP2Error(rv, operation) }
+    }
+}
+
+extension Array where Element == HeaderField {
+    /// Calls `body` with the fields as an nghttp2 name/value array (nghttp2 copies them).
+    func withNameValues<R>(_ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
+        precondition(!isEmpty, "a header block has at least one field")
+        var storage: [UInt8] = []
+        storage.reserveCapacity(reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
+        var spans: [(Int, Int, Int, Int)] = []
+        spans.reserveCapacity(count)
+        for field in self {
+            let nameStart = storage.count
+            storage.append(contentsOf: field.name.utf8)
+            let valueStart = storage.count
+            storage.append(contentsOf: field.value.utf8)
+            spans.append((nameStart, valueStart - nameStart, valueStart, storage.count - valueStart))
+        }
+        return storage.withUnsafeMutableBufferPointer { bytes in
+            let base = bytes.baseAddress ?? UnsafeMutablePointer<UInt8>(bitPattern: 1)!
+            let nva = spans.map { span in
+                nghttp2_nv(name: base + span.0, value: base + span.2, namelen: span.1, valuelen: span.3,
+                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+}

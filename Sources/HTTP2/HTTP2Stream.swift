@@ -1,0 +1,121 @@
+import NIOCore
+
+/// The server's side of one HTTP/2 stream: how the layer above answers a request.
+///
+/// Its methods may be called from any thread; they run on the connection's event loop (at once
+/// when already there). A response is `sendHeaders`, then any number of `sendData`, then
+/// `finish` (with or without trailers) — or headers with `endStream` for a body-less answer.
+public final class HTTP2Stream: @unchecked Sendable {
+    public let id: Int32
+    public let eventLoop: any EventLoop
+
+    // Confined to the event loop.
+    weak var session: HTTP2Session?
+    var pending: ByteBuffer?
+    var pendingTrailers: [HeaderField]?
+    var isFinished = false
+    var isDeferred = false
+    var headersSent = false
+    var isClosed = false
+    var resetsAfterResponse = false
+    private var drainWaiters: [() -> Void] = []
+
+    /// Buffered response bytes above which `whenDrained` callbacks wait (default 256 KiB).
+    public static let bufferHighWatermark = 256 * 1024
+
+    init(id: Int32, eventLoop: any EventLoop, session: HTTP2Session) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.session = session
+    }
+
+    /// Sends the response headers; with `endStream` they are the whole response.
+    public func sendHeaders(_ headers: [HeaderField], endStream: Bool = false) {
+        onLoop { stream in
+            guard !stream.isClosed, !stream.headersSent, let session = stream.session else { return }
+            stream.headersSent = true
+            stream.isFinished = endStream
+            session.submitResponse(stream, headers: headers, withBody: !endStream)
+        }
+    }
+
+    /// Queues body bytes after the headers.
+    public func sendData(_ data: ByteBuffer) {
+        onLoop { stream in
+            guard !stream.isClosed, !stream.isFinished, stream.headersSent else { return }
+            if stream.pending == nil {
+                stream.pending = data
+            } else {
+                var data = data
+                stream.pending!.writeBuffer(&data)
+            }
+            stream.resume()
+        }
+    }
+
+    /// Ends the response, with trailers when given (gRPC always sends them).
+    public func finish(trailers: [HeaderField]? = nil) {
+        onLoop { stream in
+            guard !stream.isClosed, !stream.isFinished, stream.headersSent else { return }
+            stream.isFinished = true
+            stream.pendingTrailers = trailers
+            stream.resume()
+        }
+    }
+
+    /// Resets the stream with RST_STREAM.
+    public func reset(_ code: HTTP2ErrorCode) {
+        onLoop { stream in
+            guard !stream.isClosed, let session = stream.session else { return }
+            session.submitReset(stream, code: code)
+        }
+    }
+
+    /// Once the response has been sent in full, refuses the rest of the request body with
+    /// RST_STREAM(NO_ERROR), as RFC 9113 §8.1 allows a server that answered early.
+    public func resetAfterResponse() {
+        onLoop { $0.resetsAfterResponse = true }
+    }
+
+    /// For the response body.
+    public var allocator: ByteBufferAllocator { ByteBufferAllocator() }
+
+    /// Bytes queued for this stream that nghttp2 has not taken yet.
+    public var bufferedBytes: Int {
+        eventLoop.preconditionInEventLoop()
+        return pending?.readableBytes ?? 0
+    }
+
+    /// Calls `body` on the event loop once the buffered response is below the high watermark
+    /// (or the stream is closed): backpressure for streaming responses.
+    public func whenDrained(_ body: @escaping @Sendable () -> Void) {
+        onLoop { stream in
+            if stream.isClosed || (stream.pending?.readableBytes ?? 0) < Self.bufferHighWatermark {
+                body()
+            } else {
+                stream.drainWaiters.append(body)
+            }
+        }
+    }
+
+    func notifyDrainedIfBelowWatermark() {
+        guard !drainWaiters.isEmpty, isClosed || (pending?.readableBytes ?? 0) < Self.bufferHighWatermark else { return }
+        let waiters = drainWaiters
+        drainWaiters = []
+        waiters.forEach { $0() }
+    }
+
+    private func resume() {
+        guard isDeferred, let session else { return }
+        isDeferred = false
+        session.resumeData(self)
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (HTTP2Stream) -> Void) {
+        if eventLoop.inEventLoop {
+            body(self)
+        } else {
+            eventLoop.execute { body(self) }
+        }
+    }
+}

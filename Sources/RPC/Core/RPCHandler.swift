@@ -1,0 +1,60 @@
+import Protobuf
+
+/// What a handler receives: the decoded request message, the caller's metadata and the call's context.
+public struct ServerRequest: Sendable {
+    public let message: ProtoMessage
+    public let metadata: Metadata
+    public let context: ServerContext
+}
+
+/// Facts about one call.
+public struct ServerContext: Sendable {
+    /// The method being called.
+    public let method: ServiceDescriptor.Method
+    /// When the caller stops waiting (from `grpc-timeout`), if it said.
+    public let deadline: ContinuousClock.Instant?
+}
+
+/// A unary handler's answer: the message, plus response headers and trailers if it wants them.
+public struct ServerResponse: Sendable {
+    public var message: ProtoMessage
+    public var metadata: Metadata
+    public var trailers: Metadata
+
+    public init(_ message: ProtoMessage, metadata: Metadata = Metadata(), trailers: Metadata = Metadata()) {
+        self.message = message
+        self.metadata = metadata
+        self.trailers = trailers
+    }
+}
+
+/// Sends the messages of a server-streaming response.
+public struct ResponseStreamWriter: Sendable {
+    let send: @Sendable (ProtoMessage) async throws -> Void
+
+    /// Sends one message; waits while the client is not reading; throws once the call is over.
+    public func write(_ message: ProtoMessage) async throws {
+        try await send(message)
+    }
+}
+
+/// The implementation of one RPC method. Handlers report failures by throwing `RPCError`.
+public struct RPCHandler: Sendable {
+    enum Kind: Sendable {
+        case unary(@Sendable (ServerRequest) async throws -> ServerResponse)
+        /// Returns the trailing metadata.
+        case serverStreaming(@Sendable (ServerRequest, ResponseStreamWriter) async throws -> Metadata)
+    }
+
+    let kind: Kind
+
+    public static func unary(_ body: @escaping @Sendable (ServerRequest) async throws -> ServerResponse) -> RPCHandler {
+        RPCHandler(kind: .unary(body))
+    }
+
+    public static func serverStreaming(
+        _ body: @escaping @Sendable (ServerRequest, ResponseStreamWriter) async throws -> Metadata
+    ) -> RPCHandler {
+        RPCHandler(kind: .serverStreaming(body))
+    }
+}

@@ -1,0 +1,59 @@
+import Protobuf
+
+/// The handlers of one generated service, by method name.
+public struct RPCService: Sendable {
+    public let descriptor: ServiceDescriptor
+    public let handlers: [String: RPCHandler]
+
+    /// `fullName` names a service in Protos/; every handler must name one of its methods.
+    public init(_ fullName: String, handlers: [String: RPCHandler]) {
+        guard let descriptor = DescriptorRegistry.shared.service(named: fullName) else {
+            preconditionFailure("no service \(fullName) in Generated/")
+        }
+        for name in handlers.keys {
+            precondition(descriptor.method(named: name) != nil, "\(fullName) has no method \(name)")
+        }
+        self.descriptor = descriptor
+        self.handlers = handlers
+    }
+}
+
+/// Finds the method for a request's `:path` (`/package.Service/Method`). The table is built
+/// from the services' generated descriptors: every method of a registered service has a route,
+/// and a method without a handler answers UNIMPLEMENTED.
+public struct RPCRouter: Sendable {
+    public struct Route: Sendable {
+        public let method: ServiceDescriptor.Method
+        let handler: RPCHandler?
+    }
+
+    private let routes: [String: Route]
+    private let serviceNames: Set<String>
+
+    public init(services: [RPCService]) {
+        var routes: [String: Route] = [:]
+        for service in services {
+            for method in service.descriptor.methods {
+                routes[method.path] = Route(method: method, handler: service.handlers[method.name])
+            }
+        }
+        self.routes = routes
+        serviceNames = Set(services.map(\.descriptor.fullName))
+    }
+
+    /// The route for `path`, or the UNIMPLEMENTED error that explains why there is none.
+    func route(_ path: String) -> Result<Route, RPCError> {
+        if let route = routes[path] {
+            guard route.handler != nil else {
+                return .failure(.unimplemented("method \(route.method.name) of \(path.split(separator: "/").first ?? "") is not implemented"))
+            }
+            return .success(route)
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, serviceNames.contains(String(parts[1])) else {
+            let service = parts.count > 1 ? String(parts[1]) : path
+            return .failure(.unimplemented("unknown service \(service)"))
+        }
+        return .failure(.unimplemented("unknown method \(parts[2]) for service \(parts[1])"))
+    }
+}

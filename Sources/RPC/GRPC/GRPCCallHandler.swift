@@ -1,0 +1,326 @@
+import HTTP2
+import Logging
+import NIOCore
+import Protobuf
+
+/// One gRPC call on one HTTP/2 stream: checks the request head, collects the request message,
+/// runs the handler as a task on the connection's event loop, and writes its answer — headers,
+/// messages, then trailers with `grpc-status`, or Trailers-Only for an early error.
+///
+/// All of its state is touched on the event loop only.
+final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
+    private let stream: HTTP2Stream
+    private let server: GRPCServer
+    private let executor: EventLoopTaskExecutor
+    private var state = State.awaitingHead
+    private var headersSent = false
+    private var deadlineTimer: Scheduled<Void>?
+    private var path = ""
+    /// Metadata the gRPC interop convention asks to be echoed: `x-grpc-test-echo-initial` in the
+    /// response headers, `x-grpc-test-echo-trailing-bin` in the trailers.
+    private var echo = (initial: Metadata(), trailing: Metadata())
+
+    private enum State {
+        case awaitingHead
+        case receiving(Call)
+        case running(Task<Void, Never>?, deadline: ContinuousClock.Instant?)
+        /// The status has been sent, or the stream is gone.
+        case done
+    }
+
+    /// What is known of the call while its request arrives.
+    private struct Call {
+        let route: RPCRouter.Route
+        let metadata: Metadata
+        let encoding: MessageEncoding
+        let deadline: ContinuousClock.Instant?
+        var deframer: MessageDeframer
+        var request: (compressed: Bool, payload: ByteBuffer)?
+    }
+
+    init(stream: HTTP2Stream, server: GRPCServer, executor: EventLoopTaskExecutor) {
+        self.stream = stream
+        self.server = server
+        self.executor = executor
+    }
+
+    // MARK: HTTP2StreamHandler
+
+    func receiveHead(_ head: HTTP2RequestHead) {
+        guard case .awaitingHead = state else { return }
+        path = head.path
+        if head.method != "POST" {
+            return respondHTTPError(405, [HeaderField("allow", "POST")], RPCError(.unimplemented, "HTTP method \(head.method) is not allowed: gRPC calls are POST"))
+        }
+        let contentType = head.header("content-type") ?? ""
+        guard Self.isGRPCContentType(contentType) else {
+            return respondHTTPError(415, [HeaderField("accept", "application/grpc")],
+                                    RPCError(.internal, "content-type '\(contentType)' is not application/grpc"))
+        }
+        if let (size, limit) = head.headerListTooLarge {
+            return fail(RPCError(.resourceExhausted, "request headers of \(size) bytes exceed the limit of \(limit) bytes"))
+        }
+        let route: RPCRouter.Route
+        switch server.router.route(head.path) {
+        case .success(let found): route = found
+        case .failure(let error): return fail(error)
+        }
+        let encodingName = head.header("grpc-encoding") ?? "identity"
+        guard let encoding = MessageEncoding(rawValue: encodingName) else {
+            return fail(RPCError(.unimplemented, "grpc-encoding '\(encodingName)' is not supported; supported: \(MessageEncoding.acceptHeader)"))
+        }
+        var deadline: ContinuousClock.Instant?
+        if let timeout = head.header("grpc-timeout") {
+            guard let duration = GRPCTimeout.parse(timeout) else {
+                return fail(RPCError(.invalidArgument, "malformed grpc-timeout '\(timeout)'"))
+            }
+            deadline = .now + duration
+            let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
+            deadlineTimer = stream.eventLoop.scheduleTask(in: .init(duration)) { loopBound.value.deadlineExpired() }
+        }
+        let metadata: Metadata
+        switch Self.metadata(from: head.headers) {
+        case .success(let parsed): metadata = parsed
+        case .failure(let error): return fail(error)
+        }
+        if let value = metadata["x-grpc-test-echo-initial"] { echo.initial.add("x-grpc-test-echo-initial", value) }
+        if let value = metadata.binary("x-grpc-test-echo-trailing-bin") {
+            echo.trailing.add("x-grpc-test-echo-trailing-bin", binary: value)
+        }
+        state = .receiving(Call(route: route, metadata: metadata, encoding: encoding, deadline: deadline,
+                                deframer: MessageDeframer(maxMessageSize: server.configuration.maxReceiveMessageSize)))
+    }
+
+    func receiveData(_ data: ByteBuffer) {
+        guard case .receiving(var call) = state else { return }
+        call.deframer.append(data)
+        do {
+            while let message = try call.deframer.next() {
+                guard call.request == nil else {
+                    throw RPCError(.internal, "\(call.route.method.name) takes one request message; the client sent more")
+                }
+                call.request = message
+            }
+        } catch {
+            return fail(error, stopRequest: true)
+        }
+        state = .receiving(call)
+    }
+
+    func receiveEnd() {
+        guard case .receiving(let call) = state else { return }
+        guard !call.deframer.hasPartialMessage else {
+            return fail(RPCError(.internal, "the request ended inside a message"))
+        }
+        guard let request = call.request else {
+            return fail(RPCError(.internal, "the client ended the stream without sending a request message"))
+        }
+        do {
+            start(call, try decode(request, of: call))
+        } catch {
+            fail(error)
+        }
+    }
+
+    func streamClosed(error: HTTP2ErrorCode?) {
+        deadlineTimer?.cancel()
+        if case .running(let task, _) = state, let error {
+            server.logger.debug("call cancelled by the client", metadata: ["path": "\(path)", "reason": "\(error)"])
+            task?.cancel()
+        }
+        state = .done
+    }
+
+    // MARK: Running the handler
+
+    private func decode(_ request: (compressed: Bool, payload: ByteBuffer), of call: Call) throws(RPCError) -> ProtoMessage {
+        var payload = request.payload
+        if request.compressed {
+            guard call.encoding != .identity else {
+                throw RPCError(.internal, "the message is flagged compressed but grpc-encoding is identity")
+            }
+            payload = try call.encoding.decompress(payload, limit: server.configuration.maxReceiveMessageSize,
+                                                   allocator: stream.allocator)
+        }
+        let input = call.route.method.input
+        do {
+            return try payload.withUnsafeReadableBytes { bytes throws(ProtoError) in
+                try ProtoMessage(decoding: bytes, as: input)
+            }
+        } catch {
+            throw RPCError(.internal, "the request is not a valid \(input.fullName): \(error.message)")
+        }
+    }
+
+    private func start(_ call: Call, _ message: ProtoMessage) {
+        let request = ServerRequest(message: message, metadata: call.metadata,
+                                    context: ServerContext(method: call.route.method, deadline: call.deadline))
+        guard let handler = call.route.handler else { return }
+        // Running before the task starts, since a handler that never suspends completes inline.
+        state = .running(nil, deadline: call.deadline)
+        let task = Task.immediate(executorPreference: executor) { [self] in
+            switch handler.kind {
+            case .unary(let body):
+                do {
+                    respond(try await body(request))
+                } catch {
+                    fail(error)
+                }
+            case .serverStreaming(let body):
+                let writer = ResponseStreamWriter { [self] message in try await send(message) }
+                do {
+                    let trailers = try await body(request, writer)
+                    finish(trailers: trailers)
+                } catch {
+                    fail(error)
+                }
+            }
+        }
+        if case .running = state { state = .running(task, deadline: call.deadline) }
+    }
+
+    private func deadlineExpired() {
+        switch state {
+        case .running(let task, _):
+            task?.cancel()
+            fail(RPCError(.deadlineExceeded, "deadline exceeded"), stopRequest: true)
+        case .receiving, .awaitingHead:
+            fail(RPCError(.deadlineExceeded, "deadline exceeded"), stopRequest: true)
+        case .done:
+            break
+        }
+    }
+
+    // MARK: Writing the answer
+
+    private func respond(_ response: ServerResponse) {
+        guard case .running = state else { return }
+        sendHeadersIfNeeded(response.metadata)
+        stream.sendData(MessageFramer.frame(response.message.encoded(), allocator: stream.allocator))
+        finish(trailers: response.trailers)
+    }
+
+    private func send(_ message: ProtoMessage) async throws {
+        try Task.checkCancellation()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            stream.eventLoop.execute { [self] in
+                guard case .running = state else {
+                    return continuation.resume(throwing: CancellationError())
+                }
+                sendHeadersIfNeeded(Metadata())
+                stream.sendData(MessageFramer.frame(message.encoded(), allocator: stream.allocator))
+                stream.whenDrained { continuation.resume() }
+            }
+        }
+    }
+
+    private func finish(trailers: Metadata) {
+        guard case .running = state else { return }
+        state = .done
+        deadlineTimer?.cancel()
+        sendHeadersIfNeeded(Metadata())
+        var fields = [HeaderField("grpc-status", "0")]
+        Self.append(trailers, to: &fields)
+        Self.append(echo.trailing, to: &fields)
+        stream.finish(trailers: fields)
+    }
+
+    private func sendHeadersIfNeeded(_ metadata: Metadata) {
+        guard !headersSent else { return }
+        headersSent = true
+        var fields = Self.responseHeaders
+        Self.append(metadata, to: &fields)
+        Self.append(echo.initial, to: &fields)
+        stream.sendHeaders(fields)
+    }
+
+    /// Answers with an error status: in trailers after a started response, else Trailers-Only.
+    /// With `stopRequest`, the rest of the request body is refused (RST_STREAM NO_ERROR).
+    private func fail(_ error: any Error, stopRequest: Bool = false) {
+        if case .done = state { return }
+        let status = statusFor(error)
+        state = .done
+        deadlineTimer?.cancel()
+        let trailersOnly = !headersSent
+        headersSent = true
+        var fields = trailersOnly ? Self.responseHeaders : []
+        if trailersOnly { Self.append(echo.initial, to: &fields) }
+        fields.append(HeaderField("grpc-status", String(status.code.rawValue)))
+        if !status.message.isEmpty {
+            fields.append(HeaderField("grpc-message", PercentEncoding.encode(status.message)))
+        }
+        Self.append(status.metadata, to: &fields)
+        Self.append(echo.trailing, to: &fields)
+        if stopRequest { stream.resetAfterResponse() }
+        if trailersOnly {
+            stream.sendHeaders(fields, endStream: true)
+        } else {
+            stream.finish(trailers: fields)
+        }
+    }
+
+    private func respondHTTPError(_ status: Int, _ extra: [HeaderField], _ error: RPCError) {
+        state = .done
+        headersSent = true
+        var fields = [HeaderField(":status", String(status))] + extra
+        fields.append(HeaderField("grpc-status", String(error.code.rawValue)))
+        fields.append(HeaderField("grpc-message", PercentEncoding.encode(error.message)))
+        stream.resetAfterResponse()
+        stream.sendHeaders(fields, endStream: true)
+    }
+
+    private func statusFor(_ error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        if error is CancellationError {
+            if case .running(_, let deadline?) = state, deadline <= .now {
+                return RPCError(.deadlineExceeded, "deadline exceeded")
+            }
+            return RPCError(.cancelled, "the call was cancelled")
+        }
+        server.logger.error("handler failed", metadata: ["error": "\(error)"])
+        return RPCError(.internal, "internal error")
+    }
+
+    // MARK: Headers
+
+    private static let responseHeaders = [
+        HeaderField(":status", "200"),
+        HeaderField("content-type", "application/grpc"),
+        HeaderField("grpc-accept-encoding", MessageEncoding.acceptHeader),
+    ]
+
+    static func isGRPCContentType(_ value: String) -> Bool {
+        guard value.hasPrefix("application/grpc") else { return false }
+        let rest = value.dropFirst("application/grpc".count)
+        return rest.isEmpty || rest.hasPrefix("+proto") || rest.hasPrefix(";")
+    }
+
+    /// Reserved headers that are not custom metadata.
+    private static let reserved: Set<String> = [
+        "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "content-length",
+    ]
+
+    static func metadata(from headers: [HeaderField]) -> Result<Metadata, RPCError> {
+        var metadata = Metadata()
+        for field in headers where !reserved.contains(field.name) {
+            if field.name.hasSuffix("-bin") {
+                guard let bytes = Base64.decode(field.value) else {
+                    return .failure(RPCError(.invalidArgument, "metadata \(field.name) is not valid base64"))
+                }
+                metadata.add(field.name, binary: bytes)
+            } else {
+                metadata.add(field.name, field.value)
+            }
+        }
+        return .success(metadata)
+    }
+
+    private static func append(_ metadata: Metadata, to fields: inout [HeaderField]) {
+        for (key, value) in metadata {
+            switch value {
+            case .string(let text): fields.append(HeaderField(key, text))
+            case .binary(let bytes): fields.append(HeaderField(key, Base64.encode(bytes)))
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import EgressAPI
+import HTTP2
+import Logging
+import Media
+import NIOCore
+import NIOPosix
+import RPC
+import ServiceLifecycle
+import SessionManager
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The egress server as a `Service`: listens, serves `livekit.Egress` and `grpc.health.v1.Health`,
+/// and on graceful shutdown says NOT_SERVING, sends GOAWAY, lets in-flight calls finish, stops
+/// the egresses so that their files are closed, and exits.
+public final class EgressServer: Service {
+    private let configuration: ServerConfiguration
+    private let logger: Logger
+    public let health = HealthStatus()
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let outputDirectory = try Self.prepareOutputDirectory(configuration.outputDirectory)
+        let capabilities = MediaCapabilities.probe()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let sessions = SessionManager(backend: NoMediaSourceBackend(), configuration: configuration.sessions, logger: logger)
+        let router = RPCRouter(services: [
+            EgressService.make(sessions: sessions, configuration: EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)),
+            HealthService.make(health),
+        ])
+        let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
+        let http2 = HTTP2Server(configuration: configuration.http2, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
+
+        do {
+            let address = try await http2.bind(host: configuration.host, port: configuration.port)
+            health.set("", .serving)
+            health.set("livekit.Egress", .serving)
+            logger.info("egress-server listening", metadata: [
+                "address": "\(address)", "output_dir": "\(outputDirectory)", "ffmpeg": "\(capabilities.versions)",
+            ])
+            if let portFile = configuration.portFile { try Self.write("\(address.port ?? 0)\n", to: portFile) }
+            try? await gracefulShutdown()
+        } catch {
+            logger.error("could not start", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw error
+        }
+
+        logger.info("shutting down: GOAWAY sent, waiting for in-flight calls")
+        health.setAllNotServing()
+        await http2.shutdownGracefully()
+        await sessions.stopAll(timeout: configuration.egressStopTimeout)
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// Creates the output directory and returns its absolute path.
+    static func prepareOutputDirectory(_ path: String) throws -> String {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            guard getcwd(&buffer, buffer.count) != nil else { throw ServerError("cannot read the working directory") }
+            absolute = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
+        }
+        var built = ""
+        for component in absolute.split(separator: "/") {
+            built += "/" + component
+            if mkdir(built, 0o755) != 0, errno != EEXIST {
+                throw ServerError("cannot create the output directory \(built): \(String(cString: strerror(errno)))")
+            }
+        }
+        return built.isEmpty ? "/" : built
+    }
+
+    private static func write(_ text: String, to path: String) throws {
+        guard let file = fopen(path, "w") else { throw ServerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { fclose(file) }
+        fputs(text, file)
+    }
+}
+
+/// A start-up failure, with what went wrong.
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

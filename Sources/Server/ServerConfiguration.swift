@@ -1,0 +1,26 @@
+import HTTP2
+import NIOCore
+import RPC
+import SessionManager
+
+/// Everything the server can be told, with its embedded defaults. Filled from flags and
+/// environment by `egress-server`.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on (default 127.0.0.1).
+    public var host = "127.0.0.1"
+    /// Port of the gRPC API (default 7880, LiveKit's API port); 0 picks a free one.
+    public var port = 7880
+    /// When set, the bound port is written to this file once the server listens.
+    public var portFile: String?
+    /// Directory every recording is written under (default ./recordings).
+    public var outputDirectory = "recordings"
+    /// Event loop threads for connections (default: one per core).
+    public var eventLoopThreads = System.coreCount
+    public var http2 = HTTP2Configuration()
+    public var rpc = RPCConfiguration()
+    public var sessions = SessionManagerConfiguration()
+    /// How long live egresses get to finish their files on shutdown (default 10 s).
+    public var egressStopTimeout: Duration = .seconds(10)
+
+    public init() {}
+}

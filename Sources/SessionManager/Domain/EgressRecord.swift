@@ -1,0 +1,119 @@
+import Protobuf
+
+/// Everything known about one egress: what was asked, where it stands, what it produced.
+public struct EgressRecord: Sendable {
+    public let id: String
+    public let spec: EgressSpec
+    /// The request as the client sent it (secrets redacted), echoed in `EgressInfo.request`.
+    public let request: EchoedRequest
+    public var roomID: String = ""
+    public internal(set) var state: EgressState = .starting
+    /// Unix nanoseconds.
+    public internal(set) var startedAt: Int64
+    public internal(set) var updatedAt: Int64
+    public internal(set) var endedAt: Int64 = 0
+    public internal(set) var error = ""
+    public internal(set) var errorCode: Int32 = 0
+    public internal(set) var details = ""
+    public internal(set) var results = EgressResults()
+    /// Order of creation, for listing newest first and for page tokens.
+    let sequence: UInt64
+
+    public var status: EgressStatus { state.status }
+
+    /// The echoed request and the `EgressInfo.request` oneof member it goes in.
+    public struct EchoedRequest: Sendable {
+        public let field: String
+        public let message: ProtoMessage
+
+        public init(field: String, message: ProtoMessage) {
+            self.field = field
+            self.message = message
+        }
+    }
+}
+
+/// What an egress has written so far.
+public struct EgressResults: Sendable, Equatable {
+    public var files: [FileResult] = []
+    public var streams: [StreamResult] = []
+    public var segments: [SegmentsResult] = []
+    public var images: [ImagesResult] = []
+    public var manifestLocation = ""
+
+    public init() {}
+}
+
+public struct FileResult: Sendable, Equatable {
+    public var filename: String
+    public var location: String
+    /// Bytes.
+    public var size: Int64
+    /// Nanoseconds of media.
+    public var duration: Int64
+    public var startedAt: Int64
+    public var endedAt: Int64
+
+    public init(filename: String, location: String, size: Int64 = 0, duration: Int64 = 0, startedAt: Int64 = 0, endedAt: Int64 = 0) {
+        self.filename = filename
+        self.location = location
+        self.size = size
+        self.duration = duration
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+    }
+}
+
+public struct StreamResult: Sendable, Equatable {
+    public enum Status: Int32, Sendable {
+        case active = 0, finished = 1, failed = 2
+    }
+
+    public var id: String
+    public var url: String
+    public var status: Status
+    public var startedAt: Int64
+    public var endedAt: Int64
+    public var duration: Int64
+    public var error: String
+
+    public init(id: String, url: String, status: Status = .active, startedAt: Int64 = 0, endedAt: Int64 = 0, duration: Int64 = 0, error: String = "") {
+        self.id = id
+        self.url = url
+        self.status = status
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.duration = duration
+        self.error = error
+    }
+}
+
+public struct SegmentsResult: Sendable, Equatable {
+    public var playlistName: String
+    public var livePlaylistName: String
+    public var playlistLocation: String
+    public var livePlaylistLocation: String
+    public var duration: Int64 = 0
+    public var size: Int64 = 0
+    public var segmentCount: Int64 = 0
+    public var startedAt: Int64 = 0
+    public var endedAt: Int64 = 0
+
+    public init(playlistName: String, livePlaylistName: String, playlistLocation: String, livePlaylistLocation: String) {
+        self.playlistName = playlistName
+        self.livePlaylistName = livePlaylistName
+        self.playlistLocation = playlistLocation
+        self.livePlaylistLocation = livePlaylistLocation
+    }
+}
+
+public struct ImagesResult: Sendable, Equatable {
+    public var filenamePrefix: String
+    public var imageCount: Int64 = 0
+    public var startedAt: Int64 = 0
+    public var endedAt: Int64 = 0
+
+    public init(filenamePrefix: String) {
+        self.filenamePrefix = filenamePrefix
+    }
+}

@@ -1,0 +1,103 @@
+/// Where an egress writes. Paths are relative to the server's output directory, already checked
+/// to stay inside it; they may hold filename templates (`{room_name}`, `{time}`, ...).
+public struct Outputs: Sendable, Equatable {
+    public var file: FileOutput?
+    public var stream: StreamOutput?
+    public var segments: SegmentsOutput?
+    public var images: [ImageOutput]
+    /// Track egress only: raw media to a WebSocket.
+    public var websocketURL: String?
+
+    public init(file: FileOutput? = nil, stream: StreamOutput? = nil, segments: SegmentsOutput? = nil,
+                images: [ImageOutput] = [], websocketURL: String? = nil) {
+        self.file = file
+        self.stream = stream
+        self.segments = segments
+        self.images = images
+        self.websocketURL = websocketURL
+    }
+
+    public var isEmpty: Bool {
+        file == nil && stream == nil && segments == nil && images.isEmpty && websocketURL == nil
+    }
+}
+
+public enum FileType: String, Sendable, Equatable {
+    case mp4, ogg, mp3, webm
+
+    /// The extension a file of this type gets.
+    public var fileExtension: String { rawValue }
+}
+
+public struct FileOutput: Sendable, Equatable {
+    /// nil: chosen from what is recorded (MP4 with video, OGG for audio only; Track egress by codec).
+    public var fileType: FileType?
+    /// Relative path or template; empty or ending in "/" gets a default name.
+    public var path: String
+    public var disableManifest: Bool
+
+    public init(fileType: FileType?, path: String, disableManifest: Bool) {
+        self.fileType = fileType
+        self.path = path
+        self.disableManifest = disableManifest
+    }
+}
+
+public enum StreamProtocol: String, Sendable, Equatable {
+    case rtmp, srt, websocket
+}
+
+public struct StreamOutput: Sendable, Equatable {
+    public var streamProtocol: StreamProtocol
+    public var urls: [String]
+
+    public init(streamProtocol: StreamProtocol, urls: [String]) {
+        self.streamProtocol = streamProtocol
+        self.urls = urls
+    }
+}
+
+public struct SegmentsOutput: Sendable, Equatable {
+    public var fragmentedMP4: Bool
+    public var filenamePrefix: String
+    public var playlistName: String
+    public var livePlaylistName: String
+    /// Seconds per segment.
+    public var segmentDuration: UInt32
+    public var timestampSuffix: Bool
+    public var disableManifest: Bool
+
+    public init(fragmentedMP4: Bool, filenamePrefix: String, playlistName: String, livePlaylistName: String,
+                segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool) {
+        self.fragmentedMP4 = fragmentedMP4
+        self.filenamePrefix = filenamePrefix
+        self.playlistName = playlistName
+        self.livePlaylistName = livePlaylistName
+        self.segmentDuration = segmentDuration
+        self.timestampSuffix = timestampSuffix
+        self.disableManifest = disableManifest
+    }
+}
+
+public struct ImageOutput: Sendable, Equatable {
+    public enum Suffix: Int32, Sendable {
+        case index = 0, timestamp = 1, noneOverwrite = 2
+    }
+
+    /// Seconds between captures.
+    public var captureInterval: UInt32
+    public var width: Int32
+    public var height: Int32
+    public var filenamePrefix: String
+    public var suffix: Suffix
+    public var disableManifest: Bool
+
+    public init(captureInterval: UInt32, width: Int32, height: Int32, filenamePrefix: String, suffix: Suffix, disableManifest: Bool) {
+        self.captureInterval = captureInterval
+        self.width = width
+        self.height = height
+        self.filenamePrefix = filenamePrefix
+        self.suffix = suffix
+        self.disableManifest = disableManifest
+    }
+}

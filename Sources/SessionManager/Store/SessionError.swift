@@ -1,0 +1,20 @@
+/// Why the session manager refused a request; the API layer maps each case to a gRPC status.
+public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(egressID: String)
+    /// The egress has already ended.
+    case alreadyEnded(egressID: String, status: EgressStatus)
+    /// The egress is not in a state that allows the operation.
+    case wrongState(String)
+    case capacityExhausted(limit: Int)
+    case invalidPageToken
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "egress \(id) not found"
+        case .alreadyEnded(let id, let status): "egress \(id) has already ended (\(status))"
+        case .wrongState(let message): message
+        case .capacityExhausted(let limit): "the server is already running its limit of \(limit) egresses"
+        case .invalidPageToken: "page_token is not one this server issued"
+        }
+    }
+}

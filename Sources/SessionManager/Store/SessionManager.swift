@@ -1,0 +1,221 @@
+import Logging
+import Synchronization
+
+/// Keeps every egress and drives each one's state machine: creates records for Start*
+/// requests, hands the work to the `EgressBackend`, applies what the backend reports, and
+/// answers stops, stream updates and listings.
+///
+/// Its calls are synchronous (the records sit behind a mutex), so RPC handlers that use it
+/// complete without suspending; the backend's work runs in tasks of its own, one ordered chain
+/// per egress so that `stop` always follows `start`.
+public final class SessionManager: Sendable {
+    private let backend: any EgressBackend
+    private let configuration: SessionManagerConfiguration
+    private let logger: Logger
+    private let store = Mutex(Store())
+
+    private struct Store {
+        var records: [String: EgressRecord] = [:]
+        /// Ids in creation order, oldest first.
+        var order: [String] = []
+        var nextSequence: UInt64 = 1
+        var liveCount = 0
+        var endedCount = 0
+        /// The newest backend call of each live egress; the next one waits for it.
+        var backendCalls: [String: Task<Void, Never>] = [:]
+    }
+
+    public init(backend: any EgressBackend, configuration: SessionManagerConfiguration = .init(), logger: Logger) {
+        self.backend = backend
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: Requests
+
+    /// Creates an egress in EGRESS_STARTING and hands it to the backend.
+    public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(SessionError) -> EgressRecord {
+        let now = WallClock.nanoseconds()
+        let record = try store.withLock { store throws(SessionError) -> EgressRecord in
+            guard store.liveCount < configuration.maxLiveEgresses else {
+                throw .capacityExhausted(limit: configuration.maxLiveEgresses)
+            }
+            var id = EgressID.make()
+            while store.records[id] != nil { id = EgressID.make() }
+            let record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
+                                      sequence: store.nextSequence)
+            store.nextSequence += 1
+            store.records[id] = record
+            store.order.append(id)
+            store.liveCount += 1
+            return record
+        }
+        logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
+        let events = EgressEvents { [weak self] update in self?.apply(update, to: record.id) }
+        enqueueBackendCall(for: record.id) { backend in await backend.start(record, events: events) }
+        return record
+    }
+
+    /// Moves a live egress to EGRESS_ENDING and asks the backend to finish it.
+    public func stop(_ id: String) throws(SessionError) -> EgressRecord {
+        let record = try store.withLock { store throws(SessionError) -> EgressRecord in
+            guard var record = store.records[id] else { throw .notFound(egressID: id) }
+            guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
+            guard case .success(let next) = record.state.applying(.endRequested) else {
+                throw .wrongState("egress \(id) is already \(record.status)")
+            }
+            record.state = next
+            record.updatedAt = WallClock.nanoseconds()
+            store.records[id] = record
+            return record
+        }
+        logger.info("egress stopping", metadata: ["egress_id": "\(id)"])
+        enqueueBackendCall(for: id) { backend in await backend.stop(id) }
+        return record
+    }
+
+    /// Adds and removes stream URLs of a live egress that has a stream output.
+    public func updateStream(_ id: String, add: [String], remove: [String]) throws(SessionError) -> EgressRecord {
+        try store.withLock { store throws(SessionError) -> EgressRecord in
+            guard var record = store.records[id] else { throw .notFound(egressID: id) }
+            guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
+            guard record.spec.outputs.stream != nil else {
+                throw .wrongState("egress \(id) has no stream output to update")
+            }
+            let now = WallClock.nanoseconds()
+            for url in remove {
+                guard let at = record.results.streams.firstIndex(where: { $0.url == url && $0.status == .active }) else {
+                    throw .wrongState("egress \(id) is not streaming to \(url)")
+                }
+                record.results.streams[at].status = .finished
+                record.results.streams[at].endedAt = now
+            }
+            for url in add where !record.results.streams.contains(where: { $0.url == url && $0.status == .active }) {
+                record.results.streams.append(StreamResult(id: "ST_\(record.results.streams.count)", url: url))
+            }
+            record.updatedAt = now
+            store.records[id] = record
+            return record
+        }
+    }
+
+    public func record(_ id: String) -> EgressRecord? {
+        store.withLock { $0.records[id] }
+    }
+
+    /// Egresses matching `query`, newest first, one page at a time.
+    public func list(_ query: EgressQuery) throws(SessionError) -> EgressPage {
+        var after = UInt64.max
+        if let token = query.pageToken, !token.isEmpty {
+            guard let parsed = PageToken.parse(token) else { throw .invalidPageToken }
+            after = parsed
+        }
+        return store.withLock { store in
+            var page: [EgressRecord] = []
+            var more = false
+            if let id = query.egressID {
+                if let record = store.records[id], record.sequence < after, query.matches(record) { page.append(record) }
+                return EgressPage(records: page, nextPageToken: nil)
+            }
+            for id in store.order.reversed() {
+                guard let record = store.records[id], record.sequence < after, query.matches(record) else { continue }
+                if page.count == configuration.pageSize {
+                    more = true
+                    break
+                }
+                page.append(record)
+            }
+            return EgressPage(records: page, nextPageToken: more ? PageToken.make(after: page.last!.sequence) : nil)
+        }
+    }
+
+    /// Live egresses right now.
+    public var liveCount: Int { store.withLock { $0.liveCount } }
+
+    /// Stops every live egress and waits until the backend has finished them (or `timeout`).
+    public func stopAll(timeout: Duration) async {
+        let live = store.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
+        for id in live { _ = try? stop(id) }
+        let deadline = ContinuousClock.now + timeout
+        while liveCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    // MARK: Backend
+
+    private func enqueueBackendCall(for id: String, _ call: @escaping @Sendable (any EgressBackend) async -> Void) {
+        store.withLock { store in
+            let previous = store.backendCalls[id]
+            store.backendCalls[id] = Task { [backend] in
+                await previous?.value
+                await call(backend)
+            }
+        }
+    }
+
+    /// Applies a backend report to the egress's state machine.
+    func apply(_ update: EgressUpdate, to id: String) {
+        let outcome: Result<EgressRecord, EgressState.IllegalTransition>? = store.withLock { store in
+            guard var record = store.records[id] else { return nil }
+            let now = WallClock.nanoseconds()
+            let event: EgressState.Event?
+            switch update {
+            case .mediaStarted: event = .mediaStarted
+            case .progress(let results):
+                record.results = results
+                event = nil
+            case .sourceEnded(let reason):
+                record.details = reason
+                event = record.status == .ending ? nil : .endRequested
+            case .finalized(let results):
+                record.results = results
+                event = .finalized
+            case .failed(let error, let code, let details, let results):
+                (record.error, record.errorCode, record.details, record.results) = (error, code, details, results)
+                event = .failed
+            case .limitReached(let results):
+                record.results = results
+                event = .limitReached
+            }
+            if let event {
+                switch record.state.applying(event) {
+                case .success(let next): record.state = next
+                case .failure(let refusal): return .failure(refusal)
+                }
+            }
+            record.updatedAt = now
+            if record.status.isEnded {
+                record.endedAt = now
+                store.liveCount -= 1
+                store.endedCount += 1
+                store.backendCalls[id] = nil
+            }
+            store.records[id] = record
+            Self.evictEnded(&store, keeping: configuration.maxEndedEgresses)
+            return .success(record)
+        }
+        switch outcome {
+        case .success(let record)?:
+            logger.info("egress updated", metadata: ["egress_id": "\(id)", "status": "\(record.status)"])
+        case .failure(let refusal)?:
+            logger.error("backend report refused", metadata: ["egress_id": "\(id)", "reason": "\(refusal)"])
+        case nil:
+            logger.warning("backend report for an unknown egress", metadata: ["egress_id": "\(id)"])
+        }
+    }
+
+    private static func evictEnded(_ store: inout Store, keeping limit: Int) {
+        guard store.endedCount > limit else { return }
+        var excess = store.endedCount - limit
+        var dropped = Set<String>()
+        for id in store.order where excess > 0 {
+            guard let record = store.records[id], record.status.isEnded else { continue }
+            dropped.insert(id)
+            excess -= 1
+        }
+        for id in dropped { store.records[id] = nil }
+        store.endedCount -= dropped.count
+        store.order.removeAll { dropped.contains($0) }
+    }
+}

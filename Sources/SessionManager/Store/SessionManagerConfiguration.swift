@@ -1,0 +1,11 @@
+/// Limits of the session manager.
+public struct SessionManagerConfiguration: Sendable {
+    /// Egresses that may be live (not ended) at once (default 64); more are refused.
+    public var maxLiveEgresses = 64
+    /// Ended egresses kept for ListEgress (default 10,000); the oldest are dropped first.
+    public var maxEndedEgresses = 10_000
+    /// Records per ListEgress page (default 100).
+    public var pageSize = 100
+
+    public init() {}
+}
