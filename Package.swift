@@ -78,9 +78,15 @@ let package = Package(
         ),
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPC", "HTTP2", "Protobuf"]),
-        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager"]),
-        .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager"]),
+        .testTarget(
+            name: "RPCTests",
+            dependencies: [
+                "RPC", "HTTP2", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

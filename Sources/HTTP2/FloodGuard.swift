@@ -1,14 +1,16 @@
 /// Per-connection counters for frames that cost the server work but carry no request, each a
-/// token bucket. nghttp2 1.52 (Debian) limits RST_STREAM, CONTINUATION and queued ACKs itself;
-/// this adds PING, SETTINGS and the empty-frame kinds.
+/// token bucket. nghttp2 1.52 (Debian) limits CONTINUATION frames and queued ACKs itself, and
+/// RST_STREAM with a GOAWAY(INTERNAL_ERROR); this adds PING, SETTINGS, RST_STREAM (answered
+/// ENHANCE_YOUR_CALM) and the empty-frame kinds.
 struct FloodGuard {
     enum Kind: CaseIterable {
-        case ping, settings, emptyFrame
+        case ping, settings, reset, emptyFrame
 
         var name: String {
             switch self {
             case .ping: "PING"
             case .settings: "SETTINGS"
+            case .reset: "RST_STREAM"
             case .emptyFrame: "empty or control"
             }
         }
@@ -21,6 +23,7 @@ struct FloodGuard {
             let limit = switch kind {
             case .ping: configuration.pingLimit
             case .settings: configuration.settingsLimit
+            case .reset: configuration.resetLimit
             case .emptyFrame: configuration.emptyFrameLimit
             }
             return TokenBucket(limit, now: now)

@@ -16,7 +16,8 @@ public struct HTTP2Configuration: Sendable {
     public var pingLimit = RateLimit(burst: 100, perSecond: 10)
     /// SETTINGS frames a client may send (default 50 at once, 5/s).
     public var settingsLimit = RateLimit(burst: 50, perSecond: 5)
-    /// RST_STREAM frames a client may send (nghttp2's own token bucket; default 1,000, 33/s).
+    /// RST_STREAM frames a client may send (default 1,000 at once, 33/s, nghttp2's defaults),
+    /// against rapid reset.
     public var resetLimit = RateLimit(burst: 1000, perSecond: 33)
     /// Frames that carry nothing a request needs — empty DATA without END_STREAM, WINDOW_UPDATE,
     /// PRIORITY, unknown types (default 10,000 at once, 1,000/s).

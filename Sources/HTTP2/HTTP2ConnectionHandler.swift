@@ -22,6 +22,12 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var isClosing = false
     private var handshakeTimeout: Scheduled<Void>?
     private var goAwayTimer: Scheduled<Void>?
+    /// After the last GOAWAY: input is read and dropped until the peer closes or this fires.
+    private var lingerTimer: Scheduled<Void>?
+
+    /// How long a closing connection keeps reading, so that the peer receives the GOAWAY before
+    /// any RST that unread input would provoke.
+    private static let linger: TimeAmount = .seconds(1)
 
     /// Output is drained from nghttp2 in pieces of about this size.
     private static let writeChunk = 64 * 1024
@@ -63,6 +69,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard lingerTimer == nil else { return }
         let buffer = unwrapInboundIn(data)
         isReceiving = true
         do {
@@ -79,6 +86,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimeout?.cancel()
         goAwayTimer?.cancel()
+        lingerTimer?.cancel()
         session.connectionClosed()
         context.fireChannelInactive()
     }
@@ -96,7 +104,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     /// Backpressure: a peer that does not read what it is sent is not read from either.
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable || lingerTimer != nil {
             context.read()
         } else {
             readWaitingForWritability = true
@@ -137,34 +145,41 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Writes what nghttp2 has ready while the channel is writable; closes the connection once
-    /// the session has nothing left to do (after GOAWAY, or a fatal error).
+    /// Writes what nghttp2 has ready while the channel is writable (all of it when closing);
+    /// closes the connection once the session has nothing left to do (after GOAWAY, or a fatal error).
     private func flushOutput() {
         guard let context, !isFlushing else { return }
         isFlushing = true
         defer { isFlushing = false }
-        var lastWrite: EventLoopFuture<Void>?
+        var wrote = false
         do {
             while context.channel.isWritable || isClosing, session.wantsWrite {
                 var buffer = context.channel.allocator.buffer(capacity: 4096)
                 try session.drainOutput(into: &buffer, limit: Self.writeChunk)
                 guard buffer.readableBytes > 0 else { break }
-                lastWrite = context.write(wrapOutboundOut(buffer))
-                if isClosing { continue }
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                wrote = true
             }
         } catch {
             session.logger.debug("could not produce HTTP/2 output", metadata: ["error": "\(error)"])
             isClosing = true
         }
-        if lastWrite != nil { context.flush() }
+        if wrote { context.flush() }
         if isClosing || !session.isAlive {
             isClosing = true
-            if let lastWrite {
-                let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                lastWrite.whenComplete { _ in loopBound.value.closeNow() }
-            } else {
-                closeNow()
-            }
+            closeLingering(context)
+        }
+    }
+
+    /// Sends FIN after what is written, then drops input until the peer closes or the linger ends.
+    private func closeLingering(_ context: ChannelHandlerContext) {
+        guard lingerTimer == nil else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        lingerTimer = context.eventLoop.scheduleTask(in: Self.linger) { loopBound.value.closeNow() }
+        context.close(mode: .output).whenFailure { _ in loopBound.value.closeNow() }
+        if readWaitingForWritability {
+            readWaitingForWritability = false
+            context.read()
         }
     }
 

@@ -134,6 +134,8 @@ extension HTTP2Session {
             admit(.ping)
         case NGHTTP2_SETTINGS.rawValue where !isAck:
             admit(.settings)
+        case NGHTTP2_RST_STREAM.rawValue:
+            admit(.reset)
         case NGHTTP2_WINDOW_UPDATE.rawValue, NGHTTP2_PRIORITY.rawValue:
             admit(.emptyFrame)
         default:

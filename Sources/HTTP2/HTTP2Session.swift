@@ -47,8 +47,10 @@ final class HTTP2Session {
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_max_continuations(option, configuration.maxContinuations)
         nghttp2_option_set_max_outbound_ack(option, configuration.maxOutboundAcks)
+        // nghttp2's own RST_STREAM bucket answers INTERNAL_ERROR; the flood guard's, at half its
+        // size, answers ENHANCE_YOUR_CALM first and leaves nghttp2's as a backstop.
         nghttp2_option_set_stream_reset_rate_limit(
-            option, UInt64(configuration.resetLimit.burst), UInt64(configuration.resetLimit.perSecond))
+            option, UInt64(configuration.resetLimit.burst * 2), UInt64(configuration.resetLimit.perSecond * 2))
 
         var session: OpaquePointer?
         try check(nghttp2_session_server_new2(&session, callbacks, Unmanaged.passUnretained(self).toOpaque(), option),
@@ -94,7 +96,9 @@ final class HTTP2Session {
             case NGHTTP2_ERR_BAD_CLIENT_MAGIC.rawValue:
                 terminate(.protocolError, reason: "the client did not send the HTTP/2 connection preface")
             case NGHTTP2_ERR_FLOODED.rawValue:
-                goAwayReason = goAwayReason ?? "the client flooded the server with frames it does not read the answers to"
+                terminate(.enhanceYourCalm, reason: "the client sends frames whose answers it does not read")
+            case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue:
+                terminate(.enhanceYourCalm, reason: "too many CONTINUATION frames after one HEADERS frame")
             default:
                 terminate(.protocolError, reason: error.description)
             }

@@ -1,0 +1,120 @@
+"""Shared fixtures: an egress-server process started by the tests, and grpcio stubs generated
+from Protos/ at test time.
+
+EGRESS_SERVER_BIN names the binary (default .build/debug/egress-server)."""
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_tools import protoc
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-server"))
+
+
+class Server:
+    """One egress-server process on 127.0.0.1 with an OS-chosen port and its own output dir."""
+
+    def __init__(self, *args, env=None):
+        self.tmp = tempfile.TemporaryDirectory(prefix="egress-test-")
+        self.output_dir = Path(self.tmp.name) / "recordings"
+        port_file = Path(self.tmp.name) / "port"
+        self.log_path = Path(self.tmp.name) / "server.log"
+        self.log = open(self.log_path, "wb")
+        assert BINARY.exists(), f"{BINARY} is not built (swift build)"
+        self.process = subprocess.Popen(
+            [str(BINARY), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+             "--output-dir", str(self.output_dir), *args],
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not start:\n{self.log_text()}")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+        self.address = f"127.0.0.1:{self.port}"
+
+    def channel(self, **options):
+        return grpc.insecure_channel(self.address, options=list(options.items()))
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self, timeout=20) -> int:
+        """SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        self.tmp.cleanup()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh_server():
+    """A server of the test's own, for tests that change or end it."""
+    servers = []
+
+    def start(*args, **kwargs):
+        servers.append(Server(*args, **kwargs))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def stubs():
+    """The grpcio modules generated from Protos/ by grpcio-tools, as a namespace."""
+    out = Path(tempfile.mkdtemp(prefix="egress-stubs-"))
+    protos = ROOT / "Protos"
+    files = [str(p) for p in sorted(protos.glob("*.proto"))]
+    rc = protoc.main(["protoc", f"-I{protos}", f"--python_out={out}", f"--grpc_python_out={out}", *files])
+    assert rc == 0, "grpcio-tools could not compile Protos/"
+    sys.path.insert(0, str(out))
+
+    class Stubs:
+        egress = importlib.import_module("livekit_egress_pb2")
+        egress_grpc = importlib.import_module("livekit_egress_pb2_grpc")
+        models = importlib.import_module("livekit_models_pb2")
+        health = importlib.import_module("grpc_health_pb2")
+        health_grpc = importlib.import_module("grpc_health_pb2_grpc")
+
+    return Stubs

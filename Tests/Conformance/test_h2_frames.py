@@ -1,0 +1,305 @@
+"""HTTP/2 at the frame level: the preface, content types and methods, flow control, limits,
+abuse (each must end in the right GOAWAY and leave the server standing), a client that stops
+reading, and graceful shutdown."""
+import os
+import signal
+import socket
+import threading
+import time
+
+import grpc
+import pytest
+from hpack import Encoder
+
+from h2frames import (ERROR_NAMES, ContinuationFrame, H2Client, HeadersFrame, PingFrame, RawConnection, RstStreamFrame,
+                      SettingsFrame, WindowUpdateFrame, grpc_headers, grpc_message, grpc_status)
+
+CHECK = "/grpc.health.v1.Health/Check"
+LIST = "/livekit.Egress/ListEgress"
+
+
+def goaway_code(conn, timeout=10):
+    goaway, _ = conn.until_goaway_or_close(timeout=timeout)
+    assert goaway is not None, "the server closed without GOAWAY"
+    assert conn.wait_closed(5), "the connection stayed open after GOAWAY"
+    return ERROR_NAMES.get(goaway.error_code, goaway.error_code)
+
+
+def still_serving(server):
+    conn = RawConnection(server.port)
+    conn.request(1, CHECK, grpc_message(b""))
+    ok = conn.response(1)["data"] == grpc_message(b"\x08\x01")
+    conn.close()
+    return server.alive() and ok
+
+
+def flood(conn, frames):
+    """Writes the frames; the server may close before it has read them all."""
+    try:
+        conn.send(*frames)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+# --- Preface, method, content type ----------------------------------------------------------
+
+def test_server_preface_advertises_the_limits(server):
+    conn = RawConnection(server.port)
+    settings = conn.read_frame()
+    assert isinstance(settings, SettingsFrame) and "ACK" not in settings.flags
+    assert settings.settings[SettingsFrame.MAX_CONCURRENT_STREAMS] == 100
+    assert settings.settings[SettingsFrame.MAX_HEADER_LIST_SIZE] == 16384
+    conn.close()
+
+
+def test_a_wrong_preface_gets_goaway_protocol_error(server):
+    conn = RawConnection(server.port, preface=False)
+    conn.send_raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert goaway_code(conn) == "PROTOCOL_ERROR"
+    assert still_serving(server)
+
+
+def test_garbage_frames_get_goaway(server):
+    conn = RawConnection(server.port)
+    conn.send_raw(bytes([0xFF, 0xFF, 0xFF]) + os.urandom(4093))  # a 16 MiB frame length, then noise
+    assert goaway_code(conn) == "FRAME_SIZE_ERROR"
+    conn = RawConnection(server.port)
+    conn.send_raw(b"\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00")  # WINDOW_UPDATE of 0 on the connection
+    assert goaway_code(conn) == "PROTOCOL_ERROR"
+    assert still_serving(server)
+
+
+def test_a_wrong_content_type_is_415(server):
+    client = H2Client(server.port)
+    sid = client.conn.get_next_available_stream_id()
+    client.streams[sid] = {"headers": None, "data": b"", "trailers": None, "ended": False, "reset": None}
+    client.conn.send_headers(sid, [(k, v) for k, v in grpc_headers(CHECK) if k != "content-type"]
+                             + [("content-type", "application/json")], end_stream=True)
+    client.flush()
+    state = client.wait(sid)
+    assert dict(state["headers"])[":status"] == "415"
+    client.close()
+
+
+def test_a_get_is_405(server):
+    client = H2Client(server.port)
+    sid = client.conn.get_next_available_stream_id()
+    client.streams[sid] = {"headers": None, "data": b"", "trailers": None, "ended": False, "reset": None}
+    client.conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"), (":path", CHECK), (":authority", "x")],
+                             end_stream=True)
+    client.flush()
+    state = client.wait(sid)
+    assert dict(state["headers"])[":status"] == "405"
+    assert dict(state["headers"])["allow"] == "POST"
+    client.close()
+
+
+# --- Flow control and limits ----------------------------------------------------------------
+
+def test_a_16_mib_body_passes_flow_control_on_default_windows(fresh_server):
+    server = fresh_server("--max-receive-message-size", str(20 << 20))
+    client = H2Client(server.port)
+    assert client.conn.local_settings.initial_window_size == 65535
+    body = b"\x0a" + encode_varint(16 << 20) + b"r" * (16 << 20)  # ListEgressRequest{room_name: 16 MiB}
+    state = client.call(LIST, grpc_message(body), timeout=120)
+    assert grpc_status(state) == (0, "")
+    assert state["data"] == grpc_message(b"")
+    client.close()
+
+
+def test_a_16_mib_body_over_the_limit_is_refused_before_it_is_all_sent(server):
+    client = H2Client(server.port)
+    body = b"\x0a" + encode_varint(16 << 20) + b"r" * (16 << 20)
+    sid = client.start(LIST)
+    client.send_body(sid, grpc_message(body), timeout=60)
+    state = client.wait(sid)
+    assert grpc_status(state)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert client.conn._get_stream_by_id(sid).state_machine.state.name == "CLOSED"
+    assert state["reset"] == 0 or state["ended"], "the rest of the body is refused with RST_STREAM(NO_ERROR)"
+    client.close()
+
+
+def encode_varint(n):
+    out = b""
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def test_a_client_exceeding_max_concurrent_streams_gets_goaway(fresh_server):
+    # nghttp2 treats a stream over the acknowledged limit as a connection error (RFC 9113
+    # §5.1.2 allows it); the streams within the limit were accepted.
+    server = fresh_server("--max-concurrent-streams", "4")
+    conn = RawConnection(server.port)
+    conn.read_frame()  # server SETTINGS
+    conn.send(SettingsFrame(0, flags=["ACK"]))
+    time.sleep(0.1)
+    for i in range(5):  # five Health.Watch streams held open: the fifth is one too many
+        conn.request(1 + 2 * i, "/grpc.health.v1.Health/Watch", grpc_message(b""))
+    goaway, _ = conn.until_goaway_or_close()
+    assert (ERROR_NAMES[goaway.error_code], goaway.last_stream_id) == ("PROTOCOL_ERROR", 7)
+    assert b"max concurrent streams exceeded" in goaway.additional_data
+    assert still_serving(server)
+
+
+def test_oversized_headers_are_refused_with_a_clear_status(server):
+    client = H2Client(server.port)
+    state = client.call(CHECK, grpc_message(b""), extra_headers=[("x-big", "v" * 20000)])
+    code, message = grpc_status(state)
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert message.startswith("request headers of ") and message.endswith(" bytes exceed the limit of 16384 bytes")
+    client.close()
+    assert still_serving(server)
+
+
+# --- Abuse ----------------------------------------------------------------------------------
+
+def test_rapid_reset_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    frames = []
+    for sid in range(1, 4001, 2):
+        frames += [conn.headers_frame(sid, grpc_headers(CHECK)), RstStreamFrame(sid, error_code=8)]
+    flood(conn, frames)
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_ping_flood_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    flood(conn, [PingFrame(0, opaque_data=b"flooding")] * 5000)
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_settings_flood_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    flood(conn, [SettingsFrame(0, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 65535})] * 5000)
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_empty_frame_flood_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    flood(conn, [WindowUpdateFrame(0, window_increment=1)] * 20000)
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_hpack_bomb_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    encoder = Encoder()
+    # One 4 KB header enters the dynamic table (index 62); 12,000 one-byte references to it
+    # decode to 48 MB from a 16 KB frame.
+    block = encoder.encode(grpc_headers(CHECK) + [("x-bomb", "a" * 4000)]) + b"\xbe" * 12000
+    frame = HeadersFrame(1, data=block)
+    frame.flags.add("END_HEADERS")
+    flood(conn, [frame])
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_endless_continuation_gets_enhance_your_calm(server):
+    conn = RawConnection(server.port)
+    block = Encoder().encode(grpc_headers(CHECK))
+    flood(conn, [HeadersFrame(1, data=block[:4])] + [ContinuationFrame(1, data=b"")] * 2000)
+    assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
+    assert still_serving(server)
+
+
+def test_a_connection_that_never_sends_the_preface_is_closed(fresh_server):
+    # The handshake timeout is 10 s; a silent socket must not be kept forever.
+    server = fresh_server()
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(15)
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    assert data.startswith(b"\x00\x00"), "the server preface (SETTINGS) came first"
+    sock.close()
+
+
+def test_a_client_that_stops_reading_is_held_back_and_memory_stays_bounded(fresh_server, stubs):
+    server = fresh_server("--max-live-egresses", "200")
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    e = stubs.egress
+    for i in range(100):  # ListEgress(room_name="big") answers ~230 KB
+        api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="big", identity="x" * 2000,
+                                                              file_outputs=[e.EncodedFileOutput()]), timeout=10)
+    before = server.rss_kib()
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    conn = RawConnection.__new__(RawConnection)
+    conn.sock, conn.encoder, conn.buffer, conn.closed = sock, Encoder(), b"", False
+    conn.send_raw(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    # Windows wide open, so that only TCP holds the server back.
+    conn.send(SettingsFrame(0, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 2 ** 31 - 1}),
+              WindowUpdateFrame(0, window_increment=2 ** 31 - 65536))
+    request = grpc_message(b"\x0a\x03big")
+    sent, total = 0, 200_000  # would ask for 46 GB of answers
+    sock.settimeout(2)
+    try:
+        for sid in range(1, 2 * total, 2):
+            conn.send(conn.headers_frame(sid, grpc_headers(LIST)), *data_frames(sid, request))
+            sent += 1
+    except (socket.timeout, BlockingIOError):
+        pass  # the server stopped reading: its backpressure reached us
+    time.sleep(1)
+    growth_mib = (server.rss_kib() - before) / 1024
+    print(f"sent {sent} requests before the server stopped reading; RSS grew {growth_mib:.1f} MiB")
+    assert sent < total, "the server kept reading from a client that does not read"
+    assert growth_mib < 64, f"server memory grew by {growth_mib:.0f} MiB"
+    assert still_serving(server)
+    sock.close()
+    time.sleep(0.5)
+    assert still_serving(server)
+
+
+def data_frames(sid, body):
+    from hyperframe.frame import DataFrame
+    frame = DataFrame(sid, data=body)
+    frame.flags.add("END_STREAM")
+    return [frame]
+
+
+# --- Graceful shutdown ----------------------------------------------------------------------
+
+def test_sigterm_sends_goaway_and_lets_in_flight_calls_finish(fresh_server):
+    from hyperframe.frame import DataFrame, GoAwayFrame
+    server = fresh_server()
+    conn = RawConnection(server.port)
+    body = grpc_message(b"\x0a\x04late")
+    conn.send(conn.headers_frame(1, grpc_headers(LIST)), DataFrame(1, data=body[:4]))  # the call is in flight
+    time.sleep(0.2)
+    server.process.send_signal(signal.SIGTERM)
+    goaways = []
+    while len(goaways) < 2:  # the shutdown notice, then the final GOAWAY naming the last stream
+        frame = conn.read_frame(timeout=5)
+        assert frame is not None, "closed before the in-flight call finished"
+        if isinstance(frame, GoAwayFrame):
+            goaways.append((frame.last_stream_id, ERROR_NAMES[frame.error_code]))
+    assert goaways == [(2 ** 31 - 1, "NO_ERROR"), (1, "NO_ERROR")]
+    with pytest.raises(OSError):  # no new connections while draining
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+    rest = DataFrame(1, data=body[4:])
+    rest.flags.add("END_STREAM")
+    conn.send(rest)  # the in-flight call completes
+    response = conn.response(1)
+    assert dict(response["trailers"])["grpc-status"] == "0"
+    assert response["data"] == grpc_message(b"")
+    assert conn.wait_closed(5)
+    assert server.process.wait(timeout=15) == 0
+
+
+def test_shutdown_waits_a_bounded_time_for_calls_that_do_not_end(fresh_server, stubs):
+    server = fresh_server("--shutdown-timeout", "1")
+    watch = stubs.health_grpc.HealthStub(server.channel()).Watch(stubs.health.HealthCheckRequest(), timeout=60)
+    next(watch)
+    started = time.monotonic()
+    assert server.terminate(timeout=15) == 0
+    assert time.monotonic() - started < 5

@@ -1,0 +1,35 @@
+import Logging
+import Protobuf
+import SessionManager
+import Testing
+@testable import EgressAPI
+
+@Suite struct EgressInfoEncoderTests {
+    @Test func aRecordEncodesAsEgressInfoWithTheEchoedRequest() throws {
+        let sessions = SessionManager(backend: NoMediaSourceBackend(), logger: Logger(label: "test"))
+        var request = ProtoMessage("livekit.TrackEgressRequest")
+        request.set("room_name", "lobby")
+        request.set("track_id", "TR_1")
+        let spec = EgressSpec(roomName: "lobby", source: .track(trackID: "TR_1"), encoding: .passthrough,
+                              outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
+        let record = try sessions.start(spec, request: .init(field: "track", message: request))
+        let info = try ProtoMessage(decoding: EgressInfoEncoder.encode(record).encoded(), as: ProtoMessage("livekit.EgressInfo").descriptor)
+        #expect(info.string("egress_id") == record.id)
+        #expect(info.string("room_name") == "lobby")
+        #expect(info.enumName("status") == "EGRESS_STARTING")
+        #expect(info.enumName("source_type") == "EGRESS_SOURCE_TYPE_SDK")
+        #expect(info.int64("started_at") == record.startedAt)
+        #expect(info.message("track") == request)
+        #expect(info.oneofCase(containing: "participant") == "track")
+    }
+
+    @Test(arguments: [
+        ("rtmp://live.example.com/app/sk_123", "rtmp://live.example.com/app/{stream_key}"),
+        ("rtmps://a.b/x/y/key live=1", "rtmps://a.b/x/y/{stream_key} live=1"),
+        ("rtmp://host/app", "rtmp://host/app"),
+        ("srt://host:9000", "srt://host:9000"),
+    ])
+    func rtmpStreamKeysAreRedacted(url: String, redacted: String) {
+        #expect(Redaction.redactStreamKey(url) == redacted)
+    }
+}

@@ -1,0 +1,83 @@
+import Media
+import Protobuf
+import RPC
+import SessionManager
+import Testing
+@testable import EgressAPI
+
+@Suite struct EgressRequestDecoderTests {
+    let decoder = EgressRequestDecoder(configuration: EgressAPIConfiguration(
+        outputDirectory: "/srv/rec",
+        capabilities: MediaCapabilities(muxers: ["mp4", "ogg", "mp3", "webm", "hls", "flv", "mpegts"], encoders: [], versions: "")))
+
+    func participant(_ edit: (inout ProtoMessage) -> Void = { _ in }) -> ProtoMessage {
+        var file = ProtoMessage("livekit.EncodedFileOutput")
+        file.set("filepath", "rec/{room_name}.mp4")
+        var request = ProtoMessage("livekit.ParticipantEgressRequest")
+        request.set("room_name", "lobby")
+        request.set("identity", "alice")
+        request.set("file_outputs", [file])
+        edit(&request)
+        return request
+    }
+
+    @Test func aParticipantRequestBecomesASpec() throws {
+        let spec = try decoder.participant(participant { $0.set("screen_share", true) })
+        #expect(spec.roomName == "lobby")
+        #expect(spec.source == .participant(identity: "alice", screenShare: true))
+        #expect(spec.encoding == .transcode(.default))
+        #expect(spec.outputs.file == FileOutput(fileType: nil, path: "rec/{room_name}.mp4", disableManifest: false))
+    }
+
+    @Test(arguments: [(Int32(1), 1280, 720, 60, 4500), (4, 720, 1280, 30, 3000), (7, 1080, 1920, 60, 6000)])
+    func presetsResolveToLiveKitsSettings(preset: Int32, width: Int32, height: Int32, fps: Int32, kbps: Int32) throws {
+        let spec = try decoder.participant(participant { $0.setEnum("preset", number: preset) })
+        guard case .transcode(let settings) = spec.encoding else { Issue.record("not transcoded"); return }
+        #expect((settings.width, settings.height, settings.framerate, settings.videoBitrate) == (width, height, fps, kbps))
+    }
+
+    @Test func passthroughIsNotTranscoded() throws {
+        #expect(try decoder.participant(participant { $0.setEnum("preset", "PASSTHROUGH") }).encoding == .passthrough)
+    }
+
+    @Test func validationFollowsLiveKitsOrder() {
+        // Both identity and room_name are missing: identity is named first, as LiveKit does.
+        #expect(throws: RPCError.invalidArgument("request has missing or invalid field: identity")) {
+            try decoder.participant(participant { $0.set("identity", ""); $0.set("room_name", "") })
+        }
+        #expect(throws: RPCError.invalidArgument("request has missing or invalid field: output")) {
+            try decoder.participant(participant { $0.set("file_outputs", [ProtoMessage]()); $0.set("room_name", "") })
+        }
+    }
+
+    @Test func theDeprecatedSingleFileOutputStillCounts() throws {
+        var request = ProtoMessage("livekit.TrackCompositeEgressRequest")
+        request.set("room_name", "r")
+        request.set("audio_track_id", "TR_a")
+        var file = ProtoMessage("livekit.EncodedFileOutput")
+        file.set("filepath", "old.ogg")
+        file.setEnum("file_type", "OGG")
+        request.set("file", file)
+        let spec = try decoder.trackComposite(request)
+        #expect(spec.outputs.file?.fileType == .ogg)
+        #expect(spec.recordsVideo == false)
+    }
+
+    @Test func aMissingMuxerIsUnimplemented() {
+        let poor = EgressRequestDecoder(configuration: EgressAPIConfiguration(
+            outputDirectory: "/srv/rec", capabilities: MediaCapabilities(muxers: ["ogg"], encoders: [], versions: "")))
+        #expect(throws: RPCError.unimplemented("video/mp4 output needs FFmpeg's mp4 muxer, which this server's FFmpeg lacks")) {
+            try poor.participant(participant())
+        }
+    }
+
+    @Test func trackEgressTakesADirectFileOrAWebsocket() throws {
+        var request = ProtoMessage("livekit.TrackEgressRequest")
+        request.set("room_name", "r")
+        request.set("track_id", "TR_1")
+        request.set("websocket_url", "ws://127.0.0.1:9/audio")
+        #expect(try decoder.track(request).outputs.websocketURL == "ws://127.0.0.1:9/audio")
+        request.set("websocket_url", "http://nope")
+        #expect(throws: RPCError.self) { try decoder.track(request) }
+    }
+}

@@ -1,0 +1,152 @@
+import Logging
+import Protobuf
+import Synchronization
+import Testing
+@testable import SessionManager
+
+/// A backend the test drives by hand: it records calls and lets the test report events.
+final class ScriptedBackend: EgressBackend {
+    let started = Mutex<[String: EgressEvents]>([:])
+    let stopped = Mutex<[String]>([])
+
+    func start(_ egress: EgressRecord, events: EgressEvents) async {
+        started.withLock { $0[egress.id] = events }
+    }
+
+    func stop(_ egressID: String) async {
+        stopped.withLock { $0.append(egressID) }
+    }
+
+    func events(_ id: String) async throws -> EgressEvents {
+        for _ in 0..<500 {
+            if let events = started.withLock({ $0[id] }) { return events }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw CancellationError()
+    }
+}
+
+@Suite struct SessionManagerTests {
+    let backend = ScriptedBackend()
+    let logger = Logger(label: "test")
+
+    func manager(_ configure: (inout SessionManagerConfiguration) -> Void = { _ in }) -> SessionManager {
+        var configuration = SessionManagerConfiguration()
+        configure(&configuration)
+        return SessionManager(backend: backend, configuration: configuration, logger: logger)
+    }
+
+    func spec(room: String = "lobby") -> EgressSpec {
+        EgressSpec(roomName: room, source: .participant(identity: "alice", screenShare: false), encoding: .transcode(.default),
+                   outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
+    }
+
+    var echo: EgressRecord.EchoedRequest { .init(field: "participant", message: ProtoMessage("livekit.ParticipantEgressRequest")) }
+
+    @Test func aRecordedEgressEndsCompleteWithItsResults() async throws {
+        let sessions = manager()
+        let record = try sessions.start(spec(), request: echo)
+        #expect(record.status == .starting)
+        let events = try await backend.events(record.id)
+        events.report(.mediaStarted(at: 1))
+        #expect(sessions.record(record.id)?.status == .active)
+        #expect(try sessions.stop(record.id).status == .ending)
+        var results = EgressResults()
+        results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: 42)]
+        events.report(.finalized(results))
+        let ended = try #require(sessions.record(record.id))
+        #expect(ended.status == .complete)
+        #expect(ended.results.files.first?.size == 42)
+        #expect(ended.endedAt >= ended.startedAt)
+        #expect(sessions.liveCount == 0)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(backend.stopped.withLock { $0 } == [record.id])
+    }
+
+    @Test func stoppingBeforeMediaEndsAborted() async throws {
+        let sessions = manager()
+        let record = try sessions.start(spec(), request: echo)
+        _ = try sessions.stop(record.id)
+        try await backend.events(record.id).report(.finalized(EgressResults()))
+        #expect(sessions.record(record.id)?.status == .aborted)
+    }
+
+    @Test func stopAnswersNotFoundAndAlreadyEnded() async throws {
+        let sessions = manager()
+        #expect(throws: SessionError.notFound(egressID: "EG_x")) { try sessions.stop("EG_x") }
+        let record = try sessions.start(spec(), request: echo)
+        try await backend.events(record.id).report(.failed(error: "boom", code: 500, details: "d", results: EgressResults()))
+        #expect(throws: SessionError.alreadyEnded(egressID: record.id, status: .failed)) { try sessions.stop(record.id) }
+        #expect(sessions.record(record.id)?.error == "boom")
+    }
+
+    @Test func theSourceEndingMovesToEndingWithTheReason() async throws {
+        let sessions = manager()
+        let record = try sessions.start(spec(), request: echo)
+        let events = try await backend.events(record.id)
+        events.report(.mediaStarted(at: 1))
+        events.report(.sourceEnded(reason: "participant left"))
+        #expect(sessions.record(record.id)?.status == .ending)
+        #expect(sessions.record(record.id)?.details == "participant left")
+    }
+
+    @Test func aReportThatDoesNotFitTheStateChangesNothing() async throws {
+        let sessions = manager()
+        let record = try sessions.start(spec(), request: echo)
+        try await backend.events(record.id).report(.finalized(EgressResults()))
+        #expect(sessions.record(record.id)?.status == .starting)
+    }
+
+    @Test func capacityIsEnforcedAndFreedWhenAnEgressEnds() async throws {
+        let sessions = manager { $0.maxLiveEgresses = 1 }
+        let first = try sessions.start(spec(), request: echo)
+        #expect(throws: SessionError.capacityExhausted(limit: 1)) { try sessions.start(spec(), request: echo) }
+        _ = try sessions.stop(first.id)
+        try await backend.events(first.id).report(.finalized(EgressResults()))
+        _ = try sessions.start(spec(), request: echo)
+    }
+
+    @Test func listingIsNewestFirstFilteredAndPaged() throws {
+        let sessions = manager { $0.pageSize = 2 }
+        let ids = try (0..<5).map { i in try sessions.start(spec(room: i % 2 == 0 ? "even" : "odd"), request: echo).id }
+        let page1 = try sessions.list(EgressQuery(roomName: "even"))
+        #expect(page1.records.map(\.id) == [ids[4], ids[2]])
+        let page2 = try sessions.list(EgressQuery(roomName: "even", pageToken: page1.nextPageToken))
+        #expect(page2.records.map(\.id) == [ids[0]])
+        #expect(page2.nextPageToken == nil)
+        #expect(try sessions.list(EgressQuery(egressID: ids[3])).records.map(\.id) == [ids[3]])
+        #expect(throws: SessionError.invalidPageToken) { try sessions.list(EgressQuery(pageToken: "zz")) }
+    }
+
+    @Test func theOldestEndedEgressesAreDroppedBeyondTheRetentionLimit() async throws {
+        let sessions = manager { $0.maxEndedEgresses = 2 }
+        var ids: [String] = []
+        for _ in 0..<4 {
+            let record = try sessions.start(spec(), request: echo)
+            ids.append(record.id)
+            _ = try sessions.stop(record.id)
+            try await backend.events(record.id).report(.finalized(EgressResults()))
+        }
+        let live = try sessions.start(spec(), request: echo)
+        #expect(try sessions.list(EgressQuery()).records.map(\.id) == [live.id, ids[3], ids[2]])
+    }
+
+    @Test func updateStreamNeedsAStreamOutput() throws {
+        let sessions = manager()
+        let record = try sessions.start(spec(), request: echo)
+        #expect(throws: SessionError.wrongState("egress \(record.id) has no stream output to update")) {
+            try sessions.updateStream(record.id, add: ["rtmp://a/b/c"], remove: [])
+        }
+        var streaming = spec()
+        streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: [])
+        let withStream = try sessions.start(streaming, request: echo)
+        let updated = try sessions.updateStream(withStream.id, add: ["rtmp://a/b/c"], remove: [])
+        #expect(updated.results.streams.map(\.url) == ["rtmp://a/b/c"])
+    }
+
+    @Test func egressIDsLookLikeLiveKits() {
+        let id = EgressID.make()
+        #expect(id.hasPrefix("EG_") && id.count == 15)
+        #expect(id.dropFirst(3).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })
+    }
+}
