@@ -71,11 +71,14 @@ extension HTTP2Session {
         return 0
     }
 
-    /// After the last frame of a response, a stream marked to do so refuses the rest of its request.
-    private static let onFrameSent: nghttp2_on_frame_send_callback = { _, frame, userData in
+    /// After the last frame of a response, a stream marked to do so refuses the rest of its
+    /// request — unless the client has already finished sending it.
+    private static let onFrameSent: nghttp2_on_frame_send_callback = { raw, frame, userData in
         guard let frame, frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
         let session = session(userData)
-        if let stream = session.streams[frame.pointee.hd.stream_id]?.stream, stream.resetsAfterResponse {
+        let id = frame.pointee.hd.stream_id
+        if let stream = session.streams[id]?.stream, stream.resetsAfterResponse,
+           nghttp2_session_get_stream_remote_close(raw, id) == 0 {
             session.submitReset(stream, code: .noError)
         }
         return 0

@@ -198,9 +198,11 @@ class H2Client:
         return sid
 
     def send_body(self, sid, body, end_stream=True, timeout=60):
-        """Sends `body` as flow control allows; stops early if the server ends the stream."""
+        """Sends `body` as flow control allows; stops early if the server ends the stream.
+        Returns how many bytes were sent."""
         deadline = time.monotonic() + timeout
         view = memoryview(body)
+        sent = 0
         while view and not self.finished(sid):
             window = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size)
             if window == 0:
@@ -209,10 +211,12 @@ class H2Client:
                 continue
             self.conn.send_data(sid, view[:window].tobytes())
             view = view[window:]
+            sent += window
             self.flush()
         if end_stream and not self.finished(sid):
             self.conn.end_stream(sid)
             self.flush()
+        return sent
 
     def finished(self, sid):
         state = self.streams[sid]

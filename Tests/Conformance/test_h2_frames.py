@@ -111,12 +111,33 @@ def test_a_16_mib_body_over_the_limit_is_refused_before_it_is_all_sent(server):
     client = H2Client(server.port)
     body = b"\x0a" + encode_varint(16 << 20) + b"r" * (16 << 20)
     sid = client.start(LIST)
-    client.send_body(sid, grpc_message(body), timeout=60)
+    sent = client.send_body(sid, grpc_message(body), timeout=60)
     state = client.wait(sid)
     assert grpc_status(state)[0] == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
-    assert client.conn._get_stream_by_id(sid).state_machine.state.name == "CLOSED"
-    assert state["reset"] == 0 or state["ended"], "the rest of the body is refused with RST_STREAM(NO_ERROR)"
+    assert state["reset"] == 0, "the rest of the body is refused with RST_STREAM(NO_ERROR)"
+    assert sent < 1 << 20, f"{sent} bytes were uploaded before the refusal stopped the client"
     client.close()
+
+
+def test_an_early_error_refuses_the_rest_of_the_body(server):
+    client = H2Client(server.port)
+    sid = client.start("/livekit.Egress/NoSuchMethod")
+    sent = client.send_body(sid, grpc_message(b"\x00" * (8 << 20)), timeout=60)
+    state = client.wait(sid)
+    assert grpc_status(state) == (grpc.StatusCode.UNIMPLEMENTED.value[0], "unknown method NoSuchMethod for service livekit.Egress")
+    assert state["reset"] == 0 and sent < 1 << 20
+    client.close()
+
+
+def test_an_answer_to_a_finished_request_is_not_followed_by_a_reset(server):
+    conn = RawConnection(server.port)
+    conn.request(1, "/livekit.Egress/NoSuchMethod", grpc_message(b""))  # HEADERS + DATA with END_STREAM
+    response = conn.response(1)
+    assert response["reset"] is None
+    conn.send(PingFrame(0, opaque_data=b"12345678"))
+    while not isinstance(frame := conn.read_frame(), PingFrame):
+        assert not isinstance(frame, RstStreamFrame), "RST_STREAM on a closed stream"
+    conn.close()
 
 
 def encode_varint(n):

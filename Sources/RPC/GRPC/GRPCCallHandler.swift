@@ -58,21 +58,21 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
                                     RPCError(.internal, "content-type '\(contentType)' is not application/grpc"))
         }
         if let (size, limit) = head.headerListTooLarge {
-            return fail(RPCError(.resourceExhausted, "request headers of \(size) bytes exceed the limit of \(limit) bytes"))
+            return refuse(RPCError(.resourceExhausted, "request headers of \(size) bytes exceed the limit of \(limit) bytes"))
         }
         let route: RPCRouter.Route
         switch server.router.route(head.path) {
         case .success(let found): route = found
-        case .failure(let error): return fail(error)
+        case .failure(let error): return refuse(error)
         }
         let encodingName = head.header("grpc-encoding") ?? "identity"
         guard let encoding = MessageEncoding(rawValue: encodingName) else {
-            return fail(RPCError(.unimplemented, "grpc-encoding '\(encodingName)' is not supported; supported: \(MessageEncoding.acceptHeader)"))
+            return refuse(RPCError(.unimplemented, "grpc-encoding '\(encodingName)' is not supported; supported: \(MessageEncoding.acceptHeader)"))
         }
         var deadline: ContinuousClock.Instant?
         if let timeout = head.header("grpc-timeout") {
             guard let duration = GRPCTimeout.parse(timeout) else {
-                return fail(RPCError(.invalidArgument, "malformed grpc-timeout '\(timeout)'"))
+                return refuse(RPCError(.invalidArgument, "malformed grpc-timeout '\(timeout)'"))
             }
             deadline = .now + duration
             let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
@@ -81,7 +81,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         let metadata: Metadata
         switch Self.metadata(from: head.headers) {
         case .success(let parsed): metadata = parsed
-        case .failure(let error): return fail(error)
+        case .failure(let error): return refuse(error)
         }
         if let value = metadata["x-grpc-test-echo-initial"] { echo.initial.add("x-grpc-test-echo-initial", value) }
         if let value = metadata.binary("x-grpc-test-echo-trailing-bin") {
@@ -257,6 +257,11 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         } else {
             stream.finish(trailers: fields)
         }
+    }
+
+    /// An answer before the request body has been read: the rest of it is not wanted.
+    private func refuse(_ error: RPCError) {
+        fail(error, stopRequest: true)
     }
 
     private func respondHTTPError(_ status: Int, _ extra: [HeaderField], _ error: RPCError) {
