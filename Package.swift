@@ -70,7 +70,9 @@ let package = Package(
         .executableTarget(
             name: "egress-server",
             dependencies: [
-                "Server",
+                // The modules whose configuration types it sets, named so that a change to their
+                // layout rebuilds it.
+                "Server", "HTTP2", "RPC", "SessionManager",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -6,9 +6,13 @@ public struct EgressAPIConfiguration: Sendable {
     public var outputDirectory: String
     /// What the linked FFmpeg can write; outputs it cannot are refused up front.
     public var capabilities: MediaCapabilities
+    /// The largest Start* request accepted (default 32 KiB). Each egress keeps its request to
+    /// echo it, so this bounds what ended egresses hold; real requests are a few KiB.
+    public var maxStartRequestSize: Int
 
-    public init(outputDirectory: String, capabilities: MediaCapabilities) {
+    public init(outputDirectory: String, capabilities: MediaCapabilities, maxStartRequestSize: Int = 32 * 1024) {
         self.outputDirectory = outputDirectory
         self.capabilities = capabilities
+        self.maxStartRequestSize = maxStartRequestSize
     }
 }

@@ -11,6 +11,10 @@ public enum EgressService {
         func start(echoAs field: String,
                    _ decode: @escaping @Sendable (EgressRequestDecoder) -> (ProtoMessage) throws(RPCError) -> EgressSpec) -> RPCHandler {
             .unary { request in
+                guard request.encodedSize <= configuration.maxStartRequestSize else {
+                    throw RPCError.invalidArgument(
+                        "request of \(request.encodedSize) bytes is larger than the \(configuration.maxStartRequestSize) bytes an egress request may have")
+                }
                 let spec = try decode(decoder)(request.message)
                 let echoed = EgressRecord.EchoedRequest(field: field, message: Redaction.redacted(request.message))
                 return try respond { () throws(SessionError) in try sessions.start(spec, request: echoed) }

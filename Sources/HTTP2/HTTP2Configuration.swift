@@ -12,6 +12,11 @@ public struct HTTP2Configuration: Sendable {
     public var maxHeaderListSize: Int = 16 * 1024
     public var hpackBombFactor: Int = 4
 
+    /// Response bytes a connection may have waiting to be sent (default 4 MiB): calls that
+    /// become ready while a client is behind on reading wait until it catches up, so a client
+    /// that stops reading costs at most this plus one response.
+    public var connectionResponseBudget = 4 * 1024 * 1024
+
     /// PING frames a client may send: `burst` at once, refilled at `perSecond` (default 100, 10/s).
     public var pingLimit = RateLimit(burst: 100, perSecond: 10)
     /// SETTINGS frames a client may send (default 50 at once, 5/s).

@@ -76,7 +76,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
             try session.receive(buffer)
             handshakeTimeout?.cancel()
         } catch {
-            session.logger.debug("closing the connection", metadata: ["error": "\(error)", "reason": "\(session.goAwayReason ?? "")"])
+            session.logger.debug("the HTTP/2 session failed", metadata: ["error": "\(error)"])
             isClosing = true
         }
         isReceiving = false
@@ -147,24 +147,31 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     /// Writes what nghttp2 has ready while the channel is writable (all of it when closing);
     /// closes the connection once the session has nothing left to do (after GOAWAY, or a fatal error).
+    ///
+    /// Flushing can make the channel writable again from inside this method (NIO reports the
+    /// change synchronously), so it drains again after each flush rather than wait for an event
+    /// it has already been given.
     private func flushOutput() {
         guard let context, !isFlushing else { return }
         isFlushing = true
         defer { isFlushing = false }
-        var wrote = false
         do {
-            while context.channel.isWritable || isClosing, session.wantsWrite {
-                var buffer = context.channel.allocator.buffer(capacity: 4096)
-                try session.drainOutput(into: &buffer, limit: Self.writeChunk)
-                guard buffer.readableBytes > 0 else { break }
-                context.write(wrapOutboundOut(buffer), promise: nil)
-                wrote = true
-            }
+            var wrote: Bool
+            repeat {
+                wrote = false
+                while context.channel.isWritable || isClosing, session.wantsWrite {
+                    var buffer = context.channel.allocator.buffer(capacity: 4096)
+                    try session.drainOutput(into: &buffer, limit: Self.writeChunk)
+                    guard buffer.readableBytes > 0 else { break }
+                    context.write(wrapOutboundOut(buffer), promise: nil)
+                    wrote = true
+                }
+                if wrote { context.flush() }
+            } while wrote && !isClosing && context.channel.isWritable && session.wantsWrite
         } catch {
             session.logger.debug("could not produce HTTP/2 output", metadata: ["error": "\(error)"])
             isClosing = true
         }
-        if wrote { context.flush() }
         if isClosing || !session.isAlive {
             isClosing = true
             closeLingering(context)

@@ -62,9 +62,6 @@ public final class HTTP2Server: Sendable {
         try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(session: session))
     }
 
-    /// Number of open client connections.
-    public var connectionCount: Int { state.withLock { $0.connections.count } }
-
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish for up to
     /// `configuration.shutdownTimeout`, then closes whatever is left.
     public func shutdownGracefully() async {

@@ -19,7 +19,12 @@ final class HTTP2Session {
     private var raw: OpaquePointer!
     var streams: [Int32: StreamEntry] = [:]
     var floodGuard: FloodGuard
-    private(set) var goAwayReason: String?
+    private var isTerminated = false
+    /// Response bytes queued in streams and not yet taken by nghttp2.
+    private(set) var bufferedResponseBytes = 0
+    /// Work waiting for `bufferedResponseBytes` to fall under the budget.
+    private var roomWaiters: [() -> Void] = []
+    private var roomCheckScheduled = false
     let allocator = ByteBufferAllocator()
 
     /// A stream's request side, its handler, and the handle the handler answers through.
@@ -123,13 +128,13 @@ final class HTTP2Session {
     /// Whether the connection is still of use: false once GOAWAY has been exchanged and no stream is left.
     var isAlive: Bool { nghttp2_session_want_read(raw) != 0 || nghttp2_session_want_write(raw) != 0 }
 
-    var openStreamCount: Int { streams.count }
-
     // MARK: Shutdown
 
     /// Ends the session with GOAWAY(`code`): no new streams, and the connection closes once sent.
     func terminate(_ code: HTTP2ErrorCode, reason: String) {
-        if goAwayReason == nil { goAwayReason = reason }
+        guard !isTerminated else { return }
+        isTerminated = true
+        logger.notice("closing the connection", metadata: ["goaway": "\(code)", "reason": "\(reason)"])
         nghttp2_session_terminate_session(raw, code.rawValue)
         delegate?.outputPending()
     }
@@ -152,10 +157,48 @@ final class HTTP2Session {
     func connectionClosed() {
         let open = streams
         streams = [:]
+        roomWaiters = []
         for entry in open.values {
             entry.stream.isClosed = true
+            entry.stream.pending = nil
             entry.stream.notifyDrainedIfBelowWatermark()
             entry.handler?.streamClosed(error: .cancel)
+        }
+    }
+
+    // MARK: Response budget
+
+    /// Runs `body` once the connection's unsent response bytes are under the budget: at once
+    /// when they are, else in order as the client reads.
+    var hasRoomForResponses: Bool {
+        bufferedResponseBytes < configuration.connectionResponseBudget && roomWaiters.isEmpty
+    }
+
+    func whenRoomForResponses(_ body: @escaping () -> Void) {
+        if hasRoomForResponses {
+            body()
+        } else {
+            roomWaiters.append(body)
+        }
+    }
+
+    func responseBytesQueued(_ count: Int) {
+        bufferedResponseBytes += count
+    }
+
+    func responseBytesDone(_ count: Int) {
+        bufferedResponseBytes -= count
+        guard !roomWaiters.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget, !roomCheckScheduled else { return }
+        // Not from inside nghttp2's callbacks: on the next turn of the loop.
+        roomCheckScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute { loopBound.value.admitWaiters() }
+    }
+
+    private func admitWaiters() {
+        roomCheckScheduled = false
+        while !roomWaiters.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget {
+            roomWaiters.removeFirst()()
         }
     }
 
@@ -196,6 +239,7 @@ final class HTTP2Session {
             pending.withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: copied) }
             pending.moveReaderIndex(forwardBy: copied)
             stream.pending = pending.readableBytes > 0 ? pending : nil
+            responseBytesDone(copied)
             stream.notifyDrainedIfBelowWatermark()
         }
         if stream.pending == nil, stream.isFinished {
@@ -230,6 +274,10 @@ final class HTTP2Session {
     func streamClosed(_ id: Int32, code: UInt32) {
         guard let entry = streams.removeValue(forKey: id) else { return }
         entry.stream.isClosed = true
+        if let unsent = entry.stream.pending?.readableBytes {
+            entry.stream.pending = nil
+            responseBytesDone(unsent)
+        }
         entry.stream.notifyDrainedIfBelowWatermark()
         entry.handler?.streamClosed(error: code == NGHTTP2_NO_ERROR.rawValue ? nil : HTTP2ErrorCode(rawValue: code))
     }

@@ -43,6 +43,7 @@ public final class HTTP2Stream: @unchecked Sendable {
     public func sendData(_ data: ByteBuffer) {
         onLoop { stream in
             guard !stream.isClosed, !stream.isFinished, stream.headersSent else { return }
+            stream.session?.responseBytesQueued(data.readableBytes)
             if stream.pending == nil {
                 stream.pending = data
             } else {
@@ -80,10 +81,18 @@ public final class HTTP2Stream: @unchecked Sendable {
     /// For the response body.
     public var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
-    /// Bytes queued for this stream that nghttp2 has not taken yet.
-    public var bufferedBytes: Int {
+    /// Whether the connection is under its response budget with nobody waiting (event loop only).
+    public var connectionHasRoom: Bool {
         eventLoop.preconditionInEventLoop()
-        return pending?.readableBytes ?? 0
+        return session?.hasRoomForResponses ?? false
+    }
+
+    /// Calls `body` on the event loop once the connection has room for more response bytes
+    /// (see `HTTP2Configuration.connectionResponseBudget`); never if the stream closes first.
+    public func whenConnectionHasRoom(_ body: @escaping @Sendable () -> Void) {
+        onLoop { stream in
+            stream.session?.whenRoomForResponses { if !stream.isClosed { body() } }
+        }
     }
 
     /// Calls `body` on the event loop once the buffered response is below the high watermark

@@ -42,6 +42,9 @@ public final class EgressServer: Service {
             health.set("livekit.Egress", .serving)
             logger.info("egress-server listening", metadata: [
                 "address": "\(address)", "output_dir": "\(outputDirectory)", "ffmpeg": "\(capabilities.versions)",
+                "max_concurrent_streams": "\(configuration.http2.maxConcurrentStreams)",
+                "max_receive_message_size": "\(configuration.rpc.maxReceiveMessageSize)",
+                "max_live_egresses": "\(configuration.sessions.maxLiveEgresses)",
             ])
             if let portFile = configuration.portFile { try Self.write("\(address.port ?? 0)\n", to: portFile) }
             try? await gracefulShutdown()

@@ -1,6 +1,9 @@
 import ArgumentParser
+import HTTP2
 import Logging
+import RPC
 import Server
+import SessionManager
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc

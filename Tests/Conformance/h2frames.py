@@ -135,6 +135,34 @@ class RawConnection:
                 return out
         return out
 
+    def responses(self, stream_ids, timeout=60):
+        """Collects the answers of several streams at once: {id: {"headers", "data", "trailers", "reset"}}."""
+        from hpack import Decoder
+        decoder = getattr(self, "decoder", None) or Decoder()
+        self.decoder = decoder
+        out = {sid: {"headers": None, "data": b"", "trailers": None, "reset": None} for sid in stream_ids}
+        open_ids = set(stream_ids)
+        deadline = time.monotonic() + timeout
+        while open_ids and time.monotonic() < deadline:
+            frame = self.read_frame(timeout=deadline - time.monotonic())
+            if frame is None:
+                break
+            if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                self.send(SettingsFrame(0, flags=["ACK"]))
+            elif isinstance(frame, HeadersFrame):
+                fields = decoder.decode(frame.data)
+                state = out.get(frame.stream_id)
+                if state is not None:
+                    state["trailers" if state["headers"] is not None else "headers"] = fields
+            elif isinstance(frame, DataFrame) and frame.stream_id in out:
+                out[frame.stream_id]["data"] += frame.data
+            elif isinstance(frame, RstStreamFrame) and frame.stream_id in out:
+                out[frame.stream_id]["reset"] = frame.error_code
+                open_ids.discard(frame.stream_id)
+            if "END_STREAM" in getattr(frame, "flags", ()):
+                open_ids.discard(frame.stream_id)
+        return out
+
     def close(self):
         self.sock.close()
 

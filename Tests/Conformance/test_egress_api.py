@@ -281,6 +281,12 @@ def test_update_stream(api, stubs):
     assert error.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_an_oversized_start_request_is_refused(api, stubs):
+    error = rpc_error(api.StartParticipantEgress, participant(stubs, identity="x" * 40000))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details().endswith("bytes is larger than the 32768 bytes an egress request may have")
+
+
 def test_a_rejected_request_changes_no_state(api, stubs):
     before = listing(api, stubs)
     for bad in [participant(stubs, identity=""), participant(stubs, file_outputs=[mp4("../x.mp4")])]:
@@ -331,3 +337,11 @@ def test_health_watch_streams_status_until_shutdown(fresh_server, stubs):
     unknown.cancel()
     server.process.send_signal(__import__("signal").SIGTERM)
     assert next(watch).status == h.HealthCheckResponse.NOT_SERVING
+
+
+def test_flags_and_environment_reach_the_settings_they_name(fresh_server):
+    server = fresh_server("--max-live-egresses", "300", "--max-concurrent-streams", "50",
+                          env={"EGRESS_MAX_RECEIVE_MESSAGE_SIZE": "1000000"})
+    log = server.log_text()
+    for setting in ["max_live_egresses=300", "max_concurrent_streams=50", "max_receive_message_size=1000000"]:
+        assert setting in log, log

@@ -221,3 +221,15 @@ def test_start_and_stop_from_many_threads_keep_state_consistent(server, stubs):
             break
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_a_large_response_reaches_grpcio_across_many_flow_control_windows(fresh_server, stubs):
+    server = fresh_server("--max-live-egresses", "100")
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    e = stubs.egress
+    for _ in range(100):
+        api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="large", identity="x" * 20000,
+                                                              file_outputs=[e.EncodedFileOutput()]), timeout=10)
+    for _ in range(3):
+        response = api.ListEgress(e.ListEgressRequest(room_name="large"), timeout=10)
+        assert len(response.items) == 100 and response.ByteSize() > 2_000_000

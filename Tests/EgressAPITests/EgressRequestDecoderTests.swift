@@ -8,7 +8,8 @@ import Testing
 @Suite struct EgressRequestDecoderTests {
     let decoder = EgressRequestDecoder(configuration: EgressAPIConfiguration(
         outputDirectory: "/srv/rec",
-        capabilities: MediaCapabilities(muxers: ["mp4", "ogg", "mp3", "webm", "hls", "flv", "mpegts"], encoders: [], versions: "")))
+        capabilities: MediaCapabilities(muxers: ["mp4", "ogg", "mp3", "webm", "hls", "flv", "mpegts"],
+                                        encoders: ["libx264", "aac", "libopus", "libvpx", "mjpeg", "libmp3lame"], versions: "")))
 
     func participant(_ edit: (inout ProtoMessage) -> Void = { _ in }) -> ProtoMessage {
         var file = ProtoMessage("livekit.EncodedFileOutput")
@@ -69,6 +70,21 @@ import Testing
         #expect(throws: RPCError.unimplemented("video/mp4 output needs FFmpeg's mp4 muxer, which this server's FFmpeg lacks")) {
             try poor.participant(participant())
         }
+    }
+
+    @Test func aMissingEncoderIsUnimplementedButPassthroughNeedsNone() throws {
+        let noX264 = EgressRequestDecoder(configuration: EgressAPIConfiguration(
+            outputDirectory: "/srv/rec", capabilities: MediaCapabilities(muxers: ["mp4"], encoders: ["aac"], versions: "")))
+        #expect(throws: RPCError.unimplemented("video/h264 encoding needs FFmpeg's libx264 encoder, which this server's FFmpeg lacks")) {
+            try noX264.participant(participant())
+        }
+        #expect(try noX264.participant(participant { $0.setEnum("preset", "PASSTHROUGH") }).encoding == .passthrough)
+    }
+
+    @Test func theLinkedFFmpegCanEncodeEverythingTheAPIOffers() {
+        let probed = MediaCapabilities.probe()
+        #expect(probed.encoders == Set(MediaCapabilities.wanted.encoders))
+        #expect(probed.muxers == Set(MediaCapabilities.wanted.muxers))
     }
 
     @Test func trackEgressTakesADirectFileOrAWebsocket() throws {

@@ -11,6 +11,10 @@ enum CodecCompatibility {
         let video: Set<VideoCodec>
         /// The FFmpeg muxer that writes it.
         let muxer: String
+
+        /// The codecs it gets when the request names none (LiveKit's defaults per format).
+        var defaultAudio: AudioCodec? { audio.contains(.aac) ? .aac : audio.first }
+        var defaultVideo: VideoCodec? { video.contains(.h264) ? .h264 : video.first }
     }
 
     /// - Parameter videoIsOptional: a participant's video can be left out of audio-only
@@ -33,6 +37,38 @@ enum CodecCompatibility {
                     throw RequestErrors.incompatible(format: format.name, codec: mime(settings?.videoCodec ?? .h264))
                 }
             }
+            if let settings {
+                if let audio = settings.audioCodec ?? format.defaultAudio {
+                    try require(encoder(audio), for: mime(audio), in: capabilities)
+                }
+                if recordsVideo, let video = settings.videoCodec ?? format.defaultVideo {
+                    try require(encoder(video), for: mime(video), in: capabilities)
+                }
+            }
+        }
+        if case .transcode = encoding, !outputs.images.isEmpty {
+            try require("mjpeg", for: "image/jpeg", in: capabilities)
+        }
+    }
+
+    private static func require(_ encoder: String, for codec: String, in capabilities: MediaCapabilities) throws(RPCError) {
+        guard capabilities.encoders.contains(encoder) else {
+            throw RPCError.unimplemented("\(codec) encoding needs FFmpeg's \(encoder) encoder, which this server's FFmpeg lacks")
+        }
+    }
+
+    private static func encoder(_ codec: AudioCodec) -> String {
+        switch codec {
+        case .opus: "libopus"
+        case .aac: "aac"
+        case .mp3: "libmp3lame"
+        }
+    }
+
+    private static func encoder(_ codec: VideoCodec) -> String {
+        switch codec {
+        case .h264: "libx264"
+        case .vp8: "libvpx"
         }
     }
 

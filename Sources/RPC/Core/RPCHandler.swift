@@ -3,6 +3,8 @@ import Protobuf
 /// What a handler receives: the decoded request message, the caller's metadata and the call's context.
 public struct ServerRequest: Sendable {
     public let message: ProtoMessage
+    /// Bytes of the message on the wire (after decompression).
+    public let encodedSize: Int
     public let metadata: Metadata
     public let context: ServerContext
 }

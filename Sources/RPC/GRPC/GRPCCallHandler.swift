@@ -23,6 +23,9 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
     private enum State {
         case awaitingHead
         case receiving(Call)
+        /// The request is complete; the connection is over its response budget, so the call
+        /// waits for the client to read what it was already sent.
+        case waitingForRoom(deadline: ContinuousClock.Instant?)
         case running(Task<Void, Never>?, deadline: ContinuousClock.Instant?)
         /// The status has been sent, or the stream is gone.
         case done
@@ -115,10 +118,21 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         guard let request = call.request else {
             return fail(RPCError(.internal, "the client ended the stream without sending a request message"))
         }
+        let message: ProtoMessage
+        let size: Int
         do {
-            start(call, try decode(request, of: call))
+            (message, size) = try decode(request, of: call)
         } catch {
-            fail(error)
+            return fail(error)
+        }
+        if stream.connectionHasRoom {
+            start(call, message, encodedSize: size)
+        } else {
+            state = .waitingForRoom(deadline: call.deadline)
+            stream.whenConnectionHasRoom { [self] in
+                guard case .waitingForRoom = state else { return }
+                start(call, message, encodedSize: size)
+            }
         }
     }
 
@@ -133,7 +147,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
 
     // MARK: Running the handler
 
-    private func decode(_ request: (compressed: Bool, payload: ByteBuffer), of call: Call) throws(RPCError) -> ProtoMessage {
+    private func decode(_ request: (compressed: Bool, payload: ByteBuffer), of call: Call) throws(RPCError) -> (ProtoMessage, Int) {
         var payload = request.payload
         if request.compressed {
             guard call.encoding != .identity else {
@@ -144,16 +158,17 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         }
         let input = call.route.method.input
         do {
-            return try payload.withUnsafeReadableBytes { bytes throws(ProtoError) in
+            let message = try payload.withUnsafeReadableBytes { bytes throws(ProtoError) in
                 try ProtoMessage(decoding: bytes, as: input)
             }
+            return (message, payload.readableBytes)
         } catch {
             throw RPCError(.internal, "the request is not a valid \(input.fullName): \(error.message)")
         }
     }
 
-    private func start(_ call: Call, _ message: ProtoMessage) {
-        let request = ServerRequest(message: message, metadata: call.metadata,
+    private func start(_ call: Call, _ message: ProtoMessage, encodedSize: Int) {
+        let request = ServerRequest(message: message, encodedSize: encodedSize, metadata: call.metadata,
                                     context: ServerContext(method: call.route.method, deadline: call.deadline))
         guard let handler = call.route.handler else { return }
         // Running before the task starts, since a handler that never suspends completes inline.
@@ -184,7 +199,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         case .running(let task, _):
             task?.cancel()
             fail(RPCError(.deadlineExceeded, "deadline exceeded"), stopRequest: true)
-        case .receiving, .awaitingHead:
+        case .receiving, .awaitingHead, .waitingForRoom:
             fail(RPCError(.deadlineExceeded, "deadline exceeded"), stopRequest: true)
         case .done:
             break
