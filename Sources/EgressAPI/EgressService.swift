@@ -37,11 +37,8 @@ public enum EgressService {
             "UpdateStream": .unary { request in
                 let id = try egressID(request.message)
                 let add = request.message.strings("add_output_urls") + request.message.messages("add_destinations").map { $0.string("url") }
-                for url in add {
-                    let lower = url.lowercased()
-                    guard lower.hasPrefix("rtmp://") || lower.hasPrefix("rtmps://") || lower.hasPrefix("srt://") else {
-                        throw RequestErrors.invalidField("add_output_urls", "\(url) is not an rtmp(s):// or srt:// url")
-                    }
+                if let stream = sessions.record(id)?.spec.outputs.stream {
+                    try OutputsDecoder.checkStreamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
                 }
                 let remove = request.message.strings("remove_output_urls")
                 return try respond { () throws(SessionError) in try sessions.updateStream(id, add: add, remove: remove) }

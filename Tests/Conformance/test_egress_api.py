@@ -280,6 +280,13 @@ def test_update_stream(api, stubs):
     error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id="EG_unknown", add_output_urls=["rtmp://a/b/c"]))
     assert error.code() == grpc.StatusCode.NOT_FOUND
 
+    srt = api.StartParticipantEgress(
+        participant(stubs, stream_outputs=[e.StreamOutput(protocol=e.SRT, urls=["srt://127.0.0.1:9000"])],
+                    advanced=e.EncodingOptions(audio_codec=stubs.models.AAC)), timeout=10)
+    error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=srt.egress_id, add_output_urls=["rtmp://a/b/c"]))
+    assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+        "request has missing or invalid field: add_output_urls (rtmp://a/b/c is not a srt://... url)")
+
 
 def test_an_oversized_start_request_is_refused(api, stubs):
     error = rpc_error(api.StartParticipantEgress, participant(stubs, identity="x" * 40000))

@@ -74,7 +74,7 @@ struct OutputsDecoder {
         }
         if request.has("websocket_url") {
             let url = request.string("websocket_url")
-            try checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
+            try Self.checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
             return Outputs(websocketURL: url)
         }
         throw RequestErrors.invalidField("output")
@@ -96,16 +96,25 @@ struct OutputsDecoder {
 
     private func streamOutput(_ stream: ProtoMessage) throws(RPCError) -> StreamOutput {
         let streamProtocol: StreamProtocol
-        let schemes: [String]
         switch stream.enumNumber("protocol") {
-        case 0, 1: (streamProtocol, schemes) = (.rtmp, ["rtmp", "rtmps"])
-        case 2: (streamProtocol, schemes) = (.srt, ["srt"])
-        case 3: (streamProtocol, schemes) = (.websocket, ["ws", "wss"])
+        case 0, 1: streamProtocol = .rtmp
+        case 2: streamProtocol = .srt
+        case 3: streamProtocol = .websocket
         case let other: throw RequestErrors.invalidField("protocol", "unknown stream protocol \(other)")
         }
         let urls = stream.strings("urls") + stream.messages("destinations").map { $0.string("url") }
-        for url in urls { try checkURL(url, schemes: schemes, field: "stream url") }
+        try Self.checkStreamURLs(urls, for: streamProtocol, field: "stream url")
         return StreamOutput(streamProtocol: streamProtocol, urls: urls)
+    }
+
+    /// Each URL must use the scheme of the stream's protocol.
+    static func checkStreamURLs(_ urls: [String], for streamProtocol: StreamProtocol, field: String) throws(RPCError) {
+        let schemes = switch streamProtocol {
+        case .rtmp: ["rtmp", "rtmps"]
+        case .srt: ["srt"]
+        case .websocket: ["ws", "wss"]
+        }
+        for url in urls { try checkURL(url, schemes: schemes, field: field) }
     }
 
     private func segmentsOutput(_ segments: ProtoMessage) throws(RPCError) -> SegmentsOutput {
@@ -173,7 +182,7 @@ struct OutputsDecoder {
         if let provider = storage.oneofCase(containing: "s3") { throw RequestErrors.uploadNotSupported(provider) }
     }
 
-    private func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {
+    private static func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {
         guard let colon = url.firstIndex(of: ":"), schemes.contains(url[..<colon].lowercased()),
               url[colon...].hasPrefix("://"), url.count > url.distance(from: url.startIndex, to: colon) + 3 else {
             throw RequestErrors.invalidField(field, "\(url) is not a \(schemes.joined(separator: "/"))://... url")
