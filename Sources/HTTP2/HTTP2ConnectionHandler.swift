@@ -54,7 +54,8 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         guard handshakeTimeout == nil else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         do {
-            try session.start(delegate: .init(outputPending: { loopBound.value.outputPending() }))
+            // Weak: the session is owned by this handler.
+            try session.start(delegate: .init(outputPending: { [weak self] in self?.outputPending() }))
         } catch {
             session.logger.error("could not start the HTTP/2 session", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -88,6 +89,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         goAwayTimer?.cancel()
         lingerTimer?.cancel()
         session.connectionClosed()
+        session.detachDelegate()
         context.fireChannelInactive()
     }
 

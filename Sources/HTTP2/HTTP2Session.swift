@@ -153,6 +153,11 @@ final class HTTP2Session {
         delegate?.outputPending()
     }
 
+    /// The connection has no more use for the session's output.
+    func detachDelegate() {
+        delegate = nil
+    }
+
     /// The connection is gone: every open stream is told, so that its work is cancelled.
     func connectionClosed() {
         let open = streams

@@ -170,6 +170,14 @@ def test_a_malformed_grpc_timeout_is_rejected(server):
     conn.close()
 
 
+def test_the_longest_grpc_timeout_is_accepted(server):
+    conn = RawConnection(server.port)
+    conn.request(1, HEALTH_CHECK, grpc_message(b""), extra_headers=[("grpc-timeout", "99999999H")])  # 11,000 years
+    assert status(conn.response(1)) == (0, "")
+    conn.close()
+    assert server.alive()
+
+
 def test_client_cancellation_cancels_the_handler(fresh_server, stubs):
     server = fresh_server("--log-level", "debug")
     watch = stubs.health_grpc.HealthStub(server.channel()).Watch(stubs.health.HealthCheckRequest(), timeout=30)

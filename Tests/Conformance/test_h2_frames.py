@@ -319,3 +319,40 @@ def test_shutdown_waits_a_bounded_time_for_calls_that_do_not_end(fresh_server, s
     started = time.monotonic()
     assert server.terminate(timeout=15) == 0
     assert time.monotonic() - started < 5
+
+
+def test_closed_connections_release_their_memory(fresh_server):
+    server = fresh_server()
+
+    def churn(count):
+        for _ in range(count):
+            conn = RawConnection(server.port)
+            conn.request(1, CHECK, grpc_message(b""))
+            assert conn.response(1)["data"] == grpc_message(b"\x08\x01")
+            conn.close()
+
+    churn(500)  # warm up allocator pools
+    time.sleep(0.5)
+    before = server.rss_kib()
+    churn(3000)
+    time.sleep(0.5)
+    growth_mib = (server.rss_kib() - before) / 1024
+    assert growth_mib < 8, f"3000 closed connections left {growth_mib:.1f} MiB behind"
+
+
+def test_many_calls_leave_no_memory_behind(fresh_server, tmp_path):
+    import subprocess
+    server = fresh_server()
+    body = tmp_path / "empty.grpc"
+    body.write_bytes(grpc_message(b""))
+
+    def h2load(n):
+        out = subprocess.run(["h2load", "-n", str(n), "-c", "2", "-m", "16", "-d", str(body), "-H", "content-type: application/grpc",
+                              f"http://127.0.0.1:{server.port}/livekit.Egress/ListEgress"], capture_output=True, text=True, timeout=120)
+        assert f"{n} succeeded" in out.stdout, out.stdout
+
+    h2load(20000)  # warm up
+    before = server.rss_kib()
+    h2load(20000)
+    growth_mib = (server.rss_kib() - before) / 1024
+    assert growth_mib < 4, f"20,000 calls left {growth_mib:.1f} MiB behind"

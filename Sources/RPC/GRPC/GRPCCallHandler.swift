@@ -170,7 +170,9 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
     private func start(_ call: Call, _ message: ProtoMessage, encodedSize: Int) {
         let request = ServerRequest(message: message, encodedSize: encodedSize, metadata: call.metadata,
                                     context: ServerContext(method: call.route.method, deadline: call.deadline))
-        guard let handler = call.route.handler else { return }
+        guard let handler = call.route.handler else {
+            return fail(RPCError.unimplemented("method \(call.route.method.name) is not implemented"))
+        }
         // Running before the task starts, since a handler that never suspends completes inline.
         state = .running(nil, deadline: call.deadline)
         let task = Task.immediate(executorPreference: executor) { [self] in
