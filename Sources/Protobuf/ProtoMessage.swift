@@ -49,7 +49,7 @@ public struct ProtoMessage: Sendable, Equatable {
             values[field.index] = nil
             return
         }
-        if field.label == .repeated, case .list = value {} else if field.label == .repeated {
+        if field.label == .repeated, !value.isList {
             value = .list([value])
         }
         precondition(value.fits(field.type), "\(descriptor.fullName).\(field.name) is \(field.type), not \(value)")

@@ -15,6 +15,10 @@ public indirect enum ProtoValue: Sendable, Equatable {
     /// The elements of a repeated (or map) field.
     case list([ProtoValue])
 
+    var isList: Bool {
+        if case .list = self { true } else { false }
+    }
+
     /// Whether this is the proto3 default (zero, empty) that an implicit-presence field omits.
     var isDefault: Bool {
         switch self {
