@@ -15,8 +15,5 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func invalidArgument(_ message: String) -> RPCError { RPCError(.invalidArgument, message) }
     public static func notFound(_ message: String) -> RPCError { RPCError(.notFound, message) }
-    public static func failedPrecondition(_ message: String) -> RPCError { RPCError(.failedPrecondition, message) }
     public static func unimplemented(_ message: String) -> RPCError { RPCError(.unimplemented, message) }
-    public static func resourceExhausted(_ message: String) -> RPCError { RPCError(.resourceExhausted, message) }
-    public static func `internal`(_ message: String) -> RPCError { RPCError(.internal, message) }
 }

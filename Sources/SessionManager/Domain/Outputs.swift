@@ -22,11 +22,9 @@ public struct Outputs: Sendable, Equatable {
     }
 }
 
+/// A container; its raw value is also the extension its files get.
 public enum FileType: String, Sendable, Equatable {
     case mp4, ogg, mp3, webm
-
-    /// The extension a file of this type gets.
-    public var fileExtension: String { rawValue }
 }
 
 public struct FileOutput: Sendable, Equatable {
