@@ -33,7 +33,20 @@ let package = Package(
         // protoc-c's output for Protos/, compiled as it is.
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", publicHeadersPath: "."),
 
+        .target(name: "Support"),
         .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos"]),
+        // RTP packets, jitter buffer, depacketizers: pure Swift, no sockets.
+        .target(name: "RTP"),
+        // The embedded room hub: rooms, participants, tracks, and the UDP port their RTP arrives on.
+        .target(
+            name: "RoomHub",
+            dependencies: [
+                "RTP", "Support",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "HTTP2",
             dependencies: [
@@ -51,16 +64,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "SessionManager", dependencies: ["Protobuf", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "SessionManager", dependencies: ["Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(
             name: "EgressAPI",
             dependencies: ["RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
         ),
+        // The EgressBackend that records: track selection, timeline, writers (FFmpeg via Media).
+        .target(
+            name: "Recorder",
+            dependencies: [
+                "SessionManager", "RoomHub", "RTP", "Media", "Support",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "RoomAPI", dependencies: ["RPC", "Protobuf", "RoomHub", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
-                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media",
+                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,7 +95,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP2", "RPC", "SessionManager",
+                "Server", "HTTP2", "RPC", "SessionManager", "RoomHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,6 +103,8 @@ let package = Package(
         ),
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media"]),
         .testTarget(
             name: "RPCTests",
             dependencies: [

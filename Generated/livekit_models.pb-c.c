@@ -52,6 +52,51 @@ void   livekit__token_pagination__free_unpacked
   assert(message->base.descriptor == &livekit__token_pagination__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   livekit__room__init
+                     (Livekit__Room         *message)
+{
+  static const Livekit__Room init_value = LIVEKIT__ROOM__INIT;
+  *message = init_value;
+}
+size_t livekit__room__get_packed_size
+                     (const Livekit__Room *message)
+{
+  assert(message->base.descriptor == &livekit__room__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t livekit__room__pack
+                     (const Livekit__Room *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &livekit__room__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t livekit__room__pack_to_buffer
+                     (const Livekit__Room *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &livekit__room__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Livekit__Room *
+       livekit__room__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Livekit__Room *)
+     protobuf_c_message_unpack (&livekit__room__descriptor,
+                                allocator, len, data);
+}
+void   livekit__room__free_unpacked
+                     (Livekit__Room *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &livekit__room__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   livekit__participant_info__init
                      (Livekit__ParticipantInfo         *message)
 {
@@ -95,6 +140,51 @@ void   livekit__participant_info__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &livekit__participant_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   livekit__track_info__init
+                     (Livekit__TrackInfo         *message)
+{
+  static const Livekit__TrackInfo init_value = LIVEKIT__TRACK_INFO__INIT;
+  *message = init_value;
+}
+size_t livekit__track_info__get_packed_size
+                     (const Livekit__TrackInfo *message)
+{
+  assert(message->base.descriptor == &livekit__track_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t livekit__track_info__pack
+                     (const Livekit__TrackInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &livekit__track_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t livekit__track_info__pack_to_buffer
+                     (const Livekit__TrackInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &livekit__track_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Livekit__TrackInfo *
+       livekit__track_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Livekit__TrackInfo *)
+     protobuf_c_message_unpack (&livekit__track_info__descriptor,
+                                allocator, len, data);
+}
+void   livekit__track_info__free_unpacked
+                     (Livekit__TrackInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &livekit__track_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   livekit__filter_params__init
@@ -225,6 +315,195 @@ const ProtobufCMessageDescriptor livekit__token_pagination__descriptor =
   (ProtobufCMessageInit) livekit__token_pagination__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor livekit__room__field_descriptors[10] =
+{
+  {
+    "sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "empty_timeout",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, empty_timeout),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_participants",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, max_participants),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "creation_time",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, creation_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, metadata),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_participants",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, num_participants),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active_recording",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, active_recording),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_publishers",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, num_publishers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "creation_time_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, creation_time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__room__field_indices_by_name[] = {
+  7,   /* field[7] = active_recording */
+  4,   /* field[4] = creation_time */
+  9,   /* field[9] = creation_time_ms */
+  2,   /* field[2] = empty_timeout */
+  3,   /* field[3] = max_participants */
+  5,   /* field[5] = metadata */
+  1,   /* field[1] = name */
+  6,   /* field[6] = num_participants */
+  8,   /* field[8] = num_publishers */
+  0,   /* field[0] = sid */
+};
+static const ProtobufCIntRange livekit__room__number_ranges[3 + 1] =
+{
+  { 1, 0 },
+  { 8, 5 },
+  { 15, 9 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor livekit__room__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "livekit.Room",
+  "Room",
+  "Livekit__Room",
+  "livekit",
+  sizeof(Livekit__Room),
+  10,
+  livekit__room__field_descriptors,
+  livekit__room__field_indices_by_name,
+  3,  livekit__room__number_ranges,
+  (ProtobufCMessageInit) livekit__room__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue livekit__participant_info__state__enum_values_by_number[4] =
+{
+  { "JOINING", "LIVEKIT__PARTICIPANT_INFO__STATE__JOINING", 0 },
+  { "JOINED", "LIVEKIT__PARTICIPANT_INFO__STATE__JOINED", 1 },
+  { "ACTIVE", "LIVEKIT__PARTICIPANT_INFO__STATE__ACTIVE", 2 },
+  { "DISCONNECTED", "LIVEKIT__PARTICIPANT_INFO__STATE__DISCONNECTED", 3 },
+};
+static const ProtobufCIntRange livekit__participant_info__state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex livekit__participant_info__state__enum_values_by_name[4] =
+{
+  { "ACTIVE", 2 },
+  { "DISCONNECTED", 3 },
+  { "JOINED", 1 },
+  { "JOINING", 0 },
+};
+const ProtobufCEnumDescriptor livekit__participant_info__state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "livekit.ParticipantInfo.State",
+  "State",
+  "Livekit__ParticipantInfo__State",
+  "livekit",
+  4,
+  livekit__participant_info__state__enum_values_by_number,
+  4,
+  livekit__participant_info__state__enum_values_by_name,
+  1,
+  livekit__participant_info__state__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
 static const ProtobufCEnumValue livekit__participant_info__kind__enum_values_by_number[7] =
 {
   { "STANDARD", "LIVEKIT__PARTICIPANT_INFO__KIND__STANDARD", 0 },
@@ -263,9 +542,162 @@ const ProtobufCEnumDescriptor livekit__participant_info__kind__descriptor =
   livekit__participant_info__kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-#define livekit__participant_info__field_descriptors NULL
-#define livekit__participant_info__field_indices_by_name NULL
-#define livekit__participant_info__number_ranges NULL
+static const ProtobufCFieldDescriptor livekit__participant_info__field_descriptors[11] =
+{
+  {
+    "sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, state),
+    &livekit__participant_info__state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracks",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Livekit__ParticipantInfo, n_tracks),
+    offsetof(Livekit__ParticipantInfo, tracks),
+    &livekit__track_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, metadata),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "joined_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, joined_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_publisher",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, is_publisher),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, kind),
+    &livekit__participant_info__kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "joined_at_ms",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__ParticipantInfo, joined_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__participant_info__field_indices_by_name[] = {
+  1,   /* field[1] = identity */
+  8,   /* field[8] = is_publisher */
+  5,   /* field[5] = joined_at */
+  10,   /* field[10] = joined_at_ms */
+  9,   /* field[9] = kind */
+  4,   /* field[4] = metadata */
+  6,   /* field[6] = name */
+  0,   /* field[0] = sid */
+  2,   /* field[2] = state */
+  3,   /* field[3] = tracks */
+  7,   /* field[7] = version */
+};
+static const ProtobufCIntRange livekit__participant_info__number_ranges[4 + 1] =
+{
+  { 1, 0 },
+  { 9, 6 },
+  { 13, 8 },
+  { 17, 10 },
+  { 0, 11 }
+};
 const ProtobufCMessageDescriptor livekit__participant_info__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -274,11 +706,221 @@ const ProtobufCMessageDescriptor livekit__participant_info__descriptor =
   "Livekit__ParticipantInfo",
   "livekit",
   sizeof(Livekit__ParticipantInfo),
-  0,
+  11,
   livekit__participant_info__field_descriptors,
   livekit__participant_info__field_indices_by_name,
-  0,  livekit__participant_info__number_ranges,
+  4,  livekit__participant_info__number_ranges,
   (ProtobufCMessageInit) livekit__participant_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor livekit__track_info__field_descriptors[14] =
+{
+  {
+    "sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, type),
+    &livekit__track_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "muted",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, muted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "width",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, width),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "height",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, height),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "simulcast",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, simulcast),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_DEPRECATED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disable_dtx",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, disable_dtx),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_DEPRECATED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, source),
+    &livekit__track_source__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mime_type",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, mime_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mid",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, mid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stereo",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, stereo),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_DEPRECATED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disable_red",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, disable_red),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stream",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__TrackInfo, stream),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__track_info__field_indices_by_name[] = {
+  7,   /* field[7] = disable_dtx */
+  12,   /* field[12] = disable_red */
+  5,   /* field[5] = height */
+  10,   /* field[10] = mid */
+  9,   /* field[9] = mime_type */
+  3,   /* field[3] = muted */
+  2,   /* field[2] = name */
+  0,   /* field[0] = sid */
+  6,   /* field[6] = simulcast */
+  8,   /* field[8] = source */
+  11,   /* field[11] = stereo */
+  13,   /* field[13] = stream */
+  1,   /* field[1] = type */
+  4,   /* field[4] = width */
+};
+static const ProtobufCIntRange livekit__track_info__number_ranges[4 + 1] =
+{
+  { 1, 0 },
+  { 11, 9 },
+  { 14, 11 },
+  { 17, 13 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor livekit__track_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "livekit.TrackInfo",
+  "TrackInfo",
+  "Livekit__TrackInfo",
+  "livekit",
+  sizeof(Livekit__TrackInfo),
+  14,
+  livekit__track_info__field_descriptors,
+  livekit__track_info__field_indices_by_name,
+  4,  livekit__track_info__number_ranges,
+  (ProtobufCMessageInit) livekit__track_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor livekit__filter_params__field_descriptors[2] =
@@ -488,5 +1130,69 @@ const ProtobufCEnumDescriptor livekit__image_codec__descriptor =
   livekit__image_codec__enum_values_by_name,
   1,
   livekit__image_codec__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue livekit__track_type__enum_values_by_number[3] =
+{
+  { "AUDIO", "LIVEKIT__TRACK_TYPE__AUDIO", 0 },
+  { "VIDEO", "LIVEKIT__TRACK_TYPE__VIDEO", 1 },
+  { "DATA", "LIVEKIT__TRACK_TYPE__DATA", 2 },
+};
+static const ProtobufCIntRange livekit__track_type__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex livekit__track_type__enum_values_by_name[3] =
+{
+  { "AUDIO", 0 },
+  { "DATA", 2 },
+  { "VIDEO", 1 },
+};
+const ProtobufCEnumDescriptor livekit__track_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "livekit.TrackType",
+  "TrackType",
+  "Livekit__TrackType",
+  "livekit",
+  3,
+  livekit__track_type__enum_values_by_number,
+  3,
+  livekit__track_type__enum_values_by_name,
+  1,
+  livekit__track_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue livekit__track_source__enum_values_by_number[5] =
+{
+  { "UNKNOWN", "LIVEKIT__TRACK_SOURCE__UNKNOWN", 0 },
+  { "CAMERA", "LIVEKIT__TRACK_SOURCE__CAMERA", 1 },
+  { "MICROPHONE", "LIVEKIT__TRACK_SOURCE__MICROPHONE", 2 },
+  { "SCREEN_SHARE", "LIVEKIT__TRACK_SOURCE__SCREEN_SHARE", 3 },
+  { "SCREEN_SHARE_AUDIO", "LIVEKIT__TRACK_SOURCE__SCREEN_SHARE_AUDIO", 4 },
+};
+static const ProtobufCIntRange livekit__track_source__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex livekit__track_source__enum_values_by_name[5] =
+{
+  { "CAMERA", 1 },
+  { "MICROPHONE", 2 },
+  { "SCREEN_SHARE", 3 },
+  { "SCREEN_SHARE_AUDIO", 4 },
+  { "UNKNOWN", 0 },
+};
+const ProtobufCEnumDescriptor livekit__track_source__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "livekit.TrackSource",
+  "TrackSource",
+  "Livekit__TrackSource",
+  "livekit",
+  5,
+  livekit__track_source__enum_values_by_number,
+  5,
+  livekit__track_source__enum_values_by_name,
+  1,
+  livekit__track_source__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

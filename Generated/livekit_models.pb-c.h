@@ -16,13 +16,22 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Livekit__TokenPagination Livekit__TokenPagination;
+typedef struct Livekit__Room Livekit__Room;
 typedef struct Livekit__ParticipantInfo Livekit__ParticipantInfo;
+typedef struct Livekit__TrackInfo Livekit__TrackInfo;
 typedef struct Livekit__FilterParams Livekit__FilterParams;
 typedef struct Livekit__WebhookConfig Livekit__WebhookConfig;
 
 
 /* --- enums --- */
 
+typedef enum _Livekit__ParticipantInfo__State {
+  LIVEKIT__PARTICIPANT_INFO__STATE__JOINING = 0,
+  LIVEKIT__PARTICIPANT_INFO__STATE__JOINED = 1,
+  LIVEKIT__PARTICIPANT_INFO__STATE__ACTIVE = 2,
+  LIVEKIT__PARTICIPANT_INFO__STATE__DISCONNECTED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LIVEKIT__PARTICIPANT_INFO__STATE)
+} Livekit__ParticipantInfo__State;
 typedef enum _Livekit__ParticipantInfo__Kind {
   LIVEKIT__PARTICIPANT_INFO__KIND__STANDARD = 0,
   LIVEKIT__PARTICIPANT_INFO__KIND__INGRESS = 1,
@@ -53,6 +62,20 @@ typedef enum _Livekit__ImageCodec {
   LIVEKIT__IMAGE_CODEC__IC_JPEG = 1
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LIVEKIT__IMAGE_CODEC)
 } Livekit__ImageCodec;
+typedef enum _Livekit__TrackType {
+  LIVEKIT__TRACK_TYPE__AUDIO = 0,
+  LIVEKIT__TRACK_TYPE__VIDEO = 1,
+  LIVEKIT__TRACK_TYPE__DATA = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LIVEKIT__TRACK_TYPE)
+} Livekit__TrackType;
+typedef enum _Livekit__TrackSource {
+  LIVEKIT__TRACK_SOURCE__UNKNOWN = 0,
+  LIVEKIT__TRACK_SOURCE__CAMERA = 1,
+  LIVEKIT__TRACK_SOURCE__MICROPHONE = 2,
+  LIVEKIT__TRACK_SOURCE__SCREEN_SHARE = 3,
+  LIVEKIT__TRACK_SOURCE__SCREEN_SHARE_AUDIO = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LIVEKIT__TRACK_SOURCE)
+} Livekit__TrackSource;
 
 /* --- messages --- */
 
@@ -67,15 +90,75 @@ struct  Livekit__TokenPagination
 
 
 /*
- * Only the nested Kind enum is used by the Egress API (AudioRoute.participant_kind).
+ * A room of the embedded hub. Subset: sid, name, times, counts, metadata.
+ */
+struct  Livekit__Room
+{
+  ProtobufCMessage base;
+  char *sid;
+  char *name;
+  uint32_t empty_timeout;
+  uint32_t max_participants;
+  int64_t creation_time;
+  char *metadata;
+  uint32_t num_participants;
+  protobuf_c_boolean active_recording;
+  uint32_t num_publishers;
+  int64_t creation_time_ms;
+};
+#define LIVEKIT__ROOM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&livekit__room__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+
+
+/*
+ * Subset: identity, state, tracks and kind.
  */
 struct  Livekit__ParticipantInfo
 {
   ProtobufCMessage base;
+  char *sid;
+  char *identity;
+  Livekit__ParticipantInfo__State state;
+  size_t n_tracks;
+  Livekit__TrackInfo **tracks;
+  char *metadata;
+  int64_t joined_at;
+  char *name;
+  uint32_t version;
+  protobuf_c_boolean is_publisher;
+  Livekit__ParticipantInfo__Kind kind;
+  int64_t joined_at_ms;
 };
 #define LIVEKIT__PARTICIPANT_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&livekit__participant_info__descriptor) \
-     }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LIVEKIT__PARTICIPANT_INFO__STATE__JOINING, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, LIVEKIT__PARTICIPANT_INFO__KIND__STANDARD, 0 }
+
+
+/*
+ * Subset: what an RTP publisher announces.
+ */
+struct  Livekit__TrackInfo
+{
+  ProtobufCMessage base;
+  char *sid;
+  Livekit__TrackType type;
+  char *name;
+  protobuf_c_boolean muted;
+  uint32_t width;
+  uint32_t height;
+  protobuf_c_boolean simulcast PROTOBUF_C__DEPRECATED;
+  protobuf_c_boolean disable_dtx PROTOBUF_C__DEPRECATED;
+  Livekit__TrackSource source;
+  char *mime_type;
+  char *mid;
+  protobuf_c_boolean stereo PROTOBUF_C__DEPRECATED;
+  protobuf_c_boolean disable_red;
+  char *stream;
+};
+#define LIVEKIT__TRACK_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&livekit__track_info__descriptor) \
+    , (char *)protobuf_c_empty_string, LIVEKIT__TRACK_TYPE__AUDIO, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, LIVEKIT__TRACK_SOURCE__UNKNOWN, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Livekit__FilterParams
@@ -122,6 +205,25 @@ Livekit__TokenPagination *
 void   livekit__token_pagination__free_unpacked
                      (Livekit__TokenPagination *message,
                       ProtobufCAllocator *allocator);
+/* Livekit__Room methods */
+void   livekit__room__init
+                     (Livekit__Room         *message);
+size_t livekit__room__get_packed_size
+                     (const Livekit__Room   *message);
+size_t livekit__room__pack
+                     (const Livekit__Room   *message,
+                      uint8_t             *out);
+size_t livekit__room__pack_to_buffer
+                     (const Livekit__Room   *message,
+                      ProtobufCBuffer     *buffer);
+Livekit__Room *
+       livekit__room__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   livekit__room__free_unpacked
+                     (Livekit__Room *message,
+                      ProtobufCAllocator *allocator);
 /* Livekit__ParticipantInfo methods */
 void   livekit__participant_info__init
                      (Livekit__ParticipantInfo         *message);
@@ -140,6 +242,25 @@ Livekit__ParticipantInfo *
                       const uint8_t       *data);
 void   livekit__participant_info__free_unpacked
                      (Livekit__ParticipantInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Livekit__TrackInfo methods */
+void   livekit__track_info__init
+                     (Livekit__TrackInfo         *message);
+size_t livekit__track_info__get_packed_size
+                     (const Livekit__TrackInfo   *message);
+size_t livekit__track_info__pack
+                     (const Livekit__TrackInfo   *message,
+                      uint8_t             *out);
+size_t livekit__track_info__pack_to_buffer
+                     (const Livekit__TrackInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Livekit__TrackInfo *
+       livekit__track_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   livekit__track_info__free_unpacked
+                     (Livekit__TrackInfo *message,
                       ProtobufCAllocator *allocator);
 /* Livekit__FilterParams methods */
 void   livekit__filter_params__init
@@ -184,8 +305,14 @@ void   livekit__webhook_config__free_unpacked
 typedef void (*Livekit__TokenPagination_Closure)
                  (const Livekit__TokenPagination *message,
                   void *closure_data);
+typedef void (*Livekit__Room_Closure)
+                 (const Livekit__Room *message,
+                  void *closure_data);
 typedef void (*Livekit__ParticipantInfo_Closure)
                  (const Livekit__ParticipantInfo *message,
+                  void *closure_data);
+typedef void (*Livekit__TrackInfo_Closure)
+                 (const Livekit__TrackInfo *message,
                   void *closure_data);
 typedef void (*Livekit__FilterParams_Closure)
                  (const Livekit__FilterParams *message,
@@ -202,9 +329,14 @@ typedef void (*Livekit__WebhookConfig_Closure)
 extern const ProtobufCEnumDescriptor    livekit__audio_codec__descriptor;
 extern const ProtobufCEnumDescriptor    livekit__video_codec__descriptor;
 extern const ProtobufCEnumDescriptor    livekit__image_codec__descriptor;
+extern const ProtobufCEnumDescriptor    livekit__track_type__descriptor;
+extern const ProtobufCEnumDescriptor    livekit__track_source__descriptor;
 extern const ProtobufCMessageDescriptor livekit__token_pagination__descriptor;
+extern const ProtobufCMessageDescriptor livekit__room__descriptor;
 extern const ProtobufCMessageDescriptor livekit__participant_info__descriptor;
+extern const ProtobufCEnumDescriptor    livekit__participant_info__state__descriptor;
 extern const ProtobufCEnumDescriptor    livekit__participant_info__kind__descriptor;
+extern const ProtobufCMessageDescriptor livekit__track_info__descriptor;
 extern const ProtobufCMessageDescriptor livekit__filter_params__descriptor;
 extern const ProtobufCMessageDescriptor livekit__webhook_config__descriptor;
 

@@ -129,6 +129,8 @@ public struct ProtoMessage: Sendable, Equatable {
     public mutating func set(_ name: String, _ value: String) { self[name] = .string(value) }
     public mutating func set(_ name: String, _ value: Bool) { self[name] = .bool(value) }
     public mutating func set(_ name: String, _ value: Int32) { self[name] = .int32(value) }
+    public mutating func set(_ name: String, _ value: UInt32) { self[name] = .uint32(value) }
+    public mutating func set(_ name: String, _ value: UInt64) { self[name] = .uint64(value) }
     public mutating func set(_ name: String, _ value: Int64) { self[name] = .int64(value) }
     public mutating func set(_ name: String, _ value: ProtoMessage) { self[name] = .message(value) }
     public mutating func set(_ name: String, _ values: [ProtoMessage]) { self[name] = .list(values.map { .message($0) }) }

@@ -4,6 +4,9 @@ import Logging
 import Media
 import NIOCore
 import NIOPosix
+import Recorder
+import RoomAPI
+import RoomHub
 import RPC
 import ServiceLifecycle
 import SessionManager
@@ -11,7 +14,8 @@ import SessionManager
 import Glibc
 #endif
 
-/// The egress server as a `Service`: listens, serves `livekit.Egress` and `grpc.health.v1.Health`,
+/// The egress server as a `Service`: listens, serves `livekit.Egress`, `livekit.RoomService`,
+/// `egress.ingest.RoomIngest` and `grpc.health.v1.Health`, receives RTP on the hub's UDP port,
 /// and on graceful shutdown says NOT_SERVING, sends GOAWAY, lets in-flight calls finish, stops
 /// the egresses so that their files are closed, and exits.
 public final class EgressServer: Service {
@@ -27,16 +31,29 @@ public final class EgressServer: Service {
     public func run() async throws {
         let outputDirectory = try Self.prepareOutputDirectory(configuration.outputDirectory)
         let capabilities = MediaCapabilities.probe()
+        FFmpegLogging.errorsOnly()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
-        let sessions = SessionManager(backend: NoMediaSourceBackend(), configuration: configuration.sessions, logger: logger)
+        // The hub gets a loop of its own, so RTP never waits behind RPC work (or the reverse).
+        let mediaGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var hubConfiguration = configuration.hub
+        hubConfiguration.rtpHost = configuration.host
+        let hub = RoomHub(loop: mediaGroup.next(), configuration: hubConfiguration, logger: logger)
+        var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
+        recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
+        let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
+        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger)
         let router = RPCRouter(services: [
             EgressService.make(sessions: sessions, configuration: EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)),
+            RoomService.make(hub: hub),
+            RoomIngestService.make(hub: hub),
             HealthService.make(health),
         ])
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
         let http2 = HTTP2Server(configuration: configuration.http2, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
 
+        let ingest: RTPIngest
         do {
+            ingest = try await RTPIngest.start(hub: hub)
             let address = try await http2.bind(host: configuration.host, port: configuration.port)
             health.set("", .serving)
             health.set("livekit.Egress", .serving)
@@ -45,12 +62,16 @@ public final class EgressServer: Service {
                 "max_concurrent_streams": "\(configuration.http2.maxConcurrentStreams)",
                 "max_receive_message_size": "\(configuration.rpc.maxReceiveMessageSize)",
                 "max_live_egresses": "\(configuration.sessions.maxLiveEgresses)",
+                "rtp_port": "\(ingest.localAddress?.port ?? 0)",
             ])
-            if let portFile = configuration.portFile { try Self.write("\(address.port ?? 0)\n", to: portFile) }
+            if let portFile = configuration.portFile {
+                try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
+            }
             try? await gracefulShutdown()
         } catch {
             logger.error("could not start", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
+            try? await mediaGroup.shutdownGracefully()
             throw error
         }
 
@@ -58,7 +79,9 @@ public final class EgressServer: Service {
         health.setAllNotServing()
         await http2.shutdownGracefully()
         await sessions.stopAll(timeout: configuration.egressStopTimeout)
+        await ingest.close()
         try? await group.shutdownGracefully()
+        try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
     }
 

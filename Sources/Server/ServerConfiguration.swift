@@ -1,5 +1,6 @@
 import HTTP2
 import NIOCore
+import RoomHub
 import RPC
 import SessionManager
 
@@ -21,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     public var sessions = SessionManagerConfiguration()
     /// How long live egresses get to finish their files on shutdown (default 10 s).
     public var egressStopTimeout: Duration = .seconds(10)
+    /// The embedded room hub: RTP port (default 7882, on `host`), participant timeout.
+    public var hub = RoomHubConfiguration()
+    /// A Participant egress whose participant has not joined after this long ends FAILED (default 30 s).
+    public var participantWaitTimeout: Duration = .seconds(30)
 
     public init() {}
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HTTP2
 import Logging
+import RoomHub
 import RPC
 import Server
 import SessionManager
@@ -44,6 +45,15 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: "Live egresses at once. [EGRESS_MAX_LIVE_EGRESSES, default 64]")
     var maxLiveEgresses: Int?
 
+    @Option(help: "UDP port RTP and RTCP are received on; 0 picks a free one. [EGRESS_RTP_PORT, default 7882]")
+    var rtpPort: Int?
+
+    @Option(help: "Seconds without RTP or calls after which a participant has left. [EGRESS_PARTICIPANT_TIMEOUT, default 20]")
+    var participantTimeout: Double?
+
+    @Option(help: "Seconds a participant egress waits for its participant to join. [EGRESS_PARTICIPANT_WAIT_TIMEOUT, default 30]")
+    var participantWaitTimeout: Double?
+
     @Option(help: "Event loop threads. [EGRESS_THREADS, default: one per core]")
     var threads: Int?
 
@@ -74,6 +84,13 @@ struct EgressServerCommand: AsyncParsableCommand {
         }
         configuration.sessions.maxLiveEgresses = try env.value(maxLiveEgresses, "EGRESS_MAX_LIVE_EGRESSES", flag: "--max-live-egresses")
             ?? configuration.sessions.maxLiveEgresses
+        configuration.hub.rtpPort = try env.value(rtpPort, "EGRESS_RTP_PORT", flag: "--rtp-port") ?? configuration.hub.rtpPort
+        if let seconds = try env.value(participantTimeout, "EGRESS_PARTICIPANT_TIMEOUT", flag: "--participant-timeout") {
+            configuration.hub.participantTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = try env.value(participantWaitTimeout, "EGRESS_PARTICIPANT_WAIT_TIMEOUT", flag: "--participant-wait-timeout") {
+            configuration.participantWaitTimeout = .milliseconds(Int64(seconds * 1000))
+        }
         configuration.eventLoopThreads = try env.value(threads, "EGRESS_THREADS", flag: "--threads") ?? configuration.eventLoopThreads
 
         let logger = Logger(label: "egress-server")

@@ -21,7 +21,7 @@ BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-se
 
 
 class Server:
-    """One egress-server process on 127.0.0.1 with an OS-chosen port and its own output dir."""
+    """One egress-server process on 127.0.0.1 with OS-chosen gRPC and RTP ports and its own output dir."""
 
     def __init__(self, *args, env=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="egress-test-")
@@ -31,16 +31,16 @@ class Server:
         self.log = open(self.log_path, "wb")
         assert BINARY.exists(), f"{BINARY} is not built (swift build)"
         self.process = subprocess.Popen(
-            [str(BINARY), "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            [str(BINARY), "--host", "127.0.0.1", "--port", "0", "--rtp-port", "0", "--port-file", str(port_file),
              "--output-dir", str(self.output_dir), *args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
+        while not (port_file.exists() and len(port_file.read_text().split()) == 2):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"server did not start:\n{self.log_text()}")
             time.sleep(0.02)
-        self.port = int(port_file.read_text())
+        self.port, self.rtp_port = (int(line) for line in port_file.read_text().split())
         self.address = f"127.0.0.1:{self.port}"
 
     def channel(self, **options):
@@ -116,5 +116,9 @@ def stubs():
         models = importlib.import_module("livekit_models_pb2")
         health = importlib.import_module("grpc_health_pb2")
         health_grpc = importlib.import_module("grpc_health_pb2_grpc")
+        room = importlib.import_module("livekit_room_pb2")
+        room_grpc = importlib.import_module("livekit_room_pb2_grpc")
+        ingest = importlib.import_module("egress_ingest_pb2")
+        ingest_grpc = importlib.import_module("egress_ingest_pb2_grpc")
 
     return Stubs

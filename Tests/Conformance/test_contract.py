@@ -1,5 +1,7 @@
 """The contract: every message, enum and service in Protos/ (package livekit) matches
-livekit-protocol's descriptors: names, numbers, types, labels, oneofs, enum values, methods."""
+livekit-protocol's descriptors: names, numbers, types, labels, oneofs, enum values, methods.
+livekit_egress.proto mirrors LiveKit's file whole; livekit_models.proto and livekit_room.proto
+are subsets, so there every field and method we declare must equal LiveKit's."""
 import subprocess
 import sys
 import tempfile
@@ -9,7 +11,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
-from livekit.protocol import egress as lk_egress, models as lk_models
+from livekit.protocol import egress as lk_egress, models as lk_models, room as lk_room
 
 PROTOS = Path(__file__).resolve().parents[2] / "Protos"
 
@@ -56,8 +58,9 @@ def field_shape(m: descriptor_pb2.DescriptorProto):
 
 
 OURS = compile_ours()
-OUR_INDEX = {**index(OURS["livekit_egress.proto"]), **index(OURS["livekit_models.proto"])}
-LK_INDEX = {**index(theirs(lk_egress)), **index(theirs(lk_models))}
+OUR_INDEX = {**index(OURS["livekit_egress.proto"]), **index(OURS["livekit_models.proto"]),
+             **index(OURS["livekit_room.proto"])}
+LK_INDEX = {**index(theirs(lk_egress)), **index(theirs(lk_models)), **index(theirs(lk_room))}
 
 
 @pytest.mark.parametrize("name", sorted(index(OURS["livekit_egress.proto"])))
@@ -65,13 +68,24 @@ def test_every_egress_type_matches_livekit(name):
     compare(name)
 
 
-@pytest.mark.parametrize("name", sorted(index(OURS["livekit_models.proto"])))
-def test_every_models_type_matches_livekit(name):
+@pytest.mark.parametrize("name", sorted({**index(OURS["livekit_models.proto"]), **index(OURS["livekit_room.proto"])}))
+def test_every_models_and_room_type_is_a_subset_of_livekit(name):
+    assert name in LK_INDEX, f"{name} is not in livekit-protocol"
     ours, lk = OUR_INDEX[name], LK_INDEX[name]
-    if isinstance(ours, descriptor_pb2.DescriptorProto) and not ours.field:
-        # A type kept only for its nested enums (ParticipantInfo.Kind): the enums are compared.
+    if isinstance(ours, descriptor_pb2.EnumDescriptorProto):
+        assert [(v.name, v.number) for v in ours.value] == [(v.name, v.number) for v in lk.value]
         return
-    compare(name)
+    theirs_shape = field_shape(lk)
+    for field, shape in field_shape(ours).items():
+        assert theirs_shape.get(field) == shape, f"{name}.{field}"
+
+
+def test_room_service_methods_match_livekit():
+    ours = {s.name: s for s in OURS["livekit_room.proto"].service}["RoomService"]
+    lk = {s.name: s for s in theirs(lk_room).service}["RoomService"]
+    shape = lambda m: (m.input_type, m.output_type, m.client_streaming, m.server_streaming)
+    lk_methods = {m.name: shape(m) for m in lk.method}
+    assert {m.name: shape(m) for m in ours.method}.items() <= lk_methods.items()
 
 
 def compare(name):

@@ -244,9 +244,9 @@ def test_list_filters_by_room_id_and_active_newest_first(api, stubs):
 def test_list_pages_with_token_pagination(fresh_server, stubs):
     server = fresh_server("--max-live-egresses", "500")
     api = stubs.egress_grpc.EgressStub(server.channel())
-    ids = [api.StartTrackEgress(stubs.egress.TrackEgressRequest(room_name="paged", track_id=f"TR_{i}",
-                                                                file=stubs.egress.DirectFileOutput()), timeout=10).egress_id
-           for i in range(230)]
+    ids = [api.StartParticipantEgress(stubs.egress.ParticipantEgressRequest(
+        room_name="paged", identity=f"p{i}", file_outputs=[stubs.egress.EncodedFileOutput()]), timeout=10).egress_id
+        for i in range(230)]
     seen, token, pages = [], None, 0
     while True:
         response = api.ListEgress(stubs.egress.ListEgressRequest(

@@ -214,8 +214,8 @@ def test_start_and_stop_from_many_threads_keep_state_consistent(server, stubs):
     e = stubs.egress
 
     def one(i):
-        info = api.StartTrackEgress(e.TrackEgressRequest(room_name="threads", track_id=f"TR_{i}",
-                                                         file=e.DirectFileOutput()), timeout=30)
+        info = api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="threads", identity=f"p{i}",
+                                                                     file_outputs=[e.EncodedFileOutput()]), timeout=30)
         api.StopEgress(e.StopEgressRequest(egress_id=info.egress_id), timeout=30)
         return info.egress_id
 

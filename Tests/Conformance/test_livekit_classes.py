@@ -61,13 +61,14 @@ def test_track_composite_track_and_unified_requests_come_back_intact(server):
 
 
 def test_list_and_stop_answers_decode_with_livekit_classes(server):
-    started = call(server, "StartTrackEgress", lk.TrackEgressRequest(room_name="lk-list", track_id="TR_1",
-                                                                     file=lk.DirectFileOutput()), lk.EgressInfo)
+    # A participant egress waits for its participant, so it is still STARTING when listed.
+    started = call(server, "StartParticipantEgress", lk.ParticipantEgressRequest(
+        room_name="lk-list", identity="nobody-yet", file_outputs=[lk.EncodedFileOutput()]), lk.EgressInfo)
     listing = call(server, "ListEgress", lk.ListEgressRequest(room_name="lk-list"), lk.ListEgressResponse)
     assert [i.egress_id for i in listing.items] == [started.egress_id]
     assert listing.items[0] == started
     stopped = call(server, "StopEgress", lk.StopEgressRequest(egress_id=started.egress_id), lk.EgressInfo)
-    assert stopped.status == lk.EGRESS_ENDING and stopped.track == started.track
+    assert stopped.status == lk.EGRESS_ENDING and stopped.participant == started.participant
 
 
 def test_livekit_validation_wording(server):

@@ -1,0 +1,137 @@
+import CFFmpeg
+
+/// A libavformat output file: streams are added, the header written, packets interleaved in,
+/// the trailer written on `finish`. MP4 is written fragmented (one fragment a second at most),
+/// so a crash loses at most the last fragment, and is finished with an index on a clean stop.
+public final class Muxer: @unchecked Sendable {
+    /// What a stream carries when its packets are copied, not encoded here.
+    public enum PassthroughStream: Sendable {
+        /// Annex B SPS/PPS as extradata.
+        case h264(width: Int32, height: Int32, extradata: [UInt8])
+        case vp8(width: Int32, height: Int32)
+        case opus(channels: Int32)
+    }
+
+    public let path: String
+    private var context: UnsafeMutablePointer<AVFormatContext>?
+    private var timeBases: [(num: Int32, den: Int32)] = []
+    private var headerWritten = false
+    private var finished = false
+    public private(set) var bytesWritten: Int64 = 0
+
+    /// Opens `path` for the container `format` (an FFmpeg muxer name: mp4, ogg, webm).
+    public init(path: String, format: String) throws(MediaError) {
+        self.path = path
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&context, nil, format, path), "creating a \(format) file")
+        self.context = context
+        try check(avio_open(&context!.pointee.pb, path, AVIO_FLAG_WRITE), "opening \(path)")
+    }
+
+    deinit {
+        if !finished { try? finish() }
+        if let context {
+            avio_closep(&context.pointee.pb)
+            avformat_free_context(context)
+        }
+    }
+
+    /// Whether the format wants codec headers out of band (encoders must be told).
+    public var wantsGlobalHeader: Bool {
+        (context!.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0
+    }
+
+    /// Adds a stream for an encoder's output; returns its index.
+    public func addStream(from encoder: Encoder) throws(MediaError) -> Int {
+        let stream = try newStream()
+        try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.context), "describing a stream")
+        stream.pointee.time_base = AVRational(num: encoder.timeBase.num, den: encoder.timeBase.den)
+        return register(stream)
+    }
+
+    /// Adds a stream whose packets arrive already encoded; returns its index.
+    public func addStream(_ kind: PassthroughStream, timeBase: (num: Int32, den: Int32)) throws(MediaError) -> Int {
+        let stream = try newStream()
+        let parameters = stream.pointee.codecpar!
+        switch kind {
+        case .h264(let width, let height, let extradata):
+            parameters.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+            parameters.pointee.codec_id = AV_CODEC_ID_H264
+            parameters.pointee.width = width
+            parameters.pointee.height = height
+            try Self.setExtradata(extradata, on: parameters)
+        case .vp8(let width, let height):
+            parameters.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+            parameters.pointee.codec_id = AV_CODEC_ID_VP8
+            parameters.pointee.width = width
+            parameters.pointee.height = height
+        case .opus(let channels):
+            parameters.pointee.codec_type = AVMEDIA_TYPE_AUDIO
+            parameters.pointee.codec_id = AV_CODEC_ID_OPUS
+            parameters.pointee.sample_rate = 48_000
+            av_channel_layout_default(&parameters.pointee.ch_layout, channels)
+            try Self.setExtradata(Self.opusHead(channels: UInt8(channels)), on: parameters)
+        }
+        stream.pointee.time_base = AVRational(num: timeBase.num, den: timeBase.den)
+        return register(stream)
+    }
+
+    /// Writes the header; MP4 gets fragmented-MP4 flags.
+    public func writeHeader() throws(MediaError) {
+        var options: OpaquePointer?
+        defer { av_dict_free(&options) }
+        let name = String(cString: context!.pointee.oformat.pointee.name)
+        if name == "mp4" || name == "mov" {
+            av_dict_set(&options, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
+            av_dict_set(&options, "frag_duration", "1000000", 0)
+        }
+        context!.pointee.flush_packets = 1
+        try check(avformat_write_header(context, &options), "writing the header of \(path)")
+        headerWritten = true
+    }
+
+    /// Writes a packet of stream `index` (its times are rescaled from the packet's time base).
+    public func write(_ packet: Packet, stream index: Int) throws(MediaError) {
+        let target = context!.pointee.streams[index]!.pointee.time_base
+        av_packet_rescale_ts(packet.pointer, AVRational(num: packet.timeBase.num, den: packet.timeBase.den), target)
+        packet.timeBase = (target.num, target.den)
+        packet.pointer.pointee.stream_index = Int32(index)
+        bytesWritten += Int64(packet.size)
+        try check(av_interleaved_write_frame(context, packet.pointer), "writing to \(path)")
+    }
+
+    /// Writes the trailer and closes the file. Safe to call once the header was written.
+    public func finish() throws(MediaError) {
+        guard !finished else { return }
+        finished = true
+        guard let context else { return }
+        if headerWritten { try check(av_write_trailer(context), "finishing \(path)") }
+        avio_closep(&context.pointee.pb)
+    }
+
+    private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+        guard let stream = avformat_new_stream(context, nil) else { throw MediaError("adding a stream to \(path)") }
+        return stream
+    }
+
+    private func register(_ stream: UnsafeMutablePointer<AVStream>) -> Int {
+        timeBases.append((stream.pointee.time_base.num, stream.pointee.time_base.den))
+        return Int(stream.pointee.index)
+    }
+
+    private static func setExtradata(_ bytes: [UInt8], on parameters: UnsafeMutablePointer<AVCodecParameters>) throws(MediaError) {
+        guard let buffer = av_mallocz(bytes.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else { throw MediaError("allocating extradata") }
+        buffer.copyMemory(from: bytes, byteCount: bytes.count)
+        parameters.pointee.extradata = buffer.assumingMemoryBound(to: UInt8.self)
+        parameters.pointee.extradata_size = Int32(bytes.count)
+    }
+
+    /// The `OpusHead` identification header (RFC 7845 §5.1) that OGG, MP4 and WebM carry.
+    static func opusHead(channels: UInt8) -> [UInt8] {
+        let preSkip: UInt16 = 312
+        let rate: UInt32 = 48_000
+        return Array("OpusHead".utf8) + [1, channels, UInt8(preSkip & 0xFF), UInt8(preSkip >> 8),
+                                          UInt8(rate & 0xFF), UInt8((rate >> 8) & 0xFF), UInt8((rate >> 16) & 0xFF), UInt8(rate >> 24),
+                                          0, 0, 0]
+    }
+}

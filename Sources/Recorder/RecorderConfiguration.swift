@@ -1,0 +1,25 @@
+/// How recordings behave: where files go and the timeouts of LiveKit's semantics.
+public struct RecorderConfiguration: Sendable {
+    /// Absolute directory every output path is relative to.
+    public var outputDirectory: String
+    /// A Participant egress whose participant has not joined after this long ends FAILED.
+    public var participantWaitTimeout: Duration = .seconds(30)
+    /// How far the recording trails real time, so late packets still find their place.
+    public var recordingDelay: Duration = .milliseconds(400)
+    /// A live video track that sends nothing for this long is shown as black frames.
+    public var staleVideoAfter: Duration = .seconds(2)
+    /// Inputs (frames and room events) one recording may have waiting; beyond, frames are dropped and counted.
+    public var queueCapacity = 4096
+
+    public init(outputDirectory: String) {
+        self.outputDirectory = outputDirectory
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import RoomHub
+import RTP
+import SessionManager
+import Support
+import Synchronization
+
+/// One egress at work: follows its room's events, picks its tracks, and writes their frames on
+/// a thread of its own, so that encoding never runs on the hub's or the RPC server's threads.
+///
+/// The recording's clock starts with its first frame: a frame's position is its capture time
+/// (sender's clock, from RTCP sender reports) minus the first frame's, and the file is written
+/// up to "now minus `recordingDelay`", so late packets still land in place.
+final class Recording: RoomSubscriber, @unchecked Sendable {
+    enum Input {
+        case room(HubRoom?)
+        case event(RoomEvent)
+        case frame(MediaFrame)
+        case stop
+    }
+
+    let egress: EgressRecord
+    private let events: EgressEvents
+    private let source: any MediaSource
+    private let configuration: RecorderConfiguration
+    private let logger: Logger
+    private let selection: TrackSelection
+    private let onEnded: @Sendable () -> Void
+    private let queue: InputQueue<Input>
+    /// The tracks whose frames are queued (read on the hub's thread).
+    private let wanted = Mutex(Set<String>())
+    private let subscription = Mutex<RoomSubscription?>(nil)
+
+    // State of the recording thread.
+    private var videoTrack: HubTrack?
+    private var audioTrack: HubTrack?
+    private var participantPresent = false
+    private var origin: (capture: Int64, monotonic: Int64, wallClock: Int64)?
+    private var writer: (any MediaWriter)?
+    private var relativePath = ""
+    private let createdAt = MonotonicClock.nanoseconds()
+    private var lastProgress: Int64 = 0
+    private var done = false
+
+    init(egress: EgressRecord, source: any MediaSource, events: EgressEvents, configuration: RecorderConfiguration,
+         logger: Logger, onEnded: @escaping @Sendable () -> Void) {
+        self.egress = egress
+        self.source = source
+        self.events = events
+        self.configuration = configuration
+        self.onEnded = onEnded
+        selection = TrackSelection(egress.spec.source)
+        queue = InputQueue(capacity: configuration.queueCapacity)
+        var logger = logger
+        logger[metadataKey: "egress_id"] = "\(egress.id)"
+        logger[metadataKey: "room"] = "\(egress.spec.roomName)"
+        self.logger = logger
+    }
+
+    // MARK: Control (any thread)
+
+    /// Checks the named tracks exist, subscribes to the room and starts the recording thread.
+    func begin() async {
+        for id in selection.requiredTrackIDs where await source.track(sid: id) == nil {
+            logger.info("egress failed: track not found", metadata: ["track": "\(id)"])
+            events.report(.failed(error: "track \(id) not found", code: 404, details: "", results: EgressResults()))
+            onEnded()
+            return
+        }
+        let (subscription, room) = await source.subscribe(room: egress.spec.roomName, self)
+        self.subscription.withLock { $0 = subscription }
+        queue.push(.room(room), droppable: false)
+        let thread = Thread { [self] in run() }
+        thread.name = "egress \(egress.id)"
+        thread.start()
+    }
+
+    func requestStop() {
+        queue.push(.stop, droppable: false)
+    }
+
+    // MARK: RoomSubscriber (the hub's thread)
+
+    func handle(_ event: RoomEvent) {
+        queue.push(.event(event), droppable: false)
+    }
+
+    func handle(_ frame: MediaFrame) {
+        guard wanted.withLock({ $0.contains(frame.trackSID) }) else { return }
+        queue.push(.frame(frame), droppable: true)
+    }
+
+    // MARK: The recording thread
+
+    private func run() {
+        while !done {
+            // Before media there is only the join timeout to watch: no need to wake often.
+            for input in queue.take(timeout: origin == nil ? 0.1 : 0.01) where !done { process(input) }
+            if !done { tick(MonotonicClock.nanoseconds()) }
+        }
+        subscription.withLock { $0?.cancel() }
+        onEnded()
+    }
+
+    private func process(_ input: Input) {
+        do {
+            switch input {
+            case .room(let room):
+                for participant in room?.participants ?? [] {
+                    if participant.identity == selection.participant { participantPresent = true }
+                    for track in participant.tracks { consider(track) }
+                }
+            case .event(let event):
+                try apply(event)
+            case .frame(let frame):
+                try record(frame)
+            case .stop:
+                finalize()
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func apply(_ event: RoomEvent) throws {
+        switch event {
+        case .participantJoined(let participant):
+            if participant.identity == selection.participant { participantPresent = true }
+        case .trackPublished(let track):
+            consider(track)
+        case .trackMuteChanged(let track):
+            if videoTrack?.sid == track.sid { videoTrack = track }
+            if audioTrack?.sid == track.sid { audioTrack = track }
+        case .trackUnpublished(let track):
+            if videoTrack?.sid == track.sid { videoTrack = nil }
+            if audioTrack?.sid == track.sid { audioTrack = nil }
+            updateWanted()
+            if selection.isByTrackID, videoTrack == nil, audioTrack == nil { end("track \(track.sid) ended") }
+        case .participantLeft(let participant, let reason):
+            if participant.identity == selection.participant { end(reason) }
+        case .roomDeleted:
+            end("room deleted")
+        }
+    }
+
+    /// Takes `track` into the recording if the egress wants it and its slot is free.
+    private func consider(_ track: HubTrack) {
+        switch selection.slot(for: track) {
+        case .video? where videoTrack == nil:
+            videoTrack = track
+            (writer as? TranscodingWriter)?.resetVideoDecoder()
+        case .audio? where audioTrack == nil:
+            audioTrack = track
+        default:
+            return
+        }
+        logger.info("recording track", metadata: ["track": "\(track.sid)", "source": "\(track.source)"])
+        updateWanted()
+    }
+
+    private func updateWanted() {
+        let ids = Set([videoTrack?.sid, audioTrack?.sid].compactMap { $0 })
+        wanted.withLock { $0 = ids }
+    }
+
+    private func record(_ media: MediaFrame) throws {
+        let isVideo = media.trackSID == videoTrack?.sid
+        guard isVideo || media.trackSID == audioTrack?.sid else { return }
+        if !isVideo, audioTrack?.muted == true { return }  // a muted microphone is silence
+        if origin == nil { try startRecording(at: media.captureTime) }
+        guard let origin, let writer else { return }
+        let position = media.captureTime - origin.capture
+        if isVideo {
+            try writer.video(media.frame, codec: media.codec, at: position)
+        } else {
+            try writer.audio(media.frame, at: position)
+        }
+    }
+
+    private func tick(_ now: Int64) {
+        guard let origin, let writer else {
+            if let identity = selection.participant, !participantPresent,
+               now - createdAt > configuration.participantWaitTimeout.nanoseconds {
+                fail(RecorderError("participant \(identity) not found"), code: 404)
+            }
+            return
+        }
+        do {
+            try writer.advance(to: now - origin.monotonic - configuration.recordingDelay.nanoseconds, showVideo: showsVideo)
+            if now - lastProgress > 2_000_000_000 {
+                lastProgress = now
+                events.report(.progress(results()))
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    private var showsVideo: Bool { videoTrack.map { !$0.muted } ?? false }
+
+    // MARK: Starting and ending
+
+    private func startRecording(at capture: Int64) throws {
+        let wallClock = WallClock.nanoseconds()
+        origin = (capture, MonotonicClock.nanoseconds(), wallClock)
+        events.report(.mediaStarted(at: wallClock))
+        guard let file = egress.spec.outputs.file else {
+            throw RecorderError("this server records file outputs only; stream, segment and image outputs are not written yet")
+        }
+        let plan = try OutputPlan.make(spec: egress.spec, file: file, video: videoTrack, audio: audioTrack)
+        let naming = FileNaming(roomName: egress.spec.roomName, roomID: egress.roomID,
+                                publisherIdentity: (videoTrack ?? audioTrack)?.participantIdentity ?? selection.participant ?? "",
+                                trackID: (videoTrack ?? audioTrack)?.sid ?? "",
+                                trackType: videoTrack != nil ? "video" : "audio",
+                                trackSource: "\((videoTrack ?? audioTrack)?.source ?? .unknown)", now: Date())
+        relativePath = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: plan.fileType)
+        let path = configuration.outputDirectory + "/" + relativePath
+        try Directories.create(parentOf: path)
+        writer = try plan.makeWriter(path: path, staleAfter: configuration.staleVideoAfter.nanoseconds)
+        logger.info("recording started", metadata: ["file": "\(relativePath)"])
+    }
+
+    /// The source went away: ENDING, then the file is closed.
+    private func end(_ reason: String) {
+        logger.info("egress ending", metadata: ["reason": "\(reason)"])
+        events.report(.sourceEnded(reason: reason))
+        finalize()
+    }
+
+    private func finalize() {
+        guard !done else { return }
+        done = true
+        do {
+            try closeFile()
+            var results = results()
+            if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
+                results.manifestLocation = try Manifest.write(for: egress, results: results, beside: configuration.outputDirectory + "/" + relativePath)
+            }
+            logger.info("egress finalized", metadata: ["bytes": "\(writer?.bytesWritten ?? 0)"])
+            events.report(.finalized(results))
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func fail(_ error: any Error, code: Int32 = 500) {
+        done = true
+        try? closeFile()
+        logger.error("egress failed", metadata: ["error": "\(error)"])
+        events.report(.failed(error: "\(error)", code: code, details: "", results: results()))
+    }
+
+    private func closeFile() throws {
+        guard let writer, let origin else { return }
+        try writer.finish(at: MonotonicClock.nanoseconds() - origin.monotonic, showVideo: showsVideo)
+    }
+
+    private func results() -> EgressResults {
+        var results = EgressResults()
+        guard let writer, let origin else { return results }
+        let duration = writer.duration
+        results.files = [FileResult(filename: relativePath, location: writer.path, size: Directories.size(of: writer.path),
+                                    duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
+        return results
+    }
+}

@@ -1,0 +1,52 @@
+import RTP
+
+/// Where recordings get their rooms, tracks and media from. The embedded `RoomHub` is one;
+/// a connector to a real SFU could be another, without the recorder changing.
+public protocol MediaSource: Sendable {
+    /// Starts delivering `room`'s events and media to `subscriber` and returns the room as it
+    /// is now (nil if it does not exist yet: events arrive once it does).
+    func subscribe(room: String, _ subscriber: any RoomSubscriber) async -> (RoomSubscription, HubRoom?)
+
+    /// The track with `sid` in any room, or nil.
+    func track(sid: String) async -> HubTrack?
+}
+
+/// Receives one room's events and media. Called on the source's own thread: implementations
+/// hand the work off and return at once.
+public protocol RoomSubscriber: AnyObject, Sendable {
+    func handle(_ event: RoomEvent)
+    func handle(_ frame: MediaFrame)
+}
+
+/// Ends a subscription when cancelled (or released).
+public final class RoomSubscription: Sendable {
+    private let onCancel: @Sendable () -> Void
+
+    public init(onCancel: @escaping @Sendable () -> Void) {
+        self.onCancel = onCancel
+    }
+
+    public func cancel() { onCancel() }
+}
+
+/// A change in a room.
+public enum RoomEvent: Sendable {
+    case participantJoined(HubParticipant)
+    case trackPublished(HubTrack)
+    /// The track's new state is in `track.muted`.
+    case trackMuteChanged(HubTrack)
+    case trackUnpublished(HubTrack)
+    case participantLeft(HubParticipant, reason: String)
+    case roomDeleted(String)
+}
+
+/// One reassembled frame of a track, with its time on the sender's wall clock.
+public struct MediaFrame: Sendable {
+    public var trackSID: String
+    public var codec: RTPCodec
+    public var frame: EncodedFrame
+    /// Sender's wall-clock time of the frame (Unix ns), from RTCP sender reports or arrival.
+    public var captureTime: Int64
+    /// Whether `captureTime` comes from a sender report (else from arrival).
+    public var synchronized: Bool
+}

@@ -1,0 +1,53 @@
+import RTP
+
+/// What a publisher announces about a track.
+public struct PublishRequest: Sendable {
+    public var room: String
+    public var identity: String
+    public var name: String
+    public var kind: TrackKind
+    public var source: TrackSource
+    public var codec: RTPCodec
+    public var payloadType: UInt32
+    /// 0: the codec's own.
+    public var clockRate: UInt32
+    public var ssrc: UInt32
+    public var stereo: Bool
+
+    public init(room: String, identity: String, name: String = "", kind: TrackKind, source: TrackSource, codec: RTPCodec,
+                payloadType: UInt32, clockRate: UInt32 = 0, ssrc: UInt32, stereo: Bool = false) {
+        self.room = room
+        self.identity = identity
+        self.name = name
+        self.kind = kind
+        self.source = source
+        self.codec = codec
+        self.payloadType = payloadType
+        self.clockRate = clockRate
+        self.ssrc = ssrc
+        self.stereo = stereo
+    }
+}
+
+/// Counters for the hub and each of its tracks.
+public struct HubStatistics: Sendable {
+    public struct Track: Sendable {
+        public var sid: String
+        public var room: String
+        public var identity: String
+        public var packetsReceived: Int
+        public var packetsLost: Int
+        public var packetsLate: Int
+        public var packetsReordered: Int
+        public var packetsDuplicate: Int
+        public var packetsWrongPayloadType: Int
+        public var frames: Int
+        public var bytes: Int
+    }
+
+    public var tracks: [Track]
+    /// Datagrams whose SSRC no published track has.
+    public var unknownSSRCPackets: Int
+    /// Datagrams that were neither RTP nor RTCP.
+    public var malformedPackets: Int
+}

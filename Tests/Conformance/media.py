@@ -1,0 +1,132 @@
+"""Test media peers: an ffmpeg publisher that joins the hub over RoomIngest and sends RTP, and
+the checks run on recorded files (ffprobe, and decoding to find the flashes and beeps)."""
+import json
+import random
+import subprocess
+import time
+
+import numpy as np
+
+# The test pattern: a white frame for the first 100 ms of every second, a 1 kHz beep for the
+# first 100 ms of every second. Their onsets in a recording give A/V sync to a frame.
+FLASH = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'"
+BEEP = "volume=volume=0:enable='gte(mod(t\\,1)\\,0.1)'"
+
+VIDEO_PT, AUDIO_PT = 96, 111
+
+
+class Track:
+    """A published track: the hub's TrackInfo, and what the sender needs to send it."""
+
+    def __init__(self, info, kind, codec, ssrc, payload_type):
+        self.info, self.kind, self.codec, self.ssrc, self.payload_type = info, kind, codec, ssrc, payload_type
+        self.sid = info.sid
+
+
+class Publisher:
+    """One participant of the hub: joins `room` over RoomIngest, publishes tracks, sends them with ffmpeg."""
+
+    def __init__(self, server, stubs, room, identity):
+        self.server, self.stubs, self.room, self.identity = server, stubs, room, identity
+        self.ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
+        self.ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room=room, identity=identity, name=identity), timeout=10)
+        self.senders = []
+
+    def publish(self, kind, source=None, codec=None):
+        m, i = self.stubs.models, self.stubs.ingest
+        codec = codec or ("H264" if kind == "video" else "OPUS")
+        source = source or ("CAMERA" if kind == "video" else "MICROPHONE")
+        ssrc = random.randint(1, 2**31 - 1)
+        pt = VIDEO_PT if kind == "video" else AUDIO_PT
+        r = self.ingest.PublishTrack(i.PublishTrackRequest(
+            room=self.room, identity=self.identity, type=m.VIDEO if kind == "video" else m.AUDIO,
+            source=getattr(m, source), codec=getattr(i, codec), payload_type=pt, ssrc=ssrc, stereo=kind == "audio"),
+            timeout=10)
+        assert r.rtp_port == self.server.rtp_port
+        return Track(r.track, kind, codec, ssrc, pt)
+
+    def camera_and_microphone(self, video_codec="H264"):
+        return self.publish("video", codec=video_codec), self.publish("audio")
+
+    def send(self, *tracks, seconds=60, size="640x360", dest_port=None):
+        """Starts one ffmpeg sending the test pattern on `tracks` in real time, one wall clock for all."""
+        port = dest_port or self.server.rtp_port
+        url = f"rtp://127.0.0.1:{port}?rtcpport={port}&pkt_size=1200"
+        now_us = int(time.time() * 1_000_000)
+        args = ["ffmpeg", "-nostdin", "-v", "error", "-re",
+                "-f", "lavfi", "-i", f"color=c=black:s={size}:r=30,{FLASH}",
+                "-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate=48000,{BEEP}"]
+        for track in tracks:
+            if track.kind == "video":
+                if track.codec == "H264":
+                    codec = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p"]
+                else:
+                    codec = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-b:v", "1M"]
+                args += ["-map", "0:v", *codec]
+            else:
+                args += ["-map", "1:a", "-c:a", "libopus", "-b:a", "64k", "-ac", "2"]
+            args += ["-t", str(seconds), "-payload_type", str(track.payload_type), "-ssrc", str(track.ssrc),
+                     "-start_time_realtime", str(now_us), "-f", "rtp", url]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.senders.append(process)
+        return process
+
+    def stop_sending(self):
+        for process in self.senders:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+        self.senders = []
+
+    def mute(self, track, muted=True):
+        self.ingest.SetTrackMuted(self.stubs.ingest.SetTrackMutedRequest(
+            room=self.room, identity=self.identity, track_sid=track.sid, muted=muted), timeout=10)
+
+    def unpublish(self, track):
+        self.ingest.UnpublishTrack(self.stubs.ingest.UnpublishTrackRequest(
+            room=self.room, identity=self.identity, track_sid=track.sid), timeout=10)
+
+    def leave(self):
+        self.stop_sending()
+        self.ingest.LeaveRoom(self.stubs.ingest.LeaveRoomRequest(room=self.room, identity=self.identity), timeout=10)
+
+
+def probe(path):
+    """ffprobe's streams and format of a file, as dicts."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    return data["streams"], data["format"]
+
+
+def flash_times(path, fps=30):
+    """Seconds at which the picture turns white (onset of each flash), decoded by ffmpeg."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-vf", f"fps={fps},scale=32:18",
+                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 18 * 32).mean(axis=1)
+    bright = frames > 128
+    return [i / fps for i in range(len(bright)) if bright[i] and (i == 0 or not bright[i - 1])], frames
+
+
+def beep_times(path, rate=8000):
+    """Seconds at which the 1 kHz beep starts, decoded by ffmpeg."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(rate),
+                          "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(raw, dtype=np.float32)
+    window = rate // 200  # 5 ms
+    energy = np.sqrt(np.mean(samples[: len(samples) // window * window].reshape(-1, window) ** 2, axis=1))
+    loud = energy > 0.05
+    return [i * window / rate for i in range(len(loud)) if loud[i] and (i == 0 or not loud[i - 1])], energy
+
+
+def av_offset(path):
+    """Median (flash onset - nearest beep onset) in seconds, with the onsets found."""
+    flashes, _ = flash_times(path)
+    beeps, _ = beep_times(path)
+    pairs = []
+    for f in flashes:
+        if beeps:
+            b = min(beeps, key=lambda b: abs(b - f))
+            if abs(b - f) < 0.5:
+                pairs.append(f - b)
+    return (float(np.median(pairs)) if pairs else None), flashes, beeps

@@ -1,0 +1,270 @@
+"""Recording with a real media peer: ffmpeg publishes a test pattern (a white flash and a 1 kHz
+beep at the start of every second) over RTP to the hub; the recorded files are checked with
+ffprobe and by decoding them to find the flashes and beeps."""
+import os
+import time
+
+import pytest
+
+from media import Publisher, av_offset, beep_times, flash_times, probe
+
+
+@pytest.fixture
+def api(server, stubs):
+    return stubs.egress_grpc.EgressStub(server.channel())
+
+
+def info_of(api, stubs, egress_id):
+    return api.ListEgress(stubs.egress.ListEgressRequest(egress_id=egress_id), timeout=10).items[0]
+
+
+def wait_for(api, stubs, egress_id, *statuses, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = info_of(api, stubs, egress_id)
+        if info.status in statuses:
+            return info
+        assert time.monotonic() < deadline, f"egress is {stubs.egress.EgressStatus.Name(info.status)}: {info}"
+        time.sleep(0.05)
+
+
+def participant_egress(api, stubs, room, identity, filepath="", file_type=0, **options):
+    e = stubs.egress
+    request = e.ParticipantEgressRequest(room_name=room, identity=identity,
+                                         file_outputs=[e.EncodedFileOutput(filepath=filepath, file_type=file_type)], **options)
+    return api.StartParticipantEgress(request, timeout=10)
+
+
+def record_for(api, stubs, egress_id, seconds):
+    """Waits for ACTIVE, records `seconds`, stops; returns (final info, wall seconds recorded)."""
+    wait_for(api, stubs, egress_id, stubs.egress.EGRESS_ACTIVE)
+    active_at = time.monotonic()
+    time.sleep(seconds)
+    stopped = api.StopEgress(stubs.egress.StopEgressRequest(egress_id=egress_id), timeout=10)
+    wall = time.monotonic() - active_at
+    assert stopped.status == stubs.egress.EGRESS_ENDING
+    return wait_for(api, stubs, egress_id, stubs.egress.EGRESS_COMPLETE), wall
+
+
+def streams_by_type(path):
+    streams, fmt = probe(path)
+    return {s["codec_type"]: s for s in streams}, fmt
+
+
+def assert_pattern_in_sync(path, wall):
+    offset, flashes, beeps = av_offset(path)
+    assert offset is not None, f"no flash/beep pairs: flashes {flashes}, beeps {beeps}"
+    assert abs(offset) < 0.1, f"A/V offset {offset * 1000:.0f} ms (flashes {flashes}, beeps {beeps})"
+    # One flash and one beep a second, a second apart.
+    assert len(flashes) >= int(wall) - 2 and len(beeps) >= int(wall) - 2
+    gaps = [b - a for a, b in zip(flashes, flashes[1:])]
+    assert all(abs(g - 1) < 0.1 for g in gaps), gaps
+
+
+def test_participant_camera_and_microphone_transcoded_to_mp4(server, stubs, api):
+    alice = Publisher(server, stubs, "r-transcode", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "r-transcode", "alice", "calls/{room_name}-{publisher_identity}",
+                                     preset=stubs.egress.H264_720P_30)
+        info, wall = record_for(api, stubs, started.egress_id, 6)
+    finally:
+        alice.leave()
+    [result] = info.file_results
+    assert result.filename == "calls/r-transcode-alice.mp4"
+    assert result.location == str(server.output_dir / result.filename)
+    streams, fmt = streams_by_type(result.location)
+    video, audio = streams["video"], streams["audio"]
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 1280, 720)
+    assert video["r_frame_rate"] == "30/1"
+    assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "44100", 2)
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert abs(result.duration / 1e9 - float(fmt["duration"])) < 0.2
+    assert result.size == os.path.getsize(result.location)
+    assert result.ended_at - result.started_at == result.duration
+    assert_pattern_in_sync(result.location, wall)
+    assert info.manifest_location == str(server.output_dir / "calls" / f"{started.egress_id}.json")
+
+
+def test_participant_passthrough_keeps_the_published_encoding(server, stubs, api):
+    alice = Publisher(server, stubs, "r-pass", "alice")
+    alice.send(*alice.camera_and_microphone(), size="320x240")
+    try:
+        started = participant_egress(api, stubs, "r-pass", "alice", "pass/", preset=stubs.egress.PASSTHROUGH)
+        info, wall = record_for(api, stubs, started.egress_id, 5)
+    finally:
+        alice.leave()
+    [result] = info.file_results
+    assert result.filename.startswith("pass/r-pass-alice-") and result.filename.endswith(".mp4")
+    streams, fmt = streams_by_type(result.location)
+    assert (streams["video"]["codec_name"], streams["video"]["width"], streams["video"]["height"]) == ("h264", 320, 240)
+    assert (streams["audio"]["codec_name"], streams["audio"]["sample_rate"]) == ("opus", "48000")
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert_pattern_in_sync(result.location, wall)
+
+
+def test_audio_only_participant_records_to_ogg_by_default(server, stubs, api):
+    bob = Publisher(server, stubs, "r-audio", "bob")
+    bob.send(bob.publish("audio"))
+    try:
+        started = participant_egress(api, stubs, "r-audio", "bob")
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        bob.leave()
+    [result] = info.file_results
+    assert result.filename.endswith(".ogg")
+    streams, fmt = streams_by_type(result.location)
+    assert list(streams) == ["audio"]
+    assert (streams["audio"]["codec_name"], streams["audio"]["sample_rate"], streams["audio"]["channels"]) == ("opus", "48000", 2)
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    beeps, _ = beep_times(result.location)
+    assert len(beeps) >= int(wall) - 1
+
+
+def test_audio_only_participant_to_mp4_gets_black_video(server, stubs, api):
+    bob = Publisher(server, stubs, "r-audio-mp4", "bob")
+    bob.send(bob.publish("audio"))
+    try:
+        started = participant_egress(api, stubs, "r-audio-mp4", "bob", file_type=stubs.egress.MP4)
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        bob.leave()
+    [result] = info.file_results
+    streams, fmt = streams_by_type(result.location)
+    assert streams["video"]["codec_name"] == "h264" and streams["audio"]["codec_name"] == "aac"
+    flashes, luma = flash_times(result.location)
+    assert flashes == [] and luma.max() < 20
+    assert abs(float(streams["video"]["duration"]) - wall) < 1.0
+
+
+def record_with_a_muted_track(server, stubs, api, room, kind):
+    """Records a participant whose `kind` track is muted from ~2.5 s to ~7.5 s; returns
+    (file path, muted at, unmuted at) in seconds of the recording."""
+    alice = Publisher(server, stubs, room, "alice")
+    video, audio = alice.camera_and_microphone()
+    alice.send(video, audio)
+    muted_track = video if kind == "video" else audio
+    try:
+        started = participant_egress(api, stubs, room, "alice")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        t0 = time.monotonic()
+        time.sleep(2.5)
+        alice.mute(muted_track)
+        muted_at = time.monotonic() - t0
+        time.sleep(5)
+        alice.mute(muted_track, False)
+        unmuted_at = time.monotonic() - t0
+        time.sleep(3)
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    finally:
+        alice.leave()
+    return info.file_results[0].location, muted_at, unmuted_at
+
+
+def test_muted_video_becomes_black_and_comes_back(server, stubs, api):
+    path, muted_at, unmuted_at = record_with_a_muted_track(server, stubs, api, "r-mute-video", "video")
+    flashes, _ = flash_times(path)
+    beeps, _ = beep_times(path)
+    in_mute = [f for f in flashes if muted_at + 0.6 < f < unmuted_at - 0.2]
+    assert in_mute == [], f"flashes while muted: {flashes} (muted {muted_at:.1f}-{unmuted_at:.1f})"
+    assert any(f < muted_at for f in flashes) and any(f > unmuted_at for f in flashes)
+    # The audio went on throughout.
+    assert len([b for b in beeps if muted_at < b < unmuted_at]) >= 4
+
+
+def test_muted_audio_becomes_silence(server, stubs, api):
+    path, muted_at, unmuted_at = record_with_a_muted_track(server, stubs, api, "r-mute-audio", "audio")
+    beeps, _ = beep_times(path)
+    flashes, _ = flash_times(path)
+    assert [b for b in beeps if muted_at + 0.6 < b < unmuted_at - 0.2] == [], beeps
+    assert any(b > unmuted_at for b in beeps)
+    offset, _, _ = av_offset(path)
+    assert offset is not None and abs(offset) < 0.1
+    assert len([f for f in flashes if muted_at < f < unmuted_at]) >= 4
+
+
+def test_unpublished_video_is_black_until_republished(server, stubs, api):
+    alice = Publisher(server, stubs, "r-republish", "alice")
+    video, audio = alice.camera_and_microphone()
+    first = alice.send(video, seconds=60)
+    alice.send(audio, seconds=60)
+    try:
+        started = participant_egress(api, stubs, "r-republish", "alice")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        t0 = time.monotonic()
+        time.sleep(2.5)
+        first.terminate()
+        alice.unpublish(video)
+        gone_at = time.monotonic() - t0
+        time.sleep(4)
+        alice.send(alice.publish("video"), seconds=60)
+        back_at = time.monotonic() - t0
+        time.sleep(4)
+        assert info_of(api, stubs, started.egress_id).status == stubs.egress.EGRESS_ACTIVE
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    finally:
+        alice.leave()
+    [result] = info.file_results
+    flashes, _ = flash_times(result.location)
+    assert [f for f in flashes if gone_at + 0.6 < f < back_at - 0.2] == [], flashes
+    assert any(f < gone_at for f in flashes) and any(f > back_at for f in flashes)
+
+
+def test_participant_leaving_completes_the_egress(server, stubs, api):
+    carol = Publisher(server, stubs, "r-leave", "carol")
+    carol.send(*carol.camera_and_microphone())
+    started = participant_egress(api, stubs, "r-leave", "carol", "leave.mp4")
+    wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+    time.sleep(3)
+    carol.leave()
+    info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    [result] = info.file_results
+    assert result.filename == "leave.mp4" and result.size == os.path.getsize(result.location)
+    streams, fmt = streams_by_type(result.location)
+    assert abs(float(fmt["duration"]) - result.duration / 1e9) < 0.2
+    assert 2.0 < result.duration / 1e9 < 4.5
+    assert info.ended_at >= info.started_at and result.started_at >= info.started_at
+
+
+def test_participant_that_never_joins_fails_after_the_timeout(fresh_server, stubs):
+    server = fresh_server("--participant-wait-timeout", "1.5")
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    started = participant_egress(api, stubs, "r-empty", "ghost")
+    info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_FAILED, timeout=10)
+    assert info.error == "participant ghost not found"
+    assert info.error_code == 404
+    assert list(info.file_results) == []
+
+
+def test_stopped_before_media_is_aborted(server, stubs, api):
+    dave = Publisher(server, stubs, "r-abort", "dave")
+    dave.camera_and_microphone()  # announced, never sent
+    try:
+        started = participant_egress(api, stubs, "r-abort", "dave")
+        time.sleep(0.5)
+        assert info_of(api, stubs, started.egress_id).status == stubs.egress.EGRESS_STARTING
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ABORTED)
+    finally:
+        dave.leave()
+    assert list(info.file_results) == [] and info.error == ""
+    assert not list(server.output_dir.rglob("r-abort-*"))
+
+
+def test_screen_share_records_the_screen_tracks_not_the_camera(server, stubs, api):
+    erin = Publisher(server, stubs, "r-screen", "erin")
+    camera, mic = erin.camera_and_microphone()
+    screen = erin.publish("video", source="SCREEN_SHARE")
+    screen_audio = erin.publish("audio", source="SCREEN_SHARE_AUDIO")
+    erin.send(camera, mic, size="320x240")
+    erin.send(screen, screen_audio, size="640x480")
+    try:
+        started = participant_egress(api, stubs, "r-screen", "erin", screen_share=True, preset=stubs.egress.PASSTHROUGH)
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        erin.leave()
+    streams, _ = streams_by_type(info.file_results[0].location)
+    assert (streams["video"]["width"], streams["video"]["height"]) == (640, 480)
+    assert "audio" in streams

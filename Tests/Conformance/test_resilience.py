@@ -1,0 +1,113 @@
+"""Recording through trouble: a lossy, reordering network between the publisher and the hub,
+and the server killed mid-recording."""
+import random
+import signal
+import socket
+import threading
+import time
+
+from media import Publisher, flash_times, probe
+from test_recording import participant_egress, wait_for
+
+
+class LossyRelay:
+    """A UDP relay on 127.0.0.1 that drops `loss` of the RTP packets and swaps `reorder` of
+    them with the next one, forwarding the rest (and all RTCP) to `target_port`."""
+
+    def __init__(self, target_port, loss=0.02, reorder=0.03, seed=7):
+        self.target = ("127.0.0.1", target_port)
+        self.loss, self.reorder = loss, reorder
+        self.random = random.Random(seed)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.dropped = self.swapped = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        held = None
+        while self.running:
+            try:
+                data, _ = self.socket.recvfrom(65536)
+            except socket.timeout:
+                continue
+            if 200 <= data[1] <= 204:  # RTCP
+                out.sendto(data, self.target)
+                continue
+            if self.random.random() < self.loss:
+                self.dropped += 1
+                continue
+            if held is None and self.random.random() < self.reorder:
+                held = data
+                self.swapped += 1
+                continue
+            out.sendto(data, self.target)
+            if held is not None:
+                out.sendto(held, self.target)
+                held = None
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.socket.close()
+
+
+def test_loss_and_reordering_are_counted_and_the_file_stays_playable(server, stubs):
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    relay = LossyRelay(server.rtp_port)
+    pub = Publisher(server, stubs, "lossy", "alice")
+    video, audio = pub.camera_and_microphone()
+    pub.send(video, audio, dest_port=relay.port)
+    try:
+        started = participant_egress(api, stubs, "lossy", "alice")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        t0 = time.monotonic()
+        time.sleep(6)
+        stats = stubs.ingest_grpc.RoomIngestStub(server.channel()).GetIngestStats(
+            stubs.ingest.GetIngestStatsRequest(room="lossy"), timeout=10)
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        wall = time.monotonic() - t0
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    finally:
+        pub.leave()
+        relay.close()
+    assert relay.dropped > 0 and relay.swapped > 0
+    lost = sum(t.packets_lost for t in stats.tracks)
+    reordered = sum(t.packets_reordered for t in stats.tracks)
+    assert lost > 0 and reordered > 0, stats
+    assert lost <= relay.dropped
+    path = info.file_results[0].location
+    streams, fmt = probe(path)
+    assert {s["codec_type"] for s in streams} == {"video", "audio"}
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    # Every frame decodes, and the pattern is still there.
+    decode = __import__("subprocess").run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    assert decode.returncode == 0 and decode.stderr == ""
+    assert len(flash_times(path)[0]) >= 3
+
+
+def test_a_killed_server_leaves_a_file_that_plays_up_to_the_kill(fresh_server, stubs):
+    server = fresh_server()
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    pub = Publisher(server, stubs, "killed", "alice")
+    pub.send(*pub.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "killed", "alice", "kill/{room_name}.mp4")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        t0 = time.monotonic()
+        time.sleep(6)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+        recorded = time.monotonic() - t0
+    finally:
+        pub.stop_sending()
+    path = server.output_dir / "kill" / "killed.mp4"
+    streams, fmt = probe(path)
+    assert {s["codec_type"] for s in streams} == {"video", "audio"}
+    assert float(fmt["duration"]) >= recorded - 2.0, (fmt["duration"], recorded)
+    flashes, _ = flash_times(path)
+    assert len(flashes) >= int(recorded) - 2

@@ -1,0 +1,128 @@
+"""The embedded room hub over RPC: RoomIngest (publishing) and LiveKit's RoomService calls."""
+import socket
+import time
+
+import grpc
+import pytest
+
+from media import Publisher
+from test_recording import participant_egress, wait_for
+
+
+def error_of(call, request):
+    with pytest.raises(grpc.RpcError) as caught:
+        call(request, timeout=10)
+    return caught.value.code(), caught.value.details()
+
+
+@pytest.fixture
+def rooms(server, stubs):
+    return stubs.room_grpc.RoomServiceStub(server.channel())
+
+
+@pytest.fixture
+def ingest(server, stubs):
+    return stubs.ingest_grpc.RoomIngestStub(server.channel())
+
+
+def test_joining_and_publishing_show_in_room_service(server, stubs, rooms):
+    pub = Publisher(server, stubs, "rs-list", "alice")
+    video, audio = pub.camera_and_microphone()
+    try:
+        listed = rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-list"]), timeout=10).rooms
+        assert [(r.name, r.num_participants, r.num_publishers) for r in listed] == [("rs-list", 1, 1)]
+        assert listed[0].sid.startswith("RM_")
+        [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="rs-list"), timeout=10).participants
+        assert p.identity == "alice" and p.sid.startswith("PA_") and p.is_publisher
+        assert [(t.sid, t.type, t.source, t.mime_type) for t in p.tracks] == [
+            (video.sid, stubs.models.VIDEO, stubs.models.CAMERA, "video/H264"),
+            (audio.sid, stubs.models.AUDIO, stubs.models.MICROPHONE, "audio/opus")]
+        got = rooms.GetParticipant(stubs.room.RoomParticipantIdentity(room="rs-list", identity="alice"), timeout=10)
+        assert got == p
+        muted = rooms.MutePublishedTrack(stubs.room.MuteRoomTrackRequest(
+            room="rs-list", identity="alice", track_sid=audio.sid, muted=True), timeout=10)
+        assert muted.track.sid == audio.sid and muted.track.muted
+        rooms.RemoveParticipant(stubs.room.RoomParticipantIdentity(room="rs-list", identity="alice"), timeout=10)
+        assert rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-list"]), timeout=10).rooms == []
+    finally:
+        pub.stop_sending()
+
+
+def test_unknown_rooms_participants_and_tracks_are_not_found(server, stubs, rooms):
+    r = stubs.room
+    assert error_of(rooms.ListParticipants, r.ListParticipantsRequest(room="nowhere")) == (
+        grpc.StatusCode.NOT_FOUND, "room nowhere not found")
+    Publisher(server, stubs, "rs-missing", "alice")
+    assert error_of(rooms.GetParticipant, r.RoomParticipantIdentity(room="rs-missing", identity="bob")) == (
+        grpc.StatusCode.NOT_FOUND, "participant bob not found in room rs-missing")
+    assert error_of(rooms.MutePublishedTrack, r.MuteRoomTrackRequest(room="rs-missing", identity="alice", track_sid="TR_x")) == (
+        grpc.StatusCode.NOT_FOUND, "track TR_x not found")
+    assert error_of(rooms.DeleteRoom, r.DeleteRoomRequest(room="nowhere"))[0] == grpc.StatusCode.NOT_FOUND
+    assert error_of(rooms.ListParticipants, r.ListParticipantsRequest())[1] == "room is required"
+
+
+def test_publishing_is_validated_and_a_refusal_changes_nothing(server, stubs, ingest, rooms):
+    m, i = stubs.models, stubs.ingest
+    pub = Publisher(server, stubs, "rs-validate", "alice")
+    track = pub.publish("audio")
+    base = dict(room="rs-validate", identity="alice", type=m.VIDEO, source=m.CAMERA, codec=i.H264, payload_type=96, ssrc=5)
+    cases = [
+        (dict(codec=i.OPUS), grpc.StatusCode.INVALID_ARGUMENT, "codec opus does not fit a track of type video"),
+        (dict(source=m.MICROPHONE), grpc.StatusCode.INVALID_ARGUMENT, "source microphone does not fit a track of type video"),
+        (dict(payload_type=8), grpc.StatusCode.INVALID_ARGUMENT, "payload_type 8 is not a dynamic RTP payload type (96-127)"),
+        (dict(ssrc=0), grpc.StatusCode.INVALID_ARGUMENT, "ssrc is required"),
+        (dict(codec=i.CODEC_UNSPECIFIED), grpc.StatusCode.INVALID_ARGUMENT, "codec must be H264, VP8 or OPUS"),
+        (dict(ssrc=track.ssrc), grpc.StatusCode.ALREADY_EXISTS, f"ssrc {track.ssrc} is already used by another track"),
+        (dict(identity="zoe"), grpc.StatusCode.NOT_FOUND, "participant zoe not found in room rs-validate"),
+    ]
+    for change, code, message in cases:
+        assert error_of(ingest.PublishTrack, i.PublishTrackRequest(**{**base, **change})) == (code, message)
+    [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="rs-validate"), timeout=10).participants
+    assert [t.sid for t in p.tracks] == [track.sid]
+    assert error_of(ingest.JoinRoom, i.JoinRoomRequest(room="rs-validate", identity="alice")) == (
+        grpc.StatusCode.ALREADY_EXISTS, "participant alice is already in room rs-validate")
+
+
+def test_packets_from_unknown_ssrcs_are_dropped_and_counted(server, stubs, ingest):
+    before = ingest.GetIngestStats(stubs.ingest.GetIngestStatsRequest(), timeout=10)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    packet = bytes([0x80, 96, 0, 1, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFE]) + b"x" * 20
+    for _ in range(5):
+        sock.sendto(packet, ("127.0.0.1", server.rtp_port))
+    sock.sendto(b"not rtp", ("127.0.0.1", server.rtp_port))
+    deadline = time.monotonic() + 5
+    while True:
+        after = ingest.GetIngestStats(stubs.ingest.GetIngestStatsRequest(), timeout=10)
+        if after.unknown_ssrc_packets - before.unknown_ssrc_packets == 5 and after.malformed_packets > before.malformed_packets:
+            break
+        assert time.monotonic() < deadline, after
+        time.sleep(0.05)
+
+
+def test_a_silent_participant_times_out_and_its_egress_ends(fresh_server, stubs):
+    server = fresh_server("--participant-timeout", "1")
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    rooms = stubs.room_grpc.RoomServiceStub(server.channel())
+    pub = Publisher(server, stubs, "rs-timeout", "quiet")
+    started = participant_egress(api, stubs, "rs-timeout", "quiet")
+    time.sleep(0.3)
+    info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ABORTED, timeout=10)
+    assert info.details == "participant timed out"
+    assert rooms.ListRooms(stubs.room.ListRoomsRequest(), timeout=10).rooms == []
+    assert pub.identity == "quiet"
+
+
+def test_delete_room_ends_every_egress_of_the_room(server, stubs, rooms):
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    pub = Publisher(server, stubs, "rs-delete", "alice")
+    pub.send(*pub.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "rs-delete", "alice")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        time.sleep(2)
+        rooms.DeleteRoom(stubs.room.DeleteRoomRequest(room="rs-delete"), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    finally:
+        pub.stop_sending()
+    assert info.file_results[0].duration > 1_000_000_000
+    assert rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-delete"]), timeout=10).rooms == []
