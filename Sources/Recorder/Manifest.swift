@@ -23,14 +23,14 @@ enum Manifest {
     }
 
     /// Writes the manifest in the directory of `outputPath`; returns its path.
-    static func write(for egress: EgressRecord, results: EgressResults, beside outputPath: String) throws -> String {
+    static func write(for egress: EgressRecord, roomID: String, results: EgressResults, beside outputPath: String) throws -> String {
         let directory = outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         let path = directory + "/" + egress.id + ".json"
         let files = results.files.map {
             Document.File(filename: $0.filename, location: $0.location, size: $0.size, duration: $0.duration,
                           started_at: $0.startedAt, ended_at: $0.endedAt)
         }
-        let document = Document(egress_id: egress.id, room_id: egress.roomID, room_name: egress.spec.roomName,
+        let document = Document(egress_id: egress.id, room_id: roomID, room_name: egress.spec.roomName,
                                 started_at: files.first?.started_at ?? 0, ended_at: files.first?.ended_at ?? 0, files: files)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -38,7 +38,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var participantPresent = false
     private var origin: (capture: Int64, monotonic: Int64, wallClock: Int64)?
     private var writer: (any MediaWriter)?
+    /// Frames that came before the file was opened, while waiting to see which tracks there are.
+    private var early: [MediaFrame] = []
     private var relativePath = ""
+    private var roomID = ""
     private let createdAt = MonotonicClock.nanoseconds()
     private var lastProgress: Int64 = 0
     private var done = false
@@ -157,6 +160,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         logger.info("recording track", metadata: ["track": "\(track.sid)", "source": "\(track.source)"])
         updateWanted()
+        if roomID.isEmpty {
+            roomID = track.roomSID
+            events.report(.roomIdentified(roomID))
+        }
     }
 
     private func updateWanted() {
@@ -168,10 +175,19 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         let isVideo = media.trackSID == videoTrack?.sid
         guard isVideo || media.trackSID == audioTrack?.sid else { return }
         if !isVideo, audioTrack?.muted == true { return }  // a muted microphone is silence
-        if origin == nil { try startRecording(at: media.captureTime) }
+        if origin == nil { startClock(at: media.captureTime) }
+        guard writer != nil else {
+            early.append(media)
+            try openFileIfReady(force: false)
+            return
+        }
+        try write(media)
+    }
+
+    private func write(_ media: MediaFrame) throws {
         guard let origin, let writer else { return }
         let position = media.captureTime - origin.capture
-        if isVideo {
+        if media.trackSID == videoTrack?.sid {
             try writer.video(media.frame, codec: media.codec, at: position)
         } else {
             try writer.audio(media.frame, at: position)
@@ -179,6 +195,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func tick(_ now: Int64) {
+        if origin != nil, writer == nil {
+            do { try openFileIfReady(force: false) } catch { return fail(error) }
+        }
         guard let origin, let writer else {
             if let identity = selection.participant, !participantPresent,
                now - createdAt > configuration.participantWaitTimeout.nanoseconds {
@@ -201,15 +220,34 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     // MARK: Starting and ending
 
-    private func startRecording(at capture: Int64) throws {
+    /// The first frame: the recording's clock starts (ACTIVE).
+    private func startClock(at capture: Int64) {
         let wallClock = WallClock.nanoseconds()
         origin = (capture, MonotonicClock.nanoseconds(), wallClock)
         events.report(.mediaStarted(at: wallClock))
+    }
+
+    /// How long after the first frame the file is opened even if not every wanted track is there.
+    private static let openGrace: Int64 = 1_000_000_000
+
+    /// Opens the file once the tracks it will hold are known (what the container and its
+    /// streams are depends on them), or after `openGrace`; then writes the frames held so far.
+    private func openFileIfReady(force: Bool) throws {
+        guard writer == nil, let origin else { return }
+        let waited = MonotonicClock.nanoseconds() - origin.monotonic
+        guard force || selection.isComplete(video: videoTrack, audio: audioTrack) || waited >= Self.openGrace else { return }
+        try openFile()
+        let held = early
+        early = []
+        for media in held { try write(media) }
+    }
+
+    private func openFile() throws {
         guard let file = egress.spec.outputs.file else {
             throw RecorderError("this server records file outputs only; stream, segment and image outputs are not written yet")
         }
         let plan = try OutputPlan.make(spec: egress.spec, file: file, video: videoTrack, audio: audioTrack)
-        let naming = FileNaming(roomName: egress.spec.roomName, roomID: egress.roomID,
+        let naming = FileNaming(roomName: egress.spec.roomName, roomID: roomID,
                                 publisherIdentity: (videoTrack ?? audioTrack)?.participantIdentity ?? selection.participant ?? "",
                                 trackID: (videoTrack ?? audioTrack)?.sid ?? "",
                                 trackType: videoTrack != nil ? "video" : "audio",
@@ -235,9 +273,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             try closeFile()
             var results = results()
             if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
-                results.manifestLocation = try Manifest.write(for: egress, results: results, beside: configuration.outputDirectory + "/" + relativePath)
+                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: configuration.outputDirectory + "/" + relativePath)
             }
-            logger.info("egress finalized", metadata: ["bytes": "\(writer?.bytesWritten ?? 0)"])
+            logger.info("egress finalized", metadata: ["bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)"])
             events.report(.finalized(results))
         } catch {
             fail(error)
@@ -252,6 +290,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func closeFile() throws {
+        if origin != nil, writer == nil { try openFileIfReady(force: true) }
         guard let writer, let origin else { return }
         try writer.finish(at: MonotonicClock.nanoseconds() - origin.monotonic, showVideo: showsVideo)
     }

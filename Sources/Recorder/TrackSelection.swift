@@ -6,6 +6,7 @@ import SessionManager
 struct TrackSelection: Sendable {
     /// The participant whose joining and leaving drive the egress, if any.
     let participant: String?
+    private let isSingleTrack: Bool
     private let videoRule: Rule?
     private let audioRule: Rule?
 
@@ -17,6 +18,7 @@ struct TrackSelection: Sendable {
     enum Slot: Sendable { case video, audio }
 
     init(_ source: EgressSpec.Source) {
+        if case .track = source { isSingleTrack = true } else { isSingleTrack = false }
         switch source {
         case .participant(let identity, let screenShare):
             participant = identity
@@ -76,4 +78,10 @@ struct TrackSelection: Sendable {
 
     /// Whether the egress names its tracks (it ends when they are all gone).
     var isByTrackID: Bool { participant == nil }
+
+    /// Whether every track the egress can record is there (a Track egress has one).
+    func isComplete(video: HubTrack?, audio: HubTrack?) -> Bool {
+        if isSingleTrack { return video != nil || audio != nil }
+        return (videoRule == nil || video != nil) && (audioRule == nil || audio != nil)
+    }
 }

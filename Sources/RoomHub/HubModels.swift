@@ -24,6 +24,7 @@ public enum TrackSource: Int32, Sendable, Equatable, CustomStringConvertible {
 public struct HubTrack: Sendable, Equatable {
     public var sid: String
     public var room: String
+    public var roomSID: String
     public var participantIdentity: String
     public var participantSID: String
     public var name: String

@@ -135,7 +135,8 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             guard participant.tracks.count < self.configuration.maxTracksPerParticipant else {
                 throw HubError.invalidArgument("participant \(request.identity) already publishes \(participant.tracks.count) tracks")
             }
-            let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, participantIdentity: participant.identity,
+            let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, roomSID: self.rooms[room]!.sid,
+                                 participantIdentity: participant.identity,
                                  participantSID: participant.sid, name: request.name, kind: request.kind, source: request.source,
                                  codec: request.codec, payloadType: UInt8(request.payloadType), clockRate: clockRate,
                                  ssrc: request.ssrc, stereo: request.stereo, muted: false)

@@ -2,19 +2,18 @@
 from Protos/ at test time.
 
 EGRESS_SERVER_BIN names the binary (default .build/debug/egress-server)."""
-import importlib
 import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import grpc
 import pytest
-from grpc_tools import protoc
+
+import media
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-server"))
@@ -103,22 +102,4 @@ def fresh_server():
 @pytest.fixture(scope="session")
 def stubs():
     """The grpcio modules generated from Protos/ by grpcio-tools, as a namespace."""
-    out = Path(tempfile.mkdtemp(prefix="egress-stubs-"))
-    protos = ROOT / "Protos"
-    files = [str(p) for p in sorted(protos.glob("*.proto"))]
-    rc = protoc.main(["protoc", f"-I{protos}", f"--python_out={out}", f"--grpc_python_out={out}", *files])
-    assert rc == 0, "grpcio-tools could not compile Protos/"
-    sys.path.insert(0, str(out))
-
-    class Stubs:
-        egress = importlib.import_module("livekit_egress_pb2")
-        egress_grpc = importlib.import_module("livekit_egress_pb2_grpc")
-        models = importlib.import_module("livekit_models_pb2")
-        health = importlib.import_module("grpc_health_pb2")
-        health_grpc = importlib.import_module("grpc_health_pb2_grpc")
-        room = importlib.import_module("livekit_room_pb2")
-        room_grpc = importlib.import_module("livekit_room_pb2_grpc")
-        ingest = importlib.import_module("egress_ingest_pb2")
-        ingest_grpc = importlib.import_module("egress_ingest_pb2_grpc")
-
-    return Stubs
+    return media.compile_stubs()

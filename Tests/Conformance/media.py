@@ -1,11 +1,52 @@
-"""Test media peers: an ffmpeg publisher that joins the hub over RoomIngest and sends RTP, and
-the checks run on recorded files (ffprobe, and decoding to find the flashes and beeps)."""
+"""Media peers for tests, the demo and the benchmark: stubs compiled from Protos/, an ffmpeg
+publisher that joins the hub over RoomIngest and sends RTP, and the checks run on recorded
+files (ffprobe, and decoding to find the flashes and beeps)."""
+import importlib
 import json
 import random
 import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
+import grpc
 import numpy as np
+from grpc_tools import protoc
+
+PROTOS = Path(__file__).resolve().parents[2] / "Protos"
+
+
+def compile_stubs():
+    """The grpcio modules generated from Protos/ by grpcio-tools, as a namespace."""
+    out = Path(tempfile.mkdtemp(prefix="egress-stubs-"))
+    files = [str(p) for p in sorted(PROTOS.glob("*.proto"))]
+    rc = protoc.main(["protoc", f"-I{PROTOS}", f"--python_out={out}", f"--grpc_python_out={out}", *files])
+    assert rc == 0, "grpcio-tools could not compile Protos/"
+    sys.path.insert(0, str(out))
+
+    class Stubs:
+        egress = importlib.import_module("livekit_egress_pb2")
+        egress_grpc = importlib.import_module("livekit_egress_pb2_grpc")
+        models = importlib.import_module("livekit_models_pb2")
+        health = importlib.import_module("grpc_health_pb2")
+        health_grpc = importlib.import_module("grpc_health_pb2_grpc")
+        room = importlib.import_module("livekit_room_pb2")
+        room_grpc = importlib.import_module("livekit_room_pb2_grpc")
+        ingest = importlib.import_module("egress_ingest_pb2")
+        ingest_grpc = importlib.import_module("egress_ingest_pb2_grpc")
+
+    return Stubs
+
+
+class Endpoint:
+    """A running server's addresses: gRPC at host:port, RTP at host:rtp_port."""
+
+    def __init__(self, host, port, rtp_port):
+        self.address, self.rtp_port = f"{host}:{port}", rtp_port
+
+    def channel(self):
+        return grpc.insecure_channel(self.address)
 
 # The test pattern: a white frame for the first 100 ms of every second, a 1 kHz beep for the
 # first 100 ms of every second. Their onsets in a recording give A/V sync to a frame.

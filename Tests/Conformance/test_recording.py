@@ -268,3 +268,26 @@ def test_screen_share_records_the_screen_tracks_not_the_camera(server, stubs, ap
     streams, _ = streams_by_type(info.file_results[0].location)
     assert (streams["video"]["width"], streams["video"]["height"]) == (640, 480)
     assert "audio" in streams
+
+
+def test_unified_start_egress_with_a_participant_media_source(server, stubs, api):
+    e = stubs.egress
+    frank = Publisher(server, stubs, "r-unified", "frank")
+    frank.send(*frank.camera_and_microphone())
+    try:
+        request = e.StartEgressRequest(
+            room_name="r-unified",
+            media=e.MediaSource(participant_video=e.ParticipantVideo(identity="frank"),
+                                audio=e.AudioConfig(routes=[e.AudioRoute(participant_identity="frank")])),
+            advanced=e.EncodingOptions(width=640, height=360, framerate=25, video_bitrate=1000),
+            outputs=[e.Output(file=e.FileOutput(filepath="unified/{room_id}"))])
+        started = api.StartEgress(request, timeout=10)
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        frank.leave()
+    assert info.room_id.startswith("RM_")
+    [result] = info.file_results
+    assert result.filename == f"unified/{info.room_id}.mp4"
+    streams, _ = streams_by_type(result.location)
+    assert (streams["video"]["width"], streams["video"]["height"], streams["video"]["r_frame_rate"]) == (640, 360, "25/1")
+    assert_pattern_in_sync(result.location, wall)

@@ -14,6 +14,8 @@ public protocol EgressBackend: Sendable {
 public enum EgressUpdate: Sendable {
     /// The first media arrived (Unix ns).
     case mediaStarted(at: Int64)
+    /// The room's id became known (`EgressInfo.room_id`).
+    case roomIdentified(String)
     /// Results so far (file sizes, stream states), without a change of state.
     case progress(EgressResults)
     /// The source went away (participant left, track unpublished for good): the egress ends.
@@ -35,28 +37,4 @@ public struct EgressEvents: Sendable {
     }
 
     public func report(_ update: EgressUpdate) { deliver(update) }
-}
-
-/// The backend used while the server has no media source: egresses wait for media that
-/// cannot arrive, and stopping one closes it with nothing written, so it ends ABORTED, as a
-/// LiveKit egress stopped before its media started does.
-public struct NoMediaSourceBackend: EgressBackend {
-    private let waiting = WaitingEgresses()
-
-    public init() {}
-
-    public func start(_ egress: EgressRecord, events: EgressEvents) async {
-        await waiting.add(egress.id, events)
-    }
-
-    public func stop(_ egressID: String) async {
-        await waiting.remove(egressID)?.report(.finalized(EgressResults()))
-    }
-
-    private actor WaitingEgresses {
-        var events: [String: EgressEvents] = [:]
-
-        func add(_ id: String, _ sink: EgressEvents) { events[id] = sink }
-        func remove(_ id: String) -> EgressEvents? { events.removeValue(forKey: id) }
-    }
 }

@@ -6,7 +6,7 @@ public struct EgressRecord: Sendable {
     public let spec: EgressSpec
     /// The request as the client sent it (secrets redacted), echoed in `EgressInfo.request`.
     public let request: EchoedRequest
-    public var roomID: String = ""
+    public internal(set) var roomID: String = ""
     public internal(set) var state: EgressState = .starting
     /// Unix nanoseconds.
     public internal(set) var startedAt: Int64

@@ -157,12 +157,16 @@ public final class SessionManager: Sendable {
 
     /// Applies a backend report to the egress's state machine.
     func apply(_ update: EgressUpdate, to id: String) {
-        let outcome: Result<EgressRecord, EgressState.IllegalTransition>? = store.withLock { store in
+        let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = store.withLock { store in
             guard var record = store.records[id] else { return nil }
+            let before = record.status
             let now = WallClock.nanoseconds()
             let event: EgressState.Event?
             switch update {
             case .mediaStarted: event = .mediaStarted
+            case .roomIdentified(let roomID):
+                record.roomID = roomID
+                event = nil
             case .progress(let results):
                 record.results = results
                 event = nil
@@ -194,11 +198,11 @@ public final class SessionManager: Sendable {
             }
             store.records[id] = record
             Self.evictEnded(&store, keeping: configuration.maxEndedEgresses)
-            return .success(record)
+            return .success((record, record.status != before))
         }
         switch outcome {
-        case .success(let record)?:
-            logger.info("egress updated", metadata: ["egress_id": "\(id)", "status": "\(record.status)"])
+        case .success(let (record, changed))?:
+            logger.log(level: changed ? .info : .debug, "egress updated", metadata: ["egress_id": "\(id)", "status": "\(record.status)"])
         case .failure(let refusal)?:
             logger.error("backend report refused", metadata: ["egress_id": "\(id)", "reason": "\(refusal)"])
         case nil:
