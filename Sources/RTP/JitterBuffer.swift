@@ -28,6 +28,8 @@ public struct JitterBuffer: Sendable {
     public let maxDelay: Int64
     public let capacity: Int
     public private(set) var statistics = Statistics()
+    /// Whether packets wait behind a gap.
+    public var hasPending: Bool { !pending.isEmpty }
 
     private var pending: [Int64: (packet: RTPPacket, arrival: Int64)] = [:]
     /// The extended sequence number expected next; nil before the first packet.

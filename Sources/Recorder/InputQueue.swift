@@ -1,35 +1,48 @@
 import NIOConcurrencyHelpers
 
 /// A bounded queue from the hub's thread (producer) to one recording's thread (consumer).
-/// Frames beyond the capacity are dropped and counted; room events and control inputs always
-/// get in, since losing one would leave the recording in the wrong state.
-final class InputQueue<Element>: @unchecked Sendable {
+/// Frames are collected in batches at the consumer's pace and never wake it (no context switch
+/// per frame); room events and control inputs wake it at once. Frames beyond the capacity are
+/// dropped and counted; events and controls always get in, since losing one would leave the
+/// recording in the wrong state.
+final class InputQueue<Element: Sendable>: @unchecked Sendable {
+    /// Its value is 1 while an urgent element waits.
     private let lock = ConditionLock(value: 0)
     private var items: [Element] = []
+    private var hasUrgent = false
     private let capacity: Int
-    private(set) var dropped = 0
+    private var droppedCount = 0
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    /// Adds an element; `droppable` ones are refused (and counted) when the queue is full.
-    func push(_ element: Element, droppable: Bool) {
+    var dropped: Int {
         lock.lock()
-        if droppable, items.count >= capacity {
-            dropped += 1
-            lock.unlock(withValue: items.isEmpty ? 0 : 1)
+        defer { lock.unlock() }
+        return droppedCount
+    }
+
+    /// Adds a frame (`urgent` false: may be dropped, wakes nobody) or an event or control
+    /// (`urgent` true: always kept, wakes the consumer).
+    func push(_ element: Element, urgent: Bool) {
+        lock.lock()
+        guard urgent || items.count < capacity else {
+            droppedCount += 1
+            lock.unlock()
             return
         }
         items.append(element)
-        lock.unlock(withValue: 1)
+        hasUrgent = hasUrgent || urgent
+        lock.unlock(withValue: hasUrgent ? 1 : 0)
     }
 
-    /// Everything queued, waiting up to `timeout` seconds for something to arrive.
-    func take(timeout: Double) -> [Element] {
-        guard lock.lock(whenValue: 1, timeoutSeconds: timeout) else { return [] }
+    /// Everything queued, after waiting up to `interval` seconds (less if something urgent comes).
+    func take(within interval: Double) -> [Element] {
+        if !lock.lock(whenValue: 1, timeoutSeconds: interval) { lock.lock() }
         let taken = items
         items.removeAll(keepingCapacity: true)
+        hasUrgent = false
         lock.unlock(withValue: 0)
         return taken
     }

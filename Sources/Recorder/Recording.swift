@@ -13,7 +13,7 @@ import Synchronization
 /// (sender's clock, from RTCP sender reports) minus the first frame's, and the file is written
 /// up to "now minus `recordingDelay`", so late packets still land in place.
 final class Recording: RoomSubscriber, @unchecked Sendable {
-    enum Input {
+    enum Input: Sendable {
         case room(HubRoom?)
         case event(RoomEvent)
         case frame(MediaFrame)
@@ -42,6 +42,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var early: [MediaFrame] = []
     private var relativePath = ""
     private var roomID = ""
+    private var visibility = VideoVisibility()
     private let createdAt = MonotonicClock.nanoseconds()
     private var lastProgress: Int64 = 0
     private var done = false
@@ -73,33 +74,36 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         let (subscription, room) = await source.subscribe(room: egress.spec.roomName, self)
         self.subscription.withLock { $0 = subscription }
-        queue.push(.room(room), droppable: false)
+        queue.push(.room(room), urgent: true)
         let thread = Thread { [self] in run() }
         thread.name = "egress \(egress.id)"
         thread.start()
     }
 
     func requestStop() {
-        queue.push(.stop, droppable: false)
+        queue.push(.stop, urgent: true)
     }
 
     // MARK: RoomSubscriber (the hub's thread)
 
     func handle(_ event: RoomEvent) {
-        queue.push(.event(event), droppable: false)
+        queue.push(.event(event), urgent: true)
     }
 
     func handle(_ frame: MediaFrame) {
         guard wanted.withLock({ $0.contains(frame.trackSID) }) else { return }
-        queue.push(.frame(frame), droppable: true)
+        queue.push(.frame(frame), urgent: false)
     }
 
     // MARK: The recording thread
 
     private func run() {
         while !done {
-            // Before media there is only the join timeout to watch: no need to wake often.
-            for input in queue.take(timeout: origin == nil ? 0.1 : 0.01) where !done { process(input) }
+            // Inputs are taken in batches: every 20 ms while transcoding (the constant-rate
+            // output is paced by it), 50 ms for a remux, 100 ms before media, when there is only
+            // the join timeout to watch. Far below the recording delay, far fewer wake-ups.
+            let interval = origin == nil ? 0.1 : (writer is PassthroughWriter ? 0.05 : 0.02)
+            for input in queue.take(within: interval) where !done { process(input) }
             if !done { tick(MonotonicClock.nanoseconds()) }
         }
         subscription.withLock { $0?.cancel() }
@@ -135,10 +139,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         case .trackMuteChanged(let track):
             if videoTrack?.sid == track.sid { videoTrack = track }
             if audioTrack?.sid == track.sid { audioTrack = track }
+            noteVisibility()
         case .trackUnpublished(let track):
             if videoTrack?.sid == track.sid { videoTrack = nil }
             if audioTrack?.sid == track.sid { audioTrack = nil }
             updateWanted()
+            noteVisibility()
             if selection.isByTrackID, videoTrack == nil, audioTrack == nil { end("track \(track.sid) ended") }
         case .participantLeft(let participant, let reason):
             if participant.identity == selection.participant { end(reason) }
@@ -153,6 +159,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         case .video? where videoTrack == nil:
             videoTrack = track
             (writer as? TranscodingWriter)?.resetVideoDecoder()
+            noteVisibility()
         case .audio? where audioTrack == nil:
             audioTrack = track
         default:
@@ -206,7 +213,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             return
         }
         do {
-            try writer.advance(to: now - origin.monotonic - configuration.recordingDelay.nanoseconds, showVideo: showsVideo)
+            let watermark = now - origin.monotonic - configuration.recordingDelay.nanoseconds
+            try writer.advance(to: watermark, visibility: visibility)
+            visibility.prune(before: watermark)
             if now - lastProgress > 2_000_000_000 {
                 lastProgress = now
                 events.report(.progress(results()))
@@ -218,12 +227,19 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private var showsVideo: Bool { videoTrack.map { !$0.muted } ?? false }
 
+    /// Notes, at the current media position, whether the video is shown now.
+    private func noteVisibility() {
+        guard let origin else { return }
+        visibility.note(showsVideo, at: MonotonicClock.nanoseconds() - origin.monotonic)
+    }
+
     // MARK: Starting and ending
 
     /// The first frame: the recording's clock starts (ACTIVE).
     private func startClock(at capture: Int64) {
         let wallClock = WallClock.nanoseconds()
         origin = (capture, MonotonicClock.nanoseconds(), wallClock)
+        visibility.note(showsVideo, at: 0)
         events.report(.mediaStarted(at: wallClock))
     }
 
@@ -292,7 +308,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private func closeFile() throws {
         if origin != nil, writer == nil { try openFileIfReady(force: true) }
         guard let writer, let origin else { return }
-        try writer.finish(at: MonotonicClock.nanoseconds() - origin.monotonic, showVideo: showsVideo)
+        try writer.finish(at: MonotonicClock.nanoseconds() - origin.monotonic, visibility: visibility)
     }
 
     private func results() -> EgressResults {

@@ -37,12 +37,12 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
 
     // MARK: Lifecycle
 
-    /// Starts the periodic work: jitter-buffer flushes and participant timeouts.
+    /// Starts the periodic work: participant timeouts.
     func startMaintenance(rtpHost: String, rtpPort: Int) {
         loop.execute {
             self.rtpAddress = (rtpHost, rtpPort)
-            self.maintenance = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
-                self.tick()
+            self.maintenance = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { _ in
+                self.expireSilentParticipants()
             }
         }
     }
@@ -51,13 +51,25 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         loop.execute { self.maintenance?.cancel() }
     }
 
-    private var lastTimeoutCheck: Int64 = 0
+    /// Whether a flush of the jitter buffers is scheduled.
+    private var flushScheduled = false
 
-    private func tick() {
+    /// Releases, a little later, packets that wait behind a gap (a timer runs only while some do).
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.scheduleTask(in: .milliseconds(20)) {
+            self.flushScheduled = false
+            let now = MonotonicClock.nanoseconds()
+            for receiver in self.receivers.values where receiver.hasPending {
+                self.deliver(receiver.flush(now: now), room: receiver.track.room)
+                if receiver.hasPending { self.scheduleFlush() }
+            }
+        }
+    }
+
+    private func expireSilentParticipants() {
         let now = MonotonicClock.nanoseconds()
-        for receiver in receivers.values { deliver(receiver.flush(now: now), room: receiver.track.room) }
-        guard now - lastTimeoutCheck >= 500_000_000 else { return }
-        lastTimeoutCheck = now
         let timeout = configuration.participantTimeout.nanoseconds
         for room in rooms.values {
             for participant in room.participants {
@@ -285,6 +297,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         }
         let frames = receiver.receive(packet, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
         deliver(frames, room: receiver.track.room)
+        if receiver.hasPending { scheduleFlush() }
     }
 
     private func deliver(_ frames: [MediaFrame], room: String) {

@@ -21,6 +21,8 @@ final class TrackReceiver {
     }
 
     var statistics: JitterBuffer.Statistics { jitter.statistics }
+    /// Packets wait in the jitter buffer behind a gap.
+    var hasPending: Bool { jitter.hasPending }
 
     func update(_ track: HubTrack) { self.track = track }
 

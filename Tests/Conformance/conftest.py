@@ -67,6 +67,9 @@ class Server:
         return self.process.wait(timeout=timeout)
 
     def stop(self):
+        if self.process.poll() is not None and self.process.returncode not in (0, -signal.SIGKILL):
+            # It died on its own: show why before the log goes with the temporary directory.
+            print(f"egress-server exited with {self.process.returncode}; its log ends:\n{self.log_text()[-40000:]}")
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -234,6 +234,11 @@ def test_stop_of_an_unknown_egress_is_not_found(api, stubs):
 def test_list_filters_by_room_id_and_active_newest_first(api, stubs):
     ids = [api.StartParticipantEgress(participant(stubs, room_name="list-room"), timeout=10).egress_id for _ in range(3)]
     api.StopEgress(stubs.egress.StopEgressRequest(egress_id=ids[0]), timeout=10)
+    # ENDING is still active; the stopped egress leaves the active list once it has ended.
+    deadline = time.monotonic() + 5
+    while listing(api, stubs, egress_id=ids[0])[0].status != stubs.egress.EGRESS_ABORTED:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     in_room = [i.egress_id for i in listing(api, stubs, room_name="list-room")]
     assert in_room == list(reversed(ids))
     assert [i.egress_id for i in listing(api, stubs, room_name="list-room", active=True)] == [ids[2], ids[1]]

@@ -2,7 +2,7 @@ import CFFmpeg
 
 /// A libavformat output file: streams are added, the header written, packets interleaved in,
 /// the trailer written on `finish`. MP4 is written fragmented (one fragment a second at most),
-/// so a crash loses at most the last fragment, and is finished with an index on a clean stop.
+/// so a crash loses at most the last fragment; `finish` then rewrites it as a plain MP4.
 public final class Muxer: @unchecked Sendable {
     /// What a stream carries when its packets are copied, not encoded here.
     public enum PassthroughStream: Sendable {
@@ -14,7 +14,6 @@ public final class Muxer: @unchecked Sendable {
 
     public let path: String
     private var context: UnsafeMutablePointer<AVFormatContext>?
-    private var timeBases: [(num: Int32, den: Int32)] = []
     private var headerWritten = false
     private var finished = false
     public private(set) var bytesWritten: Int64 = 0
@@ -107,6 +106,8 @@ public final class Muxer: @unchecked Sendable {
         guard let context else { return }
         if headerWritten { try check(av_write_trailer(context), "finishing \(path)") }
         avio_closep(&context.pointee.pb)
+        let name = String(cString: context.pointee.oformat.pointee.name)
+        if headerWritten, name == "mp4" { try MP4Finisher.defragment(path) }
     }
 
     private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {
@@ -115,8 +116,7 @@ public final class Muxer: @unchecked Sendable {
     }
 
     private func register(_ stream: UnsafeMutablePointer<AVStream>) -> Int {
-        timeBases.append((stream.pointee.time_base.num, stream.pointee.time_base.den))
-        return Int(stream.pointee.index)
+        Int(stream.pointee.index)
     }
 
     private static func setExtradata(_ bytes: [UInt8], on parameters: UnsafeMutablePointer<AVCodecParameters>) throws(MediaError) {

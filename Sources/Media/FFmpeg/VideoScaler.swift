@@ -1,7 +1,8 @@
 import CFFmpeg
 
 /// Scales decoded pictures into the output size, keeping their aspect ratio: the picture is
-/// fitted and centred, the rest is black (as LiveKit's recordings letterbox).
+/// fitted and centred, the rest is black (as LiveKit's recordings letterbox). A picture that
+/// already has the output's size and format passes through untouched.
 public final class VideoScaler: @unchecked Sendable {
     public let width: Int32
     public let height: Int32
@@ -16,8 +17,10 @@ public final class VideoScaler: @unchecked Sendable {
     deinit { sws_freeContext(context) }
 
     public func scale(_ source: Frame) throws(MediaError) -> Frame {
-        let output = try Frame.black(width: width, height: height)
         let src = source.pointer.pointee
+        // Already what the encoder takes: used as it is.
+        if src.width == width, src.height == height, src.format == AV_PIX_FMT_YUV420P.rawValue { return source }
+        let output = try Frame.black(width: width, height: height)
         // The fitted rectangle, with even offsets and sizes so chroma planes line up.
         let fit = min(Double(width) / Double(src.width), Double(height) / Double(src.height))
         let w = max(2, Int32(Double(src.width) * fit) & ~1), h = max(2, Int32(Double(src.height) * fit) & ~1)

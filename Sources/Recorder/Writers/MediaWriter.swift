@@ -11,11 +11,11 @@ protocol MediaWriter: AnyObject {
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws
     func audio(_ frame: EncodedFrame, at position: Int64) throws
-    /// Writes everything up to `position`. `showVideo` is false while the video track is
-    /// muted, unpublished or absent (transcoding shows black then).
-    func advance(to position: Int64, showVideo: Bool) throws
+    /// Writes everything up to `position`. `visibility` says where the video track is muted,
+    /// unpublished or absent (transcoding shows black there).
+    func advance(to position: Int64, visibility: VideoVisibility) throws
     /// Writes up to `position` and closes the file, playable.
-    func finish(at position: Int64, showVideo: Bool) throws
+    func finish(at position: Int64, visibility: VideoVisibility) throws
 }
 
 extension RTPCodec {

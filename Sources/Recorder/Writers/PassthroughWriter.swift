@@ -42,11 +42,11 @@ final class PassthroughWriter: MediaWriter {
         try take(video: false, codec: .opus, frame: frame, at: position)
     }
 
-    func advance(to position: Int64, showVideo: Bool) throws {
+    func advance(to position: Int64, visibility: VideoVisibility) throws {
         if muxer == nil, let first = held.first, position - first.position > Self.holdLimit { try open() }
     }
 
-    func finish(at position: Int64, showVideo: Bool) throws {
+    func finish(at position: Int64, visibility: VideoVisibility) throws {
         if muxer == nil, !held.isEmpty { try open() }
         try muxer?.finish()
     }

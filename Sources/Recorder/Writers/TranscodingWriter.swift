@@ -76,6 +76,8 @@ final class TranscodingWriter: MediaWriter {
         guard var video else { return }
         defer { self.video = video }
         if video.decoder?.codec != codec || frame.isKeyframe && frame.followsLoss {
+            // Decoding starts at a key frame: what comes before it references pictures never seen.
+            guard frame.isKeyframe else { return }
             video.decoder = (codec, try Decoder(codec.decoderCodec))
         }
         for picture in video.decoder!.decoder.decode(frame.data, pts: position) {
@@ -97,7 +99,7 @@ final class TranscodingWriter: MediaWriter {
         }
     }
 
-    func advance(to position: Int64, showVideo: Bool) throws {
+    func advance(to position: Int64, visibility: VideoVisibility) throws {
         if var video {
             defer { self.video = video }
             while video.slotTime(video.nextSlot) <= position {
@@ -107,7 +109,9 @@ final class TranscodingWriter: MediaWriter {
                     video.pending.removeFirst()
                 }
                 var picture: Frame = video.black
-                if showVideo, let current = video.current, time - current.position <= staleAfter { picture = current.frame }
+                if visibility.isShown(at: time), let current = video.current, time - current.position <= staleAfter {
+                    picture = current.frame
+                }
                 picture.pts = video.nextSlot
                 for packet in try video.encoder.encode(picture) { try muxer.write(packet, stream: video.stream) }
                 video.nextSlot += 1
@@ -123,9 +127,9 @@ final class TranscodingWriter: MediaWriter {
         }
     }
 
-    func finish(at position: Int64, showVideo: Bool) throws {
+    func finish(at position: Int64, visibility: VideoVisibility) throws {
         defer { try? muxer.finish() }
-        try advance(to: position, showVideo: showVideo)
+        try advance(to: position, visibility: visibility)
         if let video { for packet in try video.encoder.flush() { try muxer.write(packet, stream: video.stream) } }
         for packet in try audioEncoder.flush() { try muxer.write(packet, stream: audioStream) }
         try muxer.finish()
