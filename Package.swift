@@ -104,7 +104,7 @@ let package = Package(
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP"]),
         .testTarget(
             name: "RPCTests",
             dependencies: [

@@ -294,3 +294,61 @@ def test_unified_start_egress_with_a_participant_media_source(server, stubs, api
     streams, _ = streams_by_type(result.location)
     assert (streams["video"]["width"], streams["video"]["height"], streams["video"]["r_frame_rate"]) == (640, 360, "25/1")
     assert_pattern_in_sync(result.location, wall)
+
+
+def test_opus_audio_in_mp4_when_asked(server, stubs, api):
+    e = stubs.egress
+    gina = Publisher(server, stubs, "r-opus-mp4", "gina")
+    gina.send(*gina.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "r-opus-mp4", "gina", file_type=e.MP4,
+                                     advanced=e.EncodingOptions(audio_codec=stubs.models.OPUS))
+        info, wall = record_for(api, stubs, started.egress_id, 3)
+    finally:
+        gina.leave()
+    streams, _ = streams_by_type(info.file_results[0].location)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"], streams["audio"]["sample_rate"]) == (
+        "h264", "opus", "48000")
+
+
+def test_an_output_that_cannot_be_created_fails_the_egress_naming_it(server, stubs, api):
+    (server.output_dir / "taken").write_text("a file where a directory is wanted")
+    hank = Publisher(server, stubs, "r-unwritable", "hank")
+    hank.send(*hank.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "r-unwritable", "hank", "taken/recording.mp4")
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_FAILED)
+    finally:
+        hank.leave()
+    assert info.error == f"opening {server.output_dir}/taken/recording.mp4: Not a directory"
+    assert list(info.file_results) == []
+
+
+def test_a_vp8_camera_is_decoded_and_transcoded_to_h264(server, stubs, api):
+    ivan = Publisher(server, stubs, "r-vp8", "ivan")
+    ivan.send(*ivan.camera_and_microphone(video_codec="VP8"))
+    try:
+        started = participant_egress(api, stubs, "r-vp8", "ivan")
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        ivan.leave()
+    path = info.file_results[0].location
+    streams, _ = streams_by_type(path)
+    assert (streams["video"]["codec_name"], streams["video"]["width"]) == ("h264", 1280)
+    assert_pattern_in_sync(path, wall)
+
+
+def test_a_vp8_camera_with_passthrough_goes_to_webm(server, stubs, api):
+    jane = Publisher(server, stubs, "r-vp8-pass", "jane")
+    jane.send(*jane.camera_and_microphone(video_codec="VP8"), size="320x240")
+    try:
+        started = participant_egress(api, stubs, "r-vp8-pass", "jane", preset=stubs.egress.PASSTHROUGH)
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        jane.leave()
+    path = info.file_results[0].location
+    assert path.endswith(".webm")
+    streams, fmt = streams_by_type(path)
+    assert (streams["video"]["codec_name"], streams["video"]["width"], streams["audio"]["codec_name"]) == ("vp8", 320, "opus")
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert_pattern_in_sync(path, wall)
