@@ -43,6 +43,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var relativePath = ""
     private var roomID = ""
     private var visibility = VideoVisibility()
+    /// Frames dropped for being timed more than `maxLead` ahead of now.
+    private var framesOutOfTime = 0
+    private static let maxLead: Int64 = 5_000_000_000
     private let createdAt = MonotonicClock.nanoseconds()
     private var lastProgress: Int64 = 0
     private var done = false
@@ -194,6 +197,13 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private func write(_ media: MediaFrame) throws {
         guard let origin, let writer else { return }
         let position = media.captureTime - origin.capture
+        // A frame timed far ahead of now (a sender's clock jumping) would make the writer hold
+        // everything until then: it is dropped and counted instead.
+        guard position < MonotonicClock.nanoseconds() - origin.monotonic + Self.maxLead else {
+            if framesOutOfTime == 0 { logger.warning("frame timed far in the future dropped", metadata: ["track": "\(media.trackSID)"]) }
+            framesOutOfTime += 1
+            return
+        }
         if media.trackSID == videoTrack?.sid {
             try writer.video(media.frame, codec: media.codec, at: position)
         } else {
@@ -291,7 +301,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
                 results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: configuration.outputDirectory + "/" + relativePath)
             }
-            logger.info("egress finalized", metadata: ["bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)"])
+            logger.info("egress finalized", metadata: [
+                "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
+            ])
             events.report(.finalized(results))
         } catch {
             fail(error)

@@ -45,7 +45,8 @@ public struct MediaFrame: Sendable {
     public var trackSID: String
     public var codec: RTPCodec
     public var frame: EncodedFrame
-    /// Sender's wall-clock time of the frame (Unix ns), from RTCP sender reports or arrival.
+    /// When the frame was captured, on the local wall clock (Unix ns): from RTCP sender reports
+    /// (moved by the sender's clock offset), or until the first report from arrival.
     public var captureTime: Int64
     /// Whether `captureTime` comes from a sender report (else from arrival).
     public var synchronized: Bool

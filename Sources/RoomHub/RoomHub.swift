@@ -18,6 +18,11 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     /// Monotonic ns of each participant's last call (keyed by room, identity).
     private var lastCall: [ParticipantKey: Int64] = [:]
     private var subscribers: [String: [ObjectIdentifier: any RoomSubscriber]] = [:]
+    /// Per sender: the local wall clock minus the sender's, learned from the sender's first
+    /// frame timed by a sender report. Every track of the sender is moved by the same amount,
+    /// so their relative timing (A/V sync) stays the sender's while their times stay close to
+    /// ours — also when the sender's clock is far off, or its reports start after its media.
+    private var senderClockOffsets: [ParticipantKey: Int64] = [:]
     private var unknownSSRCPackets = 0
     private var malformedPackets = 0
     private var maintenance: RepeatedTask?
@@ -62,7 +67,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             self.flushScheduled = false
             let now = MonotonicClock.nanoseconds()
             for receiver in self.receivers.values where receiver.hasPending {
-                self.deliver(receiver.flush(now: now), room: receiver.track.room)
+                self.deliver(self.localized(receiver.flush(now: now), of: receiver.track), room: receiver.track.room)
                 if receiver.hasPending { self.scheduleFlush() }
             }
         }
@@ -296,8 +301,25 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             return
         }
         let frames = receiver.receive(packet, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
-        deliver(frames, room: receiver.track.room)
+        deliver(localized(frames, of: receiver.track), room: receiver.track.room)
         if receiver.hasPending { scheduleFlush() }
+    }
+
+    /// Frames timed by sender reports, moved onto the local clock by their sender's offset.
+    private func localized(_ frames: [MediaFrame], of track: HubTrack) -> [MediaFrame] {
+        guard frames.contains(where: \.synchronized) else { return frames }
+        let key = ParticipantKey(room: track.room, identity: track.participantIdentity)
+        return frames.map { frame in
+            guard frame.synchronized else { return frame }
+            var frame = frame
+            let offset = senderClockOffsets[key] ?? {
+                let offset = WallClock.nanoseconds() - frame.captureTime
+                senderClockOffsets[key] = offset
+                return offset
+            }()
+            frame.captureTime += offset
+            return frame
+        }
     }
 
     private func deliver(_ frames: [MediaFrame], room: String) {
@@ -349,6 +371,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         }
         participant.state = .disconnected
         lastCall[ParticipantKey(room: room, identity: identity)] = nil
+        senderClockOffsets[ParticipantKey(room: room, identity: identity)] = nil
         if rooms[room]!.participants.isEmpty { rooms[room] = nil }
         logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(identity)", "reason": "\(reason)"])
         emit(.participantLeft(participant, reason: reason), room: room)

@@ -59,6 +59,8 @@ def assert_pattern_in_sync(path, wall):
     assert len(flashes) >= int(wall) - 2 and len(beeps) >= int(wall) - 2
     gaps = [b - a for a, b in zip(flashes, flashes[1:])]
     assert all(abs(g - 1) < 0.1 for g in gaps), gaps
+    # ... up to the end of the recording.
+    assert flashes[-1] >= wall - 2 and beeps[-1] >= wall - 2, (flashes, beeps, wall)
 
 
 def test_participant_camera_and_microphone_transcoded_to_mp4(server, stubs, api):

@@ -7,16 +7,18 @@ import threading
 import time
 
 from media import Publisher, flash_times, probe
-from test_recording import participant_egress, wait_for
+from test_recording import assert_pattern_in_sync, participant_egress, record_for, wait_for
 
 
 class LossyRelay:
     """A UDP relay on 127.0.0.1 that drops `loss` of the RTP packets and swaps `reorder` of
-    them with the next one, forwarding the rest (and all RTCP) to `target_port`."""
+    them with the next one, forwarding the rest to `target_port`; RTCP is forwarded too, except
+    during the first `hold_rtcp` seconds (a sender whose reports start after its media)."""
 
-    def __init__(self, target_port, loss=0.02, reorder=0.03, seed=7):
+    def __init__(self, target_port, loss=0.02, reorder=0.03, seed=7, hold_rtcp=0.0):
         self.target = ("127.0.0.1", target_port)
-        self.loss, self.reorder = loss, reorder
+        self.loss, self.reorder, self.hold_rtcp = loss, reorder, hold_rtcp
+        self.started = None
         self.random = random.Random(seed)
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.socket.bind(("127.0.0.1", 0))
@@ -35,8 +37,10 @@ class LossyRelay:
                 data, _ = self.socket.recvfrom(65536)
             except socket.timeout:
                 continue
+            self.started = self.started or time.monotonic()
             if 200 <= data[1] <= 204:  # RTCP
-                out.sendto(data, self.target)
+                if time.monotonic() - self.started >= self.hold_rtcp:
+                    out.sendto(data, self.target)
                 continue
             if self.random.random() < self.loss:
                 self.dropped += 1
@@ -113,3 +117,24 @@ def test_a_killed_server_leaves_a_file_that_plays_up_to_the_kill(fresh_server, s
     assert float(fmt["duration"]) >= recorded - 2.0, (fmt["duration"], recorded)
     flashes, _ = flash_times(path)
     assert len(flashes) >= int(recorded) - 2
+
+
+def test_a_sender_clock_an_hour_off_with_late_reports_records_in_sync(server, stubs):
+    """The sender's clock is an hour behind ours and its first sender reports are lost: the
+    first second is timed by arrival, the rest by the reports, and the file shows no jump."""
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    relay = LossyRelay(server.rtp_port, loss=0, reorder=0, hold_rtcp=1.5)
+    pub = Publisher(server, stubs, "skewed", "alice")
+    video, audio = pub.camera_and_microphone()
+    pub.send(video, audio, dest_port=relay.port, clock_offset=-3600)
+    try:
+        started = participant_egress(api, stubs, "skewed", "alice")
+        # ffmpeg reports every 5 s: the first report gets through after ~5 s of media.
+        info, wall = record_for(api, stubs, started.egress_id, 8)
+    finally:
+        pub.leave()
+        relay.close()
+    path = info.file_results[0].location
+    _, fmt = probe(path)
+    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert_pattern_in_sync(path, wall)
