@@ -15,7 +15,7 @@ struct OutputPlan {
     /// The name used when the request's path is empty or a directory.
     var defaultName: String
 
-    static func make(spec: EgressSpec, file: FileOutput, video: HubTrack?, audio: HubTrack?) throws -> OutputPlan {
+    static func make(spec: EgressSpec, file: FileOutput, video: HubTrack?, hasAudio: Bool) throws -> OutputPlan {
         let defaultName: String = switch spec.source {
         case .track: "{room_name}-{track_id}-{time}"
         case .trackComposite: "{room_name}-{time}"
@@ -23,9 +23,9 @@ struct OutputPlan {
         }
         let passthrough: Bool = if case .track = spec.source { true } else { spec.encoding == .passthrough }
         if passthrough {
-            let fileType = try passthroughType(file.fileType, video: video?.codec, hasAudio: audio != nil)
+            let fileType = try passthroughType(file.fileType, video: video?.codec, hasAudio: hasAudio)
             return OutputPlan(fileType: fileType,
-                              mode: .passthrough(expectsVideo: video != nil && fileType != .ogg, expectsAudio: audio != nil),
+                              mode: .passthrough(expectsVideo: video != nil && fileType != .ogg, expectsAudio: hasAudio),
                               defaultName: defaultName)
         }
         guard case .transcode(let settings) = spec.encoding else { throw RecorderError("no encoding settings") }

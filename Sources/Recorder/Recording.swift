@@ -34,7 +34,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     // State of the recording thread.
     private var videoTrack: HubTrack?
-    private var audioTrack: HubTrack?
+    /// The audio tracks recorded (mixed when there are several), each with its channel.
+    private var audioTracks: [(track: HubTrack, channel: TrackSelection.Channel)] = []
     private var participantPresent = false
     private var origin: (capture: Int64, monotonic: Int64, wallClock: Int64)?
     private var writer: (any MediaWriter)?
@@ -141,14 +142,17 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             consider(track)
         case .trackMuteChanged(let track):
             if videoTrack?.sid == track.sid { videoTrack = track }
-            if audioTrack?.sid == track.sid { audioTrack = track }
+            if let at = audioTracks.firstIndex(where: { $0.track.sid == track.sid }) { audioTracks[at].track = track }
             noteVisibility()
         case .trackUnpublished(let track):
             if videoTrack?.sid == track.sid { videoTrack = nil }
-            if audioTrack?.sid == track.sid { audioTrack = nil }
+            if audioTracks.contains(where: { $0.track.sid == track.sid }) {
+                audioTracks.removeAll { $0.track.sid == track.sid }
+                writer?.removeAudio(track: track.sid)
+            }
             updateWanted()
             noteVisibility()
-            if selection.isByTrackID, videoTrack == nil, audioTrack == nil { end("track \(track.sid) ended") }
+            if selection.isByTrackID, videoTrack == nil, audioTracks.isEmpty { end("track \(track.sid) ended") }
         case .participantLeft(let participant, let reason):
             if participant.identity == selection.participant { end(reason) }
         case .roomDeleted:
@@ -163,8 +167,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             videoTrack = track
             (writer as? TranscodingWriter)?.resetVideoDecoder()
             noteVisibility()
-        case .audio? where audioTrack == nil:
-            audioTrack = track
+        case .audio(let channel)? where !audioTracks.contains(where: { $0.track.sid == track.sid }):
+            audioTracks.append((track, channel))
         default:
             return
         }
@@ -177,14 +181,15 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func updateWanted() {
-        let ids = Set([videoTrack?.sid, audioTrack?.sid].compactMap { $0 })
+        let ids = Set([videoTrack?.sid].compactMap { $0 } + audioTracks.map(\.track.sid))
         wanted.withLock { $0 = ids }
     }
 
     private func record(_ media: MediaFrame) throws {
         let isVideo = media.trackSID == videoTrack?.sid
-        guard isVideo || media.trackSID == audioTrack?.sid else { return }
-        if !isVideo, audioTrack?.muted == true { return }  // a muted microphone is silence
+        let audio = audioTracks.first { $0.track.sid == media.trackSID }
+        guard isVideo || audio != nil else { return }
+        if audio?.track.muted == true { return }  // a muted microphone is silence
         if origin == nil { startClock(at: media.captureTime) }
         guard writer != nil else {
             early.append(media)
@@ -206,8 +211,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         if media.trackSID == videoTrack?.sid {
             try writer.video(media.frame, codec: media.codec, at: position)
-        } else {
-            try writer.audio(media.frame, at: position)
+        } else if let audio = audioTracks.first(where: { $0.track.sid == media.trackSID }) {
+            try writer.audio(media.frame, track: audio.track.sid, channel: audio.channel, at: position)
         }
     }
 
@@ -261,7 +266,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private func openFileIfReady(force: Bool) throws {
         guard writer == nil, let origin else { return }
         let waited = MonotonicClock.nanoseconds() - origin.monotonic
-        guard force || selection.isComplete(video: videoTrack, audio: audioTrack) || waited >= Self.openGrace else { return }
+        guard force || selection.isComplete(video: videoTrack, hasAudio: !audioTracks.isEmpty) || waited >= Self.openGrace else { return }
         try openFile()
         let held = early
         early = []
@@ -272,12 +277,13 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         guard let file = egress.spec.outputs.file else {
             throw RecorderError("this server records file outputs only; stream, segment and image outputs are not written yet")
         }
-        let plan = try OutputPlan.make(spec: egress.spec, file: file, video: videoTrack, audio: audioTrack)
+        let named = videoTrack ?? audioTracks.first?.track
+        let plan = try OutputPlan.make(spec: egress.spec, file: file, video: videoTrack, hasAudio: !audioTracks.isEmpty)
         let naming = FileNaming(roomName: egress.spec.roomName, roomID: roomID,
-                                publisherIdentity: (videoTrack ?? audioTrack)?.participantIdentity ?? selection.participant ?? "",
-                                trackID: (videoTrack ?? audioTrack)?.sid ?? "",
+                                publisherIdentity: named?.participantIdentity ?? selection.participant ?? "",
+                                trackID: named?.sid ?? "",
                                 trackType: videoTrack != nil ? "video" : "audio",
-                                trackSource: "\((videoTrack ?? audioTrack)?.source ?? .unknown)", now: Date())
+                                trackSource: "\(named?.source ?? .unknown)", now: Date())
         relativePath = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: plan.fileType)
         let path = configuration.outputDirectory + "/" + relativePath
         try Directories.create(parentOf: path)

@@ -27,6 +27,8 @@ public struct HubTrack: Sendable, Equatable {
     public var roomSID: String
     public var participantIdentity: String
     public var participantSID: String
+    /// The publisher's LiveKit `ParticipantInfo.Kind` number.
+    public var participantKind: Int32
     public var name: String
     public var kind: TrackKind
     public var source: TrackSource

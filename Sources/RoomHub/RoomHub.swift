@@ -154,7 +154,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             }
             let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, roomSID: self.rooms[room]!.sid,
                                  participantIdentity: participant.identity,
-                                 participantSID: participant.sid, name: request.name, kind: request.kind, source: request.source,
+                                 participantSID: participant.sid, participantKind: participant.kind, name: request.name, kind: request.kind, source: request.source,
                                  codec: request.codec, payloadType: UInt8(request.payloadType), clockRate: clockRate,
                                  ssrc: request.ssrc, stereo: request.stereo, muted: false)
             participant.tracks.append(track)

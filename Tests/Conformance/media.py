@@ -150,9 +150,10 @@ def flash_times(path, fps=30):
     return [i / fps for i in range(len(bright)) if bright[i] and (i == 0 or not bright[i - 1])], frames
 
 
-def beep_times(path, rate=8000):
-    """Seconds at which the 1 kHz beep starts, decoded by ffmpeg."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(rate),
+def beep_times(path, rate=8000, channel=None):
+    """Seconds at which the 1 kHz beep starts, decoded by ffmpeg (in one channel: "FL" or "FR")."""
+    mono = ["-af", f"pan=mono|c0={channel}"] if channel else ["-ac", "1"]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", *mono, "-ar", str(rate),
                           "-f", "f32le", "-"], capture_output=True, check=True).stdout
     samples = np.frombuffer(raw, dtype=np.float32)
     window = rate // 200  # 5 ms

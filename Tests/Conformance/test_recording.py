@@ -4,6 +4,7 @@ ffprobe and by decoding them to find the flashes and beeps."""
 import os
 import time
 
+import numpy as np
 import pytest
 
 from media import Publisher, av_offset, beep_times, flash_times, probe
@@ -354,3 +355,32 @@ def test_a_vp8_camera_with_passthrough_goes_to_webm(server, stubs, api):
     assert (streams["video"]["codec_name"], streams["video"]["width"], streams["audio"]["codec_name"]) == ("vp8", 320, "opus")
     assert abs(float(fmt["duration"]) - wall) < 1.0
     assert_pattern_in_sync(path, wall)
+
+
+def test_audio_routes_put_two_participants_left_and_right(server, stubs, api):
+    e = stubs.egress
+    alice, bob = Publisher(server, stubs, "r-routes", "alice"), Publisher(server, stubs, "r-routes", "bob")
+    alice.send(*alice.camera_and_microphone())
+    time.sleep(0.5)  # bob's beeps come half a second after alice's
+    bob.send(bob.publish("audio"))
+    try:
+        request = e.StartEgressRequest(
+            room_name="r-routes",
+            media=e.MediaSource(participant_video=e.ParticipantVideo(identity="alice"), audio=e.AudioConfig(routes=[
+                e.AudioRoute(participant_identity="alice", channel=e.AUDIO_CHANNEL_LEFT),
+                e.AudioRoute(participant_identity="bob", channel=e.AUDIO_CHANNEL_RIGHT)])),
+            outputs=[e.Output(file=e.FileOutput(filepath="routes.mp4"))])
+        started = api.StartEgress(request, timeout=10)
+        info, wall = record_for(api, stubs, started.egress_id, 4)
+    finally:
+        alice.leave()
+        bob.leave()
+    path = info.file_results[0].location
+    flashes, _ = flash_times(path)
+    left, _ = beep_times(path, channel="FL")
+    right, _ = beep_times(path, channel="FR")
+    assert len(left) >= 3 and len(right) >= 3, (left, right)
+    # Alice's beeps, on the left, are in step with her flashes; bob's, on the right, half a second off.
+    phase = lambda times: float(np.median([t % 1 for t in times]))
+    assert abs(phase(left) - phase(flashes)) < 0.1, (left, flashes)
+    assert 0.3 < (phase(right) - phase(left)) % 1 < 0.7, (left, right)

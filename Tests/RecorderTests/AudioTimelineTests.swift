@@ -24,6 +24,20 @@ import Testing
         #expect(out[18..<22] == [1, 1, 2, 2])
     }
 
+    @Test func aTimelineJoiningLaterStartsWhereTheOutputIs() {
+        var timeline = AudioTimeline(rate: 1000, start: 500)
+        timeline.place([Float](repeating: 1, count: 20), at: ms(505))
+        let out = timeline.take(20)
+        #expect(out[0..<10].allSatisfy { $0 == 0 } && out[10..<30].allSatisfy { $0 == 1 })
+    }
+
+    @Test func routingSendsAMonoMixToOneSide() {
+        let stereo: [Float] = [1, 0, 0.5, 0.5]
+        #expect(TranscodingWriter.route(stereo, to: .left) == [0.5, 0, 0.5, 0])
+        #expect(TranscodingWriter.route(stereo, to: .right) == [0, 0.5, 0, 0.5])
+        #expect(TranscodingWriter.route(stereo, to: .both) == stereo)
+    }
+
     @Test func samplesBeforeWhatWasWrittenAreDropped() {
         var timeline = AudioTimeline(rate: 1000)
         _ = timeline.take(50)

@@ -9,8 +9,11 @@ struct AudioTimeline {
     /// Where the next contiguous frame would go.
     private var expectedNext: Int64?
 
-    init(rate: Int32) {
+    /// - Parameter start: the timeline index of the first sample frame it will give (a track that
+    ///   joins later starts where the output is).
+    init(rate: Int32, start: Int64 = 0) {
         self.rate = Int64(rate)
+        self.start = start
     }
 
     /// Places interleaved stereo `samples` that begin at `position` (ns).

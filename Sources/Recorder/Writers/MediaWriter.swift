@@ -1,5 +1,6 @@
 import Media
 import RTP
+import SessionManager
 
 /// Turns a recording's timed frames into one output file. Positions are nanoseconds of media
 /// time from the start of the recording. Called from the recording's own thread only.
@@ -10,7 +11,10 @@ protocol MediaWriter: AnyObject {
     var duration: Int64 { get }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws
-    func audio(_ frame: EncodedFrame, at position: Int64) throws
+    /// An audio frame of `track`, for `channel` (several audio tracks are mixed).
+    func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws
+    /// `track` is gone (unpublished): stop mixing it.
+    func removeAudio(track: String)
     /// Writes everything up to `position`. `visibility` says where the video track is muted,
     /// unpublished or absent (transcoding shows black there).
     func advance(to position: Int64, visibility: VideoVisibility) throws

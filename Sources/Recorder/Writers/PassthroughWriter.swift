@@ -1,5 +1,6 @@
 import Media
 import RTP
+import SessionManager
 
 /// Copies the frames as they arrived into the container, without decoding (PASSTHROUGH and
 /// Track egress). The file's streams are fixed by its header, so frames are held until the
@@ -18,6 +19,7 @@ final class PassthroughWriter: MediaWriter {
     private var lastPosition: Int64 = 0
     private var firstPosition: Int64?
     private var videoStarted = false
+    private var audioTrack: String?
 
     private static let videoTimeBase: (num: Int32, den: Int32) = (1, 90_000)
     private static let audioTimeBase: (num: Int32, den: Int32) = (1, 48_000)
@@ -38,8 +40,16 @@ final class PassthroughWriter: MediaWriter {
         try take(video: true, codec: codec, frame: frame, at: position)
     }
 
-    func audio(_ frame: EncodedFrame, at position: Int64) throws {
+    /// Without decoding there is no mixing: the first audio track is written (a later one takes
+    /// over once it is gone).
+    func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws {
+        if audioTrack == nil { audioTrack = track }
+        guard audioTrack == track else { return }
         try take(video: false, codec: .opus, frame: frame, at: position)
+    }
+
+    func removeAudio(track: String) {
+        if audioTrack == track { audioTrack = nil }
     }
 
     func advance(to position: Int64, visibility: VideoVisibility) throws {

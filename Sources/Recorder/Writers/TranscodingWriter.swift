@@ -12,9 +12,18 @@ final class TranscodingWriter: MediaWriter {
     private var video: VideoOutput?
     private let audioEncoder: Encoder
     private let audioStream: Int
-    private var audioDecoder: Decoder?
-    private let resampler: AudioResampler
-    private var timeline: AudioTimeline
+    private let audioRate: Int32
+    /// One per audio track: decoded, resampled and placed on its own timeline; mixed on output.
+    private var audioInputs: [String: AudioInput] = [:]
+    /// Sample frames encoded so far.
+    private var audioWritten: Int64 = 0
+
+    private struct AudioInput {
+        var decoder: Decoder
+        var resampler: AudioResampler
+        var timeline: AudioTimeline
+        var channel: EgressSpec.AudioRoute.Channel
+    }
 
     /// The video half: decoder, scaler, encoder and the constant-rate clock.
     private struct VideoOutput {
@@ -60,8 +69,7 @@ final class TranscodingWriter: MediaWriter {
         audioEncoder = try Encoder(.audio(encoder: audioEncoderName, sampleRate: rate, kbps: settings.audioBitrate),
                                    globalHeader: muxer.wantsGlobalHeader)
         audioStream = try muxer.addStream(from: audioEncoder)
-        resampler = AudioResampler(sampleRate: rate)
-        timeline = AudioTimeline(rate: rate)
+        audioRate = rate
         try muxer.writeHeader()
     }
 
@@ -69,7 +77,7 @@ final class TranscodingWriter: MediaWriter {
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
-        return timeline.start * 1_000_000_000 / timeline.rate
+        return audioWritten * 1_000_000_000 / Int64(audioRate)
     }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
@@ -92,11 +100,28 @@ final class TranscodingWriter: MediaWriter {
         video?.decoder = nil
     }
 
-    func audio(_ frame: EncodedFrame, at position: Int64) throws {
-        if audioDecoder == nil { audioDecoder = try Decoder(.opus) }
-        for decoded in audioDecoder!.decode(frame.data, pts: position) {
-            timeline.place(try resampler.convert(decoded), at: decoded.pts)
+    func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws {
+        if audioInputs[track] == nil {
+            audioInputs[track] = AudioInput(decoder: try Decoder(.opus), resampler: AudioResampler(sampleRate: audioRate),
+                                            timeline: AudioTimeline(rate: audioRate, start: audioWritten), channel: channel)
         }
+        for decoded in audioInputs[track]!.decoder.decode(frame.data, pts: position) {
+            let samples = Self.route(try audioInputs[track]!.resampler.convert(decoded), to: channel)
+            audioInputs[track]!.timeline.place(samples, at: decoded.pts)
+        }
+    }
+
+    func removeAudio(track: String) {
+        audioInputs[track] = nil
+    }
+
+    /// Stereo samples sent to one side (as mono) or left as they are.
+    static func route(_ samples: [Float], to channel: EgressSpec.AudioRoute.Channel) -> [Float] {
+        guard channel != .both else { return samples }
+        var out = [Float](repeating: 0, count: samples.count)
+        let side = channel == .left ? 0 : 1
+        for i in stride(from: 0, to: samples.count - 1, by: 2) { out[i + side] = (samples[i] + samples[i + 1]) / 2 }
+        return out
     }
 
     func advance(to position: Int64, visibility: VideoVisibility) throws {
@@ -118,13 +143,24 @@ final class TranscodingWriter: MediaWriter {
             }
         }
         let frameSize = audioEncoder.frameSize > 0 ? audioEncoder.frameSize : 1024
-        let target = position * timeline.rate / 1_000_000_000
-        while timeline.start + Int64(frameSize) <= target {
-            let pts = timeline.start
-            let samples = timeline.take(frameSize)
-            let frame = try audioEncoder.audioFrame(interleaved: samples[...], pts: pts)
+        let target = position * Int64(audioRate) / 1_000_000_000
+        while audioWritten + Int64(frameSize) <= target {
+            let frame = try audioEncoder.audioFrame(interleaved: mixNext(frameSize)[...], pts: audioWritten)
             for packet in try audioEncoder.encode(frame) { try muxer.write(packet, stream: audioStream) }
+            audioWritten += Int64(frameSize)
         }
+    }
+
+    /// The next `frames` sample frames of every audio input, summed (silence without inputs).
+    private func mixNext(_ frames: Int) -> [Float] {
+        var keys = audioInputs.keys.makeIterator()
+        guard let first = keys.next() else { return [Float](repeating: 0, count: frames * 2) }
+        var mix = audioInputs[first]!.timeline.take(frames)
+        while let key = keys.next() {
+            let samples = audioInputs[key]!.timeline.take(frames)
+            for i in mix.indices { mix[i] = min(1, max(-1, mix[i] + samples[i])) }
+        }
+        return mix
     }
 
     func finish(at position: Int64, visibility: VideoVisibility) throws {
