@@ -33,8 +33,12 @@ final class InputQueue<Element: Sendable>: @unchecked Sendable {
             return
         }
         items.append(element)
-        hasUrgent = hasUrgent || urgent
-        lock.unlock(withValue: hasUrgent ? 1 : 0)
+        if urgent && !hasUrgent {
+            hasUrgent = true
+            lock.unlock(withValue: 1)  // wakes the consumer
+        } else {
+            lock.unlock()  // no signal: a frame waits for the next batch
+        }
     }
 
     /// Everything queued, after waiting up to `interval` seconds (less if something urgent comes).
