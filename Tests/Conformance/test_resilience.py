@@ -1,8 +1,10 @@
 """Recording through trouble: a lossy, reordering network between the publisher and the hub,
 and the server killed mid-recording."""
+import json
 import random
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -90,7 +92,7 @@ def test_loss_and_reordering_are_counted_and_the_file_stays_playable(server, stu
     assert {s["codec_type"] for s in streams} == {"video", "audio"}
     assert abs(float(fmt["duration"]) - wall) < 1.0
     # Every frame decodes, and the pattern is still there.
-    decode = __import__("subprocess").run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    decode = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
     assert decode.returncode == 0 and decode.stderr == ""
     assert len(flash_times(path)[0]) >= 3
 
@@ -138,3 +140,25 @@ def test_a_sender_clock_an_hour_off_with_late_reports_records_in_sync(server, st
     _, fmt = probe(path)
     assert abs(float(fmt["duration"]) - wall) < 1.0
     assert_pattern_in_sync(path, wall)
+
+
+def test_sigterm_finishes_live_recordings_before_exiting(fresh_server, stubs):
+    server = fresh_server()
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    pub = Publisher(server, stubs, "terminated", "alice")
+    pub.send(*pub.camera_and_microphone())
+    try:
+        e = stubs.egress
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="terminated", identity="alice", file_outputs=[e.EncodedFileOutput(filepath="term.mp4")]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(3)
+        assert server.terminate() == 0
+    finally:
+        pub.stop_sending()
+    streams, fmt = probe(server.output_dir / "term.mp4")
+    assert fmt["tags"]["major_brand"] == "isom"  # finished, not just fragments
+    assert {s["codec_type"] for s in streams} == {"video", "audio"}
+    assert float(fmt["duration"]) > 2.5
+    manifest = json.loads((server.output_dir / f"{started.egress_id}.json").read_text())
+    assert manifest["files"][0]["size"] == (server.output_dir / "term.mp4").stat().st_size
