@@ -2,7 +2,10 @@
 
   livekit_fixtures.py make DIR     writes DIR/<n>.<full.Name>.bin: every message type of the
                                    Egress API, each field set to a non-default value, and one
-                                   variant per oneof member
+                                   variant per oneof member; beside each, protobuf's JSON of it
+                                   as LiveKit's server answers Twirp (.twirp.json: proto names,
+                                   defaults included) and as its webhooks carry it (.webhook.json:
+                                   lowerCamelCase, defaults left out)
   livekit_fixtures.py verify DIR   parses every DIR/<n>.<full.Name>.out with LiveKit's class and
                                    checks it equals the .bin it came from, field for field
 
@@ -13,6 +16,7 @@ import sys
 from pathlib import Path
 
 from google.protobuf import descriptor as d
+from google.protobuf import json_format
 from google.protobuf import symbol_database
 from livekit.protocol import egress, models  # noqa: F401  (registers the types)
 
@@ -96,6 +100,9 @@ def make(out: Path):
     for name in types():
         for msg in variants(db.GetSymbol(name)):
             (out / f"{n:04d}.{name}.bin").write_bytes(msg.SerializeToString())
+            (out / f"{n:04d}.{name}.twirp.json").write_text(json_format.MessageToJson(
+                msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+            (out / f"{n:04d}.{name}.webhook.json").write_text(json_format.MessageToJson(msg))
             n += 1
     print(f"wrote {n} fixtures of {len(types())} types")
 

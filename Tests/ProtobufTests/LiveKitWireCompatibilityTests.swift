@@ -5,14 +5,10 @@ import Testing
 /// Messages built by LiveKit's own generated classes (the livekit-protocol Python package)
 /// decode here with every field intact, and what this side encodes decodes there.
 @Suite struct LiveKitWireCompatibilityTests {
-    static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Conformance/livekit_fixtures.py").path
-
     @Test func wireRoundTripWithLiveKitClasses() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lk-fixtures-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try #require(python(["make", dir.path]).status == 0)
+        try #require(LiveKitFixtures.run(["make", dir.path]).status == 0)
 
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".bin") }
         #expect(files.count > 90)
@@ -25,14 +21,21 @@ import Testing
             let out = dir.appendingPathComponent(String(file.dropLast(4)) + ".out")
             try Data(message.encoded()).write(to: out)
         }
-        let verify = try python(["verify", dir.path])
+        let verify = try LiveKitFixtures.run(["verify", dir.path])
         #expect(verify.status == 0, "\(verify.output)")
     }
+}
 
-    private func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs Tests/Conformance/livekit_fixtures.py, which builds messages with LiveKit's own classes.
+enum LiveKitFixtures {
+    static let script = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Conformance/livekit_fixtures.py").path
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script] + arguments
+        process.arguments = ["python3", script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -1,4 +1,5 @@
 import HTTP2
+import Protobuf
 import Testing
 @testable import RPC
 

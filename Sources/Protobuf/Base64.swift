@@ -1,14 +1,17 @@
-/// Base64 (RFC 4648, standard alphabet) for binary metadata: encodes with padding, decodes with
-/// or without it, as the gRPC spec asks.
-enum Base64 {
+/// Base64 (RFC 4648): encodes with the standard alphabet and padding; decodes with or without
+/// padding, standard or URL-safe alphabet — what gRPC's binary metadata and protobuf's JSON
+/// mapping of `bytes` both accept.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        table[Int(UInt8(ascii: "-"))] = 62
+        table[Int(UInt8(ascii: "_"))] = 63
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -29,7 +32,7 @@ enum Base64 {
     }
 
     /// The decoded bytes, or nil when `text` is not base64.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         var chars = Array(text.utf8)
         while chars.last == UInt8(ascii: "=") { chars.removeLast() }
         guard chars.count % 4 != 1 else { return nil }

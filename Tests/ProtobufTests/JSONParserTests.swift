@@ -1,0 +1,23 @@
+import Testing
+@testable import Protobuf
+
+@Suite struct JSONParserTests {
+    func parse(_ text: String) throws(JSONError) -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test func parsesEveryKindAndWritesItBack() throws {
+        let value = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": "x\"\\\/\n\u00e9\ud83d\ude00", "c": {}} "#)
+        #expect(value["a"] == .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]))
+        #expect(value["b"] == .string("x\"\\/\né😀"))
+        #expect(value.text == #"{"a":[1,-2.5e3,true,false,null],"b":"x\"\\/\né😀","c":{}}"#)
+    }
+
+    @Test(arguments: ["", "{", #"{"a" 1}"#, "[1,]", "01", "1.", "tru", #""\x""#, #""\ud83d""#, "{} x", "\"a\u{01}\""])
+    func malformedTextIsRefused(_ text: String) {
+        #expect(throws: JSONError.self) { try parse(text) }
+    }
+
+    @Test func nestingIsLimited() {
+        #expect(throws: JSONError.self) { try JSONParser.parse(Array((String(repeating: "[", count: 101) + String(repeating: "]", count: 101)).utf8)) }
+        #expect((try? JSONParser.parse(Array((String(repeating: "[", count: 50) + String(repeating: "]", count: 50)).utf8))) != nil)
+    }
+}
