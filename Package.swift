@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // System libraries (Debian -dev packages), one module map each.
@@ -64,6 +65,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // LiveKit access tokens: JWT HS256, API keys, grants.
+        .target(name: "Auth", dependencies: ["Protobuf", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(
@@ -104,6 +107,7 @@ let package = Package(
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP"]),
         .testTarget(
             name: "RPCTests",

@@ -1,0 +1,65 @@
+import Protobuf
+
+/// What a verified LiveKit access token says: who signed it (`iss`, the API key), for whom
+/// (`sub`), and its `video` grant.
+public struct AccessToken: Sendable, Equatable {
+    public var apiKey: String
+    public var identity: String
+    /// Unix seconds.
+    public var expiresAt: Int64?
+    public var notBefore: Int64?
+    public var video: VideoGrant
+    /// A webhook's `sha256` claim: base64 SHA-256 of the body.
+    public var sha256: String
+
+    /// LiveKit's `VideoGrant` (the claims it names in lowerCamelCase).
+    public struct VideoGrant: Sendable, Equatable {
+        public var roomCreate = false
+        public var roomList = false
+        public var roomRecord = false
+        public var roomAdmin = false
+        public var roomJoin = false
+        public var room = ""
+
+        public init() {}
+    }
+
+    init(claims: JSONValue) {
+        func string(_ value: JSONValue?) -> String { if case .string(let s)? = value { s } else { "" } }
+        func seconds(_ value: JSONValue?) -> Int64? {
+            if case .number(let n)? = value { return Int64(n) ?? Double(n).map { Int64($0) } }
+            return nil
+        }
+        func flag(_ value: JSONValue?) -> Bool { value == .bool(true) }
+        apiKey = string(claims["iss"])
+        identity = string(claims["sub"])
+        expiresAt = seconds(claims["exp"])
+        notBefore = seconds(claims["nbf"])
+        sha256 = string(claims["sha256"])
+        let grant = claims["video"]
+        video = VideoGrant()
+        video.roomCreate = flag(grant?["roomCreate"])
+        video.roomList = flag(grant?["roomList"])
+        video.roomRecord = flag(grant?["roomRecord"])
+        video.roomAdmin = flag(grant?["roomAdmin"])
+        video.roomJoin = flag(grant?["roomJoin"])
+        video.room = string(grant?["room"])
+    }
+
+    /// Claims for a token `apiKey` signs, valid from now for `ttl` seconds.
+    public static func claims(apiKey: String, identity: String = "", now: Int64, ttl: Int64, video: VideoGrant,
+                              sha256: String? = nil) -> JSONValue {
+        var grant: [(String, JSONValue)] = []
+        if video.roomCreate { grant.append(("roomCreate", .bool(true))) }
+        if video.roomList { grant.append(("roomList", .bool(true))) }
+        if video.roomRecord { grant.append(("roomRecord", .bool(true))) }
+        if video.roomAdmin { grant.append(("roomAdmin", .bool(true))) }
+        if video.roomJoin { grant.append(("roomJoin", .bool(true))) }
+        if !video.room.isEmpty { grant.append(("room", .string(video.room))) }
+        var members: [(String, JSONValue)] = [("iss", .string(apiKey)), ("nbf", .number(String(now))), ("exp", .number(String(now + ttl)))]
+        if !identity.isEmpty { members.append(("sub", .string(identity))) }
+        members.append(("video", .object(grant)))
+        if let sha256 { members.append(("sha256", .string(sha256))) }
+        return .object(members)
+    }
+}

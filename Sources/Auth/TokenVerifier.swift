@@ -1,0 +1,35 @@
+/// Checks `authorization: Bearer <jwt>` tokens against the server's API keys: the signature
+/// with the secret of the token's `iss`, then `exp` and `nbf` with a little leeway.
+public struct TokenVerifier: Sendable {
+    private let keys: APIKeys
+    /// Seconds of clock difference forgiven on `exp` and `nbf`.
+    public let leeway: Int64
+
+    public init(keys: APIKeys, leeway: Int64 = 10) {
+        self.keys = keys
+        self.leeway = leeway
+    }
+
+    /// The token in an `authorization` header value (`Bearer <jwt>`, or the bare token).
+    public func verify(authorization: String?, now: Int64) throws(AuthError) -> AccessToken {
+        guard var token = authorization?.trimmingSpaces, !token.isEmpty else { throw .missing }
+        if token.lowercased().hasPrefix("bearer ") { token = String(token.dropFirst(7)).trimmingSpaces }
+        guard !token.isEmpty, token.lowercased() != "bearer" else { throw .missing }
+        return try verify(token: token, now: now)
+    }
+
+    public func verify(token: String, now: Int64) throws(AuthError) -> AccessToken {
+        let claims = AccessToken(claims: try JWT.unverifiedClaims(token))
+        guard let secret = keys.secret(for: claims.apiKey) else { throw .unknownKey(claims.apiKey) }
+        guard JWT.hasValidSignature(token, secret: secret) else { throw .badSignature }
+        if let exp = claims.expiresAt, now > exp + leeway { throw .expired }
+        if let nbf = claims.notBefore, now + leeway < nbf { throw .notYetValid }
+        return claims
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
