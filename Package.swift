@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub",
+                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,5 @@
+import Support
+
 /// How recordings behave: where files go and the timeouts of LiveKit's semantics.
 public struct RecorderConfiguration: Sendable {
     /// Absolute directory every output path is relative to.
@@ -13,13 +15,5 @@ public struct RecorderConfiguration: Sendable {
 
     public init(outputDirectory: String) {
         self.outputDirectory = outputDirectory
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -28,26 +28,3 @@ public struct PublishRequest: Sendable {
         self.stereo = stereo
     }
 }
-
-/// Counters for the hub and each of its tracks.
-public struct HubStatistics: Sendable {
-    public struct Track: Sendable {
-        public var sid: String
-        public var room: String
-        public var identity: String
-        public var packetsReceived: Int
-        public var packetsLost: Int
-        public var packetsLate: Int
-        public var packetsReordered: Int
-        public var packetsDuplicate: Int
-        public var packetsWrongPayloadType: Int
-        public var frames: Int
-        public var bytes: Int
-    }
-
-    public var tracks: [Track]
-    /// Datagrams whose SSRC no published track has.
-    public var unknownSSRCPackets: Int
-    /// Datagrams that were neither RTP nor RTCP.
-    public var malformedPackets: Int
-}

@@ -1,3 +1,5 @@
+import Support
+
 /// The hub's limits and timeouts.
 public struct RoomHubConfiguration: Sendable {
     /// Address the RTP port binds to (127.0.0.1 unless told otherwise).
@@ -13,12 +15,4 @@ public struct RoomHubConfiguration: Sendable {
     public var maxTracksPerParticipant = 8
 
     public init() {}
-}
-
-extension Duration {
-    /// Whole nanoseconds.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

@@ -10,6 +10,7 @@ import RoomHub
 import RPC
 import ServiceLifecycle
 import SessionManager
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,14 +94,8 @@ public final class EgressServer: Service {
             guard getcwd(&buffer, buffer.count) != nil else { throw ServerError("cannot read the working directory") }
             absolute = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
         }
-        var built = ""
-        for component in absolute.split(separator: "/") {
-            built += "/" + component
-            if mkdir(built, 0o755) != 0, errno != EEXIST {
-                throw ServerError("cannot create the output directory \(built): \(String(cString: strerror(errno)))")
-            }
-        }
-        return built.isEmpty ? "/" : built
+        try Directories.create(absolute)
+        return "/" + absolute.split(separator: "/").joined(separator: "/")
     }
 
     private static func write(_ text: String, to path: String) throws {

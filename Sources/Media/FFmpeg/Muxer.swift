@@ -45,7 +45,7 @@ public final class Muxer: @unchecked Sendable {
         let stream = try newStream()
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.context), "describing a stream")
         stream.pointee.time_base = AVRational(num: encoder.timeBase.num, den: encoder.timeBase.den)
-        return register(stream)
+        return Int(stream.pointee.index)
     }
 
     /// Adds a stream whose packets arrive already encoded; returns its index.
@@ -72,7 +72,7 @@ public final class Muxer: @unchecked Sendable {
             try Self.setExtradata(Self.opusHead(channels: UInt8(channels)), on: parameters)
         }
         stream.pointee.time_base = AVRational(num: timeBase.num, den: timeBase.den)
-        return register(stream)
+        return Int(stream.pointee.index)
     }
 
     /// Writes the header; MP4 gets fragmented-MP4 flags.
@@ -113,10 +113,6 @@ public final class Muxer: @unchecked Sendable {
     private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {
         guard let stream = avformat_new_stream(context, nil) else { throw MediaError("adding a stream to \(path)") }
         return stream
-    }
-
-    private func register(_ stream: UnsafeMutablePointer<AVStream>) -> Int {
-        Int(stream.pointee.index)
     }
 
     private static func setExtradata(_ bytes: [UInt8], on parameters: UnsafeMutablePointer<AVCodecParameters>) throws(MediaError) {

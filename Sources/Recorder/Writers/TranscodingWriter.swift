@@ -9,7 +9,7 @@ import SessionManager
 final class TranscodingWriter: MediaWriter {
     let path: String
     private let muxer: Muxer
-    private var video: VideoOutput?
+    private let video: VideoOutput?
     private let audioEncoder: Encoder
     private let audioStream: Int
     private let audioRate: Int32
@@ -26,17 +26,21 @@ final class TranscodingWriter: MediaWriter {
     }
 
     /// The video half: decoder, scaler, encoder and the constant-rate clock.
-    private struct VideoOutput {
-        var encoder: Encoder
-        var stream: Int
-        var scaler: VideoScaler
-        var black: Frame
-        var framerate: Int64
+    private final class VideoOutput {
+        let encoder: Encoder
+        let stream: Int
+        let scaler: VideoScaler
+        let black: Frame
+        let framerate: Int64
         var decoder: (codec: RTPCodec, decoder: Decoder)?
         /// Decoded, scaled pictures not yet shown, by position.
         var pending: [(position: Int64, frame: Frame)] = []
         var current: (position: Int64, frame: Frame)?
         var nextSlot: Int64 = 0
+
+        init(encoder: Encoder, stream: Int, scaler: VideoScaler, black: Frame, framerate: Int64) {
+            (self.encoder, self.stream, self.scaler, self.black, self.framerate) = (encoder, stream, scaler, black, framerate)
+        }
 
         func slotTime(_ slot: Int64) -> Int64 { slot * 1_000_000_000 / framerate }
     }
@@ -81,8 +85,7 @@ final class TranscodingWriter: MediaWriter {
     }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
-        guard var video else { return }
-        defer { self.video = video }
+        guard let video else { return }
         if video.decoder?.codec != codec || frame.isKeyframe && frame.followsLoss {
             // Decoding starts at a key frame: what comes before it references pictures never seen.
             guard frame.isKeyframe else { return }
@@ -125,8 +128,7 @@ final class TranscodingWriter: MediaWriter {
     }
 
     func advance(to position: Int64, visibility: VideoVisibility) throws {
-        if var video {
-            defer { self.video = video }
+        if let video {
             while video.slotTime(video.nextSlot) <= position {
                 let time = video.slotTime(video.nextSlot)
                 while let first = video.pending.first, first.position <= time {
