@@ -1,13 +1,14 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// The egress server: records the participants of a room individually, driven by a gRPC API
-/// that is wire-compatible with LiveKit's `livekit.Egress` service.
+/// The egress server: records the participants of a room individually, driven by a gRPC and
+/// Twirp API that is wire-compatible with LiveKit's `livekit.Egress` service.
 ///
 /// Layers, bottom to top (each a target, each knowing only the ones below it):
-/// C libraries → Protobuf (descriptor-driven messages) → HTTP2 (nghttp2 over SwiftNIO)
-/// → RPC (gRPC framing and routing) → SessionManager (egress state) / Media (FFmpeg)
-/// → EgressAPI (handlers) → Server (configuration and lifecycle) → egress-server.
+/// C libraries → Protobuf (descriptor-driven messages, JSON) → HTTP (HTTP/2 over nghttp2 and
+/// HTTP/1.1 over SwiftNIO, TLS) → RPC (gRPC and Twirp over one router) → Auth (tokens)
+/// → SessionManager (egress state) / Media (FFmpeg) → EgressAPI (handlers) / Webhooks
+/// → Server (configuration and lifecycle) → egress-server; `egress` is the command-line client.
 let package = Package(
     name: "egress-server",
     platforms: [.macOS(.v15)],
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries (Debian -dev packages), one module map each.
@@ -49,18 +51,31 @@ let package = Package(
             ]
         ),
         .target(
-            name: "HTTP2",
+            name: "HTTP",
             dependencies: [
                 "CNGHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A small HTTP/1.1 client (webhooks, the CLI).
+        .target(
+            name: "HTTPClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
             name: "RPC",
             dependencies: [
-                "HTTP2", "Protobuf", "CZlib",
+                "HTTP", "Protobuf", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,11 +97,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Egress events POSTed as LiveKit WebhookEvents, signed, queued per endpoint.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "Auth", "HTTPClient", "Protobuf", "SessionManager", "Support",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "RoomAPI", dependencies: ["RPC", "Protobuf", "RoomHub", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
-                "HTTP2", "RPC", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
+                "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +122,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP2", "RPC", "SessionManager", "RoomHub",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "RoomHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "RPCTests",
             dependencies: [
-                "RPC", "HTTP2", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
+                "RPC", "HTTP", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -5,6 +5,7 @@
 #include "livekit_egress.pb-c.h"
 #include "livekit_models.pb-c.h"
 #include "livekit_room.pb-c.h"
+#include "livekit_webhook.pb-c.h"
 
 const ProtobufCServiceDescriptor *const *proto_registry_services(void) {
   static const ProtobufCServiceDescriptor *const all[] = {
@@ -99,6 +100,7 @@ const ProtobufCMessageDescriptor *const *proto_registry_messages(void) {
     &livekit__remove_participant_response__descriptor,
     &livekit__mute_room_track_request__descriptor,
     &livekit__mute_room_track_response__descriptor,
+    &livekit__webhook_event__descriptor,
     NULL,
   };
   return all;

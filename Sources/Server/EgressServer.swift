@@ -1,5 +1,7 @@
+import Auth
 import EgressAPI
-import HTTP2
+import HTTP
+import HTTPClient
 import Logging
 import Media
 import NIOCore
@@ -11,6 +13,7 @@ import RPC
 import ServiceLifecycle
 import SessionManager
 import Support
+import Webhooks
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +33,13 @@ public final class EgressServer: Service {
     }
 
     public func run() async throws {
+        guard let keys = configuration.keys else {
+            throw ServerError("no API keys: set LIVEKIT_KEYS, --keys or --key-file (or --dev for devkey: secret)")
+        }
+        for key in keys.weakKeys {
+            logger.warning("the secret of API key \(key) is shorter than 32 characters; use a longer one")
+        }
+        let access = AccessControl(keys: keys)
         let outputDirectory = try Self.prepareOutputDirectory(configuration.outputDirectory)
         let capabilities = MediaCapabilities.probe()
         FFmpegLogging.errorsOnly()
@@ -42,20 +52,46 @@ public final class EgressServer: Service {
         var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
         recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
         let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
-        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger)
+        let webhooks: WebhookNotifier
+        do {
+            webhooks = try WebhookNotifier(configuration: configuration.webhooks, keys: keys, client: try HTTPClient(group: group),
+                                           logger: logger, egressInfo: EgressInfoEncoder.encode)
+        } catch {
+            try? await group.shutdownGracefully()
+            try? await mediaGroup.shutdownGracefully()
+            throw ServerError("\(error)")
+        }
+        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
+        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)
         let router = RPCRouter(services: [
-            EgressService.make(sessions: sessions, configuration: EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)),
-            RoomService.make(hub: hub),
-            RoomIngestService.make(hub: hub),
+            access.protect(EgressService.make(sessions: sessions, configuration: egressConfiguration)
+                .checking { request in
+                    // A request's own webhooks must be usable before the egress exists.
+                    guard request.message.descriptor.field(named: "webhooks") != nil,
+                          let problem = webhooks.problem(with: request.message.messages("webhooks")) else { return }
+                    throw RPCError.invalidArgument("request has missing or invalid field: \(problem)")
+                }, AccessControl.egress),
+            access.protect(RoomService.make(hub: hub), AccessControl.roomService),
+            access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
             HealthService.make(health),
         ])
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
-        let http2 = HTTP2Server(configuration: configuration.http2, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
+        let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
+        let http: HTTPServer
+        do {
+            http = try HTTPServer(
+                configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
+                application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix))
+        } catch {
+            try? await group.shutdownGracefully()
+            try? await mediaGroup.shutdownGracefully()
+            throw error
+        }
 
         let ingest: RTPIngest
         do {
             ingest = try await RTPIngest.start(hub: hub)
-            let address = try await http2.bind(host: configuration.host, port: configuration.port)
+            let address = try await http.bind(host: configuration.host, port: configuration.port)
             health.set("", .serving)
             health.set("livekit.Egress", .serving)
             logger.info("egress-server listening", metadata: [
@@ -64,6 +100,7 @@ public final class EgressServer: Service {
                 "max_receive_message_size": "\(configuration.rpc.maxReceiveMessageSize)",
                 "max_live_egresses": "\(configuration.sessions.maxLiveEgresses)",
                 "rtp_port": "\(ingest.localAddress?.port ?? 0)",
+                "tls": "\(configuration.tls != nil)", "webhooks": "\(configuration.webhooks.urls.joined(separator: ","))", "api_keys": "\(keys.keys.joined(separator: ","))",
             ])
             if let portFile = configuration.portFile {
                 try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
@@ -78,7 +115,7 @@ public final class EgressServer: Service {
 
         logger.info("shutting down: GOAWAY sent, waiting for in-flight calls")
         health.setAllNotServing()
-        await http2.shutdownGracefully()
+        await http.shutdownGracefully()
         await sessions.stopAll(timeout: configuration.egressStopTimeout)
         await ingest.close()
         try? await group.shutdownGracefully()

@@ -1,8 +1,10 @@
-import HTTP2
+import Auth
+import HTTP
 import NIOCore
 import RoomHub
 import RPC
 import SessionManager
+import Webhooks
 
 /// Everything the server can be told, with its embedded defaults. Filled from flags and
 /// environment by `egress-server`.
@@ -17,7 +19,15 @@ public struct ServerConfiguration: Sendable {
     public var outputDirectory = "recordings"
     /// Event loop threads for connections (default: one per core).
     public var eventLoopThreads = System.coreCount
+    /// API keys whose tokens are accepted. None: the server refuses to start (`--dev` gives
+    /// `devkey: secret`).
+    public var keys: APIKeys?
+    /// Endpoints every egress event is POSTed to, and the key that signs them.
+    public var webhooks = WebhookConfiguration()
+    /// Certificate and key for TLS on the API port; plaintext when nil.
+    public var tls: TLSSettings?
     public var http2 = HTTP2Configuration()
+    public var http1 = HTTP1Configuration()
     public var rpc = RPCConfiguration()
     public var sessions = SessionManagerConfiguration()
     /// How long live egresses get to finish their files on shutdown (default 10 s).

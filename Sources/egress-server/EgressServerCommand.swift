@@ -1,5 +1,6 @@
 import ArgumentParser
-import HTTP2
+import Auth
+import HTTP
 import Logging
 import RoomHub
 import RPC
@@ -21,7 +22,7 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on. [EGRESS_HOST, default 127.0.0.1]")
     var host: String?
 
-    @Option(help: "gRPC port; 0 picks a free one. [EGRESS_PORT, default 7880]")
+    @Option(help: "API port (gRPC and Twirp, HTTP/2 and HTTP/1.1); 0 picks a free one. [EGRESS_PORT, default 7880]")
     var port: Int?
 
     @Option(help: "Write the bound port to this file once listening. [EGRESS_PORT_FILE]")
@@ -53,6 +54,33 @@ struct EgressServerCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds a participant egress waits for its participant to join. [EGRESS_PARTICIPANT_WAIT_TIMEOUT, default 30]")
     var participantWaitTimeout: Double?
+
+    @Option(help: "API keys and secrets, \"key1: secret1, key2: secret2\". [LIVEKIT_KEYS]")
+    var keys: String?
+
+    @Option(help: "A YAML file of \"key: secret\" lines; must not be readable by group or others. [LIVEKIT_KEY_FILE]")
+    var keyFile: String?
+
+    @Flag(help: "Development mode: accept tokens signed by API key devkey with secret \"secret\" when no keys are given.")
+    var dev = false
+
+    @Option(help: "An endpoint every egress event is POSTed to; repeatable. [EGRESS_WEBHOOK_URLS, comma-separated]")
+    var webhookUrl: [String] = []
+
+    @Option(help: "The API key whose secret signs webhooks. [EGRESS_WEBHOOK_KEY, default: the first key]")
+    var webhookKey: String?
+
+    @Option(help: "TLS certificate chain (PEM) for the API port; with --tls-key. [EGRESS_TLS_CERT]")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key (PEM). [EGRESS_TLS_KEY]")
+    var tlsKey: String?
+
+    @Option(help: "Seconds an HTTP/1.1 request may take to arrive whole. [EGRESS_REQUEST_READ_TIMEOUT, default 10]")
+    var requestReadTimeout: Double?
+
+    @Option(help: "Seconds an idle HTTP/1.1 keep-alive connection stays open. [EGRESS_IDLE_TIMEOUT, default 60]")
+    var idleTimeout: Double?
 
     @Option(help: "Event loop threads. [EGRESS_THREADS, default: one per core]")
     var threads: Int?
@@ -92,12 +120,58 @@ struct EgressServerCommand: AsyncParsableCommand {
             configuration.participantWaitTimeout = .milliseconds(Int64(seconds * 1000))
         }
         configuration.eventLoopThreads = try env.value(threads, "EGRESS_THREADS", flag: "--threads") ?? configuration.eventLoopThreads
+        if let seconds = try env.value(requestReadTimeout, "EGRESS_REQUEST_READ_TIMEOUT", flag: "--request-read-timeout") {
+            configuration.http1.requestReadTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        if let seconds = try env.value(idleTimeout, "EGRESS_IDLE_TIMEOUT", flag: "--idle-timeout") {
+            configuration.http1.idleTimeout = .milliseconds(Int64(seconds * 1000))
+        }
+        configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
+        configuration.keys = try loadKeys(env)
+        configuration.webhooks.urls = webhookUrl.isEmpty
+            ? (try env.value(nil as String?, "EGRESS_WEBHOOK_URLS", flag: "--webhook-url") ?? "").split(separator: ",").map(String.init)
+            : webhookUrl
+        configuration.webhooks.apiKey = try env.value(webhookKey, "EGRESS_WEBHOOK_KEY", flag: "--webhook-key")
+        let cert = try env.value(tlsCert, "EGRESS_TLS_CERT", flag: "--tls-cert")
+        let key = try env.value(tlsKey, "EGRESS_TLS_KEY", flag: "--tls-key")
+        switch (cert, key) {
+        case let (cert?, key?): configuration.tls = TLSSettings(certificatePath: cert, privateKeyPath: key)
+        case (nil, nil): break
+        default: throw ValidationError("--tls-cert and --tls-key go together")
+        }
 
         let logger = Logger(label: "egress-server")
         let server = EgressServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+}
+
+extension EgressServerCommand {
+    /// The API keys: --key-file, else --keys, else LIVEKIT_KEYS, else devkey with --dev.
+    func loadKeys(_ env: Environment) throws -> APIKeys? {
+        do {
+            if let path = try env.value(keyFile, "LIVEKIT_KEY_FILE", flag: "--key-file") {
+                var info = stat()
+                guard stat(path, &info) == 0 else {
+                    throw ValidationError("cannot read the key file \(path): \(String(cString: strerror(errno)))")
+                }
+                guard info.st_mode & 0o077 == 0 else {
+                    throw ValidationError("the key file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+                }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ValidationError("cannot read the key file \(path)")
+                }
+                return try APIKeys.parse(text)
+            }
+            if let text = try env.value(keys, "LIVEKIT_KEYS", flag: "--keys") {
+                return try APIKeys.parse(text)
+            }
+        } catch let error as AuthError {
+            throw ValidationError("API keys: \(error)")
+        }
+        return dev ? .development : nil
     }
 }
 

@@ -14,15 +14,17 @@ import grpc
 import pytest
 
 import media
+import tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-server"))
 
 
 class Server:
-    """One egress-server process on 127.0.0.1 with OS-chosen gRPC and RTP ports and its own output dir."""
+    """One egress-server process on 127.0.0.1 with OS-chosen gRPC and RTP ports and its own output dir.
+    It runs with --dev (API key devkey, secret "secret") unless `dev=False`."""
 
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, dev=True):
         self.tmp = tempfile.TemporaryDirectory(prefix="egress-test-")
         self.output_dir = Path(self.tmp.name) / "recordings"
         port_file = Path(self.tmp.name) / "port"
@@ -31,7 +33,7 @@ class Server:
         assert BINARY.exists(), f"{BINARY} is not built (swift build)"
         self.process = subprocess.Popen(
             [str(BINARY), "--host", "127.0.0.1", "--port", "0", "--rtp-port", "0", "--port-file", str(port_file),
-             "--output-dir", str(self.output_dir), *args],
+             "--output-dir", str(self.output_dir), *(["--dev"] if dev else []), *args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
         while not (port_file.exists() and len(port_file.read_text().split()) == 2):
@@ -43,6 +45,11 @@ class Server:
         self.address = f"127.0.0.1:{self.port}"
 
     def channel(self, **options):
+        """A channel whose calls carry a token with the grants they need (see tokens.py)."""
+        return tokens.signed(self.raw_channel(**options))
+
+    def raw_channel(self, **options):
+        """A channel that sends no token of its own."""
         return grpc.insecure_channel(self.address, options=list(options.items()))
 
     def connect(self) -> socket.socket:
@@ -106,3 +113,8 @@ def fresh_server():
 def stubs():
     """The grpcio modules generated from Protos/ by grpcio-tools, as a namespace."""
     return media.compile_stubs()
+
+
+def pytest_configure(config):
+    # The development secret ("secret") is short on purpose; PyJWT warns on every token.
+    config.addinivalue_line("filterwarnings", "ignore:The HMAC key is")

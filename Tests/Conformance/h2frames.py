@@ -8,6 +8,8 @@ from hpack import Encoder
 from hyperframe.frame import (ContinuationFrame, DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame,
                               RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
+import tokens
+
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 ERROR_NAMES = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 2: "INTERNAL_ERROR", 3: "FLOW_CONTROL_ERROR",
                6: "FRAME_SIZE_ERROR", 7: "REFUSED_STREAM", 8: "CANCEL", 9: "COMPRESSION_ERROR",
@@ -19,8 +21,9 @@ def grpc_message(payload: bytes, compressed=False) -> bytes:
 
 
 def grpc_headers(path, extra=()):
+    """A gRPC request's headers, with a token that allows any Egress call (tokens.py)."""
     return [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "localhost"),
-            ("content-type", "application/grpc"), ("te", "trailers"), *extra]
+            ("content-type", "application/grpc"), ("te", "trailers"), tokens.bearer(roomRecord=True), *extra]
 
 
 class RawConnection:

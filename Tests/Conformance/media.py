@@ -12,6 +12,8 @@ from pathlib import Path
 
 import grpc
 import numpy as np
+
+import tokens
 from grpc_tools import protoc
 
 PROTOS = Path(__file__).resolve().parents[2] / "Protos"
@@ -46,7 +48,7 @@ class Endpoint:
         self.address, self.rtp_port = f"{host}:{port}", rtp_port
 
     def channel(self):
-        return grpc.insecure_channel(self.address)
+        return tokens.signed(grpc.insecure_channel(self.address))
 
 # The test pattern: a white frame for the first 100 ms of every second, a 1 kHz beep for the
 # first 100 ms of every second. Their onsets in a recording give A/V sync to a frame.

@@ -1,7 +1,7 @@
 """The contract: every message, enum and service in Protos/ (package livekit) matches
 livekit-protocol's descriptors: names, numbers, types, labels, oneofs, enum values, methods.
-livekit_egress.proto mirrors LiveKit's file whole; livekit_models.proto and livekit_room.proto
-are subsets, so there every field and method we declare must equal LiveKit's."""
+livekit_egress.proto mirrors LiveKit's file whole; livekit_models.proto, livekit_room.proto and
+livekit_webhook.proto are subsets, so there every field and method we declare must equal LiveKit's."""
 import subprocess
 import sys
 import tempfile
@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
-from livekit.protocol import egress as lk_egress, models as lk_models, room as lk_room
+from livekit.protocol import egress as lk_egress, models as lk_models, room as lk_room, webhook as lk_webhook
 
 PROTOS = Path(__file__).resolve().parents[2] / "Protos"
 
@@ -59,8 +59,8 @@ def field_shape(m: descriptor_pb2.DescriptorProto):
 
 OURS = compile_ours()
 OUR_INDEX = {**index(OURS["livekit_egress.proto"]), **index(OURS["livekit_models.proto"]),
-             **index(OURS["livekit_room.proto"])}
-LK_INDEX = {**index(theirs(lk_egress)), **index(theirs(lk_models)), **index(theirs(lk_room))}
+             **index(OURS["livekit_room.proto"]), **index(OURS["livekit_webhook.proto"])}
+LK_INDEX = {**index(theirs(lk_egress)), **index(theirs(lk_models)), **index(theirs(lk_room)), **index(theirs(lk_webhook))}
 
 
 @pytest.mark.parametrize("name", sorted(index(OURS["livekit_egress.proto"])))
@@ -68,8 +68,9 @@ def test_every_egress_type_matches_livekit(name):
     compare(name)
 
 
-@pytest.mark.parametrize("name", sorted({**index(OURS["livekit_models.proto"]), **index(OURS["livekit_room.proto"])}))
-def test_every_models_and_room_type_is_a_subset_of_livekit(name):
+@pytest.mark.parametrize("name", sorted({**index(OURS["livekit_models.proto"]), **index(OURS["livekit_room.proto"]),
+                                        **index(OURS["livekit_webhook.proto"])}))
+def test_every_models_room_and_webhook_type_is_a_subset_of_livekit(name):
     assert name in LK_INDEX, f"{name} is not in livekit-protocol"
     ours, lk = OUR_INDEX[name], LK_INDEX[name]
     if isinstance(ours, descriptor_pb2.EnumDescriptorProto):

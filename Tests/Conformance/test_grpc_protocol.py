@@ -5,6 +5,8 @@ import gzip
 import time
 
 import grpc
+
+import tokens
 import pytest
 
 from h2frames import H2Client, RawConnection, grpc_message, grpc_status
@@ -63,7 +65,7 @@ def test_a_message_over_4_mib_is_resource_exhausted_and_one_at_the_limit_passes(
 
 
 def test_gzip_compressed_requests_are_decompressed(server, stubs):
-    channel = grpc.insecure_channel(server.address, compression=grpc.Compression.Gzip)
+    channel = tokens.signed(grpc.insecure_channel(server.address, compression=grpc.Compression.Gzip))
     api = stubs.egress_grpc.EgressStub(channel)
     request = stubs.egress.ParticipantEgressRequest(room_name="gz" * 500, identity="alice",
                                                     file_outputs=[stubs.egress.EncodedFileOutput(filepath="gz.mp4")])

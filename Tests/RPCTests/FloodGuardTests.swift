@@ -1,5 +1,5 @@
 import Testing
-@testable import HTTP2
+@testable import HTTP
 
 @Suite struct FloodGuardTests {
     @Test func aBucketAllowsItsBurstThenRefillsAtItsRate() {

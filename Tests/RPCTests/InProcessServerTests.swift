@@ -1,5 +1,5 @@
 import Foundation
-import HTTP2
+import HTTP
 import Logging
 import NIOCore
 import NIOPosix
@@ -19,7 +19,7 @@ import Testing
                               configuration: RPCConfiguration(), group: group, logger: logger)
         var http2Configuration = HTTP2Configuration()
         http2Configuration.shutdownTimeout = .seconds(2)
-        let server = HTTP2Server(configuration: http2Configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
+        let server = HTTPServer(configuration: http2Configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
         let address = try await server.bind(host: "127.0.0.1", port: 0)
         defer { Task { await server.shutdownGracefully(); try? await group.shutdownGracefully() } }
         try body(address.port!)

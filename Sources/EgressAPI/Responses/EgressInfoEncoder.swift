@@ -2,8 +2,8 @@ import Protobuf
 import SessionManager
 
 /// Writes an `EgressRecord` as the wire's `livekit.EgressInfo`.
-enum EgressInfoEncoder {
-    static func encode(_ record: EgressRecord) -> ProtoMessage {
+public enum EgressInfoEncoder {
+    public static func encode(_ record: EgressRecord) -> ProtoMessage {
         var info = ProtoMessage("livekit.EgressInfo")
         info.set("egress_id", record.id)
         info.set("room_id", record.roomID)

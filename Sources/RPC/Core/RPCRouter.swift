@@ -16,6 +16,30 @@ public struct RPCService: Sendable {
         self.descriptor = descriptor
         self.handlers = handlers
     }
+
+    private init(descriptor: ServiceDescriptor, handlers: [String: RPCHandler]) {
+        self.descriptor = descriptor
+        self.handlers = handlers
+    }
+
+    /// The same service with `check` run before every handler, on the gRPC and Twirp paths
+    /// alike: an error it throws is the call's answer, and the handler does not run.
+    public func checking(_ check: @escaping @Sendable (ServerRequest) throws -> Void) -> RPCService {
+        RPCService(descriptor: descriptor, handlers: handlers.mapValues { handler in
+            switch handler.kind {
+            case .unary(let body):
+                .unary { request in
+                    try check(request)
+                    return try await body(request)
+                }
+            case .serverStreaming(let body):
+                .serverStreaming { request, writer in
+                    try check(request)
+                    return try await body(request, writer)
+                }
+            }
+        })
+    }
 }
 
 /// Finds the method for a request's `:path` (`/package.Service/Method`). The table is built

@@ -1,4 +1,4 @@
-import HTTP2
+import HTTP
 import Logging
 import NIOCore
 

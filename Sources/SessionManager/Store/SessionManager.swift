@@ -13,6 +13,7 @@ public final class SessionManager: Sendable {
     private let backend: any EgressBackend
     private let configuration: SessionManagerConfiguration
     private let logger: Logger
+    private let observer: EgressObserver?
     private let store = Mutex(Store())
 
     private struct Store {
@@ -26,10 +27,12 @@ public final class SessionManager: Sendable {
         var backendCalls: [String: Task<Void, Never>] = [:]
     }
 
-    public init(backend: any EgressBackend, configuration: SessionManagerConfiguration = .init(), logger: Logger) {
+    public init(backend: any EgressBackend, configuration: SessionManagerConfiguration = .init(), logger: Logger,
+                observer: EgressObserver? = nil) {
         self.backend = backend
         self.configuration = configuration
         self.logger = logger
+        self.observer = observer
     }
 
     // MARK: Requests
@@ -49,6 +52,7 @@ public final class SessionManager: Sendable {
             store.records[id] = record
             store.order.append(id)
             store.liveCount += 1
+            observer?(EgressChange(kind: .started, record: record))
             return record
         }
         logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
@@ -68,6 +72,7 @@ public final class SessionManager: Sendable {
             record.state = next
             record.updatedAt = WallClock.nanoseconds()
             store.records[id] = record
+            observer?(EgressChange(kind: .updated, record: record))
             return record
         }
         logger.info("egress stopping", metadata: ["egress_id": "\(id)"])
@@ -96,6 +101,7 @@ public final class SessionManager: Sendable {
             }
             record.updatedAt = now
             store.records[id] = record
+            observer?(EgressChange(kind: .updated, record: record))
             return record
         }
     }
@@ -160,6 +166,7 @@ public final class SessionManager: Sendable {
         let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = store.withLock { store in
             guard var record = store.records[id] else { return nil }
             let before = record.status
+            let streamsBefore = record.results.streams.map(\.status)
             let now = WallClock.nanoseconds()
             let event: EgressState.Event?
             switch update {
@@ -197,6 +204,11 @@ public final class SessionManager: Sendable {
                 store.backendCalls[id] = nil
             }
             store.records[id] = record
+            if record.status.isEnded {
+                observer?(EgressChange(kind: .ended, record: record))
+            } else if record.status != before || record.results.streams.map(\.status) != streamsBefore {
+                observer?(EgressChange(kind: .updated, record: record))
+            }
             Self.evictEnded(&store, keeping: configuration.maxEndedEgresses)
             return .success((record, record.status != before))
         }

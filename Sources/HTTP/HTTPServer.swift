@@ -1,15 +1,21 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// An h2c (prior knowledge) server: one nghttp2 session per TCP connection, each confined to
-/// the event loop of its connection.
-public final class HTTP2Server: Sendable {
+/// The API port: HTTP/2 (one nghttp2 session per connection) and HTTP/1.1 (SwiftNIO's codec)
+/// on one listener, in plaintext or TLS. Each connection's protocol is chosen by ALPN or by its
+/// first bytes (`ProtocolSelector`); each is confined to its event loop.
+public final class HTTPServer: Sendable {
     private let configuration: HTTP2Configuration
+    private let http1: HTTP1Configuration
+    private let tls: NIOSSLContext?
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let makeHandler: HTTP2StreamHandlerFactory
+    private let application: HTTPApplication
+    private let streamFactory: HTTP2StreamHandlerFactory
     private let state = Mutex(State())
 
     private struct State {
@@ -18,12 +24,26 @@ public final class HTTP2Server: Sendable {
         var isShuttingDown = false
     }
 
-    public init(configuration: HTTP2Configuration, group: any EventLoopGroup, logger: Logger,
-                makeHandler: @escaping HTTP2StreamHandlerFactory) {
+    /// Throws when the TLS files cannot be used.
+    public init(configuration: HTTP2Configuration, http1: HTTP1Configuration = HTTP1Configuration(), tls: TLSSettings? = nil,
+                group: any EventLoopGroup, logger: Logger, application: HTTPApplication) throws {
         self.configuration = configuration
+        self.http1 = http1
+        self.tls = try tls?.makeContext()
         self.group = group
         self.logger = logger
-        self.makeHandler = makeHandler
+        self.application = application
+        let maxBodySize = http1.maxBodySize
+        streamFactory = { stream in
+            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize)
+        }
+    }
+
+    /// A server of gRPC only.
+    public convenience init(configuration: HTTP2Configuration, group: any EventLoopGroup, logger: Logger,
+                            makeHandler: @escaping HTTP2StreamHandlerFactory) {
+        // swiftlint:disable:next force_try
+        try! self.init(configuration: configuration, group: group, logger: logger, application: HTTPApplication(streams: makeHandler))
     }
 
     /// Starts listening; returns the bound address (port 0 picks a free port).
@@ -58,8 +78,34 @@ public final class HTTP2Server: Sendable {
         }
         var logger = logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
-        let session = try HTTP2Session(configuration: configuration, eventLoop: channel.eventLoop, logger: logger, makeHandler: makeHandler)
+        if let tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+        }
+        let selector = ProtocolSelector(waitsForALPN: tls != nil, timeout: configuration.handshakeTimeout) { [self] choice, context in
+            switch choice {
+            case .http2: try startHTTP2(context.channel, logger: logger)
+            case .http1: try startHTTP1(context.channel, logger: logger)
+            }
+        }
+        try channel.pipeline.syncOperations.addHandler(selector)
+    }
+
+    private func startHTTP2(_ channel: any Channel, logger: Logger) throws {
+        let session = try HTTP2Session(configuration: configuration, eventLoop: channel.eventLoop, logger: logger, makeHandler: streamFactory)
         try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(session: session))
+    }
+
+    private func startHTTP1(_ channel: any Channel, logger: Logger) throws {
+        let guardian = SlowClientGuard(configuration: http1)
+        let operations = channel.pipeline.syncOperations
+        try operations.addHandler(guardian)
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = http1.maxHeadSize
+        limits.maxHeaderFieldSize = http1.maxHeadSize
+        limits.maxHeaderFieldCount = 256
+        try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                   withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        try operations.addHandler(HTTP1RequestHandler(responder: application.responder, configuration: http1, guardian: guardian, logger: logger))
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish for up to

@@ -1,0 +1,35 @@
+/// What a method asks of its caller's `video` grant, LiveKit's rules.
+public enum Permission: Sendable, Equatable {
+    /// `roomRecord`: the Egress API.
+    case roomRecord
+    /// `roomList`: listing rooms.
+    case roomList
+    /// `roomAdmin` for the request's room (`room` in the grant equal to it).
+    case roomAdmin
+    /// `roomJoin` for the request's room, as the request's participant (`sub` equal to its identity).
+    case roomJoin
+
+    /// Throws `.permissionDenied` naming what is missing when `token` does not allow the call.
+    public func check(_ token: AccessToken, room: String, identity: String) throws(AuthError) {
+        let grant = token.video
+        switch self {
+        case .roomRecord:
+            guard grant.roomRecord else { throw .permissionDenied("the token has no roomRecord grant") }
+        case .roomList:
+            guard grant.roomList else { throw .permissionDenied("the token has no roomList grant") }
+        case .roomAdmin:
+            guard grant.roomAdmin else { throw .permissionDenied("the token has no roomAdmin grant") }
+            guard grant.room == room else {
+                throw .permissionDenied("the token's roomAdmin grant is for room \"\(grant.room)\", not \"\(room)\"")
+            }
+        case .roomJoin:
+            guard grant.roomJoin else { throw .permissionDenied("the token has no roomJoin grant") }
+            guard grant.room == room else {
+                throw .permissionDenied("the token's roomJoin grant is for room \"\(grant.room)\", not \"\(room)\"")
+            }
+            guard token.identity == identity else {
+                throw .permissionDenied("the token is for identity \"\(token.identity)\", not \"\(identity)\"")
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import NIOCore
+
+/// The handler of every HTTP/2 stream until its head arrives: then a stream whose path starts
+/// with the application's buffered prefix (Twirp) is collected whole and answered by its
+/// responder, and any other goes to the stream handler (gRPC).
+final class HTTP2StreamDispatcher: HTTP2StreamHandler {
+    private let stream: HTTP2Stream
+    private let application: HTTPApplication
+    private let maxBodySize: Int
+    private var target: (any HTTP2StreamHandler)?
+
+    init(stream: HTTP2Stream, application: HTTPApplication, maxBodySize: Int) {
+        self.stream = stream
+        self.application = application
+        self.maxBodySize = maxBodySize
+    }
+
+    func receiveHead(_ head: HTTP2RequestHead) {
+        let handler: any HTTP2StreamHandler = head.path.hasPrefix(application.bufferedPathPrefix)
+            ? BufferedHTTP2Request(stream: stream, responder: application.responder, maxBodySize: maxBodySize)
+            : application.streams(stream)
+        target = handler
+        handler.receiveHead(head)
+    }
+
+    func receiveData(_ data: ByteBuffer) { target?.receiveData(data) }
+    func receiveEnd() { target?.receiveEnd() }
+    func streamClosed(error: HTTP2ErrorCode?) { target?.streamClosed(error: error) }
+}
+
+/// One HTTP/2 request collected whole (up to a size limit) and answered by an `HTTPResponder`.
+final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
+    private let stream: HTTP2Stream
+    private let responder: HTTPResponder
+    private let maxBodySize: Int
+    private var request: HTTPRequest?
+    private var task: Task<Void, Never>?
+
+    init(stream: HTTP2Stream, responder: @escaping HTTPResponder, maxBodySize: Int) {
+        self.stream = stream
+        self.responder = responder
+        self.maxBodySize = maxBodySize
+    }
+
+    func receiveHead(_ head: HTTP2RequestHead) {
+        if let (size, limit) = head.headerListTooLarge {
+            return refuse(431, "request headers of \(size) bytes exceed the limit of \(limit) bytes")
+        }
+        request = HTTPRequest(method: head.method, path: head.path, headers: head.headers, body: ByteBuffer(), version: "HTTP/2")
+    }
+
+    func receiveData(_ data: ByteBuffer) {
+        guard request != nil else { return }
+        guard request!.body.readableBytes + data.readableBytes <= maxBodySize else {
+            return refuse(413, "the request body exceeds the limit of \(maxBodySize) bytes")
+        }
+        var data = data
+        request!.body.writeBuffer(&data)
+    }
+
+    func receiveEnd() {
+        guard let request else { return }
+        self.request = nil
+        let stream = stream
+        let responder = responder
+        task = Task {
+            let response = await responder(request)
+            guard !Task.isCancelled else { return }
+            var headers = [HeaderField(":status", String(response.status))] + response.headers
+            headers.append(HeaderField("content-length", String(response.body.readableBytes)))
+            stream.sendHeaders(headers)
+            stream.sendData(response.body)
+            stream.finish()
+        }
+    }
+
+    func streamClosed(error: HTTP2ErrorCode?) {
+        if error != nil { task?.cancel() }
+        request = nil
+    }
+
+    private func refuse(_ status: Int, _ message: String) {
+        request = nil
+        var body = ByteBuffer()
+        body.writeString(message + "\n")
+        stream.resetAfterResponse()
+        stream.sendHeaders([HeaderField(":status", String(status)), HeaderField("content-type", "text/plain; charset=utf-8"),
+                            HeaderField("content-length", String(body.readableBytes))])
+        stream.sendData(body)
+        stream.finish()
+    }
+}

@@ -1,0 +1,62 @@
+import NIOCore
+
+/// A whole request, body included, as the request/response protocols on top of HTTP see it
+/// (Twirp), whether it came over HTTP/1.1 or HTTP/2.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The request target: path and query.
+    public var path: String
+    /// Header fields with lowercase names, in the order received.
+    public var headers: [HeaderField]
+    public var body: ByteBuffer
+    /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
+    public var version: String
+
+    public init(method: String, path: String, headers: [HeaderField], body: ByteBuffer, version: String) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.version = version
+    }
+
+    /// The first value of a (lowercase) header.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name == name }?.value
+    }
+}
+
+/// A whole response. `content-length` is added by the transport.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [HeaderField]
+    public var body: ByteBuffer
+
+    public init(status: Int, headers: [HeaderField] = [], body: ByteBuffer = ByteBuffer()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Answers whole requests. Called off the event loop; the transport writes what it returns.
+public typealias HTTPResponder = @Sendable (HTTPRequest) async -> HTTPResponse
+
+/// What the server does with requests: gRPC streams through `streams`, and requests whose path
+/// starts with `bufferedPathPrefix` (every HTTP/1.1 request) whole through `responder`.
+public struct HTTPApplication: Sendable {
+    public var streams: HTTP2StreamHandlerFactory
+    public var responder: HTTPResponder
+    public var bufferedPathPrefix: String
+
+    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefix: String) {
+        self.streams = streams
+        self.responder = responder
+        self.bufferedPathPrefix = bufferedPathPrefix
+    }
+
+    /// For a server of gRPC only: every HTTP/1.1 request is answered 404.
+    public init(streams: @escaping HTTP2StreamHandlerFactory) {
+        self.init(streams: streams, responder: { _ in HTTPResponse(status: 404) }, bufferedPathPrefix: "\u{0}")
+    }
+}

@@ -1,0 +1,121 @@
+import HTTPClient
+import Logging
+import Protobuf
+import Support
+import Synchronization
+
+/// One destination (a URL and the key that signs for it): an ordered, bounded queue of events
+/// and one task delivering them, oldest first, each retried with exponential backoff on
+/// transport errors, 429 and 5xx before the next is sent. Enqueueing never waits, so recording
+/// never waits on a slow endpoint; what overflows is dropped, counted, logged, and reported in
+/// the next event's `numDropped`.
+final class WebhookEndpoint: Sendable {
+    let url: HTTPURL
+    private let signer: WebhookSigner
+    private let client: HTTPClient
+    private let configuration: WebhookConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var queue: [ProtoMessage] = []
+        var isDelivering = false
+        var droppedSinceLastSent: Int32 = 0
+        var statistics = WebhookStatistics()
+    }
+
+    init(url: HTTPURL, signer: WebhookSigner, client: HTTPClient, configuration: WebhookConfiguration, logger: Logger) {
+        self.url = url
+        self.signer = signer
+        self.client = client
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "webhook"] = "\(url)"
+        self.logger = logger
+    }
+
+    var statistics: WebhookStatistics { state.withLock { $0.statistics } }
+
+    /// Queues `event` (a `livekit.WebhookEvent`) and starts delivery if it is idle.
+    func enqueue(_ event: ProtoMessage) {
+        let (start, dropped) = state.withLock { state -> (Bool, ProtoMessage?) in
+            var dropped: ProtoMessage?
+            if state.queue.count >= configuration.queueLimit {
+                dropped = state.queue.removeFirst()
+                state.droppedSinceLastSent += 1
+                state.statistics.dropped += 1
+            }
+            state.queue.append(event)
+            guard !state.isDelivering else { return (false, dropped) }
+            state.isDelivering = true
+            return (true, dropped)
+        }
+        if let dropped {
+            logger.warning("webhook queue full: dropped the oldest event", metadata: ["event": "\(dropped.string("event"))", "id": "\(dropped.string("id"))"])
+        }
+        if start { Task { await deliverAll() } }
+    }
+
+    private func deliverAll() async {
+        while let (event, dropped) = next() {
+            var event = event
+            if dropped > 0 { event.set("num_dropped", dropped) }
+            await deliver(event)
+        }
+    }
+
+    private func next() -> (ProtoMessage, Int32)? {
+        state.withLock { state in
+            guard !state.queue.isEmpty else {
+                state.isDelivering = false
+                return nil
+            }
+            let dropped = state.droppedSinceLastSent
+            state.droppedSinceLastSent = 0
+            return (state.queue.removeFirst(), dropped)
+        }
+    }
+
+    private func deliver(_ event: ProtoMessage) async {
+        let body = Array(event.json(.webhook).text.utf8)
+        var backoff = configuration.initialBackoff
+        for attempt in 0...configuration.retries {
+            if attempt > 0 {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, configuration.maxBackoff)
+            }
+            let outcome: String
+            do {
+                let response = try await client.send("POST", url, headers: [
+                    ("content-type", "application/webhook+json"),
+                    ("authorization", signer.authorization(for: body, now: WallClock.nanoseconds() / 1_000_000_000)),
+                ], body: body, timeout: configuration.requestTimeout)
+                if (200..<300).contains(response.status) {
+                    state.withLock { $0.statistics.delivered += 1 }
+                    logger.debug("webhook delivered", metadata: ["event": "\(event.string("event"))", "status": "\(response.status)"])
+                    return
+                }
+                guard response.status == 429 || response.status >= 500 else {
+                    state.withLock { $0.statistics.failed += 1 }
+                    logger.warning("webhook refused; not retried", metadata: ["event": "\(event.string("event"))", "status": "\(response.status)"])
+                    return
+                }
+                outcome = "status \(response.status)"
+            } catch {
+                outcome = "\(error)"
+            }
+            logger.info("webhook attempt failed", metadata: ["event": "\(event.string("event"))", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
+        }
+        state.withLock { $0.statistics.failed += 1 }
+        logger.warning("webhook not delivered after \(configuration.retries + 1) attempts", metadata: ["event": "\(event.string("event"))", "id": "\(event.string("id"))"])
+    }
+}
+
+/// What one endpoint's deliveries came to.
+public struct WebhookStatistics: Sendable, Equatable {
+    public var delivered = 0
+    /// Given up on: refused with a 4xx other than 429, or out of retries.
+    public var failed = 0
+    /// Dropped from a full queue.
+    public var dropped = 0
+}

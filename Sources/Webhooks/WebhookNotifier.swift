@@ -1,0 +1,104 @@
+import Auth
+import HTTPClient
+import Logging
+import Protobuf
+import SessionManager
+import Support
+import Synchronization
+
+/// Turns egress changes into LiveKit `WebhookEvent`s — `egress_started`, `egress_updated`,
+/// `egress_ended`, with the `EgressInfo` — and queues them for the server's endpoints and for
+/// the webhooks the egress's request names (each signed with its own `signing_key`'s secret).
+public final class WebhookNotifier: Sendable {
+    private let configuration: WebhookConfiguration
+    private let keys: APIKeys
+    private let defaultKey: String
+    private let client: HTTPClient
+    private let logger: Logger
+    private let egressInfo: @Sendable (EgressRecord) -> ProtoMessage
+    private let endpoints = Mutex<[String: WebhookEndpoint]>([:])
+
+    /// `egressInfo` writes a record as `livekit.EgressInfo`. Throws when a configured URL is not
+    /// http(s) or the configured key is unknown.
+    public init(configuration: WebhookConfiguration, keys: APIKeys, client: HTTPClient, logger: Logger,
+                egressInfo: @escaping @Sendable (EgressRecord) -> ProtoMessage) throws(WebhookError) {
+        let key = configuration.apiKey ?? keys.keys.first ?? ""
+        guard keys.secret(for: key) != nil else { throw WebhookError("webhook API key \(key) is not one of the server's keys") }
+        for url in configuration.urls where HTTPURL(url) == nil {
+            throw WebhookError("webhook URL \(url) is not an http:// or https:// URL")
+        }
+        self.configuration = configuration
+        self.keys = keys
+        self.defaultKey = key
+        self.client = client
+        self.logger = logger
+        self.egressInfo = egressInfo
+    }
+
+    /// The `EgressObserver` to give the session manager.
+    public var observer: EgressObserver {
+        { [self] change in notify(change) }
+    }
+
+    /// Why a request's webhooks cannot be used, or nil: checked before an egress is created.
+    public func problem(with webhooks: [ProtoMessage]) -> String? {
+        for (index, webhook) in webhooks.enumerated() {
+            let url = webhook.string("url")
+            guard HTTPURL(url) != nil else { return "webhooks[\(index)].url (\(url.isEmpty ? "empty" : url) is not an http:// or https:// URL)" }
+            let key = webhook.string("signing_key")
+            guard key.isEmpty || keys.secret(for: key) != nil else { return "webhooks[\(index)].signing_key (no API key \(key))" }
+        }
+        return nil
+    }
+
+    func notify(_ change: EgressChange) {
+        var event = ProtoMessage("livekit.WebhookEvent")
+        let name = switch change.kind {
+        case .started: "egress_started"
+        case .updated: "egress_updated"
+        case .ended: "egress_ended"
+        }
+        event.set("event", name)
+        event.set("egress_info", egressInfo(change.record))
+        event.set("id", RandomID.make(prefix: "EV_"))
+        event.set("created_at", WallClock.nanoseconds() / 1_000_000_000)
+        var destinations = configuration.urls.map { ($0, defaultKey) }
+        for webhook in change.record.request.message.messages("webhooks") {
+            let key = webhook.string("signing_key")
+            destinations.append((webhook.string("url"), key.isEmpty ? defaultKey : key))
+        }
+        for (url, key) in destinations {
+            endpoint(url: url, key: key)?.enqueue(event)
+        }
+    }
+
+    private func endpoint(url: String, key: String) -> WebhookEndpoint? {
+        guard let parsed = HTTPURL(url), let secret = keys.secret(for: key) else { return nil }
+        return endpoints.withLock { endpoints in
+            let id = key + " " + url
+            if let existing = endpoints[id] { return existing }
+            let endpoint = WebhookEndpoint(url: parsed, signer: WebhookSigner(apiKey: key, secret: secret), client: client,
+                                           configuration: configuration, logger: logger)
+            endpoints[id] = endpoint
+            return endpoint
+        }
+    }
+
+    /// Deliveries so far, summed over every endpoint.
+    public var statistics: WebhookStatistics {
+        endpoints.withLock { endpoints in
+            endpoints.values.reduce(into: WebhookStatistics()) { sum, endpoint in
+                let one = endpoint.statistics
+                sum.delivered += one.delivered
+                sum.failed += one.failed
+                sum.dropped += one.dropped
+            }
+        }
+    }
+}
+
+/// A webhook configuration that cannot be used.
+public struct WebhookError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
