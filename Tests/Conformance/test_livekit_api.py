@@ -1,0 +1,170 @@
+"""LiveKit's Python server SDK (livekit-api from the package index), unchanged, as a user drives
+it: LiveKitAPI(url, key, secret) over Twirp. A participant publishes from its own process
+(publish.py: ffmpeg over RTP into the embedded room hub); the recordings are checked with ffprobe."""
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from media import probe
+
+HERE = Path(__file__).resolve().parent
+
+
+def call(server, body, key="devkey", secret="secret", token=None, scheme="http", session=None):
+    async def run():
+        lk = api.LiveKitAPI(f"{scheme}://127.0.0.1:{server.port}", key, secret, token=token, session=session() if session else None)
+        try:
+            return await body(lk)
+        finally:
+            await lk.aclose()
+    return asyncio.run(run())
+
+
+class Participant:
+    """publish.py in a process of its own; `tracks` holds its track sids."""
+
+    def __init__(self, server, room, identity, seconds=60):
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "publish.py"), server.address, str(server.rtp_port), room, identity, str(seconds)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.tracks = json.loads(self.process.stdout.readline())
+
+    def leave(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def participants():
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(Participant(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.leave()
+
+
+def wait_status(server, egress_id, wanted, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest(egress_id=egress_id))).items[0]
+        if info.status == wanted:
+            return info
+        assert info.status not in (api.EGRESS_FAILED, api.EGRESS_ABORTED) or wanted in (api.EGRESS_FAILED, api.EGRESS_ABORTED), info.error
+        assert time.monotonic() < deadline, f"egress stuck in {api.EgressStatus.Name(info.status)}"
+        time.sleep(0.2)
+
+
+def streams(path):
+    return sorted((s["codec_type"], s["codec_name"]) for s in probe(path)[0])
+
+
+def test_participant_egress_with_room_calls(server, participants):
+    alice = participants(server, "sdk-room", "alice")
+    listed = call(server, lambda lk: lk.room.list_participants(api.ListParticipantsRequest(room="sdk-room")))
+    assert [p.identity for p in listed.participants] == ["alice"]
+    assert {t.sid for t in listed.participants[0].tracks} == set(alice.tracks.values())
+
+    request = api.ParticipantEgressRequest(
+        room_name="sdk-room", identity="alice", preset=api.H264_720P_30,
+        file_outputs=[api.EncodedFileOutput(file_type=api.MP4, filepath="sdk/{room_name}-{publisher_identity}.mp4")])
+    info = call(server, lambda lk: lk.egress.start_participant_egress(request))
+    assert info.egress_id.startswith("EG_") and info.participant.identity == "alice"
+    wait_status(server, info.egress_id, api.EGRESS_ACTIVE)
+    time.sleep(2)
+    muted = call(server, lambda lk: lk.room.mute_published_track(
+        api.MuteRoomTrackRequest(room="sdk-room", identity="alice", track_sid=alice.tracks["video"], muted=True)))
+    assert muted.track.sid == alice.tracks["video"] and muted.track.muted
+    time.sleep(1)
+    stopped = call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    assert stopped.status == api.EGRESS_ENDING
+    done = wait_status(server, info.egress_id, api.EGRESS_COMPLETE)
+    [result] = done.file_results
+    assert result.filename.endswith("sdk/sdk-room-alice.mp4") and result.size > 0
+    assert streams(result.location) == [("audio", "aac"), ("video", "h264")]
+    assert 2.0 < float(probe(result.location)[1]["duration"]) < 6.0
+
+
+def test_track_composite_and_track_egress(server, participants):
+    bob = participants(server, "sdk-tracks", "bob")
+    composite = call(server, lambda lk: lk.egress.start_track_composite_egress(api.TrackCompositeEgressRequest(
+        room_name="sdk-tracks", audio_track_id=bob.tracks["audio"], video_track_id=bob.tracks["video"],
+        file_outputs=[api.EncodedFileOutput(filepath="sdk/composite.mp4")])))
+    track = call(server, lambda lk: lk.egress.start_track_egress(api.TrackEgressRequest(
+        room_name="sdk-tracks", track_id=bob.tracks["audio"], file=api.DirectFileOutput(filepath="sdk/{track_id}.ogg"))))
+    for egress in (composite, track):
+        wait_status(server, egress.egress_id, api.EGRESS_ACTIVE)
+    time.sleep(2)
+    live = call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest(room_name="sdk-tracks", active=True)))
+    assert {i.egress_id for i in live.items} == {composite.egress_id, track.egress_id}
+    for egress in (composite, track):
+        call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=egress.egress_id)))
+    composite_file = wait_status(server, composite.egress_id, api.EGRESS_COMPLETE).file_results[0].location
+    track_file = wait_status(server, track.egress_id, api.EGRESS_COMPLETE).file_results[0].location
+    assert streams(composite_file) == [("audio", "aac"), ("video", "h264")]
+    assert streams(track_file) == [("audio", "opus")] and track_file.endswith(f"{bob.tracks['audio']}.ogg")
+
+
+def test_update_stream(server):
+    request = api.ParticipantEgressRequest(
+        room_name="sdk-stream", identity="nobody", file_outputs=[api.EncodedFileOutput(filepath="sdk/stream.mp4")],
+        stream_outputs=[api.StreamOutput(protocol=api.RTMP, urls=["rtmp://127.0.0.1:1/live/first"])])
+    info = call(server, lambda lk: lk.egress.start_participant_egress(request))
+    added = call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
+        egress_id=info.egress_id, add_output_urls=["rtmp://127.0.0.1:1/live/second"])))
+    assert [(r.url.startswith("rtmp://127.0.0.1:1/live/"), r.status) for r in added.stream_results] == [(True, api.StreamInfo.ACTIVE)]
+    removed = call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
+        egress_id=info.egress_id, remove_output_urls=["rtmp://127.0.0.1:1/live/second"])))
+    assert [r.status for r in removed.stream_results] == [api.StreamInfo.FINISHED]
+    with pytest.raises(api.TwirpError) as caught:
+        call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
+            egress_id=info.egress_id, add_output_urls=["srt://127.0.0.1:1"])))
+    assert caught.value.code == "invalid_argument"
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+
+
+def test_errors_come_back_as_twirp_errors_with_the_right_code(server):
+    def error(body, **kwargs):
+        with pytest.raises(api.TwirpError) as caught:
+            call(server, body, **kwargs)
+        return caught.value.code, caught.value.status
+
+    assert error(lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id="EG_nope"))) == ("not_found", 404)
+    assert error(lambda lk: lk.egress.start_participant_egress(api.ParticipantEgressRequest(identity="x"))) == ("invalid_argument", 400)
+    assert error(lambda lk: lk.room.list_participants(api.ListParticipantsRequest(room="no-such-room"))) == ("not_found", 404)
+    assert error(lambda lk: lk.egress.list_egress(api.ListEgressRequest()), secret="wrong") == ("unauthenticated", 401)
+    assert error(lambda lk: lk.egress.list_egress(api.ListEgressRequest()), key="nokey") == ("unauthenticated", 401)
+    no_grant = api.AccessToken("devkey", "secret").with_identity("u").with_grants(api.VideoGrants(room_join=True, room="r")).to_jwt()
+    assert error(lambda lk: lk.egress.list_egress(api.ListEgressRequest()), token=no_grant) == ("permission_denied", 403)
+
+
+def test_https_with_a_self_signed_certificate(fresh_server, tls_files):
+    import ssl
+    import aiohttp
+
+    cert, key = tls_files
+    server = fresh_server("--tls-cert", str(cert), "--tls-key", str(key))
+
+    def session():
+        context = ssl.create_default_context(cafile=str(cert))
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+    listed = call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest()), scheme="https", session=session)
+    assert list(listed.items) == []
+    info = call(server, lambda lk: lk.egress.start_participant_egress(
+        api.ParticipantEgressRequest(room_name="tls", identity="x", file_outputs=[api.EncodedFileOutput(filepath="t.mp4")])),
+        scheme="https", session=session)
+    assert info.room_name == "tls"
+    # Without trusting the certificate, the SDK refuses the server.
+    with pytest.raises(Exception):
+        call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest()), scheme="https")

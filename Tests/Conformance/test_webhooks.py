@@ -1,0 +1,170 @@
+"""Webhooks as LiveKit's ecosystem receives them: a real local HTTP endpoint collects what the
+server POSTs, and livekit-api's own WebhookReceiver verifies each event (signature, sha256 of
+the body) and parses it. Egresses are started with livekit-api over Twirp."""
+import asyncio
+import http.server
+import json
+import threading
+import time
+
+import pytest
+from livekit import api
+
+LONG_SECRET = "a-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+class Endpoint:
+    """A webhook endpoint on 127.0.0.1: records every POST; answers `failures` 503s first."""
+
+    def __init__(self, failures=0):
+        self.events, self.attempts, self.failures = [], 0, failures
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                endpoint.attempts += 1
+                if endpoint.failures > 0:
+                    endpoint.failures -= 1
+                    self.send_response(503)
+                else:
+                    endpoint.events.append((self.headers, body.decode(), time.monotonic()))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count, timeout=20):
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count:
+            assert time.monotonic() < deadline, f"{len(self.events)} of {count} events arrived"
+            time.sleep(0.05)
+        return self.events
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def endpoint():
+    endpoints = []
+
+    def make(**kwargs):
+        endpoints.append(Endpoint(**kwargs))
+        return endpoints[-1]
+
+    yield make
+    for e in endpoints:
+        e.close()
+
+
+def call(server, body, key="devkey", secret="secret"):
+    async def run():
+        lk = api.LiveKitAPI(f"http://127.0.0.1:{server.port}", key, secret)
+        try:
+            return await body(lk)
+        finally:
+            await lk.aclose()
+    return asyncio.run(run())
+
+
+def receive(events, key="devkey", secret="secret"):
+    """Each event verified and parsed by LiveKit's WebhookReceiver."""
+    receiver = api.WebhookReceiver(api.TokenVerifier(key, secret))
+    return [receiver.receive(body, headers["Authorization"]) for headers, body, _ in events]
+
+
+def participant(room, identity, **kwargs):
+    return api.ParticipantEgressRequest(room_name=room, identity=identity,
+                                        file_outputs=[api.EncodedFileOutput(filepath="hooks/{room_name}.mp4")], **kwargs)
+
+
+def test_started_updated_and_ended_events_verify_with_livekits_receiver(fresh_server, endpoint):
+    hook = endpoint()
+    server = fresh_server("--webhook-url", hook.url)
+    info = call(server, lambda lk: lk.egress.start_participant_egress(participant("hooks", "nobody")))
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    raw = hook.wait_for(3)
+    events = receive(raw)
+    assert [(e.event, e.egress_info.status) for e in events] == [
+        ("egress_started", api.EGRESS_STARTING), ("egress_updated", api.EGRESS_ENDING), ("egress_ended", api.EGRESS_ABORTED)]
+    assert all(e.egress_info.egress_id == info.egress_id and e.egress_info.room_name == "hooks" for e in events)
+    assert all(e.id.startswith("EV_") for e in events) and len({e.id for e in events}) == 3
+    assert all(abs(e.created_at - time.time()) < 30 for e in events)
+    headers, body, _ = raw[0]
+    assert headers["Content-Type"] == "application/webhook+json"
+    assert not headers["Authorization"].startswith("Bearer")  # the bare JWT, as LiveKit sends it
+    document = json.loads(body)
+    assert document["event"] == "egress_started" and "egressInfo" in document and "createdAt" in document  # camelCase
+    assert "numDropped" not in document and "error" not in document["egressInfo"]  # defaults left out
+    # A tampered body fails LiveKit's check.
+    with pytest.raises(Exception, match="hash mismatch"):
+        api.WebhookReceiver(api.TokenVerifier("devkey", "secret")).receive(body.replace("hooks", "hookz"), headers["Authorization"])
+
+
+def test_a_failed_participant_wait_ends_with_the_error(fresh_server, endpoint):
+    hook = endpoint()
+    server = fresh_server("--webhook-url", hook.url, "--participant-wait-timeout", "1")
+    info = call(server, lambda lk: lk.egress.start_participant_egress(participant("hooks", "ghost")))
+    events = receive(hook.wait_for(2))
+    assert [e.event for e in events] == ["egress_started", "egress_ended"]
+    ended = events[1].egress_info
+    assert (ended.egress_id, ended.status, ended.error) == (info.egress_id, api.EGRESS_FAILED, "participant ghost not found")
+
+
+def test_a_requests_webhook_is_signed_with_its_own_key(fresh_server, endpoint):
+    server_hook, request_hook = endpoint(), endpoint()
+    server = fresh_server("--keys", f"devkey: secret, other: {LONG_SECRET}", "--webhook-url", server_hook.url, dev=False)
+    request = participant("own-key", "nobody", webhooks=[api.WebhookConfig(url=request_hook.url, signing_key="other")])
+    info = call(server, lambda lk: lk.egress.start_participant_egress(request))
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    mine = receive(request_hook.wait_for(3), key="other", secret=LONG_SECRET)
+    assert [e.event for e in mine] == ["egress_started", "egress_updated", "egress_ended"]
+    with pytest.raises(Exception):
+        receive(request_hook.events[:1])  # not signed with devkey's secret
+    assert [e.event for e in receive(server_hook.wait_for(3))] == ["egress_started", "egress_updated", "egress_ended"]
+
+
+def test_a_webhook_naming_an_unknown_key_is_refused_and_nothing_starts(fresh_server, endpoint):
+    hook = endpoint()
+    server = fresh_server("--webhook-url", hook.url)
+    request = participant("refused", "x", webhooks=[api.WebhookConfig(url="http://127.0.0.1:1/h", signing_key="nokey")])
+    with pytest.raises(api.TwirpError) as caught:
+        call(server, lambda lk: lk.egress.start_participant_egress(request))
+    assert (caught.value.code, caught.value.status) == ("invalid_argument", 400)
+    assert "webhooks[0].signing_key" in caught.value.message
+    bad_url = participant("refused", "x", webhooks=[api.WebhookConfig(url="ftp://example/h")])
+    with pytest.raises(api.TwirpError, match="webhooks\\[0\\].url"):
+        call(server, lambda lk: lk.egress.start_participant_egress(bad_url))
+    assert list(call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest())).items) == []
+    time.sleep(0.5)
+    assert hook.events == []
+
+
+def test_deliveries_are_retried_with_backoff_and_stay_in_order(fresh_server, endpoint):
+    hook = endpoint(failures=2)  # 503, 503, then 200: retried after 1 s and 2 s
+    server = fresh_server("--webhook-url", hook.url)
+    started = time.monotonic()
+    info = call(server, lambda lk: lk.egress.start_participant_egress(participant("retry", "nobody")))
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    events = hook.wait_for(3)
+    assert hook.attempts == 5
+    assert 2.5 < events[0][2] - started < 6
+    assert [e.event for e in receive(events)] == ["egress_started", "egress_updated", "egress_ended"]
+
+
+def test_an_unreachable_endpoint_never_holds_up_the_api(fresh_server):
+    server = fresh_server("--webhook-url", "http://127.0.0.1:1/nobody-listens")
+    started = time.monotonic()
+    for i in range(5):
+        info = call(server, lambda lk: lk.egress.start_participant_egress(participant(f"unreachable-{i}", "nobody")))
+        call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    assert time.monotonic() - started < 5
+    statuses = [e.status for e in call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest())).items]
+    assert statuses == [api.EGRESS_ABORTED] * 5
