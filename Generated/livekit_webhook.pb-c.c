@@ -147,7 +147,7 @@ static const ProtobufCFieldDescriptor livekit__webhook_event__field_descriptors[
     offsetof(Livekit__WebhookEvent, num_dropped),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_DEPRECATED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };

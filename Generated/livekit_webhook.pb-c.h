@@ -55,7 +55,10 @@ struct  Livekit__WebhookEvent
    * timestamp in seconds
    */
   int64_t created_at;
-  int32_t num_dropped;
+  /*
+   * events this endpoint missed (its queue was full) since the last one delivered
+   */
+  int32_t num_dropped PROTOBUF_C__DEPRECATED;
 };
 #define LIVEKIT__WEBHOOK_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&livekit__webhook_event__descriptor) \

@@ -2,6 +2,8 @@
 #include "proto_registry.h"
 #include "egress_ingest.pb-c.h"
 #include "grpc_health.pb-c.h"
+#include "grpc_reflection_v1.pb-c.h"
+#include "grpc_reflection_v1alpha.pb-c.h"
 #include "livekit_egress.pb-c.h"
 #include "livekit_models.pb-c.h"
 #include "livekit_room.pb-c.h"
@@ -11,6 +13,8 @@ const ProtobufCServiceDescriptor *const *proto_registry_services(void) {
   static const ProtobufCServiceDescriptor *const all[] = {
     &egress__ingest__room_ingest__descriptor,
     &grpc__health__v1__health__descriptor,
+    &grpc__reflection__v1__server_reflection__descriptor,
+    &grpc__reflection__v1alpha__server_reflection__descriptor,
     &livekit__egress__descriptor,
     &livekit__room_service__descriptor,
     NULL,
@@ -40,6 +44,22 @@ const ProtobufCMessageDescriptor *const *proto_registry_messages(void) {
     &grpc__health__v1__health_list_request__descriptor,
     &grpc__health__v1__health_list_response__descriptor,
     &grpc__health__v1__health_list_response__statuses_entry__descriptor,
+    &grpc__reflection__v1__server_reflection_request__descriptor,
+    &grpc__reflection__v1__extension_request__descriptor,
+    &grpc__reflection__v1__server_reflection_response__descriptor,
+    &grpc__reflection__v1__file_descriptor_response__descriptor,
+    &grpc__reflection__v1__extension_number_response__descriptor,
+    &grpc__reflection__v1__list_service_response__descriptor,
+    &grpc__reflection__v1__service_response__descriptor,
+    &grpc__reflection__v1__error_response__descriptor,
+    &grpc__reflection__v1alpha__server_reflection_request__descriptor,
+    &grpc__reflection__v1alpha__extension_request__descriptor,
+    &grpc__reflection__v1alpha__server_reflection_response__descriptor,
+    &grpc__reflection__v1alpha__file_descriptor_response__descriptor,
+    &grpc__reflection__v1alpha__extension_number_response__descriptor,
+    &grpc__reflection__v1alpha__list_service_response__descriptor,
+    &grpc__reflection__v1alpha__service_response__descriptor,
+    &grpc__reflection__v1alpha__error_response__descriptor,
     &livekit__start_egress_request__descriptor,
     &livekit__template_source__descriptor,
     &livekit__web_source__descriptor,

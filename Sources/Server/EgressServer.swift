@@ -63,7 +63,7 @@ public final class EgressServer: Service {
         }
         let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
         let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)
-        let router = RPCRouter(services: [
+        var services = [
             access.protect(EgressService.make(sessions: sessions, configuration: egressConfiguration)
                 .checking { request in
                     // A request's own webhooks must be usable before the egress exists.
@@ -74,7 +74,10 @@ public final class EgressServer: Service {
             access.protect(RoomService.make(hub: hub), AccessControl.roomService),
             access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
             HealthService.make(health),
-        ])
+        ]
+        let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
+        services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
+        let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
         let http: HTTPServer

@@ -114,3 +114,19 @@ def test_egress_service_matches_livekit():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_protos_match_grpcs(version):
+    """Both versions are wire-identical to grpc's reflection.proto (grpcio-reflection ships v1alpha)."""
+    from grpc_reflection.v1alpha import reflection_pb2
+    ours_file, grpc_file = OURS[f"grpc_reflection_{version}.proto"], theirs(reflection_pb2)
+    ours, upstream = index(ours_file), index(grpc_file)
+    strip = lambda name: name.rsplit(".", 1)[1]
+    assert sorted(map(strip, ours)) == sorted(map(strip, upstream))
+    package = lambda shape: {k: v[:3] + ((v[3] or "").rsplit(".", 1)[-1],) + v[4:] for k, v in shape.items()}
+    for name, message in ours.items():
+        assert package(field_shape(message)) == package(field_shape(upstream["grpc.reflection.v1alpha." + strip(name)])), name
+    [ours_service], [grpc_service] = ours_file.service, grpc_file.service
+    shape = lambda m: (m.name, strip(m.input_type), strip(m.output_type), m.client_streaming, m.server_streaming)
+    assert [shape(m) for m in ours_service.method] == [shape(m) for m in grpc_service.method]

@@ -40,12 +40,19 @@ public struct ResponseStreamWriter: Sendable {
     }
 }
 
+/// The request messages of a client- or bidirectional-streaming call, in order; ends when the
+/// client ends its side, throws if the call fails first.
+public typealias RequestStream = AsyncThrowingStream<ProtoMessage, any Error>
+
 /// The implementation of one RPC method. Handlers report failures by throwing `RPCError`.
 public struct RPCHandler: Sendable {
     enum Kind: Sendable {
         case unary(@Sendable (ServerRequest) async throws -> ServerResponse)
         /// Returns the trailing metadata.
         case serverStreaming(@Sendable (ServerRequest, ResponseStreamWriter) async throws -> Metadata)
+        /// Runs from the request head on; `ServerRequest.message` is an empty request message.
+        /// Returns the trailing metadata. gRPC only (Twirp has no streams).
+        case bidirectionalStreaming(@Sendable (ServerRequest, RequestStream, ResponseStreamWriter) async throws -> Metadata)
     }
 
     let kind: Kind
@@ -58,5 +65,11 @@ public struct RPCHandler: Sendable {
         _ body: @escaping @Sendable (ServerRequest, ResponseStreamWriter) async throws -> Metadata
     ) -> RPCHandler {
         RPCHandler(kind: .serverStreaming(body))
+    }
+
+    public static func bidirectionalStreaming(
+        _ body: @escaping @Sendable (ServerRequest, RequestStream, ResponseStreamWriter) async throws -> Metadata
+    ) -> RPCHandler {
+        RPCHandler(kind: .bidirectionalStreaming(body))
     }
 }

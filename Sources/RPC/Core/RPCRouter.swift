@@ -37,6 +37,11 @@ public struct RPCService: Sendable {
                     try check(request)
                     return try await body(request, writer)
                 }
+            case .bidirectionalStreaming(let body):
+                .bidirectionalStreaming { request, requests, writer in
+                    try check(request)
+                    return try await body(request, requests, writer)
+                }
             }
         })
     }

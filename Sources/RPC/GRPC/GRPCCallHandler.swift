@@ -16,6 +16,8 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
     private var headersSent = false
     private var deadlineTimer: Scheduled<Void>?
     private var path = ""
+    /// A streaming request's side: its deframer and where its messages go.
+    private var requestStream: (call: Call, continuation: RequestStream.Continuation)?
     /// Metadata the gRPC interop convention asks to be echoed: `x-grpc-test-echo-initial` in the
     /// response headers, `x-grpc-test-echo-trailing-bin` in the trailers.
     private var echo = (initial: Metadata(), trailing: Metadata())
@@ -90,11 +92,17 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         if let value = metadata.binary("x-grpc-test-echo-trailing-bin") {
             echo.trailing.add("x-grpc-test-echo-trailing-bin", binary: value)
         }
-        state = .receiving(Call(route: route, metadata: metadata, encoding: encoding, deadline: deadline,
-                                deframer: MessageDeframer(maxMessageSize: server.configuration.maxReceiveMessageSize)))
+        let call = Call(route: route, metadata: metadata, encoding: encoding, deadline: deadline,
+                        deframer: MessageDeframer(maxMessageSize: server.configuration.maxReceiveMessageSize))
+        if case .bidirectionalStreaming(let body)? = route.handler?.kind {
+            startStreaming(call, body)
+        } else {
+            state = .receiving(call)
+        }
     }
 
     func receiveData(_ data: ByteBuffer) {
+        if requestStream != nil { return receiveStreamed(data) }
         guard case .receiving(var call) = state else { return }
         call.deframer.append(data)
         do {
@@ -111,6 +119,15 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
     }
 
     func receiveEnd() {
+        if let (call, continuation) = requestStream {
+            requestStream = nil
+            guard !call.deframer.hasPartialMessage else {
+                continuation.finish(throwing: RPCError(.internal, "the request ended inside a message"))
+                return fail(RPCError(.internal, "the request ended inside a message"))
+            }
+            continuation.finish()
+            return
+        }
         guard case .receiving(let call) = state else { return }
         guard !call.deframer.hasPartialMessage else {
             return fail(RPCError(.internal, "the request ended inside a message"))
@@ -138,6 +155,8 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
 
     func streamClosed(error: HTTP2ErrorCode?) {
         deadlineTimer?.cancel()
+        requestStream?.continuation.finish(throwing: CancellationError())
+        requestStream = nil
         if case .running(let task, _) = state, let error {
             server.logger.debug("call cancelled by the client", metadata: ["path": "\(path)", "reason": "\(error)"])
             task?.cancel()
@@ -191,9 +210,45 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
                 } catch {
                     fail(error)
                 }
+            case .bidirectionalStreaming:
+                // Started from the head (startStreaming), never here.
+                fail(RPCError(.internal, "a streaming request was collected as unary"))
             }
         }
         if case .running = state { state = .running(task, deadline: call.deadline) }
+    }
+
+    /// A bidirectional call runs from its head on; request messages reach it as they arrive.
+    private func startStreaming(_ call: Call, _ body: @escaping @Sendable (ServerRequest, RequestStream, ResponseStreamWriter) async throws -> Metadata) {
+        let (messages, continuation) = RequestStream.makeStream()
+        requestStream = (call, continuation)
+        let request = ServerRequest(message: ProtoMessage(call.route.method.input), encodedSize: 0, metadata: call.metadata,
+                                    context: ServerContext(method: call.route.method, deadline: call.deadline))
+        state = .running(nil, deadline: call.deadline)
+        let task = Task.immediate(executorPreference: executor) { [self] in
+            let writer = ResponseStreamWriter { [self] message in try await send(message) }
+            do {
+                finish(trailers: try await body(request, messages, writer))
+            } catch {
+                fail(error, stopRequest: true)
+            }
+        }
+        if case .running = state { state = .running(task, deadline: call.deadline) }
+    }
+
+    private func receiveStreamed(_ data: ByteBuffer) {
+        guard var call = requestStream?.call, let continuation = requestStream?.continuation else { return }
+        call.deframer.append(data)
+        do {
+            while let message = try call.deframer.next() {
+                continuation.yield(try decode(message, of: call).0)
+            }
+            requestStream = (call, continuation)
+        } catch {
+            requestStream = nil
+            continuation.finish(throwing: error)
+            fail(error, stopRequest: true)
+        }
     }
 
     private func deadlineExpired() {
