@@ -1,63 +1,73 @@
 #!/usr/bin/env python3
-"""The demo: against a running egress-server, a participant joins the embedded room hub and
-publishes a camera and a microphone (ffmpeg sending a test pattern over RTP: a white flash and
-a beep at the start of every second); a LiveKit-style client records it with
-StartParticipantEgress for ~10 s, stops, and shows the EgressInfo and the recorded file.
-Usage: demo-client.py [HOST:PORT] [RTP_PORT]   (defaults 127.0.0.1:7880 7882)"""
+"""The demo, against a running egress-server started with --dev (API key devkey, secret
+"secret"): a participant joins the embedded room hub and publishes a camera and a microphone
+(publish.py: ffmpeg sending a test pattern over RTP, a white flash and a beep at the start of
+every second); LiveKit's own Python SDK (livekit-api) records it with StartParticipantEgress
+over Twirp for ~10 s and stops; the `egress` CLI lists what was recorded; ffprobe shows the file.
+Usage: demo-client.py [HOST:PORT] [RTP_PORT] [EGRESS_CLI]"""
+import asyncio
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Tests" / "Conformance"))
-import grpc  # noqa: E402
-from media import Endpoint, Publisher, av_offset, compile_stubs, probe  # noqa: E402
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "Tests" / "Conformance"))
+from livekit import api  # noqa: E402
+from media import av_offset, probe  # noqa: E402
 
-host, port = (sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:7880").rsplit(":", 1)
-server = Endpoint(host, int(port), int(sys.argv[2]) if len(sys.argv) > 2 else 7882)
-stubs = compile_stubs()
-e = stubs.egress
-api = stubs.egress_grpc.EgressStub(server.channel())
+address = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:7880"
+rtp_port = sys.argv[2] if len(sys.argv) > 2 else "7882"
+cli = sys.argv[3] if len(sys.argv) > 3 else str(HERE.parent / ".build/release/egress")
+url, key, secret = f"http://{address}", "devkey", "secret"
 
 
-def show(title, message):
+def show(title, text):
     print(f"== {title}")
-    print("   " + str(message).strip().replace("\n", "\n   "))
+    print("   " + str(text).strip().replace("\n", "\n   "))
 
 
-def status(egress_id):
-    return api.ListEgress(e.ListEgressRequest(egress_id=egress_id), timeout=5).items[0]
+async def record():
+    lk = api.LiveKitAPI(url, key, secret)
+    try:
+        room = await lk.room.list_participants(api.ListParticipantsRequest(room="demo-room"))
+        show("room.list_participants(demo-room)", "\n".join(
+            f"{p.identity}: " + ", ".join(f"{t.sid} {api.TrackSource.Name(t.source)}" for t in p.tracks) for p in room.participants))
+        info = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
+            room_name="demo-room", identity="alice", preset=api.H264_720P_30,
+            file_outputs=[api.EncodedFileOutput(filepath="{room_name}/{publisher_identity}-{time}.mp4")]))
+        show("egress.start_participant_egress", f"egress_id: {info.egress_id} status: {api.EgressStatus.Name(info.status)}")
+        while (await lk.egress.list_egress(api.ListEgressRequest(egress_id=info.egress_id))).items[0].status != api.EGRESS_ACTIVE:
+            await asyncio.sleep(0.1)
+        print(f"== recording {info.egress_id} (ACTIVE) for 10 s ...")
+        await asyncio.sleep(10)
+        stopped = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
+        show("egress.stop_egress", f"status: {api.EgressStatus.Name(stopped.status)}")
+        while (final := (await lk.egress.list_egress(api.ListEgressRequest(egress_id=info.egress_id))).items[0]).status != api.EGRESS_COMPLETE:
+            assert final.status == api.EGRESS_ENDING, final.error
+            await asyncio.sleep(0.1)
+        show("EgressInfo (egress.list_egress)", final)
+        try:
+            await lk.egress.start_participant_egress(api.ParticipantEgressRequest(room_name="demo-room"))
+        except api.TwirpError as error:
+            show("start_participant_egress without identity", f"TwirpError {error.code} ({error.status}): {error.message}")
+        return final
+    finally:
+        await lk.aclose()
 
 
-def wait_for(egress_id, wanted, timeout=30):
-    deadline = time.monotonic() + timeout
-    while (info := status(egress_id)).status != wanted:
-        assert time.monotonic() < deadline, f"egress stuck in {e.EgressStatus.Name(info.status)}: {info.error}"
-        time.sleep(0.1)
-    return info
-
-
-show("Health.Check", stubs.health_grpc.HealthStub(server.channel()).Check(stubs.health.HealthCheckRequest(), timeout=5))
-
-alice = Publisher(server, stubs, "demo-room", "alice")
-camera, microphone = alice.camera_and_microphone()
-alice.send(camera, microphone, size="1280x720", seconds=30)
-show("RoomIngest: alice joined demo-room and publishes (ffmpeg sends RTP to port %d)" % server.rtp_port,
-     f"camera {camera.sid} (H.264, ssrc {camera.ssrc})\nmicrophone {microphone.sid} (Opus, ssrc {microphone.ssrc})")
-
+alice = subprocess.Popen([sys.executable, str(HERE.parent / "Tests/Conformance/publish.py"), address, rtp_port, "demo-room", "alice",
+                          "40", "1280x720"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+tracks = json.loads(alice.stdout.readline())
+show(f"alice joined demo-room and publishes (ffmpeg sends RTP to port {rtp_port})",
+     f"camera {tracks['video']} (H.264 1280x720)\nmicrophone {tracks['audio']} (Opus)")
 try:
-    info = api.StartParticipantEgress(e.ParticipantEgressRequest(
-        room_name="demo-room", identity="alice", preset=e.H264_720P_30,
-        file_outputs=[e.EncodedFileOutput(filepath="{room_name}/{publisher_identity}-{time}.mp4")]), timeout=5)
-    show("StartParticipantEgress", f"egress_id: {info.egress_id} status: {e.EgressStatus.Name(info.status)}")
-    wait_for(info.egress_id, e.EGRESS_ACTIVE)
-    print(f"== recording {info.egress_id} (ACTIVE) for 10 s ...")
-    time.sleep(10)
-    stopped = api.StopEgress(e.StopEgressRequest(egress_id=info.egress_id), timeout=5)
-    show("StopEgress", f"status: {e.EgressStatus.Name(stopped.status)}")
-    final = wait_for(info.egress_id, e.EGRESS_COMPLETE)
-    show("EgressInfo (ListEgress)", final)
+    final = asyncio.run(record())
 finally:
-    alice.leave()
+    alice.stdin.close()
+    alice.wait(timeout=20)
 
 result = final.file_results[0]
 streams, fmt = probe(result.location)
@@ -71,7 +81,6 @@ offset, flashes, beeps = av_offset(result.location)
 summary.append(f"flashes found at {len(flashes)} seconds, beeps at {len(beeps)}; A/V offset {offset * 1000:+.0f} ms")
 show("ffprobe of the recording", "\n".join(summary))
 
-try:
-    api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="demo-room"), timeout=5)
-except grpc.RpcError as error:
-    show("StartParticipantEgress without identity", f"{error.code().name}: {error.details()}")
+environment = {**os.environ, "LIVEKIT_URL": url, "LIVEKIT_API_KEY": key, "LIVEKIT_API_SECRET": secret}
+listing = subprocess.run([cli, "list", "--room", "demo-room"], capture_output=True, text=True, env=environment, check=True).stdout
+show("egress list --room demo-room  (the command-line client)", listing)
