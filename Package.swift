@@ -142,6 +142,7 @@ let package = Package(
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP"]),
         .testTarget(
             name: "RPCTests",

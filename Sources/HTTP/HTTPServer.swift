@@ -39,10 +39,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    /// A server of gRPC only.
+    /// A server of gRPC only, in plaintext (which cannot fail to set up).
     public convenience init(configuration: HTTP2Configuration, group: any EventLoopGroup, logger: Logger,
                             makeHandler: @escaping HTTP2StreamHandlerFactory) {
-        // swiftlint:disable:next force_try
         try! self.init(configuration: configuration, group: group, logger: logger, application: HTTPApplication(streams: makeHandler))
     }
 
@@ -117,7 +116,7 @@ public final class HTTPServer: Sendable {
         }
         try? await listener?.close()
         for channel in connections {
-            channel.pipeline.fireUserInboundEventTriggered(HTTP2GracefulShutdownEvent())
+            channel.pipeline.fireUserInboundEventTriggered(HTTPGracefulShutdownEvent())
         }
         let deadline = Task { [self] in
             try await Task.sleep(for: configuration.shutdownTimeout)

@@ -39,57 +39,21 @@ public final class EgressServer: Service {
         for key in keys.weakKeys {
             logger.warning("the secret of API key \(key) is shorter than 32 characters; use a longer one")
         }
-        let access = AccessControl(keys: keys)
         let outputDirectory = try Self.prepareOutputDirectory(configuration.outputDirectory)
         let capabilities = MediaCapabilities.probe()
         FFmpegLogging.errorsOnly()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         // The hub gets a loop of its own, so RTP never waits behind RPC work (or the reverse).
         let mediaGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        var hubConfiguration = configuration.hub
-        hubConfiguration.rtpHost = configuration.host
-        let hub = RoomHub(loop: mediaGroup.next(), configuration: hubConfiguration, logger: logger)
-        var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
-        recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
-        let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
-        let webhooks: WebhookNotifier
+        let parts: Parts
         do {
-            webhooks = try WebhookNotifier(configuration: configuration.webhooks, keys: keys, client: try HTTPClient(group: group),
-                                           logger: logger, egressInfo: EgressInfoEncoder.encode)
-        } catch {
-            try? await group.shutdownGracefully()
-            try? await mediaGroup.shutdownGracefully()
-            throw ServerError("\(error)")
-        }
-        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
-        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)
-        var services = [
-            access.protect(EgressService.make(sessions: sessions, configuration: egressConfiguration)
-                .checking { request in
-                    // A request's own webhooks must be usable before the egress exists.
-                    guard request.message.descriptor.field(named: "webhooks") != nil,
-                          let problem = webhooks.problem(with: request.message.messages("webhooks")) else { return }
-                    throw RPCError.invalidArgument("request has missing or invalid field: \(problem)")
-                }, AccessControl.egress),
-            access.protect(RoomService.make(hub: hub), AccessControl.roomService),
-            access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
-            HealthService.make(health),
-        ]
-        let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
-        services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
-        let router = RPCRouter(services: services)
-        let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
-        let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
-        let http: HTTPServer
-        do {
-            http = try HTTPServer(
-                configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
-                application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix))
+            parts = try assemble(keys: keys, outputDirectory: outputDirectory, capabilities: capabilities, group: group, mediaGroup: mediaGroup)
         } catch {
             try? await group.shutdownGracefully()
             try? await mediaGroup.shutdownGracefully()
             throw error
         }
+        let (hub, sessions, http) = (parts.hub, parts.sessions, parts.http)
 
         let ingest: RTPIngest
         do {
@@ -124,6 +88,56 @@ public final class EgressServer: Service {
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// What `run` starts and stops.
+    private struct Parts {
+        let hub: RoomHub
+        let sessions: SessionManager
+        let http: HTTPServer
+    }
+
+    /// The hub, the recorder, the session manager with its webhooks, the services behind access
+    /// control, and the HTTP server that carries them; throws when TLS or webhooks are unusable.
+    private func assemble(keys: APIKeys, outputDirectory: String, capabilities: MediaCapabilities,
+                          group: MultiThreadedEventLoopGroup, mediaGroup: MultiThreadedEventLoopGroup) throws -> Parts {
+        var hubConfiguration = configuration.hub
+        hubConfiguration.rtpHost = configuration.host
+        let hub = RoomHub(loop: mediaGroup.next(), configuration: hubConfiguration, logger: logger)
+        var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
+        recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
+        let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
+        let webhooks: WebhookNotifier
+        do {
+            webhooks = try WebhookNotifier(configuration: configuration.webhooks, keys: keys, client: try HTTPClient(group: group),
+                                           logger: logger, egressInfo: EgressInfoEncoder.encode)
+        } catch {
+            throw ServerError("\(error)")
+        }
+        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
+        let access = AccessControl(keys: keys)
+        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)
+        var services = [
+            access.protect(EgressService.make(sessions: sessions, configuration: egressConfiguration)
+                .checking { request in
+                    // A request's own webhooks must be usable before the egress exists.
+                    guard request.message.descriptor.field(named: "webhooks") != nil,
+                          let problem = webhooks.problem(with: request.message.messages("webhooks")) else { return }
+                    throw RPCError.invalidArgument("request has missing or invalid field: \(problem)")
+                }, AccessControl.egress),
+            access.protect(RoomService.make(hub: hub), AccessControl.roomService),
+            access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
+            HealthService.make(health),
+        ]
+        let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
+        services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
+        let router = RPCRouter(services: services)
+        let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
+        let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
+        let http = try HTTPServer(
+            configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
+            application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix))
+        return Parts(hub: hub, sessions: sessions, http: http)
     }
 
     /// Creates the output directory and returns its absolute path.

@@ -18,7 +18,7 @@ def full_encoding():
 
 
 def webhooks():
-    return [lkm.WebhookConfig(url="http://127.0.0.1:9/hook", signing_key="sk",
+    return [lkm.WebhookConfig(url="http://127.0.0.1:9/hook", signing_key="devkey",
                              filter_params=lkm.FilterParams(include_events=["egress_ended"], exclude_events=["x"]))]
 
 

@@ -45,7 +45,7 @@ final class ProtocolSelector: ChannelInboundHandler, RemovableChannelHandler {
             case "http/1.1": decide(.http1, context)
             default: sniff(context)
             }
-        } else if event is HTTP2GracefulShutdownEvent {
+        } else if event is HTTPGracefulShutdownEvent {
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)

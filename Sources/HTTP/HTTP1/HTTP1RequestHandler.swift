@@ -54,7 +54,7 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is HTTP2GracefulShutdownEvent {
+        if event is HTTPGracefulShutdownEvent {
             isShuttingDown = true
             if !isBusy { context.close(promise: nil) }
         } else {

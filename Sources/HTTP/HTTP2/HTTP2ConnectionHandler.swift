@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 
 /// Sent down a connection's pipeline to start a graceful shutdown of it.
-public struct HTTP2GracefulShutdownEvent: Sendable {
+public struct HTTPGracefulShutdownEvent: Sendable {
     public init() {}
 }
 
@@ -114,7 +114,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is HTTP2GracefulShutdownEvent {
+        if event is HTTPGracefulShutdownEvent {
             beginGracefulShutdown(context)
         } else {
             context.fireUserInboundEventTriggered(event)
