@@ -76,13 +76,13 @@ let package = Package(
         .target(
             name: "RPC",
             dependencies: [
-                "HTTP", "Protobuf", "CZlib",
+                "HTTP", "Protobuf", "Support", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // LiveKit access tokens: JWT HS256, API keys, grants.
-        .target(name: "Auth", dependencies: ["Protobuf", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Auth", dependencies: ["Protobuf", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(

@@ -1,3 +1,5 @@
+import Support
+
 /// API keys and their secrets, as LiveKit's server takes them: a YAML map of `key: secret`
 /// lines (the `LIVEKIT_KEYS` variable, `--keys`, or a key file).
 public struct APIKeys: Sendable, Equatable {
@@ -14,11 +16,11 @@ public struct APIKeys: Sendable, Equatable {
             line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.split(separator: ",") } ?? []
         }
         for entry in entries {
-            let trimmed = String(entry).trimmingSpaces
+            let trimmed = entry.trimmingEnds()
             guard !trimmed.isEmpty else { continue }
             guard let colon = trimmed.firstIndex(of: ":") else { throw .malformed("a key entry has no ':' (\"key: secret\")") }
-            let key = unquote(String(trimmed[..<colon]).trimmingSpaces)
-            let secret = unquote(String(trimmed[trimmed.index(after: colon)...]).trimmingSpaces)
+            let key = unquote(trimmed[..<colon].trimmingEnds())
+            let secret = unquote(trimmed[trimmed.index(after: colon)...].trimmingEnds())
             guard !key.isEmpty, !secret.isEmpty else { throw .malformed("a key entry has an empty key or secret") }
             secrets[key] = secret
         }

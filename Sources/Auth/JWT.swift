@@ -12,24 +12,33 @@ public enum JWT {
         return signingInput + "." + base64URL(Array(mac))
     }
 
-    /// The claims of a well-formed HS256 token, before its signature is checked (to find the key).
-    public static func unverifiedClaims(_ token: String) throws(AuthError) -> JSONValue {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let header = json(parts[0]), let claims = json(parts[1]) else {
-            throw .malformed("not a JWT")
-        }
-        guard header["alg"] == .string("HS256") else { throw .malformed("the token is not signed with HS256") }
-        guard case .object = claims else { throw .malformed("the token's claims are not a JSON object") }
-        return claims
-    }
+    /// A well-formed HS256 token, read once: its claims (not yet trusted) and what its
+    /// signature covers. Works on the token's bytes; a call carries one on every request.
+    public struct Unverified {
+        public let claims: JSONValue
+        private let signingInput: ArraySlice<UInt8>
+        private let signature: [UInt8]
 
-    /// Whether `token` carries a valid signature made with `secret`.
-    public static func hasValidSignature(_ token: String, secret: String) -> Bool {
-        guard let dot = token.lastIndex(of: "."),
-              let signature = Base64.decode(String(token[token.index(after: dot)...])) else { return false }
-        let signingInput = Array(token[..<dot].utf8)
-        return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput,
-                                                       using: SymmetricKey(data: Array(secret.utf8)))
+        public init(_ token: String) throws(AuthError) {
+            let bytes = Array(token.utf8)
+            let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
+            guard dots.count == 2,
+                  let header = JWT.json(bytes[..<dots[0]]), let claims = JWT.json(bytes[(dots[0] + 1)..<dots[1]]),
+                  let signature = Base64.decode(bytes[(dots[1] + 1)...]) else {
+                throw .malformed("not a JWT")
+            }
+            guard header["alg"] == .string("HS256") else { throw .malformed("the token is not signed with HS256") }
+            guard case .object = claims else { throw .malformed("the token's claims are not a JSON object") }
+            self.claims = claims
+            self.signingInput = bytes[..<dots[1]]
+            self.signature = signature
+        }
+
+        /// Whether the signature was made with `secret` (compared in constant time).
+        public func isSigned(with secret: String) -> Bool {
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput,
+                                                   using: SymmetricKey(data: Array(secret.utf8)))
+        }
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
@@ -43,8 +52,8 @@ public enum JWT {
         })
     }
 
-    private static func json(_ part: Substring) -> JSONValue? {
-        guard let bytes = Base64.decode(String(part)) else { return nil }
+    private static func json(_ part: ArraySlice<UInt8>) -> JSONValue? {
+        guard let bytes = Base64.decode(part) else { return nil }
         return try? JSONParser.parse(bytes)
     }
 }

@@ -1,3 +1,5 @@
+import Support
+
 /// Checks `authorization: Bearer <jwt>` tokens against the server's API keys: the signature
 /// with the secret of the token's `iss`, then `exp` and `nbf` with a little leeway.
 public struct TokenVerifier: Sendable {
@@ -12,24 +14,19 @@ public struct TokenVerifier: Sendable {
 
     /// The token in an `authorization` header value (`Bearer <jwt>`, or the bare token).
     public func verify(authorization: String?, now: Int64) throws(AuthError) -> AccessToken {
-        guard var token = authorization?.trimmingSpaces, !token.isEmpty else { throw .missing }
-        if token.lowercased().hasPrefix("bearer ") { token = String(token.dropFirst(7)).trimmingSpaces }
+        guard var token = authorization?.trimmingEnds(), !token.isEmpty else { throw .missing }
+        if token.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) { token = token.dropFirst(7).trimmingEnds() }
         guard !token.isEmpty, token.lowercased() != "bearer" else { throw .missing }
         return try verify(token: token, now: now)
     }
 
     public func verify(token: String, now: Int64) throws(AuthError) -> AccessToken {
-        let claims = AccessToken(claims: try JWT.unverifiedClaims(token))
+        let unverified = try JWT.Unverified(token)
+        let claims = AccessToken(claims: unverified.claims)
         guard let secret = keys.secret(for: claims.apiKey) else { throw .unknownKey(claims.apiKey) }
-        guard JWT.hasValidSignature(token, secret: secret) else { throw .badSignature }
+        guard unverified.isSigned(with: secret) else { throw .badSignature }
         if let exp = claims.expiresAt, now > exp + leeway { throw .expired }
         if let nbf = claims.notBefore, now + leeway < nbf { throw .notYetValid }
         return claims
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

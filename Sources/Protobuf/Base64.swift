@@ -33,7 +33,12 @@ public enum Base64 {
 
     /// The decoded bytes, or nil when `text` is not base64.
     public static func decode(_ text: String) -> [UInt8]? {
-        var chars = Array(text.utf8)
+        decode(Array(text.utf8)[...])
+    }
+
+    /// The decoded bytes of base64 text given as its bytes, or nil when they are not base64.
+    public static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        var chars = text
         while chars.last == UInt8(ascii: "=") { chars.removeLast() }
         guard chars.count % 4 != 1 else { return nil }
         var out: [UInt8] = []

@@ -17,6 +17,17 @@ import Testing
         #expect(verified.apiKey == "APIkey1" && verified.identity == "svc" && verified.video.roomRecord && !verified.video.roomAdmin)
     }
 
+    @Test(arguments: ["Bearer ", "bearer ", "BEARER ", "  Bearer \t", ""])
+    func theBearerSchemeIsReadInAnyCaseAndSpacing(_ scheme: String) throws {
+        let verified = try TokenVerifier(keys: keys).verify(authorization: scheme + token() + " ", now: now)
+        #expect(verified.apiKey == "APIkey1")
+    }
+
+    @Test func keyEntriesAreTrimmed() throws {
+        let parsed = try APIKeys.parse("  one :\t'secret one'  \n\ttwo: secret2 # a comment")
+        #expect(parsed.secret(for: "one") == "secret one" && parsed.secret(for: "two") == "secret2" && parsed.keys == ["one", "two"])
+    }
+
     @Test func badTokensAreRefusedSayingWhy() {
         let verifier = TokenVerifier(keys: keys, leeway: 10)
         #expect(throws: AuthError.missing) { try verifier.verify(authorization: nil, now: now) }
@@ -33,7 +44,7 @@ import Testing
 
     @Test func aTamperedTokenFailsItsSignature() throws {
         var parts = token().split(separator: ".").map(String.init)
-        var claims = try JWT.unverifiedClaims(token())
+        var claims = try JWT.Unverified(token()).claims
         if case .object(var members) = claims {
             members.append(("video", .object([("roomAdmin", .bool(true))])))
             claims = .object(members)

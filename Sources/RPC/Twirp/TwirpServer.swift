@@ -2,6 +2,7 @@ import HTTP
 import Logging
 import NIOCore
 import Protobuf
+import Support
 
 /// Twirp (v7) over the same router as gRPC: `POST /twirp/<package.Service>/<Method>` with a
 /// protobuf (`application/protobuf`) or canonical-JSON (`application/json`) body, answered in
@@ -34,7 +35,7 @@ public struct TwirpServer: Sendable {
         /// `application/json;charset=UTF-8` is JSON; anything else than the two is refused.
         init?(contentType: String) {
             let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map {
-                $0.trimmingCharacters(in: " \t").lowercased()
+                $0.trimmingEnds().lowercased()
             } ?? ""
             switch mediaType {
             case "application/json": self = .json
@@ -129,10 +130,4 @@ public struct TwirpServer: Sendable {
 struct ProtoBodyTooLarge: Error, CustomStringConvertible {
     let limit: Int
     var description: String { "the body exceeds the limit of \(limit) bytes" }
-}
-
-private extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
-    }
 }
