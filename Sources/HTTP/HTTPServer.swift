@@ -16,6 +16,8 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let application: HTTPApplication
     private let streamFactory: HTTP2StreamHandlerFactory
+    /// Where responders run: on the loop of their connection.
+    private let executors: EventLoopTaskExecutors
     private let state = Mutex(State())
 
     private struct State {
@@ -34,8 +36,11 @@ public final class HTTPServer: Sendable {
         self.logger = logger
         self.application = application
         let maxBodySize = http1.maxBodySize
+        let executors = EventLoopTaskExecutors(group: group)
+        self.executors = executors
         streamFactory = { stream in
-            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize)
+            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize,
+                                  executor: executors.executor(for: stream.eventLoop))
         }
     }
 
@@ -104,7 +109,8 @@ public final class HTTPServer: Sendable {
         limits.maxHeaderFieldCount = 256
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
                                                    withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-        try operations.addHandler(HTTP1RequestHandler(responder: application.responder, configuration: http1, guardian: guardian, logger: logger))
+        try operations.addHandler(HTTP1RequestHandler(responder: application.responder, configuration: http1, guardian: guardian,
+                                                       executor: executors.executor(for: channel.eventLoop), logger: logger))
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish for up to

@@ -14,6 +14,7 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
     private let responder: HTTPResponder
     private let configuration: HTTP1Configuration
     private let guardian: SlowClientGuard
+    private let executor: EventLoopTaskExecutor
     private let logger: Logger
     private var request: (head: HTTPRequestHead, body: ByteBuffer)?
     /// A refusal was sent; the rest of the input is ignored until the connection closes.
@@ -23,10 +24,12 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
     /// The server is shutting down: the connection closes after the response in progress.
     private var isShuttingDown = false
 
-    init(responder: @escaping HTTPResponder, configuration: HTTP1Configuration, guardian: SlowClientGuard, logger: Logger) {
+    init(responder: @escaping HTTPResponder, configuration: HTTP1Configuration, guardian: SlowClientGuard,
+         executor: EventLoopTaskExecutor, logger: Logger) {
         self.responder = responder
         self.configuration = configuration
         self.guardian = guardian
+        self.executor = executor
         self.logger = logger
     }
 
@@ -81,7 +84,8 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
         let keepAlive = head.isKeepAlive
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let responder = responder
-        Task {
+        // On the connection's loop: a responder that never suspends answers inline.
+        Task.immediate(executorPreference: executor) {
             let response = await responder(request)
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value

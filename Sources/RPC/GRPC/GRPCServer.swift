@@ -7,24 +7,19 @@ public final class GRPCServer: Sendable {
     let router: RPCRouter
     let configuration: RPCConfiguration
     let logger: Logger
-    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
+    private let executors: EventLoopTaskExecutors
 
     public init(router: RPCRouter, configuration: RPCConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
-        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
-        for loop in group.makeIterator() {
-            executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop)
-        }
-        self.executors = executors
+        executors = EventLoopTaskExecutors(group: group)
     }
 
     /// The factory the HTTP/2 server calls for every new stream.
     public var streamHandlerFactory: HTTP2StreamHandlerFactory {
         { [self] stream in
-            let executor = executors[ObjectIdentifier(stream.eventLoop)] ?? EventLoopTaskExecutor(stream.eventLoop)
-            return GRPCCallHandler(stream: stream, server: self, executor: executor)
+            GRPCCallHandler(stream: stream, server: self, executor: executors.executor(for: stream.eventLoop))
         }
     }
 }
