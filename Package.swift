@@ -143,6 +143,13 @@ let package = Package(
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "HTTP", "HTTPClient", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP"]),
         .testTarget(
             name: "RPCTests",

@@ -85,6 +85,12 @@ public final class EgressServer: Service {
         await http.shutdownGracefully()
         await sessions.stopAll(timeout: configuration.egressStopTimeout)
         await ingest.close()
+        let delivered = await parts.webhooks.drain(timeout: configuration.http2.shutdownTimeout)
+        let webhookStatistics = parts.webhooks.statistics
+        logger.info("webhooks", metadata: [
+            "delivered": "\(webhookStatistics.delivered)", "failed": "\(webhookStatistics.failed)",
+            "dropped": "\(webhookStatistics.dropped)", "undelivered_at_exit": "\(!delivered)",
+        ])
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
@@ -95,6 +101,7 @@ public final class EgressServer: Service {
         let hub: RoomHub
         let sessions: SessionManager
         let http: HTTPServer
+        let webhooks: WebhookNotifier
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -137,7 +144,7 @@ public final class EgressServer: Service {
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
             application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix))
-        return Parts(hub: hub, sessions: sessions, http: http)
+        return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks)
     }
 
     /// Creates the output directory and returns its absolute path.

@@ -36,6 +36,9 @@ final class WebhookEndpoint: Sendable {
 
     var statistics: WebhookStatistics { state.withLock { $0.statistics } }
 
+    /// Nothing is waiting or being delivered.
+    var isIdle: Bool { state.withLock { !$0.isDelivering } }
+
     /// Queues `event` (a `livekit.WebhookEvent`) and starts delivery if it is idle.
     func enqueue(_ event: ProtoMessage) {
         let (start, dropped) = state.withLock { state -> (Bool, ProtoMessage?) in

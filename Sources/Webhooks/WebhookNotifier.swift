@@ -63,13 +63,21 @@ public final class WebhookNotifier: Sendable {
         event.set("id", RandomID.make(prefix: "EV_"))
         event.set("created_at", WallClock.nanoseconds() / 1_000_000_000)
         var destinations = configuration.urls.map { ($0, defaultKey) }
-        for webhook in change.record.request.message.messages("webhooks") {
+        for webhook in change.record.request.message.messages("webhooks") where Self.filter(of: webhook, allows: name) {
             let key = webhook.string("signing_key")
             destinations.append((webhook.string("url"), key.isEmpty ? defaultKey : key))
         }
         for (url, key) in destinations {
             endpoint(url: url, key: key)?.enqueue(event)
         }
+    }
+
+    /// A request webhook's `filter_params`: with `include_events`, only those events are sent;
+    /// an event in `exclude_events` never is.
+    static func filter(of webhook: ProtoMessage, allows event: String) -> Bool {
+        guard let filter = webhook.message("filter_params") else { return true }
+        let included = filter.strings("include_events")
+        return (included.isEmpty || included.contains(event)) && !filter.strings("exclude_events").contains(event)
     }
 
     private func endpoint(url: String, key: String) -> WebhookEndpoint? {
@@ -82,6 +90,18 @@ public final class WebhookNotifier: Sendable {
             endpoints[id] = endpoint
             return endpoint
         }
+    }
+
+    /// Waits until every queued event is delivered or given up on, for at most `timeout`: at
+    /// shutdown, the last `egress_ended` events still go out. Returns whether all were.
+    @discardableResult
+    public func drain(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !endpoints.withLock({ $0.values.allSatisfy(\.isIdle) }) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     /// Deliveries so far, summed over every endpoint.

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from livekit import api
+from livekit.protocol import models
 
 LONG_SECRET = "a-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -168,3 +169,31 @@ def test_an_unreachable_endpoint_never_holds_up_the_api(fresh_server):
     assert time.monotonic() - started < 5
     statuses = [e.status for e in call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest())).items]
     assert statuses == [api.EGRESS_ABORTED] * 5
+
+
+def test_a_requests_filter_params_choose_its_events(fresh_server, endpoint):
+    only_ended, no_updates = endpoint(), endpoint()
+    server = fresh_server()
+    request = participant("filtered", "nobody", webhooks=[
+        api.WebhookConfig(url=only_ended.url, filter_params=models.FilterParams(include_events=["egress_ended"])),
+        api.WebhookConfig(url=no_updates.url, filter_params=models.FilterParams(exclude_events=["egress_updated"])),
+    ])
+    info = call(server, lambda lk: lk.egress.start_participant_egress(request))
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    assert [e.event for e in receive(only_ended.wait_for(1))] == ["egress_ended"]
+    assert [e.event for e in receive(no_updates.wait_for(2))] == ["egress_started", "egress_ended"]
+    time.sleep(0.5)
+    assert (len(only_ended.events), len(no_updates.events)) == (1, 2)
+
+
+def test_sigterm_delivers_the_last_events_before_the_server_exits(fresh_server, endpoint):
+    hook = endpoint()
+    server = fresh_server("--webhook-url", hook.url)
+    info = call(server, lambda lk: lk.egress.start_participant_egress(participant("shutdown", "nobody")))
+    hook.wait_for(1)
+    hook.failures = 1  # the next event's first attempt gets a 503: it goes out on the retry, 1 s later
+    assert server.terminate() == 0
+    events = receive(hook.events)  # no waiting: what arrived before the process ended
+    assert [e.event for e in events][-1] == "egress_ended"
+    assert events[-1].egress_info.egress_id == info.egress_id and hook.attempts == len(events) + 1
+    assert "delivered=" in server.log_text() and "undelivered_at_exit=false" in server.log_text()
