@@ -4,13 +4,17 @@ the body) and parses it. Egresses are started with livekit-api over Twirp."""
 import asyncio
 import http.server
 import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from livekit import api
 from livekit.protocol import models
 
+HERE = Path(__file__).resolve().parent
 LONG_SECRET = "a-secret-that-is-long-enough-for-hs256-0123456789"
 
 
@@ -197,3 +201,25 @@ def test_sigterm_delivers_the_last_events_before_the_server_exits(fresh_server, 
     assert [e.event for e in events][-1] == "egress_ended"
     assert events[-1].egress_info.egress_id == info.egress_id and hook.attempts == len(events) + 1
     assert "delivered=" in server.log_text() and "undelivered_at_exit=false" in server.log_text()
+
+
+def test_a_recording_reports_active_ending_and_complete_with_its_file(fresh_server, endpoint):
+    hook = endpoint()
+    server = fresh_server("--webhook-url", hook.url)
+    publisher = subprocess.Popen([sys.executable, str(HERE / "publish.py"), server.address, str(server.rtp_port), "live", "erin", "30"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        json.loads(publisher.stdout.readline())  # published
+        info = call(server, lambda lk: lk.egress.start_participant_egress(participant("live", "erin")))
+        hook.wait_for(2)  # started, then ACTIVE once media flows
+        time.sleep(2)
+        call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+        events = receive(hook.wait_for(4))
+    finally:
+        publisher.stdin.close()
+        publisher.wait(timeout=20)
+    assert [(e.event, e.egress_info.status) for e in events] == [
+        ("egress_started", api.EGRESS_STARTING), ("egress_updated", api.EGRESS_ACTIVE),
+        ("egress_updated", api.EGRESS_ENDING), ("egress_ended", api.EGRESS_COMPLETE)]
+    [result] = events[-1].egress_info.file_results
+    assert result.filename.endswith("hooks/live.mp4") and result.size > 0 and result.duration > 1_000_000_000
