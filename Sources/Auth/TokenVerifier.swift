@@ -16,7 +16,8 @@ public struct TokenVerifier: Sendable {
     public func verify(authorization: String?, now: Int64) throws(AuthError) -> AccessToken {
         guard var token = authorization?.trimmingEnds(), !token.isEmpty else { throw .missing }
         if token.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) { token = token.dropFirst(7).trimmingEnds() }
-        guard !token.isEmpty, token.lowercased() != "bearer" else { throw .missing }
+        // "Bearer" alone: the scheme without a token.
+        guard !token.isEmpty, !(token.utf8.count == 6 && token.lowercased() == "bearer") else { throw .missing }
         return try verify(token: token, now: now)
     }
 

@@ -36,11 +36,9 @@ public final class HTTPServer: Sendable {
         self.logger = logger
         self.application = application
         let maxBodySize = http1.maxBodySize
-        let executors = EventLoopTaskExecutors(group: group)
-        self.executors = executors
+        executors = EventLoopTaskExecutors(group: group)
         streamFactory = { stream in
-            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize,
-                                  executor: executors.executor(for: stream.eventLoop))
+            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize)
         }
     }
 
@@ -95,7 +93,7 @@ public final class HTTPServer: Sendable {
     }
 
     private func startHTTP2(_ channel: any Channel, logger: Logger) throws {
-        let session = try HTTP2Session(configuration: configuration, eventLoop: channel.eventLoop, logger: logger, makeHandler: streamFactory)
+        let session = try HTTP2Session(configuration: configuration, executor: executors.executor(for: channel.eventLoop), logger: logger, makeHandler: streamFactory)
         try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(session: session))
     }
 

@@ -139,7 +139,7 @@ public final class EgressServer: Service {
         let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
         services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
         let router = RPCRouter(services: services)
-        let grpc = GRPCServer(router: router, configuration: configuration.rpc, group: group, logger: logger)
+        let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,

@@ -16,7 +16,7 @@ import Testing
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let logger = Logger(label: "test")
         let grpc = GRPCServer(router: RPCRouter(services: [RPCService("grpc.health.v1.Health", handlers: handlers)]),
-                              configuration: RPCConfiguration(), group: group, logger: logger)
+                              configuration: RPCConfiguration(), logger: logger)
         var http2Configuration = HTTP2Configuration()
         http2Configuration.shutdownTimeout = .seconds(2)
         let server = HTTPServer(configuration: http2Configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)

@@ -19,10 +19,10 @@ public final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
 }
 
 /// One `EventLoopTaskExecutor` per loop of a group, made once.
-public struct EventLoopTaskExecutors: Sendable {
+struct EventLoopTaskExecutors: Sendable {
     private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
 
-    public init(group: any EventLoopGroup) {
+    init(group: any EventLoopGroup) {
         var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
         for loop in group.makeIterator() {
             executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop)
@@ -31,7 +31,7 @@ public struct EventLoopTaskExecutors: Sendable {
     }
 
     /// The executor of `loop` (a new one for a loop outside the group).
-    public func executor(for loop: any EventLoop) -> EventLoopTaskExecutor {
+    func executor(for loop: any EventLoop) -> EventLoopTaskExecutor {
         executors[ObjectIdentifier(loop)] ?? EventLoopTaskExecutor(loop)
     }
 }

@@ -12,7 +12,9 @@ final class HTTP2Session {
     }
 
     let configuration: HTTP2Configuration
-    let eventLoop: any EventLoop
+    /// The connection's event loop, as the executor its streams' handlers prefer.
+    let executor: EventLoopTaskExecutor
+    var eventLoop: any EventLoop { executor.eventLoop }
     let logger: Logger
     private let makeHandler: HTTP2StreamHandlerFactory
     private var delegate: Delegate?
@@ -35,9 +37,9 @@ final class HTTP2Session {
         let stream: HTTP2Stream
     }
 
-    init(configuration: HTTP2Configuration, eventLoop: any EventLoop, logger: Logger, makeHandler: @escaping HTTP2StreamHandlerFactory) throws {
+    init(configuration: HTTP2Configuration, executor: EventLoopTaskExecutor, logger: Logger, makeHandler: @escaping HTTP2StreamHandlerFactory) throws {
         self.configuration = configuration
-        self.eventLoop = eventLoop
+        self.executor = executor
         self.logger = logger
         self.makeHandler = makeHandler
         floodGuard = FloodGuard(configuration, now: .now)
@@ -264,7 +266,7 @@ final class HTTP2Session {
     // MARK: Stream lifecycle (called from the nghttp2 callbacks)
 
     func beginStream(_ id: Int32) {
-        let stream = HTTP2Stream(id: id, eventLoop: eventLoop, session: self)
+        let stream = HTTP2Stream(id: id, executor: executor, session: self)
         streams[id] = StreamEntry(stream: stream)
     }
 

@@ -7,7 +7,9 @@ import NIOCore
 /// `finish` (with or without trailers) — or headers with `endStream` for a body-less answer.
 public final class HTTP2Stream: @unchecked Sendable {
     public let id: Int32
-    public let eventLoop: any EventLoop
+    /// Runs tasks on the connection's event loop: handlers prefer it, so they answer without a thread hop.
+    public let executor: EventLoopTaskExecutor
+    public var eventLoop: any EventLoop { executor.eventLoop }
 
     // Confined to the event loop.
     weak var session: HTTP2Session?
@@ -23,9 +25,9 @@ public final class HTTP2Stream: @unchecked Sendable {
     /// Buffered response bytes above which `whenDrained` callbacks wait (default 256 KiB).
     public static let bufferHighWatermark = 256 * 1024
 
-    init(id: Int32, eventLoop: any EventLoop, session: HTTP2Session) {
+    init(id: Int32, executor: EventLoopTaskExecutor, session: HTTP2Session) {
         self.id = id
-        self.eventLoop = eventLoop
+        self.executor = executor
         self.session = session
     }
 

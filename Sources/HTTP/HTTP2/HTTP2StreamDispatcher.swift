@@ -7,19 +7,17 @@ final class HTTP2StreamDispatcher: HTTP2StreamHandler {
     private let stream: HTTP2Stream
     private let application: HTTPApplication
     private let maxBodySize: Int
-    private let executor: EventLoopTaskExecutor
     private var target: (any HTTP2StreamHandler)?
 
-    init(stream: HTTP2Stream, application: HTTPApplication, maxBodySize: Int, executor: EventLoopTaskExecutor) {
+    init(stream: HTTP2Stream, application: HTTPApplication, maxBodySize: Int) {
         self.stream = stream
         self.application = application
         self.maxBodySize = maxBodySize
-        self.executor = executor
     }
 
     func receiveHead(_ head: HTTP2RequestHead) {
         let handler: any HTTP2StreamHandler = head.path.hasPrefix(application.bufferedPathPrefix)
-            ? BufferedHTTP2Request(stream: stream, responder: application.responder, maxBodySize: maxBodySize, executor: executor)
+            ? BufferedHTTP2Request(stream: stream, responder: application.responder, maxBodySize: maxBodySize)
             : application.streams(stream)
         target = handler
         handler.receiveHead(head)
@@ -35,15 +33,13 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
     private let stream: HTTP2Stream
     private let responder: HTTPResponder
     private let maxBodySize: Int
-    private let executor: EventLoopTaskExecutor
     private var request: HTTPRequest?
     private var task: Task<Void, Never>?
 
-    init(stream: HTTP2Stream, responder: @escaping HTTPResponder, maxBodySize: Int, executor: EventLoopTaskExecutor) {
+    init(stream: HTTP2Stream, responder: @escaping HTTPResponder, maxBodySize: Int) {
         self.stream = stream
         self.responder = responder
         self.maxBodySize = maxBodySize
-        self.executor = executor
     }
 
     func receiveHead(_ head: HTTP2RequestHead) {
@@ -67,7 +63,7 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
         self.request = nil
         let stream = stream
         let responder = responder
-        task = Task.immediate(executorPreference: executor) {
+        task = Task.immediate(executorPreference: stream.executor) {
             let response = await responder(request)
             guard !Task.isCancelled else { return }
             var headers = [HeaderField(":status", String(response.status))] + response.headers

@@ -11,7 +11,6 @@ import Protobuf
 final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
     private let stream: HTTP2Stream
     private let server: GRPCServer
-    private let executor: EventLoopTaskExecutor
     private var state = State.awaitingHead
     private var headersSent = false
     private var deadlineTimer: Scheduled<Void>?
@@ -43,10 +42,9 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         var request: (compressed: Bool, payload: ByteBuffer)?
     }
 
-    init(stream: HTTP2Stream, server: GRPCServer, executor: EventLoopTaskExecutor) {
+    init(stream: HTTP2Stream, server: GRPCServer) {
         self.stream = stream
         self.server = server
-        self.executor = executor
     }
 
     // MARK: HTTP2StreamHandler
@@ -194,7 +192,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         }
         // Running before the task starts, since a handler that never suspends completes inline.
         state = .running(nil, deadline: call.deadline)
-        let task = Task.immediate(executorPreference: executor) { [self] in
+        let task = Task.immediate(executorPreference: stream.executor) { [self] in
             switch handler.kind {
             case .unary(let body):
                 do {
@@ -225,7 +223,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         let request = ServerRequest(message: ProtoMessage(call.route.method.input), encodedSize: 0, metadata: call.metadata,
                                     context: ServerContext(method: call.route.method, deadline: call.deadline))
         state = .running(nil, deadline: call.deadline)
-        let task = Task.immediate(executorPreference: executor) { [self] in
+        let task = Task.immediate(executorPreference: stream.executor) { [self] in
             let writer = ResponseStreamWriter { [self] message in try await send(message) }
             do {
                 finish(trailers: try await body(request, messages, writer))

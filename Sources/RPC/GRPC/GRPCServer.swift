@@ -7,19 +7,17 @@ public final class GRPCServer: Sendable {
     let router: RPCRouter
     let configuration: RPCConfiguration
     let logger: Logger
-    private let executors: EventLoopTaskExecutors
 
-    public init(router: RPCRouter, configuration: RPCConfiguration, group: any EventLoopGroup, logger: Logger) {
+    public init(router: RPCRouter, configuration: RPCConfiguration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
-        executors = EventLoopTaskExecutors(group: group)
     }
 
     /// The factory the HTTP/2 server calls for every new stream.
     public var streamHandlerFactory: HTTP2StreamHandlerFactory {
         { [self] stream in
-            GRPCCallHandler(stream: stream, server: self, executor: executors.executor(for: stream.eventLoop))
+            GRPCCallHandler(stream: stream, server: self)
         }
     }
 }
