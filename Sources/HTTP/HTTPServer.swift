@@ -98,17 +98,24 @@ public final class HTTPServer: Sendable {
     }
 
     private func startHTTP1(_ channel: any Channel, logger: Logger) throws {
-        let guardian = SlowClientGuard(configuration: http1)
+        try Self.configureHTTP1(channel, configuration: http1, responder: application.responder,
+                                executor: executors.executor(for: channel.eventLoop), logger: logger)
+    }
+
+    /// Adds the HTTP/1.1 handlers to a connection whose protocol has been chosen.
+    static func configureHTTP1(_ channel: any Channel, configuration: HTTP1Configuration, responder: @escaping HTTPResponder,
+                               executor: EventLoopTaskExecutor, logger: Logger) throws {
+        let guardian = SlowClientGuard(configuration: configuration)
         let operations = channel.pipeline.syncOperations
         try operations.addHandler(guardian)
         var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = http1.maxHeadSize
-        limits.maxHeaderFieldSize = http1.maxHeadSize
+        limits.maxHeaderListSize = configuration.maxHeadSize
+        limits.maxHeaderFieldSize = configuration.maxHeadSize
         limits.maxHeaderFieldCount = 256
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
                                                    withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-        try operations.addHandler(HTTP1RequestHandler(responder: application.responder, configuration: http1, guardian: guardian,
-                                                       executor: executors.executor(for: channel.eventLoop), logger: logger))
+        try operations.addHandler(HTTP1RequestHandler(responder: responder, configuration: configuration, guardian: guardian,
+                                                       executor: executor, logger: logger))
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish for up to
