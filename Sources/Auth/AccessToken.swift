@@ -5,9 +5,10 @@ import Protobuf
 public struct AccessToken: Sendable, Equatable {
     public var apiKey: String
     public var identity: String
-    /// Unix seconds.
-    public var expiresAt: Int64?
+    /// Unix seconds: every accepted token has one.
+    public var expiresAt: Int64
     public var notBefore: Int64?
+    public var issuedAt: Int64?
     public var video: VideoGrant
     /// A webhook's `sha256` claim: base64 SHA-256 of the body.
     public var sha256: String
@@ -24,17 +25,25 @@ public struct AccessToken: Sendable, Equatable {
         public init() {}
     }
 
-    init(claims: JSONValue) {
+    /// Reads the claims of a token whose signature has been checked. `exp` is required; `exp`,
+    /// `nbf` and `iat` must be numbers of seconds in `TokenTime.range`; strings where strings
+    /// belong (else the claim is taken as absent) and `true` for a grant.
+    init(verifiedClaims claims: JSONValue) throws(AuthError) {
         func string(_ value: JSONValue?) -> String { if case .string(let s)? = value { s } else { "" } }
-        func seconds(_ value: JSONValue?) -> Int64? {
-            if case .number(let n)? = value { return Int64(n) ?? Double(n).map { Int64($0) } }
-            return nil
+        func time(_ name: String) throws(AuthError) -> Int64? {
+            guard let value = claims[name] else { return nil }
+            guard let seconds = TokenTime.seconds(value) else {
+                throw .malformed("the token's \(name) claim is not a number of seconds between 1970 and 9999")
+            }
+            return seconds
         }
         func flag(_ value: JSONValue?) -> Bool { value == .bool(true) }
         apiKey = string(claims["iss"])
         identity = string(claims["sub"])
-        expiresAt = seconds(claims["exp"])
-        notBefore = seconds(claims["nbf"])
+        guard let expiresAt = try time("exp") else { throw .malformed("the token has no exp claim") }
+        self.expiresAt = expiresAt
+        notBefore = try time("nbf")
+        issuedAt = try time("iat")
         sha256 = string(claims["sha256"])
         let grant = claims["video"]
         video = VideoGrant()

@@ -1,7 +1,12 @@
+import Protobuf
 import Support
 
-/// Checks `authorization: Bearer <jwt>` tokens against the server's API keys: the signature
-/// with the secret of the token's `iss`, then `exp` and `nbf` with a little leeway.
+/// Checks `authorization: Bearer <jwt>` tokens against the server's API keys.
+///
+/// Nothing in a token is trusted before its signature holds: only `iss` is read first, as the
+/// name of the key whose secret must have signed it. Then the claims are read, each checked
+/// (`exp` required, times numeric and in range), and `exp`/`nbf` compared with the clock with a
+/// little leeway.
 public struct TokenVerifier: Sendable {
     private let keys: APIKeys
     /// Seconds of clock difference forgiven on `exp` and `nbf`.
@@ -9,7 +14,7 @@ public struct TokenVerifier: Sendable {
 
     public init(keys: APIKeys, leeway: Int64 = 10) {
         self.keys = keys
-        self.leeway = leeway
+        self.leeway = max(0, min(leeway, 3600))
     }
 
     /// The token in an `authorization` header value (`Bearer <jwt>`, or the bare token).
@@ -23,11 +28,16 @@ public struct TokenVerifier: Sendable {
 
     public func verify(token: String, now: Int64) throws(AuthError) -> AccessToken {
         let unverified = try JWT.Unverified(token)
-        let claims = AccessToken(claims: unverified.claims)
-        guard let secret = keys.secret(for: claims.apiKey) else { throw .unknownKey(claims.apiKey) }
+        guard case .string(let apiKey)? = unverified.claims["iss"], !apiKey.isEmpty else {
+            throw .malformed("the token has no iss (API key) claim")
+        }
+        guard let secret = keys.secret(for: apiKey) else { throw .unknownKey(apiKey) }
         guard unverified.isSigned(with: secret) else { throw .badSignature }
-        if let exp = claims.expiresAt, now > exp + leeway { throw .expired }
-        if let nbf = claims.notBefore, now + leeway < nbf { throw .notYetValid }
-        return claims
+        let token = try AccessToken(verifiedClaims: unverified.claims)
+        // Both sides are within TokenTime.range (about 8,000 years), so neither sum can overflow.
+        guard let now = TokenTime.clamped(now) else { throw .expired }
+        if now > token.expiresAt + leeway { throw .expired }
+        if let nbf = token.notBefore, now + leeway < nbf { throw .notYetValid }
+        return token
     }
 }
