@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Support"),
         .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos"]),
         // RTP packets, jitter buffer, depacketizers: pure Swift, no sockets.
-        .target(name: "RTP"),
+        .target(name: "RTP", dependencies: ["Support"]),
         // The embedded room hub: rooms, participants, tracks, and the UDP port their RTP arrives on.
         .target(
             name: "RoomHub",

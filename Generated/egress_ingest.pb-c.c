@@ -823,7 +823,7 @@ const ProtobufCMessageDescriptor egress__ingest__join_room_response__descriptor 
   (ProtobufCMessageInit) egress__ingest__join_room_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__publish_track_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor egress__ingest__publish_track_request__field_descriptors[11] =
 {
   {
     "room",
@@ -945,6 +945,18 @@ static const ProtobufCFieldDescriptor egress__ingest__publish_track_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "rtp_source",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__PublishTrackRequest, rtp_source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__publish_track_request__field_indices_by_name[] = {
   6,   /* field[6] = clock_rate */
@@ -953,6 +965,7 @@ static const unsigned egress__ingest__publish_track_request__field_indices_by_na
   8,   /* field[8] = name */
   5,   /* field[5] = payload_type */
   0,   /* field[0] = room */
+  10,   /* field[10] = rtp_source */
   3,   /* field[3] = source */
   7,   /* field[7] = ssrc */
   9,   /* field[9] = stereo */
@@ -961,7 +974,7 @@ static const unsigned egress__ingest__publish_track_request__field_indices_by_na
 static const ProtobufCIntRange egress__ingest__publish_track_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor egress__ingest__publish_track_request__descriptor =
 {
@@ -971,14 +984,14 @@ const ProtobufCMessageDescriptor egress__ingest__publish_track_request__descript
   "Egress__Ingest__PublishTrackRequest",
   "egress.ingest",
   sizeof(Egress__Ingest__PublishTrackRequest),
-  10,
+  11,
   egress__ingest__publish_track_request__field_descriptors,
   egress__ingest__publish_track_request__field_indices_by_name,
   1,  egress__ingest__publish_track_request__number_ranges,
   (ProtobufCMessageInit) egress__ingest__publish_track_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__publish_track_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor egress__ingest__publish_track_response__field_descriptors[4] =
 {
   {
     "track",
@@ -1016,16 +1029,29 @@ static const ProtobufCFieldDescriptor egress__ingest__publish_track_response__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ssrc",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__PublishTrackResponse, ssrc),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__publish_track_response__field_indices_by_name[] = {
   1,   /* field[1] = rtp_host */
   2,   /* field[2] = rtp_port */
+  3,   /* field[3] = ssrc */
   0,   /* field[0] = track */
 };
 static const ProtobufCIntRange egress__ingest__publish_track_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor egress__ingest__publish_track_response__descriptor =
 {
@@ -1035,7 +1061,7 @@ const ProtobufCMessageDescriptor egress__ingest__publish_track_response__descrip
   "Egress__Ingest__PublishTrackResponse",
   "egress.ingest",
   sizeof(Egress__Ingest__PublishTrackResponse),
-  3,
+  4,
   egress__ingest__publish_track_response__field_descriptors,
   egress__ingest__publish_track_response__field_indices_by_name,
   1,  egress__ingest__publish_track_response__number_ranges,
@@ -1415,7 +1441,7 @@ const ProtobufCMessageDescriptor egress__ingest__get_ingest_stats_request__descr
   (ProtobufCMessageInit) egress__ingest__get_ingest_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descriptors[11] =
+static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descriptors[15] =
 {
   {
     "track_sid",
@@ -1549,24 +1575,76 @@ static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packets_wrong_source",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, packets_wrong_source),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "packets_out_of_range",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, packets_out_of_range),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence_restarts",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, sequence_restarts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "frames_out_of_time",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, frames_out_of_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__track_stats__field_indices_by_name[] = {
   10,   /* field[10] = bytes */
   9,   /* field[9] = frames */
+  14,   /* field[14] = frames_out_of_time */
   2,   /* field[2] = identity */
   7,   /* field[7] = packets_duplicate */
   5,   /* field[5] = packets_late */
   4,   /* field[4] = packets_lost */
+  12,   /* field[12] = packets_out_of_range */
   3,   /* field[3] = packets_received */
   6,   /* field[6] = packets_reordered */
   8,   /* field[8] = packets_wrong_payload_type */
+  11,   /* field[11] = packets_wrong_source */
   1,   /* field[1] = room */
+  13,   /* field[13] = sequence_restarts */
   0,   /* field[0] = track_sid */
 };
 static const ProtobufCIntRange egress__ingest__track_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor egress__ingest__track_stats__descriptor =
 {
@@ -1576,14 +1654,14 @@ const ProtobufCMessageDescriptor egress__ingest__track_stats__descriptor =
   "Egress__Ingest__TrackStats",
   "egress.ingest",
   sizeof(Egress__Ingest__TrackStats),
-  11,
+  15,
   egress__ingest__track_stats__field_descriptors,
   egress__ingest__track_stats__field_indices_by_name,
   1,  egress__ingest__track_stats__number_ranges,
   (ProtobufCMessageInit) egress__ingest__track_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descriptors[3] =
+static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descriptors[4] =
 {
   {
     "tracks",
@@ -1621,16 +1699,29 @@ static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "oversize_packets",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, oversize_packets),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__ingest_stats__field_indices_by_name[] = {
   2,   /* field[2] = malformed_packets */
+  3,   /* field[3] = oversize_packets */
   0,   /* field[0] = tracks */
   1,   /* field[1] = unknown_ssrc_packets */
 };
 static const ProtobufCIntRange egress__ingest__ingest_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor egress__ingest__ingest_stats__descriptor =
 {
@@ -1640,7 +1731,7 @@ const ProtobufCMessageDescriptor egress__ingest__ingest_stats__descriptor =
   "Egress__Ingest__IngestStats",
   "egress.ingest",
   sizeof(Egress__Ingest__IngestStats),
-  3,
+  4,
   egress__ingest__ingest_stats__field_descriptors,
   egress__ingest__ingest_stats__field_indices_by_name,
   1,  egress__ingest__ingest_stats__number_ranges,

@@ -99,7 +99,9 @@ struct  Egress__Ingest__PublishTrackRequest
    */
   uint32_t clock_rate;
   /*
-   * Non-zero and unique on this hub.
+   * 0 (recommended): the hub chooses an unused one at random (below 2^31, as ffmpeg's -ssrc
+   * takes it) and answers it. Otherwise unique on this hub: one in use is refused
+   * (ALREADY_EXISTS) without saying by whom.
    */
   uint32_t ssrc;
   char *name;
@@ -107,10 +109,17 @@ struct  Egress__Ingest__PublishTrackRequest
    * Opus: whether the sender sends two channels.
    */
   protobuf_c_boolean stereo;
+  /*
+   * The address the track's RTP is sent from, "host:port" ("[v6]:port" for IPv6). Empty: the
+   * address of the first packet that fits the track (SSRC and payload type). Either way RTP
+   * from any other address is dropped and counted (packets_wrong_source); RTCP is accepted
+   * from that address or the port after it (RFC 3550's pair of ports).
+   */
+  char *rtp_source;
 };
 #define EGRESS__INGEST__PUBLISH_TRACK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__publish_track_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LIVEKIT__TRACK_TYPE__AUDIO, LIVEKIT__TRACK_SOURCE__UNKNOWN, EGRESS__INGEST__TRACK_CODEC__CODEC_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, LIVEKIT__TRACK_TYPE__AUDIO, LIVEKIT__TRACK_SOURCE__UNKNOWN, EGRESS__INGEST__TRACK_CODEC__CODEC_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Egress__Ingest__PublishTrackResponse
@@ -122,10 +131,14 @@ struct  Egress__Ingest__PublishTrackResponse
    */
   char *rtp_host;
   uint32_t rtp_port;
+  /*
+   * The track's SSRC: the request's, or the one the hub chose.
+   */
+  uint32_t ssrc;
 };
 #define EGRESS__INGEST__PUBLISH_TRACK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__publish_track_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Egress__Ingest__SetTrackMutedRequest
@@ -239,10 +252,26 @@ struct  Egress__Ingest__TrackStats
   uint64_t packets_wrong_payload_type;
   uint64_t frames;
   uint64_t bytes;
+  /*
+   * RTP and RTCP with the track's SSRC from an address other than its sender's (dropped).
+   */
+  uint64_t packets_wrong_source;
+  /*
+   * Packets far outside the stream's sequence range that no following packet confirmed (dropped).
+   */
+  uint64_t packets_out_of_range;
+  /*
+   * Times the sender's sequence numbers restarted at a new range, confirmed by its packets.
+   */
+  uint64_t sequence_restarts;
+  /*
+   * Frames whose time (from RTP timestamps and sender reports) was too far from the server's clock (dropped).
+   */
+  uint64_t frames_out_of_time;
 };
 #define EGRESS__INGEST__TRACK_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__track_stats__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 struct  Egress__Ingest__IngestStats
@@ -258,10 +287,14 @@ struct  Egress__Ingest__IngestStats
    * Datagrams that were neither RTP nor RTCP (dropped).
    */
   uint64_t malformed_packets;
+  /*
+   * Datagrams larger than the hub takes (16 KiB; dropped).
+   */
+  uint64_t oversize_packets;
 };
 #define EGRESS__INGEST__INGEST_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__ingest_stats__descriptor) \
-    , 0,NULL, 0, 0 }
+    , 0,NULL, 0, 0, 0 }
 
 
 /* Egress__Ingest__JoinRoomRequest methods */

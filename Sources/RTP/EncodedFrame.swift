@@ -9,6 +9,10 @@ public struct EncodedFrame: Sendable {
     /// for video, so this marks only the first whole frame after a loss).
     public var followsLoss: Bool
 
+    /// The largest frame reassembled (8 MiB, far above a 4K key frame): a sender that never
+    /// ends a frame is cut off there, its frame dropped as damaged.
+    public static let maxSize = 8 << 20
+
     public init(data: [UInt8], timestamp: Int64, isKeyframe: Bool, followsLoss: Bool = false) {
         self.data = data
         self.timestamp = timestamp

@@ -60,10 +60,17 @@ public struct H264Depacketizer: Depacketizer {
                 unitDamaged = true  // the start was lost
                 return
             }
-            fragment!.append(contentsOf: payload.dropFirst(2))
-            if isEnd {
-                addNAL(fragment![...])
+            guard var assembled = fragment, assembled.count + payload.count <= EncodedFrame.maxSize else {
                 fragment = nil
+                unitDamaged = true
+                return
+            }
+            fragment = nil  // uniquely referenced while it grows
+            assembled.append(contentsOf: payload.dropFirst(2))
+            if isEnd {
+                addNAL(assembled[...])
+            } else {
+                fragment = assembled
             }
         default:  // STAP-B, MTAP, FU-B: not sent in packetization-mode 1
             unitDamaged = true
@@ -72,6 +79,10 @@ public struct H264Depacketizer: Depacketizer {
 
     private mutating func addNAL(_ nal: ArraySlice<UInt8>) {
         guard let header = nal.first else { return }
+        guard unit.count + Self.startCode.count + nal.count <= EncodedFrame.maxSize else {
+            unitDamaged = true
+            return
+        }
         if header & 0x1F == 5 { unitHasIDR = true }
         unit.append(contentsOf: Self.startCode)
         unit.append(contentsOf: nal)

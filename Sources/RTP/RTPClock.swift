@@ -1,3 +1,5 @@
+import Support
+
 /// Maps one stream's RTP timestamps to the sender's wall clock (Unix ns): through its latest
 /// RTCP sender report, or — until one arrives — through the arrival time of its first packet.
 /// Tracks of one sender share that wall clock, which is what keeps audio and video in sync.
@@ -36,9 +38,13 @@ public struct RTPClock: Sendable {
         hasSenderReport = true
     }
 
-    /// The sender's wall-clock time of an extended timestamp (Unix ns); nil before any anchor.
+    /// The sender's wall-clock time of an extended timestamp (Unix ns); nil before any anchor,
+    /// and for a time that does not fit (timestamps and reports come from the network).
     public func wallClock(of timestamp: Int64) -> Int64? {
-        guard let anchor else { return nil }
-        return anchor.wallClock + (timestamp - anchor.rtp) * 1_000_000_000 / clockRate
+        guard let anchor, clockRate > 0 else { return nil }
+        let (ticks, borrowed) = timestamp.subtractingReportingOverflow(anchor.rtp)
+        guard !borrowed, let elapsed = ticks.rescaled(by: 1_000_000_000, over: clockRate) else { return nil }
+        let (time, overflowed) = anchor.wallClock.addingReportingOverflow(elapsed)
+        return overflowed ? nil : time
     }
 }

@@ -28,7 +28,11 @@ public struct VP8Depacketizer: Depacketizer {
         } else if frameTimestamp != timestamp {
             damaged = true
         }
-        frame.append(contentsOf: body)
+        if frame.count + body.count <= EncodedFrame.maxSize {
+            frame.append(contentsOf: body)
+        } else {
+            damaged = true
+        }
         if packet.marker, let done = finish() { out.append(done) }
         return out
     }

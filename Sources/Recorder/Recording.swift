@@ -44,7 +44,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var relativePath = ""
     private var roomID = ""
     private var visibility = VideoVisibility()
-    /// Frames dropped for being timed more than `maxLead` ahead of now.
+    /// Frames dropped for being timed more than `maxLead` ahead of now, or before the start.
     private var framesOutOfTime = 0
     private static let maxLead: Int64 = 5_000_000_000
     private let createdAt = MonotonicClock.nanoseconds()
@@ -201,10 +201,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private func write(_ media: MediaFrame) throws {
         guard let origin, let writer else { return }
-        let position = media.captureTime - origin.capture
+        let position = media.captureTime &- origin.capture
         // A frame timed far ahead of now (a sender's clock jumping) would make the writer hold
-        // everything until then: it is dropped and counted instead.
-        guard position < MonotonicClock.nanoseconds() - origin.monotonic + Self.maxLead else {
+        // everything until then, one timed far before the start has no place: either is dropped
+        // and counted instead. (The hub keeps capture times within an hour of its clock, so the
+        // difference cannot wrap.)
+        guard position > -Self.maxLead, position < MonotonicClock.nanoseconds() - origin.monotonic + Self.maxLead else {
             if framesOutOfTime == 0 { logger.warning("frame timed far in the future dropped", metadata: ["track": "\(media.trackSID)"]) }
             framesOutOfTime += 1
             return

@@ -25,6 +25,7 @@ public enum RoomIngestService {
                 response.set("track", HubMessages.track(track))
                 response.set("rtp_host", host)
                 response.set("rtp_port", UInt32(port))
+                response.set("ssrc", track.ssrc)
                 return ServerResponse(response)
             },
             "SetTrackMuted": .unary { request in
@@ -60,6 +61,7 @@ public enum RoomIngestService {
                 response.set("tracks", statistics.tracks.filter { room.isEmpty || $0.room == room }.map(trackStats))
                 response.set("unknown_ssrc_packets", UInt64(statistics.unknownSSRCPackets))
                 response.set("malformed_packets", UInt64(statistics.malformedPackets))
+                response.set("oversize_packets", UInt64(statistics.oversizePackets))
                 return ServerResponse(response)
             },
         ])
@@ -79,10 +81,17 @@ public enum RoomIngestService {
         guard let source = TrackSource(rawValue: message.enumNumber("source")) else {
             throw RPCError(.invalidArgument, "source \(message.enumNumber("source")) is not a TrackSource")
         }
+        var sender: SourceAddress?
+        if case let text = message.string("rtp_source"), !text.isEmpty {
+            guard let address = SourceAddress.parse(text) else {
+                throw RPCError(.invalidArgument, "rtp_source \"\(text.prefix(64))\" is not a numeric host:port ([v6]:port for IPv6)")
+            }
+            sender = address
+        }
         return PublishRequest(room: try required(message, "room"), identity: try required(message, "identity"),
                               name: message.string("name"), kind: kind, source: source, codec: codec,
                               payloadType: message.uint32("payload_type"), clockRate: message.uint32("clock_rate"),
-                              ssrc: message.uint32("ssrc"), stereo: message.bool("stereo"))
+                              ssrc: message.uint32("ssrc"), stereo: message.bool("stereo"), sender: sender)
     }
 
     private static func trackStats(_ track: HubStatistics.Track) -> ProtoMessage {
@@ -98,6 +107,10 @@ public enum RoomIngestService {
         message.set("packets_wrong_payload_type", UInt64(track.packetsWrongPayloadType))
         message.set("frames", UInt64(track.frames))
         message.set("bytes", UInt64(track.bytes))
+        message.set("packets_wrong_source", UInt64(track.packetsWrongSource))
+        message.set("packets_out_of_range", UInt64(track.packetsOutOfRange))
+        message.set("sequence_restarts", UInt64(track.sequenceRestarts))
+        message.set("frames_out_of_time", UInt64(track.framesOutOfTime))
         return message
     }
 }

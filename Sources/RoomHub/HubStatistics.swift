@@ -12,6 +12,10 @@ public struct HubStatistics: Sendable {
         public var packetsWrongPayloadType: Int
         public var frames: Int
         public var bytes: Int
+        public var packetsWrongSource: Int
+        public var packetsOutOfRange: Int
+        public var sequenceRestarts: Int
+        public var framesOutOfTime: Int
     }
 
     public var tracks: [Track]
@@ -19,4 +23,6 @@ public struct HubStatistics: Sendable {
     public var unknownSSRCPackets: Int
     /// Datagrams that were neither RTP nor RTCP.
     public var malformedPackets: Int
+    /// Datagrams over `RoomHubConfiguration.maxPacketSize`.
+    public var oversizePackets: Int
 }

@@ -11,11 +11,14 @@ public struct PublishRequest: Sendable {
     public var payloadType: UInt32
     /// 0: the codec's own.
     public var clockRate: UInt32
+    /// 0: the hub chooses one.
     public var ssrc: UInt32
     public var stereo: Bool
+    /// Where the track's RTP will come from; nil: the address of its first packet.
+    public var sender: SourceAddress?
 
     public init(room: String, identity: String, name: String = "", kind: TrackKind, source: TrackSource, codec: RTPCodec,
-                payloadType: UInt32, clockRate: UInt32 = 0, ssrc: UInt32, stereo: Bool = false) {
+                payloadType: UInt32, clockRate: UInt32 = 0, ssrc: UInt32 = 0, stereo: Bool = false, sender: SourceAddress? = nil) {
         self.room = room
         self.identity = identity
         self.name = name
@@ -26,5 +29,6 @@ public struct PublishRequest: Sendable {
         self.clockRate = clockRate
         self.ssrc = ssrc
         self.stereo = stereo
+        self.sender = sender
     }
 }

@@ -22,6 +22,9 @@ public final class RTPIngest: Sendable {
         let channel = try await DatagramBootstrap(group: hub.loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            // Every datagram whole, up to UDP's maximum (the buffer is reused, not made per read):
+            // the hub then refuses what is too large, rather than the socket cutting it short.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramHandler(hub: hub)) }
             }
@@ -46,7 +49,8 @@ public final class RTPIngest: Sendable {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
-            hub.receive(datagram: Array(envelope.data.readableBytesView))
+            guard let sender = SourceAddress(envelope.remoteAddress) else { return }
+            hub.receive(datagram: Array(envelope.data.readableBytesView), from: sender)
         }
     }
 }

@@ -25,6 +25,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     private var senderClockOffsets: [ParticipantKey: Int64] = [:]
     private var unknownSSRCPackets = 0
     private var malformedPackets = 0
+    private var oversizePackets = 0
     private var maintenance: RepeatedTask?
     /// Where publishers send RTP, once the ingest port is bound.
     private var rtpAddress: (host: String, port: Int) = ("127.0.0.1", 0)
@@ -67,7 +68,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             self.flushScheduled = false
             let now = MonotonicClock.nanoseconds()
             for receiver in self.receivers.values where receiver.hasPending {
-                self.deliver(self.localized(receiver.flush(now: now), of: receiver.track), room: receiver.track.room)
+                self.deliver(self.localized(receiver.flush(now: now), of: receiver), room: receiver.track.room)
                 if receiver.hasPending { self.scheduleFlush() }
             }
         }
@@ -100,6 +101,13 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     public func join(room: String, identity: String, name: String, kind: Int32, metadata: String) async throws -> (HubParticipant, HubRoom) {
         guard !room.isEmpty else { throw HubError.invalidArgument("room is required") }
         guard !identity.isEmpty else { throw HubError.invalidArgument("identity is required") }
+        let limit = configuration.maxNameLength
+        for (field, value) in [("room", room), ("identity", identity), ("name", name)] where value.utf8.count > limit {
+            throw HubError.invalidArgument("\(field) is \(value.utf8.count) bytes long; at most \(limit) are allowed")
+        }
+        guard metadata.utf8.count <= configuration.maxMetadataLength else {
+            throw HubError.invalidArgument("metadata is \(metadata.utf8.count) bytes long; at most \(configuration.maxMetadataLength) are allowed")
+        }
         return try await onLoop {
             var current: HubRoom
             if let existing = self.rooms[room] {
@@ -140,31 +148,33 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         guard (96...127).contains(request.payloadType) else {
             throw HubError.invalidArgument("payload_type \(request.payloadType) is not a dynamic RTP payload type (96-127)")
         }
-        guard request.ssrc != 0 else { throw HubError.invalidArgument("ssrc is required") }
         let clockRate = request.clockRate == 0 ? request.codec.defaultClockRate : Int(request.clockRate)
         guard (8000...192_000).contains(clockRate) else { throw HubError.invalidArgument("clock_rate \(clockRate) is out of range") }
         return try await onLoop {
             let (room, index) = try self.locate(room: request.room, identity: request.identity)
             var participant = self.rooms[room]!.participants[index]
-            guard self.receivers[request.ssrc] == nil else {
-                throw HubError.alreadyExists("ssrc \(request.ssrc) is already used by another track")
-            }
             guard participant.tracks.count < self.configuration.maxTracksPerParticipant else {
                 throw HubError.invalidArgument("participant \(request.identity) already publishes \(participant.tracks.count) tracks")
+            }
+            let ssrc = request.ssrc != 0 ? request.ssrc : self.unusedSSRC()
+            guard self.receivers[ssrc] == nil else {
+                // Not whose: the answer must not tell one publisher about another's tracks.
+                throw HubError.alreadyExists("the ssrc is not available on this hub; leave ssrc 0 and the hub chooses one")
             }
             let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, roomSID: self.rooms[room]!.sid,
                                  participantIdentity: participant.identity,
                                  participantSID: participant.sid, participantKind: participant.kind, name: request.name, kind: request.kind, source: request.source,
                                  codec: request.codec, payloadType: UInt8(request.payloadType), clockRate: clockRate,
-                                 ssrc: request.ssrc, stereo: request.stereo, muted: false)
+                                 ssrc: ssrc, stereo: request.stereo, muted: false)
             participant.tracks.append(track)
             participant.state = .active
             self.rooms[room]!.participants[index] = participant
-            self.receivers[track.ssrc] = TrackReceiver(track: track, maxJitterDelay: self.configuration.maxJitterDelay.nanoseconds)
+            self.receivers[track.ssrc] = TrackReceiver(track: track, source: request.sender,
+                                                       maxJitterDelay: self.configuration.maxJitterDelay.nanoseconds)
             self.touch(room: room, identity: participant.identity)
             self.logger.info("track published", metadata: [
                 "room": "\(room)", "participant": "\(participant.identity)", "track": "\(track.sid)",
-                "codec": "\(track.codec.rawValue)", "ssrc": "\(track.ssrc)",
+                "codec": "\(track.codec.rawValue)", "ssrc": "\(track.ssrc)", "sender": "\(request.sender.map { "\($0)" } ?? "first packet")",
             ])
             self.emit(.trackPublished(track), room: room)
             return (track, self.rtpAddress.host, self.rtpAddress.port)
@@ -253,11 +263,13 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
                     sid: receiver.track.sid, room: receiver.track.room, identity: receiver.track.participantIdentity,
                     packetsReceived: stats.received, packetsLost: stats.lost, packetsLate: stats.late,
                     packetsReordered: stats.reordered, packetsDuplicate: stats.duplicates,
-                    packetsWrongPayloadType: receiver.wrongPayloadType, frames: receiver.frames, bytes: receiver.bytes)
+                    packetsWrongPayloadType: receiver.wrongPayloadType, frames: receiver.frames, bytes: receiver.bytes,
+                    packetsWrongSource: receiver.packetsWrongSource, packetsOutOfRange: stats.outOfRange,
+                    sequenceRestarts: stats.restarts, framesOutOfTime: receiver.framesOutOfTime)
             }
             return HubStatistics(tracks: tracks.sorted { $0.sid < $1.sid }, unknownSSRCPackets: self.unknownSSRCPackets,
-                                 malformedPackets: self.malformedPackets)
-        }) ?? HubStatistics(tracks: [], unknownSSRCPackets: 0, malformedPackets: 0)
+                                 malformedPackets: self.malformedPackets, oversizePackets: self.oversizePackets)
+        }) ?? HubStatistics(tracks: [], unknownSSRCPackets: 0, malformedPackets: 0, oversizePackets: 0)
     }
 
     // MARK: MediaSource
@@ -284,11 +296,15 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
 
     // MARK: RTP (on the loop)
 
-    /// Handles one datagram from the ingest port.
-    func receive(datagram bytes: [UInt8]) {
+    /// Handles one datagram from the ingest port, sent from `sender`.
+    func receive(datagram bytes: [UInt8], from sender: SourceAddress) {
+        guard bytes.count <= configuration.maxPacketSize else {
+            oversizePackets += 1
+            return
+        }
         if RTPPacket.isRTCP(bytes) {
             for report in RTCPSenderReport.parse(compound: bytes) {
-                receivers[report.ssrc]?.apply(report)
+                receivers[report.ssrc]?.apply(report, from: sender)
             }
             return
         }
@@ -300,24 +316,55 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             unknownSSRCPackets += 1
             return
         }
-        let frames = receiver.receive(packet, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
-        deliver(localized(frames, of: receiver.track), room: receiver.track.room)
+        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
+        deliver(localized(frames, of: receiver), room: receiver.track.room)
         if receiver.hasPending { scheduleFlush() }
     }
 
-    /// Frames timed by sender reports, moved onto the local clock by their sender's offset.
-    private func localized(_ frames: [MediaFrame], of track: HubTrack) -> [MediaFrame] {
-        guard frames.contains(where: \.synchronized) else { return frames }
+    /// An SSRC no track has, chosen at random in 1...2³¹-1: tools that take a signed 32-bit
+    /// value (ffmpeg's `-ssrc`) take every one.
+    private func unusedSSRC() -> UInt32 {
+        while true {
+            let ssrc = UInt32.random(in: 1...UInt32(Int32.max))
+            if receivers[ssrc] == nil { return ssrc }
+        }
+    }
+
+    /// Frames timed by sender reports, moved onto the local clock by their sender's offset;
+    /// frames then still far from the local clock are dropped and counted.
+    private func localized(_ frames: [MediaFrame], of receiver: TrackReceiver) -> [MediaFrame] {
+        guard !frames.isEmpty else { return frames }
+        let track = receiver.track
         let key = ParticipantKey(room: track.room, identity: track.participantIdentity)
-        return frames.map { frame in
-            guard frame.synchronized else { return frame }
+        let now = WallClock.nanoseconds()
+        let skew = configuration.maxClockSkew.nanoseconds
+        return frames.compactMap { frame in
             var frame = frame
-            let offset = senderClockOffsets[key] ?? {
-                let offset = WallClock.nanoseconds() - frame.captureTime
-                senderClockOffsets[key] = offset
-                return offset
-            }()
-            frame.captureTime += offset
+            if frame.synchronized {
+                let offset: Int64
+                if let known = senderClockOffsets[key] {
+                    offset = known
+                } else {
+                    let (learned, overflowed) = now.subtractingReportingOverflow(frame.captureTime)
+                    guard !overflowed else {
+                        receiver.framesOutOfTime += 1
+                        return nil
+                    }
+                    senderClockOffsets[key] = learned
+                    offset = learned
+                }
+                let (local, overflowed) = frame.captureTime.addingReportingOverflow(offset)
+                guard !overflowed else {
+                    receiver.framesOutOfTime += 1
+                    return nil
+                }
+                frame.captureTime = local
+            }
+            let (distance, overflowed) = frame.captureTime.subtractingReportingOverflow(now)
+            guard !overflowed, distance.magnitude <= skew.magnitude else {
+                receiver.framesOutOfTime += 1
+                return nil
+            }
             return frame
         }
     }

@@ -13,6 +13,16 @@ public struct RoomHubConfiguration: Sendable {
     public var maxRooms = 1000
     public var maxParticipantsPerRoom = 100
     public var maxTracksPerParticipant = 8
+    /// The largest datagram taken (16 KiB, above any MTU); larger ones are dropped and counted.
+    /// Datagrams are read whole up to UDP's maximum, so nothing is cut short.
+    public var maxPacketSize = 16 * 1024
+    /// Frames timed further than this from the server's clock, after the sender's clock offset
+    /// is applied, are dropped and counted (a sender's reports jumping, or forged).
+    public var maxClockSkew: Duration = .seconds(3600)
+    /// Room names and identities (bytes; they end up in file names).
+    public var maxNameLength = 255
+    /// A participant's metadata (bytes).
+    public var maxMetadataLength = 64 * 1024
 
     public init() {}
 }

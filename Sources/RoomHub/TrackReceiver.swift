@@ -10,11 +10,22 @@ final class TrackReceiver {
     private(set) var frames = 0
     private(set) var bytes = 0
     private(set) var wrongPayloadType = 0
+    /// RTP and RTCP with this track's SSRC from an address other than `source`.
+    var packetsWrongSource = 0
+    /// Frames dropped for a time too far from the server's clock.
+    var framesOutOfTime = 0
+    /// Where the track's RTP comes from: named when it was published, or the address of its
+    /// first packet that fits it. Nothing from elsewhere is taken.
+    var source: SourceAddress?
+    /// The latest sender report that came before the track's first packet, and from where:
+    /// applied once the first packet says who the sender is.
+    private var earlyReport: (RTCPSenderReport, SourceAddress)?
     /// Monotonic ns of the last packet.
     private(set) var lastPacketAt: Int64 = 0
 
-    init(track: HubTrack, maxJitterDelay: Int64) {
+    init(track: HubTrack, source: SourceAddress?, maxJitterDelay: Int64) {
         self.track = track
+        self.source = source
         jitter = JitterBuffer(maxDelay: maxJitterDelay)
         depacketizer = track.codec.makeDepacketizer()
         clock = RTPClock(clockRate: track.clockRate)
@@ -26,13 +37,26 @@ final class TrackReceiver {
 
     func update(_ track: HubTrack) { self.track = track }
 
-    /// Takes a packet that arrived at `arrival` (Unix ns) / `now` (monotonic ns).
-    func receive(_ packet: RTPPacket, arrival: Int64, now: Int64) -> [MediaFrame] {
-        lastPacketAt = now
+    /// Takes a packet from `sender` that arrived at `arrival` (Unix ns) / `now` (monotonic ns).
+    /// The first one that fits the track binds it to its sender's address.
+    func receive(_ packet: RTPPacket, from sender: SourceAddress, arrival: Int64, now: Int64) -> [MediaFrame] {
+        guard source == nil || source == sender else {
+            packetsWrongSource += 1
+            return []
+        }
         guard packet.payloadType == track.payloadType else {
             wrongPayloadType += 1
             return []
         }
+        if source == nil {
+            source = sender
+            // A sender report that came before the first packet (ffmpeg sends one first).
+            if let (report, from) = earlyReport {
+                earlyReport = nil
+                apply(report, from: from)
+            }
+        }
+        lastPacketAt = now
         let timestamp = clock.extend(packet.timestamp)
         clock.observe(timestamp: timestamp, arrival: arrival)
         return frames(from: jitter.insert(packet, now: now))
@@ -43,7 +67,18 @@ final class TrackReceiver {
         frames(from: jitter.release(now: now))
     }
 
-    func apply(_ report: RTCPSenderReport) { clock.apply(report) }
+    /// A sender report, taken only from the track's sender (its RTP address or the next port).
+    func apply(_ report: RTCPSenderReport, from sender: SourceAddress) {
+        guard let source else {
+            earlyReport = (report, sender)
+            return
+        }
+        guard sender.isControlPeer(of: source) else {
+            packetsWrongSource += 1
+            return
+        }
+        clock.apply(report)
+    }
 
     private func frames(from released: [JitterBuffer.Released]) -> [MediaFrame] {
         var out: [MediaFrame] = []

@@ -3,10 +3,11 @@ publisher that joins the hub over RoomIngest and sends RTP, and the checks run o
 files (ffprobe, and decoding to find the flashes and beeps)."""
 import importlib
 import json
-import random
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -75,18 +76,19 @@ class Publisher:
         self.ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room=room, identity=identity, name=identity), timeout=10)
         self.senders = []
 
-    def publish(self, kind, source=None, codec=None):
+    def publish(self, kind, source=None, codec=None, **publish):
+        """Announces a track; `publish` adds PublishTrackRequest fields (ssrc, rtp_source)."""
         m, i = self.stubs.models, self.stubs.ingest
         codec = codec or ("H264" if kind == "video" else "OPUS")
         source = source or ("CAMERA" if kind == "video" else "MICROPHONE")
-        ssrc = random.randint(1, 2**31 - 1)
         pt = VIDEO_PT if kind == "video" else AUDIO_PT
+        # ssrc 0: the hub chooses one and answers it.
         r = self.ingest.PublishTrack(i.PublishTrackRequest(
             room=self.room, identity=self.identity, type=m.VIDEO if kind == "video" else m.AUDIO,
-            source=getattr(m, source), codec=getattr(i, codec), payload_type=pt, ssrc=ssrc, stereo=kind == "audio"),
+            source=getattr(m, source), codec=getattr(i, codec), payload_type=pt, stereo=kind == "audio", **publish),
             timeout=10)
-        assert r.rtp_port == self.server.rtp_port
-        return Track(r.track, kind, codec, ssrc, pt)
+        assert r.rtp_port == self.server.rtp_port and r.ssrc != 0
+        return Track(r.track, kind, codec, r.ssrc, pt)
 
     def camera_and_microphone(self, video_codec="H264"):
         return self.publish("video", codec=video_codec), self.publish("audio")
@@ -133,6 +135,40 @@ class Publisher:
     def leave(self):
         self.stop_sending()
         self.ingest.LeaveRoom(self.stubs.ingest.LeaveRoomRequest(room=self.room, identity=self.identity), timeout=10)
+
+
+class UDPRelay:
+    """A UDP relay on 127.0.0.1: what a sender sends to `port` goes on to `target_port` from one
+    socket, so the receiver sees one sender. Subclasses change `forward`."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while self.running:
+            try:
+                data, _ = self.socket.recvfrom(65536)
+            except socket.timeout:
+                continue
+            self.forward(data)
+
+    def forward(self, data):
+        self.send(data)
+
+    def send(self, data):
+        self.socket.sendto(data, self.target)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.socket.close()
 
 
 def probe(path):

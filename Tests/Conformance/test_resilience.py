@@ -3,63 +3,42 @@ and the server killed mid-recording."""
 import json
 import random
 import signal
-import socket
 import subprocess
-import threading
 import time
 
-from media import Publisher, flash_times, probe
+from media import Publisher, UDPRelay, flash_times, probe
 from test_recording import assert_pattern_in_sync, participant_egress, record_for, wait_for
 
 
-class LossyRelay:
-    """A UDP relay on 127.0.0.1 that drops `loss` of the RTP packets and swaps `reorder` of
-    them with the next one, forwarding the rest to `target_port`; RTCP is forwarded too, except
-    during the first `hold_rtcp` seconds (a sender whose reports start after its media)."""
+class LossyRelay(UDPRelay):
+    """A relay that drops `loss` of the RTP packets and swaps `reorder` of them with the next
+    one, forwarding the rest; RTCP is forwarded too, except during the first `hold_rtcp`
+    seconds (a sender whose reports start after its media)."""
 
     def __init__(self, target_port, loss=0.02, reorder=0.03, seed=7, hold_rtcp=0.0):
-        self.target = ("127.0.0.1", target_port)
         self.loss, self.reorder, self.hold_rtcp = loss, reorder, hold_rtcp
-        self.started = None
+        self.started = self.held = None
         self.random = random.Random(seed)
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
         self.dropped = self.swapped = 0
-        self.running = True
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        super().__init__(target_port)
 
-    def run(self):
-        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        held = None
-        while self.running:
-            try:
-                data, _ = self.socket.recvfrom(65536)
-            except socket.timeout:
-                continue
-            self.started = self.started or time.monotonic()
-            if 200 <= data[1] <= 204:  # RTCP
-                if time.monotonic() - self.started >= self.hold_rtcp:
-                    out.sendto(data, self.target)
-                continue
-            if self.random.random() < self.loss:
-                self.dropped += 1
-                continue
-            if held is None and self.random.random() < self.reorder:
-                held = data
-                self.swapped += 1
-                continue
-            out.sendto(data, self.target)
-            if held is not None:
-                out.sendto(held, self.target)
-                held = None
-
-    def close(self):
-        self.running = False
-        self.thread.join()
-        self.socket.close()
+    def forward(self, data):
+        self.started = self.started or time.monotonic()
+        if 200 <= data[1] <= 204:  # RTCP
+            if time.monotonic() - self.started >= self.hold_rtcp:
+                self.send(data)
+            return
+        if self.random.random() < self.loss:
+            self.dropped += 1
+            return
+        if self.held is None and self.random.random() < self.reorder:
+            self.held = data
+            self.swapped += 1
+            return
+        self.send(data)
+        if self.held is not None:
+            self.send(self.held)
+            self.held = None
 
 
 def test_loss_and_reordering_are_counted_and_the_file_stays_playable(server, stubs):

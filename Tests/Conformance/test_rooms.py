@@ -70,9 +70,13 @@ def test_publishing_is_validated_and_a_refusal_changes_nothing(server, stubs, in
         (dict(codec=i.OPUS), grpc.StatusCode.INVALID_ARGUMENT, "codec opus does not fit a track of type video"),
         (dict(source=m.MICROPHONE), grpc.StatusCode.INVALID_ARGUMENT, "source microphone does not fit a track of type video"),
         (dict(payload_type=8), grpc.StatusCode.INVALID_ARGUMENT, "payload_type 8 is not a dynamic RTP payload type (96-127)"),
-        (dict(ssrc=0), grpc.StatusCode.INVALID_ARGUMENT, "ssrc is required"),
+        (dict(rtp_source="localhost:5000"), grpc.StatusCode.INVALID_ARGUMENT,
+         'rtp_source "localhost:5000" is not a numeric host:port ([v6]:port for IPv6)'),
+        (dict(rtp_source="127.0.0.1"), grpc.StatusCode.INVALID_ARGUMENT,
+         'rtp_source "127.0.0.1" is not a numeric host:port ([v6]:port for IPv6)'),
         (dict(codec=i.CODEC_UNSPECIFIED), grpc.StatusCode.INVALID_ARGUMENT, "codec must be H264, VP8 or OPUS"),
-        (dict(ssrc=track.ssrc), grpc.StatusCode.ALREADY_EXISTS, f"ssrc {track.ssrc} is already used by another track"),
+        (dict(ssrc=track.ssrc), grpc.StatusCode.ALREADY_EXISTS,
+         "the ssrc is not available on this hub; leave ssrc 0 and the hub chooses one"),
         (dict(identity="zoe"), grpc.StatusCode.NOT_FOUND, "participant zoe not found in room rs-validate"),
     ]
     for change, code, message in cases:

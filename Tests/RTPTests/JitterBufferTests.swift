@@ -61,6 +61,62 @@ private func packet(_ sequence: UInt16, marker: Bool = false, timestamp: UInt32 
     }
 }
 
+/// One packet far out of range — a stray, or one forged with the track's SSRC — must not move
+/// the stream: only a packet that follows it confirms a restart there.
+@Suite struct JitterBufferRangeTests {
+    func feed(_ buffer: inout JitterBuffer, _ sequences: [UInt16], now: Int64 = 0) -> [UInt16] {
+        sequences.flatMap { buffer.insert(packet($0), now: now).map(\.packet.sequenceNumber) }
+    }
+
+    @Test func aStrayPacketFarAheadDoesNotStopTheStream() {
+        var buffer = JitterBuffer(maxDelay: 100)
+        #expect(feed(&buffer, Array(0..<10)) == Array(0..<10))
+        #expect(feed(&buffer, [30_009]).isEmpty)
+        // Time passes: the stray is not released behind a "gap" either.
+        #expect(buffer.release(now: 1_000).isEmpty)
+        #expect(feed(&buffer, Array(10..<20), now: 1_000) == Array(10..<20))
+        #expect(buffer.statistics.late == 0 && buffer.statistics.lost == 0)
+        #expect(buffer.statistics.outOfRange == 1 && buffer.statistics.restarts == 0)
+    }
+
+    @Test func aStrayPacketFarBehindIsDroppedWithoutHarm() {
+        var buffer = JitterBuffer(maxDelay: 100)
+        #expect(feed(&buffer, Array(1000..<1010)) == Array(1000..<1010))
+        #expect(feed(&buffer, [500, 40_000]).isEmpty)
+        #expect(feed(&buffer, Array(1010..<1015)) == Array(1010..<1015))
+        #expect(buffer.statistics.outOfRange == 2 && buffer.statistics.late == 0)
+    }
+
+    @Test func aRestartConfirmedByTheNextPacketIsFollowed() {
+        var buffer = JitterBuffer(maxDelay: 100)
+        _ = feed(&buffer, Array(0..<10))
+        #expect(feed(&buffer, [40_000]).isEmpty)
+        let released = buffer.insert(packet(40_001), now: 0)
+        #expect(released.map(\.packet.sequenceNumber) == [40_000, 40_001])
+        #expect(released.first?.afterGap == true)
+        #expect(feed(&buffer, [40_002, 40_003]) == [40_002, 40_003])
+        #expect(buffer.statistics.restarts == 1 && buffer.statistics.outOfRange == 0)
+        // The old range is over: its packets are now the strays.
+        #expect(feed(&buffer, [10]).isEmpty)
+    }
+
+    @Test func aRestartReleasesWhatTheOldRangeStillHeld() {
+        var buffer = JitterBuffer(maxDelay: 1_000)
+        _ = feed(&buffer, [0, 1, 2, 4, 5])
+        let released = feed(&buffer, [20_000, 20_001])
+        #expect(released == [4, 5, 20_000, 20_001])
+        #expect(buffer.statistics.lost == 1 && buffer.statistics.restarts == 1)
+    }
+
+    @Test func twoStraysThatDoNotFollowEachOtherConfirmNothing() {
+        var buffer = JitterBuffer(maxDelay: 100)
+        _ = feed(&buffer, Array(0..<5))
+        #expect(feed(&buffer, [30_000, 30_005, 50_000]).isEmpty)
+        #expect(feed(&buffer, [5, 6]) == [5, 6])
+        #expect(buffer.statistics.outOfRange == 3 && buffer.statistics.restarts == 0)
+    }
+}
+
 @Suite struct RTPPacketTests {
     @Test func parsesAndSerializes() throws {
         let original = RTPPacket(marker: true, payloadType: 111, sequenceNumber: 513, timestamp: 0xDEADBEEF, ssrc: 42, payload: [9, 8, 7][...])

@@ -1,3 +1,5 @@
+import Support
+
 /// Decoded audio placed on the recording's timeline: samples go where their timestamps say,
 /// gaps become silence, and small drifts are absorbed so contiguous frames stay contiguous.
 struct AudioTimeline {
@@ -20,7 +22,7 @@ struct AudioTimeline {
     mutating func place(_ samples: [Float], at position: Int64) {
         let count = Int64(samples.count / 2)
         guard count > 0 else { return }
-        var at = position * rate / 1_000_000_000
+        guard var at = position.rescaled(by: rate, over: 1_000_000_000) else { return }
         // Within 20 ms of where the previous frame ended: treat as contiguous (clock jitter).
         if let expected = expectedNext, abs(at - expected) <= rate / 50 { at = expected }
         expectedNext = at + count

@@ -1,6 +1,7 @@
 import Media
 import RTP
 import SessionManager
+import Support
 
 /// Copies the frames as they arrived into the container, without decoding (PASSTHROUGH and
 /// Track egress). The file's streams are fixed by its header, so frames are held until the
@@ -93,7 +94,7 @@ final class PassthroughWriter: MediaWriter {
             videoStarted = true
         }
         let timeBase = video ? Self.videoTimeBase : Self.audioTimeBase
-        var pts = max(0, position) * Int64(timeBase.den) / 1_000_000_000
+        guard var pts = max(0, position).rescaled(by: Int64(timeBase.den), over: 1_000_000_000) else { return }
         if let last = lastPTS[stream], pts <= last { pts = last + 1 }  // times only move forward
         lastPTS[stream] = pts
         firstPosition = firstPosition ?? position

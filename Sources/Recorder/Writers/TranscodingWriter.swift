@@ -1,6 +1,7 @@
 import Media
 import RTP
 import SessionManager
+import Support
 
 /// Decodes, scales and re-encodes into a constant-rate file: video at the output frame rate
 /// (black while there is no live picture, the last picture between frames), audio continuous
@@ -42,7 +43,7 @@ final class TranscodingWriter: MediaWriter {
             (self.encoder, self.stream, self.scaler, self.black, self.framerate) = (encoder, stream, scaler, black, framerate)
         }
 
-        func slotTime(_ slot: Int64) -> Int64 { slot * 1_000_000_000 / framerate }
+        func slotTime(_ slot: Int64) -> Int64 { slot.rescaled(by: 1_000_000_000, over: framerate) ?? .max }
     }
 
     private let staleAfter: Int64
@@ -81,7 +82,7 @@ final class TranscodingWriter: MediaWriter {
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
-        return audioWritten * 1_000_000_000 / Int64(audioRate)
+        return audioWritten.rescaled(by: 1_000_000_000, over: Int64(audioRate)) ?? .max
     }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
@@ -145,7 +146,7 @@ final class TranscodingWriter: MediaWriter {
             }
         }
         let frameSize = audioEncoder.frameSize > 0 ? audioEncoder.frameSize : 1024
-        let target = position * Int64(audioRate) / 1_000_000_000
+        let target = position.rescaled(by: Int64(audioRate), over: 1_000_000_000) ?? audioWritten
         while audioWritten + Int64(frameSize) <= target {
             let frame = try audioEncoder.audioFrame(interleaved: mixNext(frameSize)[...], pts: audioWritten)
             for packet in try audioEncoder.encode(frame) { try muxer.write(packet, stream: audioStream) }
