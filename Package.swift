@@ -84,7 +84,7 @@ let package = Package(
         // LiveKit access tokens: JWT HS256, API keys, grants.
         .target(name: "Auth", dependencies: ["Protobuf", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         .target(
             name: "EgressAPI",
             dependencies: ["RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
@@ -150,7 +150,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP", "Support"]),
         .testTarget(
             name: "RPCTests",
             dependencies: [

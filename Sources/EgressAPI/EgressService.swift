@@ -41,6 +41,9 @@ public enum EgressService {
                     try OutputsDecoder.checkStreamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
                 }
                 let remove = request.message.strings("remove_output_urls")
+                guard remove.count <= StreamOutput.maxURLs else {
+                    throw RequestErrors.invalidField("remove_output_urls", "\(remove.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
+                }
                 return try respond { () throws(SessionError) in try sessions.updateStream(id, add: add, remove: remove) }
             },
             "ListEgress": .unary { request in
@@ -92,6 +95,7 @@ extension SessionError {
         case .alreadyEnded, .wrongState: RPCError(.failedPrecondition, description)
         case .capacityExhausted: RPCError(.resourceExhausted, description)
         case .invalidPageToken: RequestErrors.invalidField("page_token", description)
+        case .tooMany: RPCError(.invalidArgument, description)
         }
     }
 }

@@ -13,6 +13,9 @@ extension ProtoMessage {
             throw ProtoError("the bytes are not a valid \(type.fullName) message")
         }
         defer { protobuf_c_message_free_unpacked(unpacked, nil) }
+        if let field = WireStrings.fieldWithNUL(in: bytes, as: type) {
+            throw ProtoError("\(type.fullName).\(field) contains a NUL byte", isInvalidValue: true)
+        }
         self = try ProtoMessage(reading: UnsafeRawPointer(unpacked), as: type)
     }
 

@@ -32,20 +32,12 @@ struct FileNaming {
     }
 
     func fill(_ template: String) -> String {
-        let replacements: [(String, String)] = [
+        OutputPath.fill(template, with: [
             ("{room_name}", roomName), ("{room_id}", roomID), ("{publisher_identity}", publisherIdentity),
             ("{track_id}", trackID), ("{track_type}", trackType), ("{track_source}", trackSource),
             ("{time}", Self.format(now, "yyyy-MM-dd'T'HHmmss", utc: false)),
             ("{utc}", Self.format(now, "yyyyMMddHHmmss", utc: true)),
-        ]
-        var out = template
-        for (key, value) in replacements { out = out.replacingOccurrences(of: key, with: Self.safe(value)) }
-        return out
-    }
-
-    /// Values from the room never add directories or climb out of one.
-    private static func safe(_ value: String) -> String {
-        String(value.map { $0 == "/" || $0 == "\0" ? "_" : $0 }).replacingOccurrences(of: "..", with: "_")
+        ])
     }
 
     private static func format(_ date: Date, _ pattern: String, utc: Bool) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import SessionManager
+import Support
 
 /// The JSON manifest written beside an egress's outputs (`<egress_id>.json`): what was recorded,
 /// where, and when, readable without the server.
@@ -22,10 +23,9 @@ enum Manifest {
         var files: [File]
     }
 
-    /// Writes the manifest in the directory of `outputPath`; returns its path.
-    static func write(for egress: EgressRecord, roomID: String, results: EgressResults, beside outputPath: String) throws -> String {
-        let directory = outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let path = directory + "/" + egress.id + ".json"
+    /// Writes the manifest in the directory of `output` (whole, or not at all: under a
+    /// temporary name first); returns its path.
+    static func write(for egress: EgressRecord, roomID: String, results: EgressResults, beside output: ConfinedPath) throws -> String {
         let files = results.files.map {
             Document.File(filename: $0.filename, location: $0.location, size: $0.size, duration: $0.duration,
                           started_at: $0.startedAt, ended_at: $0.endedAt)
@@ -34,7 +34,11 @@ enum Manifest {
                                 started_at: files.first?.started_at ?? 0, ended_at: files.first?.ended_at ?? 0, files: files)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(document).write(to: URL(fileURLWithPath: path), options: .atomic)
-        return path
+        let bytes = Array(try encoder.encode(document))
+        let manifest = try ConfinedFile.create(output.sibling(named: egress.id + ".json"))
+        let part = try manifest.sibling(named: egress.id + ".json.part")
+        try part.append(bytes)
+        try part.rename(over: manifest)
+        return manifest.path
     }
 }

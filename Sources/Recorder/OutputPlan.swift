@@ -1,6 +1,7 @@
 import RoomHub
 import RTP
 import SessionManager
+import Support
 
 /// What file an egress writes, decided when its first media arrives: the container, whether it
 /// transcodes, and with which encoders.
@@ -65,13 +66,13 @@ struct OutputPlan {
         return requested
     }
 
-    func makeWriter(path: String, staleAfter: Int64) throws -> any MediaWriter {
+    func makeWriter(target: ConfinedPath, staleAfter: Int64) throws -> any MediaWriter {
         let format = fileType.rawValue
         switch mode {
         case .passthrough(let expectsVideo, let expectsAudio):
-            return PassthroughWriter(path: path, format: format, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
+            return PassthroughWriter(target: target, format: format, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
         case .transcode(let settings, let withVideo, let audioEncoder):
-            return try TranscodingWriter(path: path, format: format, settings: settings, withVideo: withVideo,
+            return try TranscodingWriter(target: target, format: format, settings: settings, withVideo: withVideo,
                                          audioEncoderName: audioEncoder, staleAfter: staleAfter)
         }
     }

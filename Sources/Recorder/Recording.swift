@@ -286,10 +286,14 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                                 trackID: named?.sid ?? "",
                                 trackType: videoTrack != nil ? "video" : "audio",
                                 trackSource: "\(named?.source ?? .unknown)", now: Date())
-        relativePath = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: plan.fileType)
-        let path = configuration.outputDirectory + "/" + relativePath
-        try Directories.create(parentOf: path)
-        writer = try plan.makeWriter(path: path, staleAfter: configuration.staleVideoAfter.nanoseconds)
+        let filled = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: plan.fileType)
+        // The values may make a path the template did not (a room named "."): checked again.
+        switch OutputPath.checkFilled(filled, in: configuration.outputDirectory) {
+        case .success(let relative): relativePath = relative
+        case .failure(let problem): throw RecorderError("the output path \(filled.debugDescription) cannot be used: \(problem)", code: 400)
+        }
+        let target = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
+        writer = try plan.makeWriter(target: target, staleAfter: configuration.staleVideoAfter.nanoseconds)
         logger.info("recording started", metadata: ["file": "\(relativePath)"])
     }
 
@@ -307,7 +311,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             try closeFile()
             var results = results()
             if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
-                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: configuration.outputDirectory + "/" + relativePath)
+                let target = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
+                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: target)
             }
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
@@ -318,7 +323,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
     }
 
-    private func fail(_ error: any Error, code: Int32 = 500) {
+    private func fail(_ error: any Error, code: Int32? = nil) {
+        let code = code ?? (error as? RecorderError)?.code ?? 500
         done = true
         try? closeFile()
         logger.error("egress failed", metadata: ["error": "\(error)"])
@@ -335,7 +341,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         var results = EgressResults()
         guard let writer, let origin else { return results }
         let duration = writer.duration
-        results.files = [FileResult(filename: relativePath, location: writer.path, size: Directories.size(of: writer.path),
+        results.files = [FileResult(filename: relativePath, location: writer.target.path, size: writer.fileSize,
                                     duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
         return results
     }

@@ -18,4 +18,40 @@ import Testing
     @Test func controlCharactersAreRefused() {
         #expect(OutputPath.confine("a\u{0}b", to: "/srv/rec") == .failure(.invalidCharacter("a\u{0}b")))
     }
+
+    @Test(arguments: [
+        ("{room_name}{room_name}/{room_name}{room_name}/x.mp4", "."),
+        ("{room_name}{room_name}/x.mp4", "."),
+        ("a/{room_name}{room_name}", "."),
+        ("{room_name}./x.mp4", "."),
+    ])
+    func valuesThatMakeDotDotAfterFillingAreRefused(template: String, room: String) {
+        let filled = OutputPath.fill(template, with: [("{room_name}", room)])
+        #expect(filled.split(separator: "/").contains(".."))
+        #expect(OutputPath.checkFilled(filled, in: "/srv/rec") == .failure(.escapesOutputDirectory(filled)))
+    }
+
+    @Test func aValueNeverAddsADirectoryOrAControlCharacter() {
+        #expect(OutputPath.fill("{room_name}/x", with: [("{room_name}", "a/../b\u{0}c\n..")]) == "a___b_c__/x")
+        #expect(OutputPath.checkFilled("./a//b/./x.mp4", in: "/srv/rec") == .success("a/b/x.mp4"))
+        #expect(OutputPath.checkFilled("/x.mp4", in: "/srv/rec") == .success("x.mp4"))
+        #expect(OutputPath.checkFilled("./", in: "/srv/rec") == .failure(.escapesOutputDirectory("./")))
+    }
+
+    @Test func namesAndPathsOverTheSystemsLimitsAreRefused() {
+        let long = String(repeating: "n", count: 256)
+        #expect(OutputPath.confine("a/\(long).mp4", to: "/srv/rec") == .failure(.componentTooLong(long + ".mp4")))
+        #expect(OutputPath.confine(String(repeating: "n", count: 255), to: "/srv/rec") == .success(String(repeating: "n", count: 255)))
+        let deep = Array(repeating: String(repeating: "d", count: 200), count: 30).joined(separator: "/")
+        #expect(OutputPath.confine(deep, to: "/srv/rec") == .failure(.tooLong(9 + deep.utf8.count)))
+        // Bytes, not characters: 128 two-byte characters are 256 bytes.
+        let wide = String(repeating: "é", count: 128)
+        #expect(OutputPath.checkFilled(wide, in: "/srv/rec") == .failure(.componentTooLong(wide)))
+    }
+
+    @Test(arguments: ["a\u{0}b.mp4", "a\u{1}b", "a\u{7F}", "a\nb"])
+    func controlCharactersAreRefusedAfterFillingToo(path: String) {
+        #expect(OutputPath.checkFilled(path, in: "/srv/rec") == .failure(.invalidCharacter(path)))
+        #expect(OutputPath.confine(path, to: "/srv/rec") == .failure(.invalidCharacter(path)))
+    }
 }

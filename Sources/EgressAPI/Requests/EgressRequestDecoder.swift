@@ -37,7 +37,9 @@ struct EgressRequestDecoder {
         let trackID = request.string("track_id")
         guard !trackID.isEmpty else { throw RequestErrors.invalidField("track_id") }
         let outputs = try outputs.directOutput(of: request)
-        return EgressSpec(roomName: try roomName(request), source: .track(trackID: trackID), encoding: .passthrough, outputs: outputs)
+        let spec = EgressSpec(roomName: try roomName(request), source: .track(trackID: trackID), encoding: .passthrough, outputs: outputs)
+        try checkFilledPaths(spec)
+        return spec
     }
 
     /// The unified `StartEgress`: only a media source can be recorded here.
@@ -102,5 +104,33 @@ struct EgressRequestDecoder {
     private func check(_ spec: EgressSpec, videoIsOptional: Bool) throws(RPCError) {
         try CodecCompatibility.check(spec.outputs, encoding: spec.encoding, recordsVideo: spec.recordsVideo,
                                      videoIsOptional: videoIsOptional, capabilities: configuration.capabilities)
+        try checkFilledPaths(spec)
+    }
+
+    /// The output paths with what the request already tells filled in (the room; the
+    /// participant or track), checked as the recorder will check them: a room named "." or a
+    /// name too long is refused now, not when media arrives.
+    func checkFilledPaths(_ spec: EgressSpec) throws(RPCError) {
+        var known: [(placeholder: String, value: String)] = [("{room_name}", spec.roomName)]
+        switch spec.source {
+        case .participant(let identity, _): known.append(("{publisher_identity}", identity))
+        case .track(let trackID): known.append(("{track_id}", trackID))
+        case .trackComposite, .media: break
+        }
+        var paths: [(field: String, path: String)] = []
+        if let file = spec.outputs.file { paths.append(("filepath", file.path)) }
+        if let segments = spec.outputs.segments {
+            paths += [("filename_prefix", segments.filenamePrefix), ("playlist_name", segments.playlistName),
+                      ("live_playlist_name", segments.livePlaylistName)]
+        }
+        paths += spec.outputs.images.map { ("filename_prefix", $0.filenamePrefix) }
+        for (field, path) in paths {
+            // An empty path, or a directory, gets a default name when the file is made.
+            let given = path.hasSuffix("/") ? String(path.dropLast()) : path
+            guard !given.isEmpty else { continue }
+            if case .failure(let problem) = OutputPath.checkFilled(OutputPath.fill(given, with: known), in: configuration.outputDirectory) {
+                throw RequestErrors.invalidField(field, problem.description)
+            }
+        }
     }
 }

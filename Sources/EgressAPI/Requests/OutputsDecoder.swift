@@ -109,6 +109,12 @@ struct OutputsDecoder {
 
     /// Each URL must use the scheme of the stream's protocol.
     static func checkStreamURLs(_ urls: [String], for streamProtocol: StreamProtocol, field: String) throws(RPCError) {
+        guard urls.count <= StreamOutput.maxURLs else {
+            throw RequestErrors.invalidField(field, "\(urls.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
+        }
+        if let long = urls.first(where: { $0.utf8.count > StreamOutput.maxURLLength }) {
+            throw RequestErrors.invalidField(field, "a URL of \(long.utf8.count) bytes; at most \(StreamOutput.maxURLLength) are allowed")
+        }
         let schemes = switch streamProtocol {
         case .rtmp: ["rtmp", "rtmps"]
         case .srt: ["srt"]

@@ -1,17 +1,18 @@
 import CFFmpeg
-#if canImport(Glibc)
-import Glibc
-#endif
+import Support
 
 /// Turns a finished fragmented MP4 (what recording writes, so that a crash loses at most the
 /// last fragment) into a plain MP4 with its index in front, as players and editors expect of a
 /// finished file. The packets are copied, not re-encoded; the file is replaced only once the
 /// new one is complete.
 public enum MP4Finisher {
-    public static func defragment(_ path: String) throws(MediaError) {
-        let temporary = path + ".part"
+    public static func defragment(_ file: ConfinedFile) throws(MediaError) {
+        let path = file.path
+        let part: ConfinedFile
+        do { part = try file.sibling(named: file.name + ".part") } catch { throw MediaError("\(error)") }
+        let temporary = part.path
         var input: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_open_input(&input, path, nil, nil), "reading \(path)")
+        try check(avformat_open_input(&input, file.openablePath, nil, nil), "reading \(path)")
         defer { avformat_close_input(&input) }
         try check(avformat_find_stream_info(input, nil), "reading the streams of \(path)")
 
@@ -29,7 +30,7 @@ public enum MP4Finisher {
             stream.pointee.codecpar.pointee.codec_tag = 0
             stream.pointee.time_base = source.pointee.time_base
         }
-        try check(avio_open(&output!.pointee.pb, temporary, AVIO_FLAG_WRITE), "opening \(temporary)")
+        try check(avio_open(&output!.pointee.pb, part.openablePath, AVIO_FLAG_WRITE), "opening \(temporary)")
         var options: OpaquePointer?
         av_dict_set(&options, "movflags", "+faststart", 0)
         defer { av_dict_free(&options) }
@@ -45,8 +46,6 @@ public enum MP4Finisher {
             try check(av_interleaved_write_frame(output, packet), "writing \(temporary)")
         }
         try check(av_write_trailer(output), "finishing \(temporary)")
-        guard rename(temporary, path) == 0 else {
-            throw MediaError("replacing \(path): \(String(cString: strerror(errno)))")
-        }
+        do { try part.rename(over: file) } catch { throw MediaError("\(error)") }
     }
 }

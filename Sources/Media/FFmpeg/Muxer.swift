@@ -1,4 +1,5 @@
 import CFFmpeg
+import Support
 
 /// A libavformat output file: streams are added, the header written, packets interleaved in,
 /// the trailer written on `finish`. MP4 is written fragmented (one fragment a second at most),
@@ -12,19 +13,20 @@ public final class Muxer: @unchecked Sendable {
         case opus(channels: Int32)
     }
 
-    public let path: String
+    public let file: ConfinedFile
+    public var path: String { file.path }
     private var context: UnsafeMutablePointer<AVFormatContext>?
     private var headerWritten = false
     private var finished = false
     public private(set) var bytesWritten: Int64 = 0
 
-    /// Opens `path` for the container `format` (an FFmpeg muxer name: mp4, ogg, webm).
-    public init(path: String, format: String) throws(MediaError) {
-        self.path = path
+    /// Writes the container `format` (an FFmpeg muxer name: mp4, ogg, webm) into `file`.
+    public init(file: ConfinedFile, format: String) throws(MediaError) {
+        self.file = file
         var context: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_alloc_output_context2(&context, nil, format, path), "creating a \(format) file")
+        try check(avformat_alloc_output_context2(&context, nil, format, file.path), "creating a \(format) file")
         self.context = context
-        try check(avio_open(&context!.pointee.pb, path, AVIO_FLAG_WRITE), "opening \(path)")
+        try check(avio_open(&context!.pointee.pb, file.openablePath, AVIO_FLAG_WRITE), "opening \(file.path)")
     }
 
     deinit {
@@ -107,7 +109,7 @@ public final class Muxer: @unchecked Sendable {
         if headerWritten { try check(av_write_trailer(context), "finishing \(path)") }
         avio_closep(&context.pointee.pb)
         let name = String(cString: context.pointee.oformat.pointee.name)
-        if headerWritten, name == "mp4" { try MP4Finisher.defragment(path) }
+        if headerWritten, name == "mp4" { try MP4Finisher.defragment(file) }
     }
 
     private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {

@@ -179,6 +179,8 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
                 try ProtoMessage(decoding: bytes, as: input)
             }
             return (message, payload.readableBytes)
+        } catch where error.isInvalidValue {
+            throw RPCError(.invalidArgument, "invalid request: \(error.message)")
         } catch {
             throw RPCError(.internal, "the request is not a valid \(input.fullName): \(error.message)")
         }

@@ -69,6 +69,8 @@ public struct TwirpServer: Sendable {
         let message: ProtoMessage
         do {
             message = try decode(request.body, encoding, as: route.method.input)
+        } catch let error as ProtoError where error.isInvalidValue {
+            return self.error(TwirpError.twirpCode(.invalidArgument), "invalid request: \(error.message)")
         } catch {
             return self.error(TwirpError.malformed, "the \(encoding == .json ? "json" : "protobuf") request could not be decoded: \(error)")
         }

@@ -1,12 +1,16 @@
 import Media
 import RTP
 import SessionManager
+import Support
 
 /// Turns a recording's timed frames into one output file. Positions are nanoseconds of media
 /// time from the start of the recording. Called from the recording's own thread only.
 protocol MediaWriter: AnyObject {
-    var path: String { get }
+    /// Where the file goes; it is made when the writer first writes.
+    var target: ConfinedPath { get }
     var bytesWritten: Int64 { get }
+    /// Bytes in the file now (0 before it is made).
+    var fileSize: Int64 { get }
     /// Nanoseconds of media written so far.
     var duration: Int64 { get }
 

@@ -8,7 +8,8 @@ import Support
 /// parameters of every expected stream are known (a video key frame, the first audio frame)
 /// or two seconds have passed; video starts at its first key frame.
 final class PassthroughWriter: MediaWriter {
-    let path: String
+    let target: ConfinedPath
+    var path: String { target.path }
     private let format: String
     private let expectsVideo: Bool
     private let expectsAudio: Bool
@@ -27,14 +28,15 @@ final class PassthroughWriter: MediaWriter {
     /// How long to wait for a stream's parameters before writing without it.
     private static let holdLimit: Int64 = 2_000_000_000
 
-    init(path: String, format: String, expectsVideo: Bool, expectsAudio: Bool) {
-        self.path = path
+    init(target: ConfinedPath, format: String, expectsVideo: Bool, expectsAudio: Bool) {
+        self.target = target
         self.format = format
         self.expectsVideo = expectsVideo
         self.expectsAudio = expectsAudio
     }
 
     var bytesWritten: Int64 { muxer?.bytesWritten ?? 0 }
+    var fileSize: Int64 { muxer?.file.size ?? 0 }
     var duration: Int64 { firstPosition.map { lastPosition - $0 } ?? 0 }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
@@ -74,7 +76,7 @@ final class PassthroughWriter: MediaWriter {
     }
 
     private func open() throws {
-        let muxer = try Muxer(path: path, format: format)
+        let muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
         if let key = held.first(where: { $0.video && $0.frame.isKeyframe }) {
             videoStream = try muxer.addStream(try Self.parameters(of: key.frame, codec: key.codec), timeBase: Self.videoTimeBase)
         }

@@ -8,7 +8,8 @@ import Support
 /// (silence where nothing arrived). The timeline never has holes, so audio and video stay
 /// in step whatever the tracks do.
 final class TranscodingWriter: MediaWriter {
-    let path: String
+    let target: ConfinedPath
+    var path: String { target.path }
     private let muxer: Muxer
     private let video: VideoOutput?
     private let audioEncoder: Encoder
@@ -51,11 +52,11 @@ final class TranscodingWriter: MediaWriter {
     /// - Parameters:
     ///   - format: `mp4` or `ogg`; OGG has no video.
     ///   - audioCodec: `aac` or `libopus`.
-    init(path: String, format: String, settings: EncodingSettings, withVideo: Bool, audioEncoderName: String,
+    init(target: ConfinedPath, format: String, settings: EncodingSettings, withVideo: Bool, audioEncoderName: String,
          staleAfter: Int64) throws {
-        self.path = path
+        self.target = target
         self.staleAfter = staleAfter
-        muxer = try Muxer(path: path, format: format)
+        muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
         if withVideo {
             let encoder = try Encoder(
                 .h264(width: settings.width, height: settings.height, framerate: settings.framerate, kbps: settings.videoBitrate,
@@ -79,6 +80,7 @@ final class TranscodingWriter: MediaWriter {
     }
 
     var bytesWritten: Int64 { muxer.bytesWritten }
+    var fileSize: Int64 { muxer.file.size }
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }

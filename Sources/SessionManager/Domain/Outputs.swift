@@ -46,6 +46,13 @@ public enum StreamProtocol: String, Sendable, Equatable {
 }
 
 public struct StreamOutput: Sendable, Equatable {
+    /// Stream URLs an egress may send to at once (a request, or UpdateStream, asking for more is refused).
+    public static let maxURLs = 20
+    /// The longest stream URL, in bytes.
+    public static let maxURLLength = 2048
+    /// Stream results an egress keeps: past this, the oldest finished ones are forgotten.
+    public static let maxResults = 100
+
     public var streamProtocol: StreamProtocol
     public var urls: [String]
 

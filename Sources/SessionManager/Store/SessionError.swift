@@ -7,6 +7,8 @@ public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongState(String)
     case capacityExhausted(limit: Int)
     case invalidPageToken
+    /// A request that would take an egress past one of its limits.
+    case tooMany(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
         case .wrongState(let message): message
         case .capacityExhausted(let limit): "the server is already running its limit of \(limit) egresses"
         case .invalidPageToken: "page_token is not one this server issued"
+        case .tooMany(let message): message
         }
     }
 }

@@ -89,15 +89,27 @@ public final class SessionManager: Sendable {
                 throw .wrongState("egress \(id) has no stream output to update")
             }
             let now = WallClock.nanoseconds()
+            // Changes are made on a copy: a refusal leaves the record as it was.
+            var active = [String: Int]()
+            for (at, stream) in record.results.streams.enumerated() where stream.status == .active { active[stream.url] = at }
             for url in remove {
-                guard let at = record.results.streams.firstIndex(where: { $0.url == url && $0.status == .active }) else {
+                guard let at = active.removeValue(forKey: url) else {
                     throw .wrongState("egress \(id) is not streaming to \(url)")
                 }
                 record.results.streams[at].status = .finished
                 record.results.streams[at].endedAt = now
             }
-            for url in add where !record.results.streams.contains(where: { $0.url == url && $0.status == .active }) {
-                record.results.streams.append(StreamResult(id: "ST_\(record.results.streams.count)", url: url))
+            for url in add where active[url] == nil {
+                active[url] = record.results.streams.count
+                record.results.streams.append(StreamResult(id: RandomID.make(prefix: "ST_"), url: url))
+            }
+            guard active.count <= StreamOutput.maxURLs else {
+                throw .tooMany("egress \(id) would stream to \(active.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
+            }
+            // A long history of finished streams is trimmed, oldest first.
+            while record.results.streams.count > StreamOutput.maxResults,
+                  let oldest = record.results.streams.firstIndex(where: { $0.status != .active }) {
+                record.results.streams.remove(at: oldest)
             }
             record.updatedAt = now
             store.records[id] = record
