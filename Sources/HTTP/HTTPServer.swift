@@ -80,6 +80,7 @@ public final class HTTPServer: Sendable {
         }
         var logger = logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress.map { "\($0)" } ?? "?")"
+        try channel.pipeline.syncOperations.addHandler(SendProgressGuard(timeout: configuration.sendTimeout, logger: logger))
         if let tls {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
         }
@@ -112,7 +113,7 @@ public final class HTTPServer: Sendable {
         limits.maxHeaderListSize = configuration.maxHeadSize
         limits.maxHeaderFieldSize = configuration.maxHeadSize
         limits.maxHeaderFieldCount = 256
-        try operations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+        try operations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                                    withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try operations.addHandler(HTTP1RequestHandler(responder: responder, configuration: configuration, guardian: guardian,
                                                        executor: executor, logger: logger))

@@ -82,6 +82,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds an idle HTTP/1.1 keep-alive connection stays open. [EGRESS_IDLE_TIMEOUT, default 60]")
     var idleTimeout: Double?
 
+    @Option(help: "Seconds a connection may take none of the bytes waiting for it before it is closed. [EGRESS_SEND_TIMEOUT, default 30]")
+    var sendTimeout: Double?
+
     @Option(help: "Event loop threads. [EGRESS_THREADS, default: one per core]")
     var threads: Int?
 
@@ -107,25 +110,16 @@ struct EgressServerCommand: AsyncParsableCommand {
             ?? configuration.rpc.maxReceiveMessageSize
         configuration.http2.maxHeaderListSize = try env.value(maxHeaderListSize, "EGRESS_MAX_HEADER_LIST_SIZE", flag: "--max-header-list-size")
             ?? configuration.http2.maxHeaderListSize
-        if let seconds = try env.value(shutdownTimeout, "EGRESS_SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout") {
-            configuration.http2.shutdownTimeout = .milliseconds(Int64(seconds * 1000))
-        }
+        configuration.http2.shutdownTimeout = try env.duration(shutdownTimeout, "EGRESS_SHUTDOWN_TIMEOUT", flag: "--shutdown-timeout") ?? configuration.http2.shutdownTimeout
         configuration.sessions.maxLiveEgresses = try env.value(maxLiveEgresses, "EGRESS_MAX_LIVE_EGRESSES", flag: "--max-live-egresses")
             ?? configuration.sessions.maxLiveEgresses
         configuration.hub.rtpPort = try env.value(rtpPort, "EGRESS_RTP_PORT", flag: "--rtp-port") ?? configuration.hub.rtpPort
-        if let seconds = try env.value(participantTimeout, "EGRESS_PARTICIPANT_TIMEOUT", flag: "--participant-timeout") {
-            configuration.hub.participantTimeout = .milliseconds(Int64(seconds * 1000))
-        }
-        if let seconds = try env.value(participantWaitTimeout, "EGRESS_PARTICIPANT_WAIT_TIMEOUT", flag: "--participant-wait-timeout") {
-            configuration.participantWaitTimeout = .milliseconds(Int64(seconds * 1000))
-        }
+        configuration.hub.participantTimeout = try env.duration(participantTimeout, "EGRESS_PARTICIPANT_TIMEOUT", flag: "--participant-timeout") ?? configuration.hub.participantTimeout
+        configuration.participantWaitTimeout = try env.duration(participantWaitTimeout, "EGRESS_PARTICIPANT_WAIT_TIMEOUT", flag: "--participant-wait-timeout") ?? configuration.participantWaitTimeout
         configuration.eventLoopThreads = try env.value(threads, "EGRESS_THREADS", flag: "--threads") ?? configuration.eventLoopThreads
-        if let seconds = try env.value(requestReadTimeout, "EGRESS_REQUEST_READ_TIMEOUT", flag: "--request-read-timeout") {
-            configuration.http1.requestReadTimeout = .milliseconds(Int64(seconds * 1000))
-        }
-        if let seconds = try env.value(idleTimeout, "EGRESS_IDLE_TIMEOUT", flag: "--idle-timeout") {
-            configuration.http1.idleTimeout = .milliseconds(Int64(seconds * 1000))
-        }
+        configuration.http1.requestReadTimeout = try env.duration(requestReadTimeout, "EGRESS_REQUEST_READ_TIMEOUT", flag: "--request-read-timeout") ?? configuration.http1.requestReadTimeout
+        configuration.http1.idleTimeout = try env.duration(idleTimeout, "EGRESS_IDLE_TIMEOUT", flag: "--idle-timeout") ?? configuration.http1.idleTimeout
+        configuration.http2.sendTimeout = try env.duration(sendTimeout, "EGRESS_SEND_TIMEOUT", flag: "--send-timeout") ?? configuration.http2.sendTimeout
         configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
         configuration.keys = try loadKeys(env)
         configuration.webhooks.urls = webhookUrl.isEmpty
@@ -184,6 +178,18 @@ struct Environment {
             throw ValidationError("\(name)=\(raw) is not a valid value for \(flagName)")
         }
         return value
+    }
+}
+
+extension Environment {
+    /// A number of seconds (a fraction allowed) as a Duration; refused unless it is between 0
+    /// and a year, so that no value can trap on the way.
+    func duration(_ flag: Double?, _ name: String, flag flagName: String) throws -> Duration? {
+        guard let seconds = try value(flag, name, flag: flagName) else { return nil }
+        guard seconds.isFinite, seconds >= 0, seconds <= 365 * 86_400 else {
+            throw ValidationError("\(flagName) \(seconds) is not a number of seconds between 0 and a year")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 }
 

@@ -3,25 +3,47 @@ import NIOCore
 import NIOHTTP1
 
 /// Collects each HTTP/1.1 request whole (within the size limits), has the responder answer it,
-/// and writes the answer with `content-length`. Requests are answered one at a time, in order:
-/// NIO's pipelining handler before this one holds a pipelined request until the previous
-/// response is written. `connection: close`, HTTP/1.0 without keep-alive, and every refusal
-/// close the connection after the response.
-final class HTTP1RequestHandler: ChannelInboundHandler {
+/// and writes the answer with `content-length`. Pipelined requests wait in order, at most
+/// `maxPipelinedRequests` of them, and are answered one at a time; while the client has more
+/// than `responseBudget` bytes of answers unread, the next waits and nothing more is read.
+/// `connection: close`, HTTP/1.0 without keep-alive, and every refusal close the connection
+/// after the response.
+final class HTTP1RequestHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+
+    private struct Request {
+        var head: HTTPRequestHead
+        var body: ByteBuffer
+    }
+
+    /// What waits for its turn: a request to answer, or a refusal to send (after the answers
+    /// before it, so that answers stay in order) and then close.
+    private enum Turn {
+        case request(Request)
+        case refusal(HTTPResponseStatus, String)
+    }
 
     private let responder: HTTPResponder
     private let configuration: HTTP1Configuration
     private let guardian: SlowClientGuard
     private let executor: EventLoopTaskExecutor
     private let logger: Logger
-    private var request: (head: HTTPRequestHead, body: ByteBuffer)?
+    /// The request whose parts are arriving.
+    private var receiving: Request?
+    /// Whole requests (and at most one refusal, last) waiting for their turn, oldest first.
+    private var waiting: [Turn] = []
+    /// A responder is working on a request.
+    private var isAnswering = false
+    /// Bytes of answers written to the channel and not yet sent.
+    private var unsentBytes = 0
+    /// A read that was held back (over budget, or the queue full).
+    private var readHeld = false
+    /// No request after those waiting will be answered: the connection closes after them.
+    private var closesAfterWaiting = false
     /// A refusal was sent; the rest of the input is ignored until the connection closes.
     private var isClosing = false
-    /// From a request's head until its response is written.
-    private var isBusy = false
-    /// The server is shutting down: the connection closes after the response in progress.
     private var isShuttingDown = false
 
     init(responder: @escaping HTTPResponder, configuration: HTTP1Configuration, guardian: SlowClientGuard,
@@ -33,33 +55,65 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
         self.logger = logger
     }
 
+    // MARK: Requests in
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosing else { return }
+        guard !isClosing, !closesAfterWaiting else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxBodySize {
                 return refuse(context, .payloadTooLarge, "the request body of \(length) bytes exceeds the limit of \(configuration.maxBodySize) bytes")
             }
-            isBusy = true
-            request = (head, context.channel.allocator.buffer(capacity: 0))
+            receiving = Request(head: head, body: context.channel.allocator.buffer(capacity: 0))
         case .body(var chunk):
-            guard request != nil else { return }
-            guard request!.body.readableBytes + chunk.readableBytes <= configuration.maxBodySize else {
+            guard receiving != nil else { return }
+            guard receiving!.body.readableBytes + chunk.readableBytes <= configuration.maxBodySize else {
                 return refuse(context, .payloadTooLarge, "the request body exceeds the limit of \(configuration.maxBodySize) bytes")
             }
-            request!.body.writeBuffer(&chunk)
+            receiving!.body.writeBuffer(&chunk)
         case .end:
-            guard let (head, body) = request else { return }
-            request = nil
-            guardian.requestReceived()
-            answer(context, head, body)
+            guard let request = receiving else { return }
+            receiving = nil
+            guard owed < configuration.maxPipelinedRequests else {
+                // Not answered: the client sends it again on a new connection.
+                logger.debug("closing after the pipelined requests already waiting", metadata: ["waiting": "\(waiting.count)"])
+                closesAfterWaiting = true
+                return
+            }
+            waiting.append(.request(request))
+            if !request.head.isKeepAlive { closesAfterWaiting = true }
+            answerNext(context)
         }
+    }
+
+    /// Backpressure: nothing more is read while answers are piling up unread or requests wait.
+    func read(context: ChannelHandlerContext) {
+        if mayRead {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    private var mayRead: Bool {
+        isClosing || (unsentBytes < configuration.responseBudget && owed < configuration.maxPipelinedRequests)
+    }
+
+    /// Requests taken and not yet answered.
+    private var owed: Int { waiting.count + (isAnswering ? 1 : 0) }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        guard readHeld, mayRead else { return }
+        readHeld = false
+        context.read()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is HTTPGracefulShutdownEvent {
+            // The answer in progress is the last; requests still waiting are sent again elsewhere.
             isShuttingDown = true
-            if !isBusy { context.close(promise: nil) }
+            waiting.removeAll()
+            if !isAnswering && unsentBytes == 0 { context.close(promise: nil) }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -76,28 +130,39 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
         }
     }
 
-    private func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ body: ByteBuffer) {
-        let request = HTTPRequest(
+    // MARK: Answers out
+
+    /// Answers the oldest waiting request, if none is being answered and the client has room.
+    private func answerNext(_ context: ChannelHandlerContext) {
+        guard !isAnswering, unsentBytes < configuration.responseBudget, !waiting.isEmpty else { return }
+        let request: Request
+        switch waiting.removeFirst() {
+        case .request(let next): request = next
+        case .refusal(let status, let message): return sendRefusal(context, status, message)
+        }
+        isAnswering = true
+        guardian.requestReceived()
+        let head = request.head
+        let httpRequest = HTTPRequest(
             method: head.method.rawValue, path: head.uri,
             headers: head.headers.map { HeaderField($0.name.lowercased(), $0.value) },
-            body: body, version: "HTTP/\(head.version.major).\(head.version.minor)")
-        let keepAlive = head.isKeepAlive
+            body: request.body, version: "HTTP/\(head.version.major).\(head.version.minor)")
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let responder = responder
         // On the connection's loop: a responder that never suspends answers inline.
         Task.immediate(executorPreference: executor) {
-            let response = await responder(request)
+            let response = await responder(httpRequest)
             loopBound.eventLoop.execute {
                 let (handler, context) = loopBound.value
-                handler.write(context, response, version: head.version, keepAlive: keepAlive)
+                handler.write(context, response, version: head.version, keepAlive: head.isKeepAlive)
             }
         }
     }
 
     private func write(_ context: ChannelHandlerContext, _ response: HTTPResponse, version: HTTPVersion, keepAlive: Bool) {
+        isAnswering = false
         guard context.channel.isActive else { return }
-        isBusy = false
-        let keepAlive = keepAlive && !isShuttingDown
+        let keepAlive = keepAlive && !isShuttingDown && !(closesAfterWaiting && waiting.isEmpty)
         var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
         headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
@@ -106,20 +171,33 @@ final class HTTP1RequestHandler: ChannelInboundHandler {
         if response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
-        let guardian = guardian
+        let size = response.body.readableBytes
+        unsentBytes += size
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { result in
-            if case .success = result, keepAlive {
-                guardian.responseSent()
-            } else {
-                context.close(promise: nil)
+            self.unsentBytes -= size
+            guard case .success = result, keepAlive else { return context.close(promise: nil) }
+            self.answerNext(context)
+            self.resumeReading(context)
+            if !self.isAnswering, self.waiting.isEmpty, self.unsentBytes == 0 {
+                self.guardian.responseSent(requestUnderway: self.receiving != nil)
             }
         }
+        guard keepAlive else { return }
+        answerNext(context)
     }
 
-    /// Answers `status` with a text body and closes: what is left of the request is not read.
+    /// Answers `status` with a text body and closes, after the answers owed before it: what is
+    /// left of the input is not read.
     private func refuse(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String) {
         isClosing = true
-        request = nil
+        receiving = nil
+        waiting.append(.refusal(status, message))
+        answerNext(context)
+        resumeReading(context)
+    }
+
+    private func sendRefusal(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String) {
+        waiting.removeAll()
         var body = context.channel.allocator.buffer(capacity: message.utf8.count + 1)
         body.writeString(message + "\n")
         let headers = HTTPHeaders([("content-type", "text/plain; charset=utf-8"), ("content-length", String(body.readableBytes)), ("connection", "close")])

@@ -53,9 +53,15 @@ final class SlowClientGuard: ChannelDuplexHandler {
         timer?.cancel()
     }
 
-    /// Its response is written: the connection is idle until the next request's first byte.
-    func responseSent() {
-        becomeIdle()
+    /// Every answer owed is written: the connection is idle until the next request's first
+    /// byte — or, when part of the next request has come already, that request has
+    /// `requestReadTimeout` from now to arrive whole.
+    func responseSent(requestUnderway: Bool) {
+        guard requestUnderway else { return becomeIdle() }
+        phase = .reading
+        arm(configuration.requestReadTimeout) { guarded in
+            guarded.timedOut(status: "408 Request Timeout")
+        }
     }
 
     private func becomeIdle() {

@@ -12,9 +12,10 @@ public struct HTTP2Configuration: Sendable {
     public var maxHeaderListSize: Int = 16 * 1024
     public var hpackBombFactor: Int = 4
 
-    /// Response bytes a connection may have waiting to be sent (default 4 MiB): calls that
-    /// become ready while a client is behind on reading wait until it catches up, so a client
-    /// that stops reading costs at most this plus one response.
+    /// Response bytes a connection may have waiting to be sent (default 4 MiB): calls (gRPC and
+    /// Twirp) that become ready while a client is behind on reading wait until it catches up,
+    /// and its request bodies are no longer taken (no WINDOW_UPDATE) until then. A client that
+    /// stops reading costs at most this plus one response, and the flow-control windows.
     public var connectionResponseBudget = 4 * 1024 * 1024
 
     /// PING frames a client may send: `burst` at once, refilled at `perSecond` (default 100, 10/s).
@@ -38,6 +39,9 @@ public struct HTTP2Configuration: Sendable {
     public var shutdownTimeout: Duration = .seconds(10)
     /// A connection that never completes the HTTP/2 preface and SETTINGS is closed after this (default 10 s).
     public var handshakeTimeout: Duration = .seconds(10)
+    /// A connection — HTTP/2 or HTTP/1.1 — whose client takes none of the bytes waiting for it
+    /// for this long is closed (default 30 s).
+    public var sendTimeout: Duration = .seconds(30)
 
     public init() {}
 

@@ -24,6 +24,8 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
     private var goAwayTimer: Scheduled<Void>?
     /// After the last GOAWAY: input is read and dropped until the peer closes or this fires.
     private var lingerTimer: Scheduled<Void>?
+    /// Checks that a client with answers waiting takes some of them (see `sendTimeout`).
+    private var stallTimer: Scheduled<Void>?
 
     /// How long a closing connection keeps reading, so that the peer receives the GOAWAY before
     /// any RST that unread input would provoke.
@@ -55,7 +57,8 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         do {
             // Weak: the session is owned by this handler.
-            try session.start(delegate: .init(outputPending: { [weak self] in self?.outputPending() }))
+            try session.start(delegate: .init(outputPending: { [weak self] in self?.outputPending() },
+                                              responsesWaiting: { [weak self] in self?.armStallCheck() }))
         } catch {
             session.logger.error("could not start the HTTP/2 session", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -86,6 +89,7 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimeout?.cancel()
+        stallTimer?.cancel()
         goAwayTimer?.cancel()
         lingerTimer?.cancel()
         session.connectionClosed()
@@ -132,6 +136,28 @@ final class HTTP2ConnectionHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         goAwayTimer = context.eventLoop.scheduleTask(in: .init(session.configuration.goAwayGracePeriod)) {
             loopBound.value.session.finalGoAway()
+        }
+    }
+
+    // MARK: Clients that take nothing
+
+    /// Answers wait in the session (flow control, or a socket that takes nothing): if none of
+    /// them is taken for `sendTimeout`, the connection is closed. (A socket that takes nothing
+    /// is also caught by `SendProgressGuard`; this catches a client that reads the socket but
+    /// never opens its flow-control windows.)
+    private func armStallCheck(after delay: TimeAmount? = nil) {
+        guard stallTimer == nil, let context else { return }
+        let timeout = TimeAmount(session.configuration.sendTimeout)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        stallTimer = context.eventLoop.scheduleTask(in: delay ?? timeout) {
+            let handler = loopBound.value
+            handler.stallTimer = nil
+            guard handler.session.bufferedResponseBytes > 0 else { return }
+            let waited = NIODeadline.now() - handler.session.lastResponseProgress
+            guard waited >= timeout else { return handler.armStallCheck(after: timeout - waited) }
+            handler.session.terminate(.enhanceYourCalm, reason: "the client took no response data for \(handler.session.configuration.sendTimeout)")
+            handler.isClosing = true
+            handler.flushOutput()
         }
     }
 

@@ -9,6 +9,9 @@ final class HTTP2Session {
     struct Delegate {
         /// Output is waiting: the connection should drain and write it.
         var outputPending: () -> Void
+        /// Response bytes have begun to wait for the client: the connection should check, after
+        /// `sendTimeout`, that the client took some.
+        var responsesWaiting: () -> Void
     }
 
     let configuration: HTTP2Configuration
@@ -26,6 +29,11 @@ final class HTTP2Session {
     private(set) var bufferedResponseBytes = 0
     /// Work waiting for `bufferedResponseBytes` to fall under the budget.
     private var roomWaiters: [() -> Void] = []
+    /// Request bytes received while over the budget, by stream: acknowledged once under it.
+    private var unacknowledged: [Int32: Int] = [:]
+    /// When response bytes were last taken by nghttp2 (or began to wait): a connection whose
+    /// client takes none for `sendTimeout` is closed.
+    private(set) var lastResponseProgress = NIODeadline.now()
     private var roomCheckScheduled = false
     let allocator = ByteBufferAllocator()
 
@@ -53,6 +61,9 @@ final class HTTP2Session {
         try check(nghttp2_option_new(&option), "nghttp2_option_new")
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_max_continuations(option, configuration.maxContinuations)
+        // Request data is acknowledged (WINDOW_UPDATE) by `dataReceived`, not as it arrives: a
+        // connection over its response budget takes no more of it until the client reads.
+        nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_outbound_ack(option, configuration.maxOutboundAcks)
         // nghttp2's own RST_STREAM bucket answers INTERNAL_ERROR; the flood guard's, at half its
         // size, answers ENHANCE_YOUR_CALM first and leaves nghttp2's as a backstop.
@@ -190,12 +201,18 @@ final class HTTP2Session {
     }
 
     func responseBytesQueued(_ count: Int) {
+        if bufferedResponseBytes == 0, count > 0 {
+            lastResponseProgress = .now()
+            delegate?.responsesWaiting()
+        }
         bufferedResponseBytes += count
     }
 
     func responseBytesDone(_ count: Int) {
         bufferedResponseBytes -= count
-        guard !roomWaiters.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget, !roomCheckScheduled else { return }
+        if count > 0 { lastResponseProgress = .now() }
+        guard !roomWaiters.isEmpty || !unacknowledged.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget,
+              !roomCheckScheduled else { return }
         // Not from inside nghttp2's callbacks: on the next turn of the loop.
         roomCheckScheduled = true
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -207,6 +224,28 @@ final class HTTP2Session {
         while !roomWaiters.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget {
             roomWaiters.removeFirst()()
         }
+        guard hasRoomForResponses, !unacknowledged.isEmpty else { return }
+        let held = unacknowledged
+        unacknowledged = [:]
+        for (streamID, count) in held { acknowledge(streamID, count) }
+        delegate?.outputPending()
+    }
+
+    /// `count` bytes of a stream's request body were handed to its handler: acknowledged now
+    /// (a WINDOW_UPDATE in due course) while the connection is under its response budget,
+    /// else once it is.
+    func dataReceived(_ streamID: Int32, _ count: Int) {
+        if hasRoomForResponses {
+            acknowledge(streamID, count)
+        } else {
+            unacknowledged[streamID, default: 0] += count
+        }
+    }
+
+    private func acknowledge(_ streamID: Int32, _ count: Int) {
+        // For a stream that is gone, only the connection's window is updated.
+        let rv = nghttp2_session_consume(raw, streamID, count)
+        if rv != 0 { logger.debug("could not acknowledge request data", metadata: ["error": "\(HTTP2Error(rv, "nghttp2_session_consume"))"]) }
     }
 
     // MARK: Responses (called by HTTP2Stream on the event loop)

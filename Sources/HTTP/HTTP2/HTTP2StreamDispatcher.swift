@@ -61,6 +61,16 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
     func receiveEnd() {
         guard let request else { return }
         self.request = nil
+        // As gRPC calls do: an answer is made only while the client is reading the ones before.
+        if stream.connectionHasRoom {
+            respond(to: request)
+        } else {
+            let loopBound = NIOLoopBound(self, eventLoop: stream.eventLoop)
+            stream.whenConnectionHasRoom { loopBound.value.respond(to: request) }
+        }
+    }
+
+    private func respond(to request: HTTPRequest) {
         let stream = stream
         let responder = responder
         task = Task.immediate(executorPreference: stream.executor) {
