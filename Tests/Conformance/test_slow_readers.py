@@ -199,3 +199,51 @@ def test_an_http2_client_that_never_opens_its_windows_is_cut_off(fresh_server, s
     assert goaway is not None and goaway.error_code == 11, goaway  # ENHANCE_YOUR_CALM
     assert 1.4 < waited < 5
     assert sum(len(f.data) for f in frames if isinstance(f, DataFrame)) <= 65535
+
+
+def test_http2_request_data_is_not_acknowledged_while_answers_wait(big_server):
+    """Over its budget, a connection takes no more request data than its windows allow: the
+    server sends no WINDOW_UPDATE for bodies until the client has read answers again."""
+    from hyperframe.frame import WindowUpdateFrame as WindowUpdate
+    server, _ = big_server
+    conn = RawConnection(server.port, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0})  # no answer data can flow
+    token = tokens.token(roomRecord=True)
+    headers = lambda path: [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "x"),
+                            ("content-type", "application/json"), ("authorization", f"Bearer {token}")]
+    frames = []
+    for sid in (1, 3, 5):  # three ~2 MB answers wait: over the 4 MiB budget
+        data = DataFrame(sid, data=b'{"room_name": "big"}')
+        data.flags.add("END_STREAM")
+        frames += [conn.headers_frame(sid, headers(LIST_TWIRP)), data]
+    conn.send(*frames)
+    time.sleep(1)
+
+    def window_updates(seconds):
+        seen, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                frame = conn.read_frame(timeout=max(0.05, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            assert frame is not None, "the server closed the connection"
+            if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                conn.send(SettingsFrame(0, flags=["ACK"]))
+            if isinstance(frame, DataFrame) and frame.data:
+                conn.send(WindowUpdate(0, window_increment=len(frame.data)), WindowUpdate(frame.stream_id, window_increment=len(frame.data)))
+            if isinstance(frame, WindowUpdate):
+                seen.append(frame)
+        return seen
+
+    window_updates(0.5)
+    # 10 bodies of 64 KiB (each stream's window, in frames of 16 KiB), 640 KiB: past half the 1 MiB connection
+    # window, where a WINDOW_UPDATE would normally go out.
+    for sid in range(7, 27, 2):
+        conn.send(conn.headers_frame(sid, headers("/twirp/livekit.Egress/StartParticipantEgress")),
+                  *(DataFrame(sid, data=b" " * 16383) for _ in range(4)))
+    held = window_updates(2)
+    assert held == [], f"request data acknowledged while over budget: {held}"
+    # The client opens its windows and reads: the answers flow, and the bodies are acknowledged.
+    conn.send(SettingsFrame(0, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 2 ** 31 - 1}),
+              WindowUpdate(0, window_increment=2 ** 31 - 65536))
+    released = window_updates(10)
+    assert any(f.stream_id == 0 and f.window_increment >= 512 * 1024 for f in released), released
