@@ -53,6 +53,25 @@ def test_a_room_named_dot_cannot_climb_out_through_the_template(api, stubs, serv
     assert api.ListEgress(e.ListEgressRequest(room_name="."), timeout=10).items == []
 
 
+@pytest.mark.parametrize("output", ["segments", "images", "track"])
+def test_other_outputs_and_egress_types_are_checked_the_same_way(api, stubs, output):
+    e = stubs.egress
+    if output == "segments":
+        call, request, field = api.StartParticipantEgress, e.ParticipantEgressRequest(
+            room_name="..x", identity=".", segment_outputs=[e.SegmentedFileOutput(
+                filename_prefix="{publisher_identity}{publisher_identity}/seg", playlist_name="p.m3u8")]), "filename_prefix"
+    elif output == "images":
+        call, request, field = api.StartParticipantEgress, e.ParticipantEgressRequest(
+            room_name=".", identity="alice", file_outputs=[e.EncodedFileOutput(filepath="ok.mp4")],
+            image_outputs=[e.ImageOutput(filename_prefix="{room_name}{room_name}/img")]), "filename_prefix"
+    else:
+        call, request, field = api.StartTrackEgress, e.TrackEgressRequest(
+            room_name=".", track_id="TR_x", file=e.DirectFileOutput(filepath="{room_name}{room_name}/{track_id}.ogg")), "filepath"
+    code, message = refused(call, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message.startswith(f"request has missing or invalid field: {field}") and "leaves the output directory" in message
+
+
 def test_an_identity_named_dot_is_caught_when_the_file_is_made(server, stubs, api):
     """A track composite's publisher is known only once its tracks are: the filled path is
     checked when the file is opened, and the egress fails there, writing nothing."""
