@@ -76,7 +76,7 @@ public final class ConfinedFile: @unchecked Sendable {
                 throw error
             }
             let next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            let error = next < 0 ? failure("opening the directory", walked) : nil
+            let error = next < 0 ? failure("opening the directory", walked, entry: (directory, component)) : nil
             close(directory)
             if let error { throw error }
             directory = next
@@ -132,14 +132,18 @@ public final class ConfinedFile: @unchecked Sendable {
 
     private static func openFile(_ name: String, in directory: Int32, path: String) throws(Failure) -> Int32 {
         let descriptor = openat(directory, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw failure("creating", path) }
+        guard descriptor >= 0 else { throw failure("creating", path, entry: (directory, name)) }
         return descriptor
     }
 
-    private static func failure(_ action: String, _ path: String) -> Failure {
-        let reason = errno == ELOOP || errno == ENOTDIR
-            ? "a symbolic link or a file is in the way (output paths do not follow links)"
-            : String(cString: strerror(errno))
-        return Failure(description: "\(action) \(path): \(reason)")
+    /// The failure of `action` on `path` (the entry `name` of `directory`, when given: a
+    /// symbolic link there is named as the reason).
+    private static func failure(_ action: String, _ path: String, entry: (directory: Int32, name: String)? = nil) -> Failure {
+        let code = errno
+        var info = stat()
+        if let entry, fstatat(entry.directory, entry.name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            return Failure(description: "\(action) \(path): it is a symbolic link, and output paths do not follow links")
+        }
+        return Failure(description: "\(action) \(path): \(String(cString: strerror(code)))")
     }
 }

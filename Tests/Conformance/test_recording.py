@@ -323,7 +323,7 @@ def test_an_output_that_cannot_be_created_fails_the_egress_naming_it(server, stu
         info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_FAILED)
     finally:
         hank.leave()
-    assert info.error == f"opening {server.output_dir}/taken/recording.mp4: Not a directory"
+    assert info.error == f"opening the directory {server.output_dir}/taken: Not a directory"
     assert list(info.file_results) == []
 
 
