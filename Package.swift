@@ -160,6 +160,30 @@ let package = Package(
         ),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]),
+
+        // Fuzzing (Tests/Fuzz): a harness for every parser of network input, one executable each
+        // (libFuzzer's entry point when Scripts/fuzz builds it with -DFUZZING and the sanitizers;
+        // otherwise a replay of the files it is given), and a test that replays the committed inputs.
+        .target(
+            name: "FuzzHarnesses",
+            dependencies: [
+                "Auth", "Protobuf", "RPC", "HTTP", "RTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Fuzz/Harnesses"
+        ),
+        .executableTarget(name: "fuzz-jwt", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-jwt"),
+        .executableTarget(name: "fuzz-json", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-json"),
+        .executableTarget(name: "fuzz-protobuf", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-protobuf"),
+        .executableTarget(name: "fuzz-grpc-framing", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-grpc-framing"),
+        .executableTarget(name: "fuzz-http1", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-http1"),
+        .executableTarget(name: "fuzz-rtp", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-rtp"),
+        .executableTarget(name: "fuzz-depacketizers", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-depacketizers"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]
 )

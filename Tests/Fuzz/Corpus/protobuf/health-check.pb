@@ -1,0 +1,2 @@
+
+livekit.Egress

@@ -1,0 +1,2 @@
+
+my-roomaliceAlice

@@ -1,0 +1,1 @@
+EG_Fg95D6ESLLBD

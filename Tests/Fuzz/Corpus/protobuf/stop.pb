@@ -1,0 +1,2 @@
+
+EG_Fg95D6ESLLBD

@@ -1,0 +1,3 @@
+
+my-roomTR_aaaa
+{track_id}.ogg(

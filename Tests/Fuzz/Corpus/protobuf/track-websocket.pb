@@ -1,0 +1,2 @@
+
+rTR_x"wss://example/ws

@@ -1,0 +1,2 @@
+
+https://example.com/Jweb.ogg
