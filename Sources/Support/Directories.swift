@@ -21,15 +21,4 @@ public enum Directories {
             }
         }
     }
-
-    /// Creates the directories above the file at `path`.
-    public static func create(parentOf path: String) throws(Failure) {
-        try create(path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
-    }
-
-    /// Bytes in the file at `path` (0 if it is not there).
-    public static func size(of path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
-    }
 }
