@@ -181,6 +181,7 @@ let package = Package(
         .executableTarget(name: "fuzz-protobuf", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-protobuf"),
         .executableTarget(name: "fuzz-grpc-framing", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-grpc-framing"),
         .executableTarget(name: "fuzz-http1", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-http1"),
+        .executableTarget(name: "fuzz-http2", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-http2"),
         .executableTarget(name: "fuzz-rtp", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-rtp"),
         .executableTarget(name: "fuzz-depacketizers", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-depacketizers"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),

@@ -35,11 +35,8 @@ public final class HTTPServer: Sendable {
         self.group = group
         self.logger = logger
         self.application = application
-        let maxBodySize = http1.maxBodySize
         executors = EventLoopTaskExecutors(group: group)
-        streamFactory = { stream in
-            HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize)
-        }
+        streamFactory = Self.streamFactory(for: application, maxBodySize: http1.maxBodySize)
     }
 
     /// A server of gRPC only, in plaintext (which cannot fail to set up).
@@ -94,8 +91,21 @@ public final class HTTPServer: Sendable {
     }
 
     private func startHTTP2(_ channel: any Channel, logger: Logger) throws {
-        let session = try HTTP2Session(configuration: configuration, executor: executors.executor(for: channel.eventLoop), logger: logger, makeHandler: streamFactory)
+        try Self.configureHTTP2(channel, configuration: configuration, executor: executors.executor(for: channel.eventLoop),
+                                logger: logger, makeHandler: streamFactory)
+    }
+
+    /// Adds the HTTP/2 handler (one nghttp2 session) to a connection whose protocol has been chosen.
+    static func configureHTTP2(_ channel: any Channel, configuration: HTTP2Configuration, executor: EventLoopTaskExecutor,
+                               logger: Logger, makeHandler: @escaping HTTP2StreamHandlerFactory) throws {
+        let session = try HTTP2Session(configuration: configuration, executor: executor, logger: logger, makeHandler: makeHandler)
         try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionHandler(session: session))
+    }
+
+    /// The handler of each stream: Twirp's requests collected whole for the responder, gRPC's
+    /// to `application.streams`.
+    static func streamFactory(for application: HTTPApplication, maxBodySize: Int) -> HTTP2StreamHandlerFactory {
+        { stream in HTTP2StreamDispatcher(stream: stream, application: application, maxBodySize: maxBodySize) }
     }
 
     private func startHTTP1(_ channel: any Channel, logger: Logger) throws {

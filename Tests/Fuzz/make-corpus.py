@@ -246,6 +246,73 @@ def grpc_corpus(messages):
     write("grpc-framing", "percent-text", grpc_seed([("grpc-message", "a%20b%2"), ("grpc-message", "%zz%%41%c3%a9"), ("x", "\u20ac\u0000")], b"", flags=2))
 
 
+# MARK: http2: [flags] [chunk count, sizes] [bytes from the client], frames made with hyperframe and hpack
+
+
+def http2_corpus(messages):
+    from hpack import Encoder
+    from hyperframe.frame import (ContinuationFrame, DataFrame, GoAwayFrame, HeadersFrame, PingFrame, PriorityFrame,
+                                  RstStreamFrame, SettingsFrame, WindowUpdateFrame)
+    token = signed({"iss": KEY, "nbf": NOW - 60, "exp": NOW + 600, "video": {"roomRecord": True}})
+
+    def headers(encoder, sid, fields, end_stream=False, end_headers=True):
+        frame = HeadersFrame(sid, data=encoder.encode(fields))
+        if end_headers:
+            frame.flags.add("END_HEADERS")
+        if end_stream:
+            frame.flags.add("END_STREAM")
+        return frame.serialize()
+
+    def data(sid, body, end_stream=True, pad=0):
+        frame = DataFrame(sid, data=body)
+        if end_stream:
+            frame.flags.add("END_STREAM")
+        if pad:
+            frame.flags.add("PADDED")
+            frame.pad_length = pad
+        return frame.serialize()
+
+    def grpc_fields(path, extra=()):
+        return [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1:7880"),
+                ("content-type", "application/grpc"), ("te", "trailers"), ("authorization", f"Bearer {token}"), *extra]
+
+    def twirp_fields(path, content_type="application/json"):
+        return [(":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1:7880"),
+                ("content-type", content_type), ("authorization", f"Bearer {token}")]
+
+    check = frame(b"")  # grpc.health.v1.HealthCheckRequest{}, length-prefixed
+    e = Encoder()
+    write("http2", "grpc-check", bytes([1, 0]) + headers(e, 1, grpc_fields("/grpc.health.v1.Health/Check")) + data(1, check))
+    e = Encoder()
+    write("http2", "grpc-check-chunked-deadline", bytes([1, 3, 1, 9, 200]) + headers(
+        e, 1, grpc_fields("/grpc.health.v1.Health/Check", [("grpc-timeout", "100m")])) + data(1, check, pad=7))
+    e = Encoder()
+    write("http2", "grpc-list-and-watch", bytes([1, 0]) + headers(e, 1, grpc_fields("/grpc.health.v1.Health/List")) + data(1, check)
+          + headers(e, 3, grpc_fields("/grpc.health.v1.Health/Watch")) + data(3, check) + RstStreamFrame(3, error_code=8).serialize())
+    e = Encoder()
+    write("http2", "twirp-json", bytes([1, 0]) + headers(e, 1, twirp_fields("/twirp/grpc.health.v1.Health/Check")) + data(1, b'{"service": ""}'))
+    e = Encoder()
+    write("http2", "twirp-protobuf-tiny-budget", bytes([1 | 0x10, 0]) + b"".join(
+        headers(e, sid, twirp_fields("/twirp/grpc.health.v1.Health/Check", "application/protobuf")) + data(sid, b"")
+        for sid in (1, 3, 5, 7)))
+    e = Encoder()
+    write("http2", "continuation", bytes([1, 0]) + headers(e, 1, grpc_fields("/grpc.health.v1.Health/Check"), end_headers=False)
+          + ContinuationFrame(1, data=b"", flags=["END_HEADERS"]).serialize() + data(1, check))
+    e = Encoder()
+    control = (SettingsFrame(0, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0, SettingsFrame.MAX_FRAME_SIZE: 16384}).serialize()
+               + PingFrame(0, opaque_data=b"12345678").serialize() + WindowUpdateFrame(0, window_increment=65535).serialize()
+               + PriorityFrame(1, depends_on=0, stream_weight=16).serialize())
+    write("http2", "control-frames-zero-window", bytes([1, 0]) + control + headers(e, 1, grpc_fields("/grpc.health.v1.Health/Check"))
+          + data(1, check) + WindowUpdateFrame(1, window_increment=100).serialize())
+    e = Encoder()
+    write("http2", "goaway-then-stream", bytes([1 | 0b0110, 0]) + GoAwayFrame(0, last_stream_id=0, error_code=0).serialize()
+          + headers(e, 1, grpc_fields("/grpc.health.v1.Health/Check")) + data(1, check))
+    e = Encoder()
+    write("http2", "shutdown-mid-call", bytes([1 | 0b1000, 0]) + headers(e, 1, grpc_fields("/grpc.health.v1.Health/Check")))
+    write("http2", "preface-only-then-timeout", bytes([0 | 0b0100, 1, 7]) + b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    write("http2", "garbage-after-preface", bytes([1, 0]) + b"\x00\x00\x08\x63\x00\x00\x00\x00\x00garbage!")
+
+
 # MARK: http1: [flags] [chunk count, sizes] [bytes from the client]
 
 
@@ -433,13 +500,21 @@ def dictionaries():
 
 
 def main():
-    for harness in ["jwt", "json", "protobuf", "grpc-framing", "http1", "rtp", "depacketizers"]:
+    """Rewrites the corpora of the harnesses named on the command line (default: all)."""
+    chosen = sys.argv[1:] or ["jwt", "json", "protobuf", "grpc-framing", "http1", "http2", "rtp", "depacketizers"]
+    for harness in chosen:
         shutil.rmtree(CORPUS / harness, ignore_errors=True)
-    jwt_corpus()
-    names, messages = message_corpora()
-    grpc_corpus(messages)
-    http1_corpus(messages)
-    rtp_corpus()
+    if "jwt" in chosen:
+        jwt_corpus()
+    names, messages = message_corpora() if {"json", "protobuf", "grpc-framing", "http1"} & set(chosen) else ([], {})
+    if "grpc-framing" in chosen:
+        grpc_corpus(messages)
+    if "http1" in chosen:
+        http1_corpus(messages)
+    if "http2" in chosen:
+        http2_corpus(messages)
+    if {"rtp", "depacketizers"} & set(chosen):
+        rtp_corpus()
     dictionaries()
     for directory in sorted(CORPUS.iterdir()):
         files = list(directory.iterdir())

@@ -13,7 +13,7 @@ import Darwin
 public enum FuzzHarness: String, CaseIterable, Sendable {
     case jwt, json, protobuf
     case grpcFraming = "grpc-framing"
-    case http1, rtp, depacketizers
+    case http1, http2, rtp, depacketizers
 
     /// The libFuzzer executable's name. Its inputs are under Tests/Fuzz/Corpus/`rawValue` (seeds)
     /// and Tests/Fuzz/Regressions/`rawValue` (crashes found and fixed).
@@ -42,6 +42,7 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
         case .protobuf: ProtobufHarness.run(input)
         case .grpcFraming: GRPCFramingHarness.run(input)
         case .http1: HTTP1Harness.run(input)
+        case .http2: HTTP2Harness.run(input)
         case .rtp: RTPHarness.run(input)
         case .depacketizers: DepacketizerHarness.run(input)
         }

@@ -44,3 +44,15 @@ import Testing
     #expect(response.hasSuffix("\r\n\r\nPOST /twirp/a/b 2\n"))
 }
 #endif
+
+#if DEBUG
+/// The HTTP/2 harness is worth something only while frames reach the gRPC and Twirp handlers.
+@Test func http2HarnessGetsAnAnswerFromTheServersHandlers() throws {
+    let directory = FuzzReplayTests.fuzzDirectory + "/Corpus/http2/"
+    let grpc = HTTP2Harness.exchange(try #require(FuzzHarness.contents(of: directory + "grpc-check")))
+    // A DATA frame with the length-prefixed HealthCheckResponse{status: SERVING}.
+    #expect(grpc.indices.contains { grpc[$0...].starts(with: [0, 0, 0, 0, 2, 0x08, 0x01]) })
+    let twirp = HTTP2Harness.exchange(try #require(FuzzHarness.contents(of: directory + "twirp-json")))
+    #expect(String(decoding: twirp, as: UTF8.self).contains(#"{"status":"SERVING"}"#))
+}
+#endif
