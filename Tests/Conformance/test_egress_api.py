@@ -99,6 +99,10 @@ def test_participant_validation_errors(api, stubs, method, request_kw, message):
 @pytest.mark.parametrize("options,field", [
     (dict(width=1281), "width"), (dict(width=8), "width"), (dict(height=719), "height"),
     (dict(height=-2), "height"), (dict(depth=12), "depth"), (dict(audio_frequency=12345), "audio_frequency"),
+    # Numbers that once reached a trapping conversion when the recording started.
+    (dict(key_frame_interval=1e12), "key_frame_interval"), (dict(key_frame_interval=float("inf")), "key_frame_interval"),
+    (dict(video_bitrate=2_000_000), "video_bitrate"), (dict(audio_bitrate=2_000_000_000), "audio_bitrate"),
+    (dict(video_bitrate=-1), "video_bitrate"),
 ])
 def test_invalid_advanced_encoding_names_the_field(api, stubs, options, field):
     request = participant(stubs, advanced=stubs.egress.EncodingOptions(**options))

@@ -17,6 +17,12 @@ enum EncodingDecoder {
         return .transcode(settings)
     }
 
+    /// Limits of the advanced options, far above any real use: 200 Mbit/s of video, 512 kbit/s of
+    /// audio, a key frame at least every hour.
+    static let maxVideoKbps: Int32 = 200_000
+    static let maxAudioKbps: Int32 = 512
+    static let maxKeyFrameInterval: Double = 3600
+
     /// Advanced options on top of LiveKit's defaults; zero means "keep the default".
     static func settings(from options: ProtoMessage) throws(RPCError) -> EncodingSettings {
         var settings = EncodingSettings.default
@@ -36,8 +42,11 @@ enum EncodingDecoder {
         let framerate = options.int32("framerate")
         guard (0...240).contains(framerate) else { throw RequestErrors.invalidField("framerate", "\(framerate) is not 1 to 240") }
         if framerate > 0 { settings.framerate = framerate }
-        for (field, value) in [("video_bitrate", options.int32("video_bitrate")), ("audio_bitrate", options.int32("audio_bitrate"))] {
-            guard value >= 0 else { throw RequestErrors.invalidField(field, "\(value) is negative") }
+        for (field, value, limit) in [("video_bitrate", options.int32("video_bitrate"), Self.maxVideoKbps),
+                                      ("audio_bitrate", options.int32("audio_bitrate"), Self.maxAudioKbps)] {
+            guard (0...limit).contains(value) else {
+                throw RequestErrors.invalidField(field, "\(value) kbps is not from 0 to \(limit)")
+            }
         }
         if options.int32("video_bitrate") > 0 { settings.videoBitrate = options.int32("video_bitrate") }
         if options.int32("audio_bitrate") > 0 { settings.audioBitrate = options.int32("audio_bitrate") }
@@ -47,8 +56,8 @@ enum EncodingDecoder {
         }
         if frequency > 0 { settings.audioFrequency = frequency }
         let interval = options.double("key_frame_interval")
-        guard interval.isFinite, interval >= 0 else {
-            throw RequestErrors.invalidField("key_frame_interval", "must be zero or a positive number of seconds")
+        guard interval.isFinite, interval >= 0, interval <= Self.maxKeyFrameInterval else {
+            throw RequestErrors.invalidField("key_frame_interval", "must be zero or a number of seconds up to \(Int(Self.maxKeyFrameInterval))")
         }
         settings.keyFrameInterval = interval
         switch options.enumNumber("audio_codec") {

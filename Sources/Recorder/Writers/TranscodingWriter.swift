@@ -60,9 +60,7 @@ final class TranscodingWriter: MediaWriter {
         if withVideo {
             let encoder = try Encoder(
                 .h264(width: settings.width, height: settings.height, framerate: settings.framerate, kbps: settings.videoBitrate,
-                      keyFrameInterval: Int32(settings.keyFrameInterval > 0 ? settings.keyFrameInterval * Double(settings.framerate)
-                                                                              : 2 * Double(settings.framerate)),
-                      profile: settings.videoProfile.rawValue),
+                      keyFrameInterval: Self.keyFrameFrames(settings), profile: settings.videoProfile.rawValue),
                 globalHeader: muxer.wantsGlobalHeader)
             video = VideoOutput(encoder: encoder, stream: try muxer.addStream(from: encoder),
                                 scaler: VideoScaler(width: settings.width, height: settings.height),
@@ -77,6 +75,15 @@ final class TranscodingWriter: MediaWriter {
         audioStream = try muxer.addStream(from: audioEncoder)
         audioRate = rate
         try muxer.writeHeader()
+    }
+
+    /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
+    /// at least 1, at most Int32.max; never a trapping conversion of the request's number.
+    static func keyFrameFrames(_ settings: EncodingSettings) -> Int32 {
+        let seconds = settings.keyFrameInterval > 0 ? settings.keyFrameInterval : 2
+        let frames = (seconds * Double(settings.framerate)).rounded()
+        guard frames >= 1 else { return 1 }
+        return frames < Double(Int32.max) ? Int32(frames) : Int32.max
     }
 
     var bytesWritten: Int64 { muxer.bytesWritten }
