@@ -87,7 +87,7 @@ let package = Package(
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         .target(
             name: "EgressAPI",
-            dependencies: ["RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RPC", "Protobuf", "SessionManager", "Media", "Support", .product(name: "Logging", package: "swift-log")]
         ),
         // The EgressBackend that records: track selection, timeline, writers (FFmpeg via Media).
         .target(
@@ -158,7 +158,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]),
 
         // Fuzzing (Tests/Fuzz): a harness for every parser of network input, one executable each

@@ -1,5 +1,6 @@
 import Foundation
 import SessionManager
+import Support
 
 /// Output file names: LiveKit's filename templates filled in, a default name for an empty path
 /// or a directory, and the container's extension.
@@ -17,18 +18,17 @@ struct FileNaming {
     /// `{room_name}-{time}`-style name for `path` (relative to the output directory).
     func filename(for path: String, defaultTemplate: String, fileType: FileType) -> String {
         var template = path
-        if template.isEmpty || template.hasSuffix("/") { template += defaultTemplate }
-        var name = fill(template)
+        if template.isEmpty || PathText.endsWithSlash(template) { template += defaultTemplate }
+        let name = fill(template)
         let wanted = "." + fileType.rawValue
-        if !name.lowercased().hasSuffix(wanted) {
-            // A different extension is replaced; none is added.
-            let last = name.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
-            if let dot = last.lastIndex(of: "."), dot != last.startIndex {
-                name = String(name.dropLast(last.distance(from: dot, to: last.endIndex)))
-            }
-            name += wanted
-        }
-        return name
+        guard !name.lowercased().utf8.reversed().starts(with: wanted.utf8.reversed()) else { return name }
+        // A different extension is replaced; none is added. (Bytes, as the kernel reads names.)
+        let last = PathText.lastComponent(of: name)
+        let stem = last.utf8.lastIndex(of: UInt8(ascii: ".")).flatMap { dot in
+            dot == last.utf8.startIndex ? nil : String(decoding: last.utf8[..<dot], as: UTF8.self)
+        } ?? last
+        let directory = PathText.directory(of: name)
+        return (name.utf8.contains(UInt8(ascii: "/")) ? directory + "/" : "") + stem + wanted
     }
 
     func fill(_ template: String) -> String {

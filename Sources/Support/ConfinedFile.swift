@@ -21,8 +21,8 @@ public struct ConfinedPath: Sendable, Equatable {
 
     /// The path of a file named `name` in the same directory.
     public func sibling(named name: String) -> ConfinedPath {
-        let directory = relative.split(separator: "/", omittingEmptySubsequences: false).dropLast()
-        return ConfinedPath(root: root, relative: (directory + [Substring(name)]).joined(separator: "/"))
+        let directory = PathText.directory(of: relative)
+        return ConfinedPath(root: root, relative: directory.isEmpty ? name : directory + "/" + name)
     }
 }
 
@@ -61,8 +61,9 @@ public final class ConfinedFile: @unchecked Sendable {
 
     /// Creates (or truncates) the file at `target`, making the directories on the way.
     public static func create(_ target: ConfinedPath) throws(Failure) -> ConfinedFile {
-        let components = target.relative.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let name = components.last, !components.contains(".."), !components.contains(".") else {
+        // Split at "/" bytes, as the kernel will; ".." and "." are refused byte for byte.
+        let components = PathText.components(of: target.relative)
+        guard let name = components.last, !components.contains(where: { PathText.isDotDot($0) || PathText.isDot($0) }) else {
             throw Failure(description: "cannot create \(target.path): not a file name inside the output directory")
         }
         var directory = open(target.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

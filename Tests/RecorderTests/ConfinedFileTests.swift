@@ -55,4 +55,17 @@ import Testing
         #expect(throws: ConfinedFile.Failure.self) { try ConfinedFile.create(ConfinedPath(root: root, relative: "../x.mp4")) }
         #expect(throws: ConfinedFile.Failure.self) { try ConfinedFile.create(ConfinedPath(root: root, relative: "")) }
     }
+
+    @Test func aSeparatorInsideACharacterIsStillASeparator() throws {
+        let (root, outside) = try directories()
+        #expect(throws: ConfinedFile.Failure.self) {
+            try ConfinedFile.create(ConfinedPath(root: root, relative: "../\u{301}escaped.mp4"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: PathText.directory(of: root) + "/\u{301}escaped.mp4"))
+        // A directory whose name ends in a character that joins the "/" is made, and used.
+        let file = try ConfinedFile.create(ConfinedPath(root: root, relative: "a\u{600}/x.mp4"))
+        #expect(file.path == root + "/a\u{600}/x.mp4")
+        #expect(FileManager.default.fileExists(atPath: root + "/a\u{600}/x.mp4"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
+    }
 }

@@ -1,3 +1,4 @@
+import Support
 import Testing
 @testable import SessionManager
 
@@ -53,5 +54,23 @@ import Testing
     func controlCharactersAreRefusedAfterFillingToo(path: String) {
         #expect(OutputPath.checkFilled(path, in: "/srv/rec") == .failure(.invalidCharacter(path)))
         #expect(OutputPath.confine(path, to: "/srv/rec") == .failure(.invalidCharacter(path)))
+    }
+
+    /// "/" followed by a combining mark is one Character to Swift but a separator to the kernel.
+    @Test(arguments: ["../\u{301}escaped.mp4", "a/../../\u{301}x", "/\u{301}x.mp4", "/\u{301}dir/sub/x.mp4", "..\u{0}"])
+    func separatorsHiddenInCharactersAreStillSeparators(path: String) throws {
+        #expect(throws: OutputPath.Problem.self) { try OutputPath.confine(path, to: "/srv/rec").get() }
+        // Once filled in, a leading "/" is only the start of a relative path.
+        if PathText.isAbsolute(path) {
+            #expect(try !PathText.isAbsolute(OutputPath.checkFilled(path, in: "/srv/rec").get()))
+        } else {
+            #expect(throws: OutputPath.Problem.self) { try OutputPath.checkFilled(path, in: "/srv/rec").get() }
+        }
+    }
+
+    @Test func namesThatJoinTheSlashInOneCharacterKeepTheirDirectories() {
+        // U+0600 is a "prepend" character: with the "/" after it, one Character.
+        #expect(OutputPath.checkFilled("a\u{600}/b.mp4", in: "/srv/rec") == .success("a\u{600}/b.mp4"))
+        #expect(OutputPath.confine("/srv/rec/\u{301}a/x.mp4", to: "/srv/rec") == .success("\u{301}a/x.mp4"))
     }
 }

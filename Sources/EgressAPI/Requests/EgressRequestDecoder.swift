@@ -1,6 +1,7 @@
 import Protobuf
 import RPC
 import SessionManager
+import Support
 
 /// Turns each Start* request into an `EgressSpec`, validating in LiveKit's order: the
 /// request's own fields, encoding, outputs, then the room and codec compatibility.
@@ -126,7 +127,7 @@ struct EgressRequestDecoder {
         paths += spec.outputs.images.map { ("filename_prefix", $0.filenamePrefix) }
         for (field, path) in paths {
             // An empty path, or a directory, gets a default name when the file is made.
-            let given = path.hasSuffix("/") ? String(path.dropLast()) : path
+            let given = PathText.endsWithSlash(path) ? String(decoding: path.utf8.dropLast(), as: UTF8.self) : path
             guard !given.isEmpty else { continue }
             if case .failure(let problem) = OutputPath.checkFilled(OutputPath.fill(given, with: known), in: configuration.outputDirectory) {
                 throw RequestErrors.invalidField(field, problem.description)

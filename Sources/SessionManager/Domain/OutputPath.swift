@@ -1,3 +1,5 @@
+import Support
+
 /// Keeps output paths inside the server's output directory: a request's path when it arrives,
 /// and again once its template is filled in, since the values (a room named `.`, say) can
 /// make a path that the template alone did not.
@@ -30,31 +32,32 @@ public enum OutputPath {
     public static func confine(_ path: String, to directory: String) -> Result<String, Problem> {
         guard !path.unicodeScalars.contains(where: isControl) else { return .failure(.invalidCharacter(path)) }
         var relative = path
-        if path.hasPrefix("/") {
-            let root = normalized(directory)
-            let absolute = normalized(path)
-            guard absolute == root || absolute.hasPrefix(root == "/" ? "/" : root + "/") else {
+        if PathText.isAbsolute(path) {
+            let root = PathText.components(of: normalized(directory))
+            let absolute = PathText.components(of: normalized(path))
+            guard absolute.count >= root.count, zip(root, absolute).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) else {
                 return .failure(.escapesOutputDirectory(path))
             }
-            relative = String(absolute.dropFirst(root.count)).drop { $0 == "/" }.description
-            if path.hasSuffix("/"), !relative.isEmpty { relative += "/" }
+            relative = absolute.dropFirst(root.count).joined(separator: "/")
+            if PathText.endsWithSlash(path), !relative.isEmpty { relative += "/" }
         }
-        let components = relative.split(separator: "/", omittingEmptySubsequences: true)
-        guard !components.contains("..") else {
+        let components = PathText.components(of: relative)
+        guard !components.contains(where: PathText.isDotDot) else {
             return .failure(.escapesOutputDirectory(path))
         }
-        let cleaned = components.filter { $0 != "." }.joined(separator: "/")
+        let cleaned = components.filter { !PathText.isDot($0) }.joined(separator: "/")
         if let problem = lengthProblem(of: cleaned, in: directory) { return .failure(problem) }
-        return .success(relative.hasSuffix("/") && !cleaned.isEmpty ? cleaned + "/" : cleaned)
+        return .success(PathText.endsWithSlash(relative) && !cleaned.isEmpty ? cleaned + "/" : cleaned)
     }
 
     /// A filled-in path, checked as a file to be opened in `directory`: no `..` component, no
     /// control character, lengths within the system's. Returns it with `.` and empty components
-    /// removed (so that it never starts with "/").
+    /// removed (so that it never starts with "/"). Components are split at "/" bytes, as the
+    /// kernel splits them (`PathText`).
     public static func checkFilled(_ path: String, in directory: String) -> Result<String, Problem> {
         guard !path.unicodeScalars.contains(where: isControl) else { return .failure(.invalidCharacter(path)) }
-        let components = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        guard !components.contains("..") else { return .failure(.escapesOutputDirectory(path)) }
+        let components = PathText.components(of: path).filter { !PathText.isDot($0) }
+        guard !components.contains(where: PathText.isDotDot) else { return .failure(.escapesOutputDirectory(path)) }
         guard !components.isEmpty else { return .failure(.escapesOutputDirectory(path)) }
         let cleaned = components.joined(separator: "/")
         if let problem = lengthProblem(of: cleaned, in: directory) { return .failure(problem) }
@@ -82,8 +85,8 @@ public enum OutputPath {
     }
 
     private static func lengthProblem(of relative: String, in directory: String) -> Problem? {
-        for component in relative.split(separator: "/") where component.utf8.count > maxComponentLength {
-            return .componentTooLong(String(component))
+        for component in PathText.components(of: relative) where component.utf8.count > maxComponentLength {
+            return .componentTooLong(component)
         }
         let total = directory.utf8.count + 1 + relative.utf8.count
         return total > maxLength ? .tooLong(total) : nil
@@ -91,13 +94,14 @@ public enum OutputPath {
 
     /// Collapses "//", "." and "..", without touching the file system.
     static func normalized(_ path: String) -> String {
-        var stack: [Substring] = []
-        for component in path.split(separator: "/") {
-            switch component {
-            case ".": continue
-            case "..": if !stack.isEmpty { stack.removeLast() }
-            default: stack.append(component)
+        var stack: [String] = []
+        for component in PathText.components(of: path) {
+            if PathText.isDot(component) { continue }
+            if PathText.isDotDot(component) {
+                if !stack.isEmpty { stack.removeLast() }
+                continue
             }
+            stack.append(component)
         }
         return "/" + stack.joined(separator: "/")
     }
