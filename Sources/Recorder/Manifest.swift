@@ -23,9 +23,11 @@ enum Manifest {
         var files: [File]
     }
 
-    /// Writes the manifest in the directory of `output` (whole, or not at all: under a
-    /// temporary name first); returns its path.
-    static func write(for egress: EgressRecord, roomID: String, results: EgressResults, beside output: ConfinedPath) throws -> String {
+    /// Writes the manifest beside the recording: in the directory `file` was made in (held
+    /// open, so it is that directory even if a name on the way has changed since), or, with no
+    /// file, at `output`'s. Whole or not at all: under a temporary name first. Returns its path.
+    static func write(for egress: EgressRecord, roomID: String, results: EgressResults, beside file: ConfinedFile?,
+                      at output: ConfinedPath) throws -> String {
         let files = results.files.map {
             Document.File(filename: $0.filename, location: $0.location, size: $0.size, duration: $0.duration,
                           started_at: $0.startedAt, ended_at: $0.endedAt)
@@ -35,7 +37,7 @@ enum Manifest {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = Array(try encoder.encode(document))
-        let manifest = try ConfinedFile.create(output.sibling(named: egress.id + ".json"))
+        let manifest = try file?.sibling(named: egress.id + ".json") ?? ConfinedFile.create(output.sibling(named: egress.id + ".json"))
         let part = try manifest.sibling(named: egress.id + ".json.part")
         try part.append(bytes)
         try part.rename(over: manifest)

@@ -312,7 +312,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             var results = results()
             if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
                 let target = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
-                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: target)
+                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results,
+                                                              beside: writer?.file, at: target)
             }
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
@@ -341,7 +342,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         var results = EgressResults()
         guard let writer, let origin else { return results }
         let duration = writer.duration
-        results.files = [FileResult(filename: relativePath, location: writer.target.path, size: writer.fileSize,
+        results.files = [FileResult(filename: relativePath, location: writer.target.path, size: writer.file?.size ?? 0,
                                     duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
         return results
     }

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import tokens
-from media import Publisher
+from media import Publisher, probe
 from test_recording import participant_egress, wait_for
 
 
@@ -196,3 +196,36 @@ def test_rooms_and_identities_longer_than_a_file_name_cannot_join(server, stubs)
     assert code == grpc.StatusCode.INVALID_ARGUMENT and message == "room is 256 bytes long; at most 255 are allowed"
     code, message = refused(ingest.JoinRoom, i.JoinRoomRequest(room="r", identity="i" * 300))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and message == "identity is 300 bytes long; at most 255 are allowed"
+
+
+def test_finishing_an_mp4_does_not_reopen_it_by_name(server, stubs, api, tmp_path):
+    """While a recording runs, its directory is swapped for a link to a place holding a link
+    named like the finishing step's temporary file. Finishing (which moves the MP4 index to the
+    front, a second pass over the file) works on the files it opened, not on what the names
+    now lead to: no secret is copied into the recording, and nothing is written through links."""
+    e = stubs.egress
+    pub = Publisher(server, stubs, "paths-swap", "alice")
+    pub.send(*pub.camera_and_microphone(), seconds=30)
+    try:
+        started = participant_egress(api, stubs, "paths-swap", "alice", filepath="swap/x.mp4", preset=e.PASSTHROUGH)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(3)
+        secret = tmp_path / "secret.txt"
+        secret.write_text("TOP-SECRET-" * 20000)
+        evil = tmp_path / "evil"
+        evil.mkdir()
+        (evil / "x.mp4.part").symlink_to(secret)
+        os.rename(server.output_dir / "swap", server.output_dir / "swap-real")
+        (server.output_dir / "swap").symlink_to(evil, target_is_directory=True)
+        api.StopEgress(e.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, e.EGRESS_COMPLETE, e.EGRESS_FAILED)
+    finally:
+        pub.stop_sending()
+    assert secret.read_text() == "TOP-SECRET-" * 20000
+    for recorded in (server.output_dir / "swap-real").iterdir():
+        assert b"TOP-SECRET-" not in recorded.read_bytes(), recorded
+    assert sorted(p.name for p in evil.iterdir()) == ["x.mp4.part"]
+    # The recording itself, in the directory it was opened in, is whole and plays.
+    assert info.status == e.EGRESS_COMPLETE, info.error
+    streams, fmt = probe(server.output_dir / "swap-real" / "x.mp4")
+    assert float(fmt["duration"]) > 2

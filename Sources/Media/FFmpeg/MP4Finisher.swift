@@ -17,7 +17,9 @@ public enum MP4Finisher {
         try check(avformat_find_stream_info(input, nil), "reading the streams of \(path)")
 
         var output: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_alloc_output_context2(&output, nil, "mp4", temporary), "creating \(temporary)")
+        // The file's /proc/self/fd path as its name too: +faststart reopens the file by name to
+        // move the index to the front, and must reopen this one, not whatever is at its path now.
+        try check(avformat_alloc_output_context2(&output, nil, "mp4", part.openablePath), "creating \(temporary)")
         defer {
             avio_closep(&output!.pointee.pb)
             avformat_free_context(output)

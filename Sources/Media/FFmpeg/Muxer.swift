@@ -24,7 +24,8 @@ public final class Muxer: @unchecked Sendable {
     public init(file: ConfinedFile, format: String) throws(MediaError) {
         self.file = file
         var context: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_alloc_output_context2(&context, nil, format, file.path), "creating a \(format) file")
+        // Named by its /proc/self/fd path too: anything FFmpeg reopens by name is this file.
+        try check(avformat_alloc_output_context2(&context, nil, format, file.openablePath), "creating a \(format) file")
         self.context = context
         try check(avio_open(&context!.pointee.pb, file.openablePath, AVIO_FLAG_WRITE), "opening \(file.path)")
     }

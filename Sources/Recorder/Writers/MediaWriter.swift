@@ -9,8 +9,8 @@ protocol MediaWriter: AnyObject {
     /// Where the file goes; it is made when the writer first writes.
     var target: ConfinedPath { get }
     var bytesWritten: Int64 { get }
-    /// Bytes in the file now (0 before it is made).
-    var fileSize: Int64 { get }
+    /// The file, once made (its directory stays open: files beside it go there).
+    var file: ConfinedFile? { get }
     /// Nanoseconds of media written so far.
     var duration: Int64 { get }
 

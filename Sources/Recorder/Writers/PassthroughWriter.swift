@@ -36,7 +36,7 @@ final class PassthroughWriter: MediaWriter {
     }
 
     var bytesWritten: Int64 { muxer?.bytesWritten ?? 0 }
-    var fileSize: Int64 { muxer?.file.size ?? 0 }
+    var file: ConfinedFile? { muxer?.file }
     var duration: Int64 { firstPosition.map { lastPosition - $0 } ?? 0 }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {

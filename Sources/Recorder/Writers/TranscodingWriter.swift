@@ -87,7 +87,7 @@ final class TranscodingWriter: MediaWriter {
     }
 
     var bytesWritten: Int64 { muxer.bytesWritten }
-    var fileSize: Int64 { muxer.file.size }
+    var file: ConfinedFile? { muxer.file }
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
