@@ -32,7 +32,7 @@ public final class Encoder: @unchecked Sendable {
             context.pointee.framerate = AVRational(num: framerate, den: 1)
             context.pointee.bit_rate = Int64(kbps) * 1000
             context.pointee.rc_max_rate = Int64(kbps) * 1500
-            context.pointee.rc_buffer_size = kbps * 2000
+            context.pointee.rc_buffer_size = Int32(clamping: Int64(kbps) * 2000)
             context.pointee.gop_size = keyFrameInterval
             // Real-time recording: no lookahead or B-frames, so what is on disk trails the
             // input by a frame, not by seconds.
