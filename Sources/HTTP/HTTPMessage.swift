@@ -11,6 +11,9 @@ public struct HTTPRequest: Sendable {
     public var body: ByteBuffer
     /// "HTTP/1.1", "HTTP/1.0" or "HTTP/2".
     public var version: String
+    /// What the application's admission check returned for this request's head (a verified
+    /// token, say), so that it is not done twice.
+    public var admission: (any Sendable)?
 
     public init(method: String, path: String, headers: [HeaderField], body: ByteBuffer, version: String) {
         self.method = method
@@ -42,17 +45,37 @@ public struct HTTPResponse: Sendable {
 /// Answers whole requests. Called off the event loop; the transport writes what it returns.
 public typealias HTTPResponder = @Sendable (HTTPRequest) async -> HTTPResponse
 
+/// What an application says of a request from its head alone, before any of its body is read.
+public enum HTTPAdmission: Sendable {
+    /// Read the body (at most `maxBodySize` bytes, when given) and answer it; `value` reaches the
+    /// responder as `HTTPRequest.admission`.
+    case admitted(value: (any Sendable)?, maxBodySize: Int?)
+    /// Answer this at once; the body is not read.
+    case refused(HTTPResponse)
+
+    public static let admitted = HTTPAdmission.admitted(value: nil, maxBodySize: nil)
+}
+
+/// Looks at a buffered request's method, path and headers before its body is read. Called on
+/// the connection's event loop; must not block.
+public typealias HTTPAdmitter = @Sendable (_ method: String, _ path: String, _ headers: [HeaderField]) -> HTTPAdmission
+
 /// What the server does with requests: gRPC streams through `streams`, and requests whose path
 /// starts with `bufferedPathPrefix` (every HTTP/1.1 request) whole through `responder`.
 public struct HTTPApplication: Sendable {
     public var streams: HTTP2StreamHandlerFactory
     public var responder: HTTPResponder
     public var bufferedPathPrefix: String
+    /// Run on each buffered request's head: an unauthenticated request is refused before its
+    /// body is read, let alone decoded.
+    public var admit: HTTPAdmitter
 
-    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefix: String) {
+    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefix: String,
+                admit: @escaping HTTPAdmitter = { _, _, _ in .admitted }) {
         self.streams = streams
         self.responder = responder
         self.bufferedPathPrefix = bufferedPathPrefix
+        self.admit = admit
     }
 
     /// For a server of gRPC only: every HTTP/1.1 request is answered 404.

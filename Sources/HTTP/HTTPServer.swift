@@ -109,12 +109,13 @@ public final class HTTPServer: Sendable {
     }
 
     private func startHTTP1(_ channel: any Channel, logger: Logger) throws {
-        try Self.configureHTTP1(channel, configuration: http1, responder: application.responder,
+        try Self.configureHTTP1(channel, configuration: http1, responder: application.responder, admit: application.admit,
                                 executor: executors.executor(for: channel.eventLoop), logger: logger)
     }
 
     /// Adds the HTTP/1.1 handlers to a connection whose protocol has been chosen.
     static func configureHTTP1(_ channel: any Channel, configuration: HTTP1Configuration, responder: @escaping HTTPResponder,
+                               admit: @escaping HTTPAdmitter = { _, _, _ in .admitted },
                                executor: EventLoopTaskExecutor, logger: Logger) throws {
         let guardian = SlowClientGuard(configuration: configuration)
         let operations = channel.pipeline.syncOperations
@@ -125,8 +126,8 @@ public final class HTTPServer: Sendable {
         limits.maxHeaderFieldCount = 256
         try operations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                                    withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-        try operations.addHandler(HTTP1RequestHandler(responder: responder, configuration: configuration, guardian: guardian,
-                                                       executor: executor, logger: logger))
+        try operations.addHandler(HTTP1RequestHandler(responder: responder, admit: admit, configuration: configuration,
+                                                       guardian: guardian, executor: executor, logger: logger))
     }
 
     /// Stops accepting, sends GOAWAY on every connection, lets in-flight calls finish for up to

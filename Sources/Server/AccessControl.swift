@@ -14,18 +14,35 @@ struct AccessControl: Sendable {
         verifier = TokenVerifier(keys: keys)
     }
 
-    /// `service` with every method checked for `permission(method)`.
+    /// `service` with every call's token verified from its metadata before any of its request
+    /// is read (UNAUTHENTICATED otherwise), and its grant checked for `permission(method)` once
+    /// the request is decoded (the room and identity are in it).
     func protect(_ service: RPCService, _ permission: @escaping @Sendable (_ method: String, _ request: ProtoMessage) -> Permission) -> RPCService {
-        service.checking { [verifier] request in
-            do throws(AuthError) {
-                let token = try verifier.verify(authorization: request.metadata["authorization"], now: WallClock.nanoseconds() / 1_000_000_000)
+        service.admitting { [self] metadata in try authenticate(metadata) }
+            .checking { [self] request in
+                let token = try request.context.admission as? AccessToken ?? authenticate(request.metadata)
                 let message = request.message
                 let room = message.descriptor.field(named: "room") != nil ? message.string("room") : ""
                 let identity = message.descriptor.field(named: "identity") != nil ? message.string("identity") : ""
-                try permission(request.context.method.name, message).check(token, room: room, identity: identity)
-            } catch {
-                throw RPCError(error.isPermissionDenied ? .permissionDenied : .unauthenticated, error.description)
+                do throws(AuthError) {
+                    try permission(request.context.method.name, message).check(token, room: room, identity: identity)
+                } catch {
+                    throw RPCError(.permissionDenied, error.description)
+                }
             }
+    }
+
+    /// `service` open to any caller with a valid token, whatever its grants (reflection).
+    func requireToken(_ service: RPCService) -> RPCService {
+        service.admitting { [self] metadata in try authenticate(metadata) }
+    }
+
+    /// The verified token of a call's `authorization` metadata, or UNAUTHENTICATED saying why.
+    private func authenticate(_ metadata: Metadata) throws(RPCError) -> AccessToken {
+        do throws(AuthError) {
+            return try verifier.verify(authorization: metadata["authorization"], now: WallClock.nanoseconds() / 1_000_000_000)
+        } catch {
+            throw RPCError(error.isPermissionDenied ? .permissionDenied : .unauthenticated, error.description)
         }
     }
 

@@ -134,16 +134,19 @@ public final class EgressServer: Service {
                 }, AccessControl.egress),
             access.protect(RoomService.make(hub: hub), AccessControl.roomService),
             access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
-            HealthService.make(health),
+            // Open to load balancers without a token: its requests are a service name.
+            HealthService.make(health).limitingRequests(to: 4096),
         ]
         let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
         services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
+            .map { access.requireToken($0.limitingRequests(to: 4096)) }
         let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
-            application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix))
+            application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder,
+                                         bufferedPathPrefix: TwirpServer.pathPrefix, admit: twirp.admitter))
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks)
     }
 

@@ -120,7 +120,13 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.http1.requestReadTimeout = try env.duration(requestReadTimeout, "EGRESS_REQUEST_READ_TIMEOUT", flag: "--request-read-timeout") ?? configuration.http1.requestReadTimeout
         configuration.http1.idleTimeout = try env.duration(idleTimeout, "EGRESS_IDLE_TIMEOUT", flag: "--idle-timeout") ?? configuration.http1.idleTimeout
         configuration.http2.sendTimeout = try env.duration(sendTimeout, "EGRESS_SEND_TIMEOUT", flag: "--send-timeout") ?? configuration.http2.sendTimeout
+        guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
+            throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
+        }
         configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
+        // Room for a few of the largest requests at once on one connection.
+        configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
+                                                          2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))
         configuration.keys = try loadKeys(env)
         configuration.webhooks.urls = webhookUrl.isEmpty
             ? (try env.value(nil as String?, "EGRESS_WEBHOOK_URLS", flag: "--webhook-url") ?? "").split(separator: ",").map(String.init)

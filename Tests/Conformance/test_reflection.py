@@ -15,7 +15,7 @@ SERVICES = ["egress.ingest.RoomIngest", "grpc.health.v1.Health", "grpc.reflectio
 
 
 def test_a_generic_client_lists_the_services_and_calls_the_api(server):
-    channel = server.raw_channel()
+    channel = tokens.signed(server.raw_channel())  # reflection takes any valid token
     database = ProtoReflectionDescriptorDatabase(channel)
     assert sorted(database.get_services()) == SERVICES
     pool = descriptor_pool.DescriptorPool(database)
@@ -40,7 +40,19 @@ def reflect(server, version, *requests):
     call = channel.stream_stream(f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
                                  request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
                                  response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
-    return list(call(iter(requests), timeout=10))
+    return list(call(iter(requests), metadata=[tokens.bearer()], timeout=10))
+
+
+def test_reflection_needs_a_token_and_refuses_before_reading(server):
+    """Any valid token will do (grpcurl's -H sends it); without one, UNAUTHENTICATED at once."""
+    channel = server.raw_channel()
+    call = channel.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                                 request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                                 response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    with pytest.raises(grpc.RpcError) as refused:
+        list(call(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert refused.value.details() == "no authorization token"
 
 
 @pytest.mark.parametrize("version", ["v1", "v1alpha"])

@@ -166,7 +166,8 @@ def test_keep_alive_and_pipelined_requests_are_answered_in_order(server):
 
 def test_an_oversized_body_is_413_and_closes(server):
     sock = server.connect()
-    sock.sendall(f"POST {LIST} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {5 << 20}\r\n\r\n".encode())
+    sock.sendall(f"POST {LIST} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {record_token()}\r\n"
+                 f"Content-Length: {5 << 20}\r\n\r\n".encode())
     answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413")
     sock.settimeout(5)

@@ -49,8 +49,10 @@ class _ClientCallDetails(grpc.ClientCallDetails):
         self.metadata = metadata
 
 
-class SigningInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
-    """Adds `authorization: Bearer <token>` unless the call already carries one."""
+class SigningInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor,
+                         grpc.StreamStreamClientInterceptor):
+    """Adds `authorization: Bearer <token>` unless the call already carries one (for a stream
+    of requests, a token without room or identity)."""
 
     def _sign(self, details, request):
         metadata = list(details.metadata or [])
@@ -63,6 +65,9 @@ class SigningInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClien
 
     def intercept_unary_stream(self, continuation, details, request):
         return continuation(self._sign(details, request), request)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):
+        return continuation(self._sign(details, None), request_iterator)
 
 
 def signed(channel):

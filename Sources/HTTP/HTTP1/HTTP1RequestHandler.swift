@@ -16,16 +16,24 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
     private struct Request {
         var head: HTTPRequestHead
         var body: ByteBuffer
+        /// What the admission check returned.
+        var admission: (any Sendable)?
+        var maxBodySize: Int
     }
 
     /// What waits for its turn: a request to answer, or a refusal to send (after the answers
     /// before it, so that answers stay in order) and then close.
     private enum Turn {
         case request(Request)
-        case refusal(HTTPResponseStatus, String)
+        case refusal(HTTPResponse)
+
+        var bytes: Int {
+            if case .request(let request) = self { request.body.readableBytes } else { 0 }
+        }
     }
 
     private let responder: HTTPResponder
+    private let admit: HTTPAdmitter
     private let configuration: HTTP1Configuration
     private let guardian: SlowClientGuard
     private let executor: EventLoopTaskExecutor
@@ -46,9 +54,10 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
     private var isClosing = false
     private var isShuttingDown = false
 
-    init(responder: @escaping HTTPResponder, configuration: HTTP1Configuration, guardian: SlowClientGuard,
-         executor: EventLoopTaskExecutor, logger: Logger) {
+    init(responder: @escaping HTTPResponder, admit: @escaping HTTPAdmitter, configuration: HTTP1Configuration,
+         guardian: SlowClientGuard, executor: EventLoopTaskExecutor, logger: Logger) {
         self.responder = responder
+        self.admit = admit
         self.configuration = configuration
         self.guardian = guardian
         self.executor = executor
@@ -61,14 +70,23 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
         guard !isClosing, !closesAfterWaiting else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxBodySize {
-                return refuse(context, .payloadTooLarge, "the request body of \(length) bytes exceeds the limit of \(configuration.maxBodySize) bytes")
+            // Before any of the body is read: an unauthenticated request goes no further.
+            let admission: (any Sendable)?
+            var limit = configuration.maxBodySize
+            switch admit(head.method.rawValue, head.uri, head.headers.map { HeaderField($0.name.lowercased(), $0.value) }) {
+            case .refused(let response): return refuse(context, response)
+            case .admitted(let value, let bodyLimit):
+                admission = value
+                if let bodyLimit { limit = min(limit, bodyLimit) }
             }
-            receiving = Request(head: head, body: context.channel.allocator.buffer(capacity: 0))
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                return refuse(context, .payloadTooLarge, "the request body of \(length) bytes exceeds the limit of \(limit) bytes")
+            }
+            receiving = Request(head: head, body: context.channel.allocator.buffer(capacity: 0), admission: admission, maxBodySize: limit)
         case .body(var chunk):
-            guard receiving != nil else { return }
-            guard receiving!.body.readableBytes + chunk.readableBytes <= configuration.maxBodySize else {
-                return refuse(context, .payloadTooLarge, "the request body exceeds the limit of \(configuration.maxBodySize) bytes")
+            guard let limit = receiving?.maxBodySize else { return }
+            guard receiving!.body.readableBytes + chunk.readableBytes <= limit else {
+                return refuse(context, .payloadTooLarge, "the request body exceeds the limit of \(limit) bytes")
             }
             receiving!.body.writeBuffer(&chunk)
         case .end:
@@ -96,7 +114,8 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
     }
 
     private var mayRead: Bool {
-        isClosing || (unsentBytes < configuration.responseBudget && owed < configuration.maxPipelinedRequests)
+        isClosing || (unsentBytes < configuration.responseBudget && owed < configuration.maxPipelinedRequests
+                      && waiting.reduce(0, { $0 + $1.bytes }) < configuration.maxBodySize)
     }
 
     /// Requests taken and not yet answered.
@@ -138,15 +157,16 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
         let request: Request
         switch waiting.removeFirst() {
         case .request(let next): request = next
-        case .refusal(let status, let message): return sendRefusal(context, status, message)
+        case .refusal(let response): return sendRefusal(context, response)
         }
         isAnswering = true
         guardian.requestReceived()
         let head = request.head
-        let httpRequest = HTTPRequest(
+        var httpRequest = HTTPRequest(
             method: head.method.rawValue, path: head.uri,
             headers: head.headers.map { HeaderField($0.name.lowercased(), $0.value) },
             body: request.body, version: "HTTP/\(head.version.major).\(head.version.minor)")
+        httpRequest.admission = request.admission
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let responder = responder
         // On the connection's loop: a responder that never suspends answers inline.
@@ -189,20 +209,27 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
     /// Answers `status` with a text body and closes, after the answers owed before it: what is
     /// left of the input is not read.
     private func refuse(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String) {
+        var body = context.channel.allocator.buffer(capacity: message.utf8.count + 1)
+        body.writeString(message + "\n")
+        refuse(context, HTTPResponse(status: Int(status.code), headers: [HeaderField("content-type", "text/plain; charset=utf-8")], body: body))
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
         isClosing = true
         receiving = nil
-        waiting.append(.refusal(status, message))
+        waiting.append(.refusal(response))
         answerNext(context)
         resumeReading(context)
     }
 
-    private func sendRefusal(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, _ message: String) {
+    private func sendRefusal(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
         waiting.removeAll()
-        var body = context.channel.allocator.buffer(capacity: message.utf8.count + 1)
-        body.writeString(message + "\n")
-        let headers = HTTPHeaders([("content-type", "text/plain; charset=utf-8"), ("content-length", String(body.readableBytes)), ("connection", "close")])
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        var headers = HTTPHeaders(response.headers.map { ($0.name, $0.value) })
+        headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+        headers.replaceOrAdd(name: "connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers))),
+                      promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }

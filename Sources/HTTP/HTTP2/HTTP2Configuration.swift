@@ -17,6 +17,12 @@ public struct HTTP2Configuration: Sendable {
     /// and its request bodies are no longer taken (no WINDOW_UPDATE) until then. A client that
     /// stops reading costs at most this plus one response, and the flow-control windows.
     public var connectionResponseBudget = 4 * 1024 * 1024
+    /// Request bytes a connection's handlers may hold before taking them (default 16 MiB: four
+    /// of the largest messages; API requests are a few KiB): past it the connection's request
+    /// data is not acknowledged (no WINDOW_UPDATE) until a handler takes what it holds, so a
+    /// client that opens many streams with large unfinished bodies holds at most this plus the
+    /// connection's window.
+    public var connectionRequestBudget = 16 * 1024 * 1024
 
     /// PING frames a client may send: `burst` at once, refilled at `perSecond` (default 100, 10/s).
     public var pingLimit = RateLimit(burst: 100, perSecond: 10)

@@ -51,8 +51,11 @@ extension HTTP2Session {
 
     private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
         let session = session(userData)
-        defer { session.dataReceived(streamID, length) }
-        guard let handler = session.streams[streamID]?.handler else { return 0 }
+        guard let handler = session.streams[streamID]?.handler else {
+            session.dataReceived(streamID, length, held: false)
+            return 0
+        }
+        defer { session.dataReceived(streamID, length, held: true) }
         var buffer = session.allocator.buffer(capacity: length)
         buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
         handler.receiveData(buffer)

@@ -29,8 +29,12 @@ final class HTTP2Session {
     private(set) var bufferedResponseBytes = 0
     /// Work waiting for `bufferedResponseBytes` to fall under the budget.
     private var roomWaiters: [() -> Void] = []
-    /// Request bytes received while over the budget, by stream: acknowledged once under it.
+    /// Request bytes received while over a budget, by stream: acknowledged once under both.
     private var unacknowledged: [Int32: Int] = [:]
+    /// Request bytes handed to each stream's handler and not yet taken from it
+    /// (`requestBytesTaken`), and their sum: bounded by `connectionRequestBudget`.
+    private var heldRequestBytes: [Int32: Int] = [:]
+    private var heldRequestTotal = 0
     /// When response bytes were last taken by nghttp2 (or began to wait): a connection whose
     /// client takes none for `sendTimeout` is closed.
     private(set) var lastResponseProgress = NIODeadline.now()
@@ -175,13 +179,18 @@ final class HTTP2Session {
     func connectionClosed() {
         let open = streams
         streams = [:]
+        let waiters = roomWaiters
         roomWaiters = []
+        heldRequestBytes = [:]
+        heldRequestTotal = 0
         for entry in open.values {
             entry.stream.isClosed = true
             entry.stream.pending = nil
-            entry.stream.notifyDrainedIfBelowWatermark()
+            entry.stream.notifyClosed()
             entry.handler?.streamClosed(error: .cancel)
         }
+        // Each checks that its stream is closed and does nothing more.
+        waiters.forEach { $0() }
     }
 
     // MARK: Response budget
@@ -224,22 +233,44 @@ final class HTTP2Session {
         while !roomWaiters.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget {
             roomWaiters.removeFirst()()
         }
-        guard hasRoomForResponses, !unacknowledged.isEmpty else { return }
-        let held = unacknowledged
-        unacknowledged = [:]
-        for (streamID, count) in held { acknowledge(streamID, count) }
-        delegate?.outputPending()
+        acknowledgeHeld()
     }
 
     /// `count` bytes of a stream's request body were handed to its handler: acknowledged now
     /// (a WINDOW_UPDATE in due course) while the connection is under its response budget,
     /// else once it is.
-    func dataReceived(_ streamID: Int32, _ count: Int) {
-        if hasRoomForResponses {
+    func dataReceived(_ streamID: Int32, _ count: Int, held: Bool) {
+        if held {
+            heldRequestBytes[streamID, default: 0] += count
+            heldRequestTotal += count
+        }
+        if mayAcknowledge {
             acknowledge(streamID, count)
         } else {
             unacknowledged[streamID, default: 0] += count
         }
+    }
+
+    /// Whether request data is acknowledged as it comes: while the connection is under both its
+    /// response and its request budgets.
+    private var mayAcknowledge: Bool {
+        hasRoomForResponses && heldRequestTotal <= configuration.connectionRequestBudget
+    }
+
+    /// A stream's handler took the request bytes it was given (or the stream is gone).
+    func requestBytesTaken(_ streamID: Int32) {
+        guard let held = heldRequestBytes.removeValue(forKey: streamID) else { return }
+        heldRequestTotal -= held
+        acknowledgeHeld()
+    }
+
+    /// Acknowledges what was held back, once the connection is under its budgets again.
+    private func acknowledgeHeld() {
+        guard mayAcknowledge, !unacknowledged.isEmpty else { return }
+        let held = unacknowledged
+        unacknowledged = [:]
+        for (streamID, count) in held { acknowledge(streamID, count) }
+        delegate?.outputPending()
     }
 
     private func acknowledge(_ streamID: Int32, _ count: Int) {
@@ -324,7 +355,8 @@ final class HTTP2Session {
             entry.stream.pending = nil
             responseBytesDone(unsent)
         }
-        entry.stream.notifyDrainedIfBelowWatermark()
+        entry.stream.notifyClosed()
+        requestBytesTaken(id)
         entry.handler?.streamClosed(error: code == NGHTTP2_NO_ERROR.rawValue ? nil : HTTP2ErrorCode(rawValue: code))
     }
 

@@ -21,6 +21,9 @@ public final class HTTP2Stream: @unchecked Sendable {
     var isClosed = false
     var resetsAfterResponse = false
     private var drainWaiters: [() -> Void] = []
+    /// Work waiting for the connection's budget, run (once) when the stream closes instead.
+    private var roomWaiters: [Int: () -> Void] = [:]
+    private var nextRoomWaiter = 0
 
     /// Buffered response bytes above which `whenDrained` callbacks wait (default 256 KiB).
     public static let bufferHighWatermark = 256 * 1024
@@ -95,6 +98,33 @@ public final class HTTP2Stream: @unchecked Sendable {
         onLoop { stream in
             stream.session?.whenRoomForResponses { if !stream.isClosed { body() } }
         }
+    }
+
+    /// Calls `body` once, on the event loop, when this stream may queue more of a streaming
+    /// response: its own buffer under the high watermark and the connection under its response
+    /// budget — or the stream gone (the writer then finds it closed).
+    public func whenReadyForMore(_ body: @escaping @Sendable () -> Void) {
+        whenDrained { [self] in
+            guard !isClosed, let session, !session.hasRoomForResponses else { return body() }
+            let id = nextRoomWaiter
+            nextRoomWaiter += 1
+            roomWaiters[id] = body
+            session.whenRoomForResponses { [self] in roomWaiters.removeValue(forKey: id)?() }
+        }
+    }
+
+    /// The handler has taken the request bytes received so far (a whole message, a whole body):
+    /// they no longer count against the connection's request budget.
+    public func requestBytesTaken() {
+        onLoop { stream in stream.session?.requestBytesTaken(stream.id) }
+    }
+
+    /// The stream is gone: whatever waits on it runs now.
+    func notifyClosed() {
+        notifyDrainedIfBelowWatermark()
+        let waiters = roomWaiters
+        roomWaiters = [:]
+        waiters.values.forEach { $0() }
     }
 
     /// Calls `body` on the event loop once the buffered response is below the high watermark

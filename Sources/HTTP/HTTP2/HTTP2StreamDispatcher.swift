@@ -17,7 +17,7 @@ final class HTTP2StreamDispatcher: HTTP2StreamHandler {
 
     func receiveHead(_ head: HTTP2RequestHead) {
         let handler: any HTTP2StreamHandler = head.path.hasPrefix(application.bufferedPathPrefix)
-            ? BufferedHTTP2Request(stream: stream, responder: application.responder, maxBodySize: maxBodySize)
+            ? BufferedHTTP2Request(stream: stream, responder: application.responder, admit: application.admit, maxBodySize: maxBodySize)
             : application.streams(stream)
         target = handler
         handler.receiveHead(head)
@@ -32,13 +32,15 @@ final class HTTP2StreamDispatcher: HTTP2StreamHandler {
 final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
     private let stream: HTTP2Stream
     private let responder: HTTPResponder
-    private let maxBodySize: Int
+    private let admit: HTTPAdmitter
+    private var maxBodySize: Int
     private var request: HTTPRequest?
     private var task: Task<Void, Never>?
 
-    init(stream: HTTP2Stream, responder: @escaping HTTPResponder, maxBodySize: Int) {
+    init(stream: HTTP2Stream, responder: @escaping HTTPResponder, admit: @escaping HTTPAdmitter, maxBodySize: Int) {
         self.stream = stream
         self.responder = responder
+        self.admit = admit
         self.maxBodySize = maxBodySize
     }
 
@@ -46,7 +48,16 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
         if let (size, limit) = head.headerListTooLarge {
             return refuse(431, "request headers of \(size) bytes exceed the limit of \(limit) bytes")
         }
-        request = HTTPRequest(method: head.method, path: head.path, headers: head.headers, body: ByteBuffer(), version: "HTTP/2")
+        var request = HTTPRequest(method: head.method, path: head.path, headers: head.headers, body: ByteBuffer(), version: "HTTP/2")
+        switch admit(head.method, head.path, head.headers) {
+        case .refused(let response):
+            stream.resetAfterResponse()
+            return send(response)
+        case .admitted(let value, let limit):
+            request.admission = value
+            if let limit { maxBodySize = min(maxBodySize, limit) }
+        }
+        self.request = request
     }
 
     func receiveData(_ data: ByteBuffer) {
@@ -71,17 +82,27 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
     }
 
     private func respond(to request: HTTPRequest) {
+        // The body is the responder's now: it no longer counts against the connection's budget.
+        stream.requestBytesTaken()
         let stream = stream
         let responder = responder
         task = Task.immediate(executorPreference: stream.executor) {
             let response = await responder(request)
             guard !Task.isCancelled else { return }
-            var headers = [HeaderField(":status", String(response.status))] + response.headers
-            headers.append(HeaderField("content-length", String(response.body.readableBytes)))
-            stream.sendHeaders(headers)
-            stream.sendData(response.body)
-            stream.finish()
+            Self.send(response, on: stream)
         }
+    }
+
+    private func send(_ response: HTTPResponse) {
+        Self.send(response, on: stream)
+    }
+
+    private static func send(_ response: HTTPResponse, on stream: HTTP2Stream) {
+        var headers = [HeaderField(":status", String(response.status))] + response.headers
+        headers.append(HeaderField("content-length", String(response.body.readableBytes)))
+        stream.sendHeaders(headers)
+        stream.sendData(response.body)
+        stream.finish()
     }
 
     func streamClosed(error: HTTP2ErrorCode?) {
@@ -94,9 +115,6 @@ final class BufferedHTTP2Request: HTTP2StreamHandler, @unchecked Sendable {
         var body = ByteBuffer()
         body.writeString(message + "\n")
         stream.resetAfterResponse()
-        stream.sendHeaders([HeaderField(":status", String(status)), HeaderField("content-type", "text/plain; charset=utf-8"),
-                            HeaderField("content-length", String(body.readableBytes))])
-        stream.sendData(body)
-        stream.finish()
+        send(HTTPResponse(status: status, headers: [HeaderField("content-type", "text/plain; charset=utf-8")], body: body))
     }
 }

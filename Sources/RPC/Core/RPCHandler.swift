@@ -15,7 +15,20 @@ public struct ServerContext: Sendable {
     public let method: ServiceDescriptor.Method
     /// When the caller stops waiting (from `grpc-timeout`), if it said.
     public let deadline: ContinuousClock.Instant?
+    /// What the method's admission check returned for the call's metadata (a verified token),
+    /// when it has one (see `RPCService.admitting`).
+    public let admission: (any Sendable)?
+
+    init(method: ServiceDescriptor.Method, deadline: ContinuousClock.Instant?, admission: (any Sendable)? = nil) {
+        self.method = method
+        self.deadline = deadline
+        self.admission = admission
+    }
 }
+
+/// Looks at a call's metadata before any of its request is read: throws the error that answers
+/// the call (UNAUTHENTICATED), or returns what the handler should know (a verified token).
+public typealias RPCAdmission = @Sendable (Metadata) throws -> (any Sendable)?
 
 /// A unary handler's answer: the message, plus response headers and trailers if it wants them.
 public struct ServerResponse: Sendable {
@@ -56,6 +69,10 @@ public struct RPCHandler: Sendable {
     }
 
     let kind: Kind
+    /// Run on the request's head, before its body is read.
+    var admission: RPCAdmission?
+    /// The largest request message this method takes, when smaller than the server's limit.
+    var maxRequestSize: Int?
 
     public static func unary(_ body: @escaping @Sendable (ServerRequest) async throws -> ServerResponse) -> RPCHandler {
         RPCHandler(kind: .unary(body))

@@ -22,11 +22,32 @@ public struct RPCService: Sendable {
         self.handlers = handlers
     }
 
+    /// The same service with `admit` run on every call's metadata before any of its request is
+    /// read (gRPC and Twirp alike): an error it throws is the call's answer, so a caller without
+    /// a token costs no body buffering or decoding. What it returns is `ServerContext.admission`.
+    public func admitting(_ admit: @escaping RPCAdmission) -> RPCService {
+        RPCService(descriptor: descriptor, handlers: handlers.mapValues { handler in
+            var handler = handler
+            handler.admission = admit
+            return handler
+        })
+    }
+
+    /// The same service taking request messages of at most `bytes` (for methods open to
+    /// callers without a token, whose requests are small).
+    public func limitingRequests(to bytes: Int) -> RPCService {
+        RPCService(descriptor: descriptor, handlers: handlers.mapValues { handler in
+            var handler = handler
+            handler.maxRequestSize = bytes
+            return handler
+        })
+    }
+
     /// The same service with `check` run before every handler, on the gRPC and Twirp paths
     /// alike: an error it throws is the call's answer, and the handler does not run.
     public func checking(_ check: @escaping @Sendable (ServerRequest) throws -> Void) -> RPCService {
         RPCService(descriptor: descriptor, handlers: handlers.mapValues { handler in
-            switch handler.kind {
+            var checked: RPCHandler = switch handler.kind {
             case .unary(let body):
                 .unary { request in
                     try check(request)
@@ -43,6 +64,9 @@ public struct RPCService: Sendable {
                     return try await body(request, requests, writer)
                 }
             }
+            checked.admission = handler.admission
+            checked.maxRequestSize = handler.maxRequestSize
+            return checked
         })
     }
 }

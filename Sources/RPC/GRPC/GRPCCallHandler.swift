@@ -38,6 +38,8 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         let metadata: Metadata
         let encoding: MessageEncoding
         let deadline: ContinuousClock.Instant?
+        /// What the method's admission check returned.
+        let admission: (any Sendable)?
         var deframer: MessageDeframer
         var request: (compressed: Bool, payload: ByteBuffer)?
     }
@@ -90,8 +92,18 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         if let value = metadata.binary("x-grpc-test-echo-trailing-bin") {
             echo.trailing.add("x-grpc-test-echo-trailing-bin", binary: value)
         }
-        let call = Call(route: route, metadata: metadata, encoding: encoding, deadline: deadline,
-                        deframer: MessageDeframer(maxMessageSize: server.configuration.maxReceiveMessageSize))
+        // Before any of the request is read: a caller without a token costs no buffering or decoding.
+        var admission: (any Sendable)?
+        if let admit = route.handler?.admission {
+            do {
+                admission = try admit(metadata)
+            } catch {
+                return refuse(error as? RPCError ?? RPCError(.unauthenticated, "\(error)"))
+            }
+        }
+        let limit = min(server.configuration.maxReceiveMessageSize, route.handler?.maxRequestSize ?? .max)
+        let call = Call(route: route, metadata: metadata, encoding: encoding, deadline: deadline, admission: admission,
+                        deframer: MessageDeframer(maxMessageSize: limit))
         if case .bidirectionalStreaming(let body)? = route.handler?.kind {
             startStreaming(call, body)
         } else {
@@ -140,6 +152,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         } catch {
             return fail(error)
         }
+        stream.requestBytesTaken()
         if stream.connectionHasRoom {
             start(call, message, encodedSize: size)
         } else {
@@ -188,7 +201,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
 
     private func start(_ call: Call, _ message: ProtoMessage, encodedSize: Int) {
         let request = ServerRequest(message: message, encodedSize: encodedSize, metadata: call.metadata,
-                                    context: ServerContext(method: call.route.method, deadline: call.deadline))
+                                    context: ServerContext(method: call.route.method, deadline: call.deadline, admission: call.admission))
         guard let handler = call.route.handler else {
             return fail(RPCError.unimplemented("method \(call.route.method.name) is not implemented"))
         }
@@ -223,7 +236,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         let (messages, continuation) = RequestStream.makeStream()
         requestStream = (call, continuation)
         let request = ServerRequest(message: ProtoMessage(call.route.method.input), encodedSize: 0, metadata: call.metadata,
-                                    context: ServerContext(method: call.route.method, deadline: call.deadline))
+                                    context: ServerContext(method: call.route.method, deadline: call.deadline, admission: call.admission))
         state = .running(nil, deadline: call.deadline)
         let task = Task.immediate(executorPreference: stream.executor) { [self] in
             let writer = ResponseStreamWriter { [self] message in try await send(message) }
@@ -240,9 +253,12 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         guard var call = requestStream?.call, let continuation = requestStream?.continuation else { return }
         call.deframer.append(data)
         do {
+            var taken = false
             while let message = try call.deframer.next() {
                 continuation.yield(try decode(message, of: call).0)
+                taken = true
             }
+            if taken { stream.requestBytesTaken() }
             requestStream = (call, continuation)
         } catch {
             requestStream = nil
@@ -281,7 +297,8 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
                 }
                 sendHeadersIfNeeded(Metadata())
                 stream.sendData(MessageFramer.frame(message.encoded(), allocator: stream.allocator))
-                stream.whenDrained { continuation.resume() }
+                // The next message waits for room on this stream and in the connection's budget.
+                stream.whenReadyForMore { continuation.resume() }
             }
         }
     }

@@ -74,12 +74,9 @@ public struct TwirpServer: Sendable {
         } catch {
             return self.error(TwirpError.malformed, "the \(encoding == .json ? "json" : "protobuf") request could not be decoded: \(error)")
         }
-        var metadata = Metadata()
-        for field in request.headers where !Self.transportHeaders.contains(field.name) && !field.name.hasSuffix("-bin") {
-            metadata.add(field.name, field.value)
-        }
+        let metadata = Self.metadata(from: request.headers)
         let serverRequest = ServerRequest(message: message, encodedSize: request.body.readableBytes, metadata: metadata,
-                                          context: ServerContext(method: route.method, deadline: nil))
+                                          context: ServerContext(method: route.method, deadline: nil, admission: request.admission))
         do {
             let response = try await body(serverRequest)
             let bytes: [UInt8] = switch encoding {
@@ -113,8 +110,43 @@ public struct TwirpServer: Sendable {
     }
 
     private func error(_ twirp: (code: String, status: Int), _ message: String, metadata: Metadata = Metadata()) -> HTTPResponse {
+        Self.errorResponse(twirp, message, metadata: metadata)
+    }
+
+    private static func errorResponse(_ twirp: (code: String, status: Int), _ message: String, metadata: Metadata = Metadata()) -> HTTPResponse {
         HTTPResponse(status: twirp.status, headers: [HeaderField("content-type", "application/json")],
                      body: ByteBuffer(bytes: TwirpError.body(code: twirp.code, message: message, metadata: metadata)))
+    }
+
+    /// The caller's metadata: the headers that are not the transport's.
+    private static func metadata(from headers: [HeaderField]) -> Metadata {
+        var metadata = Metadata()
+        for field in headers where !transportHeaders.contains(field.name) && !field.name.hasSuffix("-bin") {
+            metadata.add(field.name, field.value)
+        }
+        return metadata
+    }
+
+    /// Looks at a request's head before its body is read: the method's admission check (its
+    /// token) runs here, so an unauthenticated caller's body is never buffered or decoded, and
+    /// a method that takes small requests says so.
+    public var admitter: HTTPAdmitter {
+        { [router] method, path, headers in
+            let path = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            guard method == "POST", path.hasPrefix(Self.pathPrefix),
+                  case .success(let route) = router.route("/" + path.dropFirst(Self.pathPrefix.count)),
+                  let handler = route.handler else { return .admitted }
+            var value: (any Sendable)?
+            if let admit = handler.admission {
+                do {
+                    value = try admit(Self.metadata(from: headers))
+                } catch {
+                    let failure = error as? RPCError ?? RPCError(.unauthenticated, "\(error)")
+                    return .refused(Self.errorResponse(TwirpError.twirpCode(failure.code), failure.message, metadata: failure.metadata))
+                }
+            }
+            return .admitted(value: value, maxBodySize: handler.maxRequestSize)
+        }
     }
 
     /// Headers of the transport, not the caller's metadata.
