@@ -247,3 +247,30 @@ def test_http2_request_data_is_not_acknowledged_while_answers_wait(big_server):
               WindowUpdate(0, window_increment=2 ** 31 - 65536))
     released = window_updates(10)
     assert any(f.stream_id == 0 and f.window_increment >= 512 * 1024 for f in released), released
+
+
+def test_an_http2_window_opened_a_byte_at_a_time_is_not_progress(fresh_server, stubs):
+    server = fresh_server("--max-live-egresses", "200", "--participant-wait-timeout", "600", "--send-timeout", "1.5")
+    fill(server, stubs, count=5)  # a ~100 KB answer
+    conn = RawConnection(server.port, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0})
+    token = tokens.token(roomRecord=True)
+    headers = [(":method", "POST"), (":scheme", "http"), (":path", LIST_TWIRP), (":authority", "x"),
+               ("content-type", "application/json"), ("authorization", f"Bearer {token}")]
+    data = DataFrame(1, data=b'{"room_name": "big"}')
+    data.flags.add("END_STREAM")
+    conn.send(conn.headers_frame(1, headers), data)
+    started = time.monotonic()
+    goaway = None
+    while time.monotonic() - started < 10:
+        # A byte of window every 0.1 s (slowly: a flood of WINDOW_UPDATEs is another matter).
+        conn.send(WindowUpdateFrame(0, window_increment=1), WindowUpdateFrame(1, window_increment=1))
+        time.sleep(0.1)
+        try:
+            while (frame := conn.read_frame(timeout=0.05)) is not None and not isinstance(frame, GoAwayFrame):
+                pass
+        except TimeoutError:
+            continue
+        goaway = frame
+        break
+    assert isinstance(goaway, GoAwayFrame) and goaway.error_code == 11, goaway
+    assert time.monotonic() - started < 6

@@ -35,9 +35,12 @@ final class HTTP2Session {
     /// (`requestBytesTaken`), and their sum: bounded by `connectionRequestBudget`.
     private var heldRequestBytes: [Int32: Int] = [:]
     private var heldRequestTotal = 0
-    /// When response bytes were last taken by nghttp2 (or began to wait): a connection whose
-    /// client takes none for `sendTimeout` is closed.
+    /// When the client last made progress on the answers waiting for it — took 16 KiB of them,
+    /// or all of them — or when they began to wait: a connection without progress for
+    /// `sendTimeout` is closed. (A window opened a byte at a time is not progress.)
     private(set) var lastResponseProgress = NIODeadline.now()
+    private var takenSinceProgress = 0
+    private static let meaningfulProgress = 16 * 1024
     private var roomCheckScheduled = false
     let allocator = ByteBufferAllocator()
 
@@ -212,6 +215,7 @@ final class HTTP2Session {
     func responseBytesQueued(_ count: Int) {
         if bufferedResponseBytes == 0, count > 0 {
             lastResponseProgress = .now()
+            takenSinceProgress = 0
             delegate?.responsesWaiting()
         }
         bufferedResponseBytes += count
@@ -219,7 +223,11 @@ final class HTTP2Session {
 
     func responseBytesDone(_ count: Int) {
         bufferedResponseBytes -= count
-        if count > 0 { lastResponseProgress = .now() }
+        takenSinceProgress += count
+        if takenSinceProgress >= Self.meaningfulProgress || (bufferedResponseBytes == 0 && count > 0) {
+            lastResponseProgress = .now()
+            takenSinceProgress = 0
+        }
         guard !roomWaiters.isEmpty || !unacknowledged.isEmpty, bufferedResponseBytes < configuration.connectionResponseBudget,
               !roomCheckScheduled else { return }
         // Not from inside nghttp2's callbacks: on the next turn of the loop.
