@@ -141,7 +141,7 @@ let package = Package(
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(
             name: "WebhooksTests",

@@ -16,13 +16,18 @@ public enum JWT {
     /// signature covers. Works on the token's bytes; a call carries one on every request.
     public struct Unverified {
         public let claims: JSONValue
+        /// A member name appears twice in the header, the claims or the grant. RFC 7519 §4: such
+        /// a token is refused, so that no other reader of it (most JWT libraries take the last
+        /// of two) sees other claims than these.
+        public let hasDuplicateMembers: Bool
         private let signingInput: ArraySlice<UInt8>
         private let signature: [UInt8]
 
         public init(_ token: String) throws(AuthError) {
             let bytes = Array(token.utf8)
             let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
-            guard dots.count == 2,
+            // base64url without padding (RFC 7515 §2): a "=" makes it another token's text.
+            guard dots.count == 2, !bytes.contains(UInt8(ascii: "=")),
                   let header = JWT.json(bytes[..<dots[0]]), let claims = JWT.json(bytes[(dots[0] + 1)..<dots[1]]),
                   let signature = Base64.decode(bytes[(dots[1] + 1)...]) else {
                 throw .malformed("not a JWT")
@@ -30,6 +35,8 @@ public enum JWT {
             guard header["alg"] == .string("HS256") else { throw .malformed("the token is not signed with HS256") }
             guard case .object = claims else { throw .malformed("the token's claims are not a JSON object") }
             self.claims = claims
+            hasDuplicateMembers = header.hasDuplicateMembers || claims.hasDuplicateMembers
+                || (claims["video"]?.hasDuplicateMembers ?? false)
             self.signingInput = bytes[..<dots[1]]
             self.signature = signature
         }

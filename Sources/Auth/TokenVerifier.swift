@@ -20,7 +20,10 @@ public struct TokenVerifier: Sendable {
     /// The token in an `authorization` header value (`Bearer <jwt>`, or the bare token).
     public func verify(authorization: String?, now: Int64) throws(AuthError) -> AccessToken {
         guard var token = authorization?.trimmingEnds(), !token.isEmpty else { throw .missing }
-        if token.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) { token = token.dropFirst(7).trimmingEnds() }
+        // Bytes, not Characters: a combining mark after the space would join it.
+        if token.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) {
+            token = String(decoding: token.utf8.dropFirst(7), as: UTF8.self).trimmingEnds()
+        }
         // "Bearer" alone: the scheme without a token.
         guard !token.isEmpty, !(token.utf8.count == 6 && token.lowercased() == "bearer") else { throw .missing }
         return try verify(token: token, now: now)
@@ -33,6 +36,7 @@ public struct TokenVerifier: Sendable {
         }
         guard let secret = keys.secret(for: apiKey) else { throw .unknownKey(apiKey) }
         guard unverified.isSigned(with: secret) else { throw .badSignature }
+        guard !unverified.hasDuplicateMembers else { throw .malformed("the token has a claim twice") }
         let token = try AccessToken(verifiedClaims: unverified.claims)
         // Both sides are within TokenTime.range (about 8,000 years), so neither sum can overflow.
         guard let now = TokenTime.clamped(now) else { throw .expired }

@@ -20,6 +20,8 @@ final class TrackReceiver {
     /// The latest sender report that came before the track's first packet, and from where:
     /// applied once the first packet says who the sender is.
     private var earlyReport: (RTCPSenderReport, SourceAddress)?
+    /// Where the track's sender reports come from, once one has been taken.
+    private var controlSource: SourceAddress?
     /// Monotonic ns of the last packet.
     private(set) var lastPacketAt: Int64 = 0
 
@@ -67,16 +69,21 @@ final class TrackReceiver {
         frames(from: jitter.release(now: now))
     }
 
-    /// A sender report, taken only from the track's sender (its RTP address or the next port).
+    /// A sender report, taken only from the track's sender: its RTP address (rtcp-mux), or the
+    /// port after it (RFC 3550) until reports have come from the RTP address itself. Reports are
+    /// then taken from that one address only, so another process on the sender's host cannot
+    /// take over the port after it later.
     func apply(_ report: RTCPSenderReport, from sender: SourceAddress) {
         guard let source else {
             earlyReport = (report, sender)
             return
         }
-        guard sender.isControlPeer(of: source) else {
+        let fromRTPAddress = sender == source
+        guard fromRTPAddress || (sender.isControlPeer(of: source) && (controlSource == nil || controlSource == sender)) else {
             packetsWrongSource += 1
             return
         }
+        controlSource = sender
         clock.apply(report)
     }
 

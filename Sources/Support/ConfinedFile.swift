@@ -112,6 +112,11 @@ public final class ConfinedFile: @unchecked Sendable {
         }
     }
 
+    /// Removes the file's name from its directory (the file is gone once nothing holds it open).
+    public func remove() {
+        unlinkat(directory, name, 0)
+    }
+
     /// Writes `bytes` at the end of the file, all of them.
     public func append(_ bytes: [UInt8]) throws(Failure) {
         var offset = 0

@@ -1,3 +1,4 @@
+import Crypto
 import Protobuf
 import Testing
 @testable import Auth
@@ -86,5 +87,29 @@ import Testing
                              secret: secret)
         let verified = try verifier.verify(token: token, now: now)
         #expect(!verified.video.roomRecord && !verified.video.roomAdmin && verified.video.room == "" && verified.identity == "")
+    }
+
+    @Test func aClaimTwiceIsRefused() {
+        // Most JWT libraries read the last of two; this reader would read the first.
+        let claims = #"{"iss":"APIkey1","exp":1800000600,"exp":1e300,"video":{"roomRecord":true}}"#
+        let input = JWT.base64URL(Array(#"{"alg":"HS256"}"#.utf8)) + "." + JWT.base64URL(Array(claims.utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        #expect(throws: AuthError.malformed("the token has a claim twice")) {
+            try verifier.verify(token: input + "." + JWT.base64URL(Array(mac)), now: now)
+        }
+        let header = JWT.base64URL(Array(#"{"alg":"HS256","alg":"none"}"#.utf8)) + "." + JWT.base64URL(Array(#"{"iss":"APIkey1","exp":1800000600}"#.utf8))
+        let headerMac = HMAC<SHA256>.authenticationCode(for: Array(header.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        #expect(throws: AuthError.malformed("the token has a claim twice")) {
+            try verifier.verify(token: header + "." + JWT.base64URL(Array(headerMac)), now: now)
+        }
+    }
+
+    @Test func paddingAndHiddenCharactersAfterTheSchemeAreRefused() throws {
+        let good = signed([("exp", .number("1800000600"))])
+        #expect((try? verifier.verify(token: good, now: now)) != nil)
+        #expect(throws: AuthError.malformed("not a JWT")) { try verifier.verify(token: good + "==", now: now) }
+        // A combining mark after "Bearer " joins the space into one Character: not trimmed away.
+        #expect(throws: AuthError.malformed("not a JWT")) { try verifier.verify(authorization: "Bearer \u{301}" + good, now: now) }
+        #expect(try verifier.verify(authorization: "Bearer " + good, now: now).apiKey == "APIkey1")
     }
 }

@@ -103,6 +103,7 @@ def test_participant_validation_errors(api, stubs, method, request_kw, message):
     (dict(key_frame_interval=1e12), "key_frame_interval"), (dict(key_frame_interval=float("inf")), "key_frame_interval"),
     (dict(video_bitrate=2_000_000), "video_bitrate"), (dict(audio_bitrate=2_000_000_000), "audio_bitrate"),
     (dict(video_bitrate=-1), "video_bitrate"),
+    (dict(width=7680, height=7680, framerate=240), "width"),  # one encoder's worth is at most 4K at 60 fps
 ])
 def test_invalid_advanced_encoding_names_the_field(api, stubs, options, field):
     request = participant(stubs, advanced=stubs.egress.EncodingOptions(**options))

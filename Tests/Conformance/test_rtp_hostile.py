@@ -196,3 +196,46 @@ def test_publishing_tells_nothing_about_other_rooms_ssrcs(server, stubs):
     # Leaving the SSRC to the hub always works and gives a fresh one.
     chosen = {prober.publish("audio").ssrc for _ in range(3)}
     assert len(chosen) == 3 and taken.ssrc not in chosen and all(0 < s < 2**31 for s in chosen)
+
+
+def test_sender_reports_are_pinned_to_the_address_they_first_come_from(server, stubs):
+    """A sender with one socket (RTP and RTCP on one port, as a relay or WebRTC sends): another
+    process that binds the port after it cannot feed the track sender reports (which would move
+    its frames in time) once the sender's own have come."""
+    pub = Publisher(server, stubs, "hostile-rtcp", "alice")
+    track = pub.publish("audio")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    neighbour = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        neighbour.bind(("127.0.0.1", sender.getsockname()[1] + 1))
+    except OSError:
+        pytest.skip("the port after the sender's is taken")
+    hub = ("127.0.0.1", server.rtp_port)
+    report = lambda ntp: struct.pack("!BBHIIIIII", 0x80, 200, 6, track.ssrc, ntp, 0, 0, 0, 0)
+    sender.sendto(rtp(track.ssrc, 1, 960, payload_type=track.payload_type), hub)
+    sender.sendto(report(3_900_000_000), hub)  # the sender's own report, from its RTP port
+    wait_until(lambda: stats_of(pub, track)[0].packets_received == 1, what="the first packet")
+    time.sleep(0.2)
+    neighbour.sendto(report(3_000_000_000), hub)
+    wait_until(lambda: stats_of(pub, track)[0].packets_wrong_source == 1, what="the neighbour's report refused")
+
+
+def test_a_key_frame_that_cannot_be_read_fails_the_recording_and_leaves_no_file(server, stubs):
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    e = stubs.egress
+    pub = Publisher(server, stubs, "hostile-keyframe", "alice")
+    track = pub.publish("video", codec="VP8")
+    started = api.StartTrackEgress(e.TrackEgressRequest(room_name="hostile-keyframe", track_id=track.sid,
+                                                        file=e.DirectFileOutput(filepath="broken.webm")), timeout=10)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # VP8 payload descriptor (start of partition 0), then a "key frame" (P bit 0) without the
+    # start code a key frame must have.
+    for sequence in range(30):
+        sender.sendto(rtp(track.ssrc, sequence, sequence * 3000, payload_type=track.payload_type,
+                          payload=b"\x10" + b"\x00" * 40, marker=True), ("127.0.0.1", server.rtp_port))
+        time.sleep(0.02)
+    from test_recording import wait_for
+    info = wait_for(api, stubs, started.egress_id, e.EGRESS_FAILED)
+    assert "malformed VP8 key frame" in info.error
+    assert not (server.output_dir / "broken.webm").exists()

@@ -20,4 +20,13 @@ import Testing
         #expect(throws: JSONError.self) { try JSONParser.parse(Array((String(repeating: "[", count: 101) + String(repeating: "]", count: 101)).utf8)) }
         #expect((try? JSONParser.parse(Array((String(repeating: "[", count: 50) + String(repeating: "]", count: 50)).utf8))) != nil)
     }
+
+    @Test(arguments: [#""\u+0a1""#, #""\u-001""#, #""\u 0a1""#, #""\u0x41""#, #""\u00g1""#])
+    func unicodeEscapesTakeFourHexDigitsExactly(_ text: String) {
+        #expect(throws: JSONError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test func aValidEscapeStillReads() throws {
+        #expect(try JSONParser.parse(Array(#""\u00A1\u00e9""#.utf8)) == .string("\u{A1}\u{E9}"))
+    }
 }

@@ -22,6 +22,7 @@ enum EncodingDecoder {
     static let maxVideoKbps: Int32 = 200_000
     static let maxAudioKbps: Int32 = 512
     static let maxKeyFrameInterval: Double = 3600
+    static let maxPixelsPerSecond: Int64 = 3840 * 2160 * 60
 
     /// Advanced options on top of LiveKit's defaults; zero means "keep the default".
     static func settings(from options: ProtoMessage) throws(RPCError) -> EncodingSettings {
@@ -55,6 +56,11 @@ enum EncodingDecoder {
             throw RequestErrors.invalidField("audio_frequency", "\(frequency) Hz is not a supported sample rate")
         }
         if frequency > 0 { settings.audioFrequency = frequency }
+        // What one encoder may be asked to do: at most 4K at 60 frames a second.
+        let pixelsPerSecond = Int64(settings.width) * Int64(settings.height) * Int64(settings.framerate)
+        guard pixelsPerSecond <= Self.maxPixelsPerSecond else {
+            throw RequestErrors.invalidField("width", "\(settings.width)×\(settings.height) at \(settings.framerate) fps is more than 3840×2160 at 60 fps")
+        }
         let interval = options.double("key_frame_interval")
         guard interval.isFinite, interval >= 0, interval <= Self.maxKeyFrameInterval else {
             throw RequestErrors.invalidField("key_frame_interval", "must be zero or a number of seconds up to \(Int(Self.maxKeyFrameInterval))")

@@ -189,6 +189,9 @@ struct OutputsDecoder {
     }
 
     private static func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {
+        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
+            throw RequestErrors.invalidField(field, "a URL with a space or control character")
+        }
         guard let colon = url.firstIndex(of: ":"), schemes.contains(url[..<colon].lowercased()),
               url[colon...].hasPrefix("://"), url.count > url.distance(from: url.startIndex, to: colon) + 3 else {
             throw RequestErrors.invalidField(field, "\(url) is not a \(schemes.joined(separator: "/"))://... url")

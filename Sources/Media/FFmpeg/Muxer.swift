@@ -109,6 +109,8 @@ public final class Muxer: @unchecked Sendable {
         guard let context else { return }
         if headerWritten { try check(av_write_trailer(context), "finishing \(path)") }
         avio_closep(&context.pointee.pb)
+        // A file without even a header plays nowhere: it is not left behind.
+        if !headerWritten { file.remove() }
         let name = String(cString: context.pointee.oformat.pointee.name)
         if headerWritten, name == "mp4" { try MP4Finisher.defragment(file) }
     }

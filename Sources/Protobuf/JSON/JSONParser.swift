@@ -156,9 +156,19 @@ public struct JSONParser {
         throw error("an unterminated string")
     }
 
+    /// Four hex digits exactly (`UInt32(_:radix:)` alone would also take a sign: `\\u+0a1`).
     private mutating func hex4() throws(JSONError) -> UInt32 {
-        guard at + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[at..<(at + 4)], as: UTF8.self), radix: 16) else {
-            throw error("an invalid \\u escape")
+        guard at + 4 <= bytes.count else { throw error("an invalid \\u escape") }
+        var value: UInt32 = 0
+        for c in bytes[at..<(at + 4)] {
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+            default: throw error("an invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
         }
         at += 4
         return value

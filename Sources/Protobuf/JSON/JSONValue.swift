@@ -21,6 +21,13 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// Whether an object has a member name twice.
+    public var hasDuplicateMembers: Bool {
+        guard case .object(let members) = self else { return false }
+        var seen = Set<String>()
+        return members.contains { !seen.insert($0.0).inserted }
+    }
+
     /// The member `key` of an object.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }

@@ -76,9 +76,11 @@ final class PassthroughWriter: MediaWriter {
     }
 
     private func open() throws {
+        // The stream's description first: a key frame that does not decode leaves no file behind.
+        let video = try held.first(where: { $0.video && $0.frame.isKeyframe }).map { try Self.parameters(of: $0.frame, codec: $0.codec) }
         let muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
-        if let key = held.first(where: { $0.video && $0.frame.isKeyframe }) {
-            videoStream = try muxer.addStream(try Self.parameters(of: key.frame, codec: key.codec), timeBase: Self.videoTimeBase)
+        if let video {
+            videoStream = try muxer.addStream(video, timeBase: Self.videoTimeBase)
         }
         if held.contains(where: { !$0.video }) {
             audioStream = try muxer.addStream(.opus(channels: 2), timeBase: Self.audioTimeBase)
