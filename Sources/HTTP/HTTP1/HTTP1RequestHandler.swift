@@ -15,6 +15,8 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
 
     private struct Request {
         var head: HTTPRequestHead
+        /// The head's fields, names lowercased.
+        var headers: [HeaderField]
         var body: ByteBuffer
         /// What the admission check returned.
         var admission: (any Sendable)?
@@ -73,7 +75,8 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
             // Before any of the body is read: an unauthenticated request goes no further.
             let admission: (any Sendable)?
             var limit = configuration.maxBodySize
-            switch admit(head.method.rawValue, head.uri, head.headers.map { HeaderField($0.name.lowercased(), $0.value) }) {
+            let headers = head.headers.map { HeaderField($0.name.lowercased(), $0.value) }
+            switch admit(head.method.rawValue, head.uri, headers) {
             case .refused(let response): return refuse(context, response)
             case .admitted(let value, let bodyLimit):
                 admission = value
@@ -82,7 +85,8 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
                 return refuse(context, .payloadTooLarge, "the request body of \(length) bytes exceeds the limit of \(limit) bytes")
             }
-            receiving = Request(head: head, body: context.channel.allocator.buffer(capacity: 0), admission: admission, maxBodySize: limit)
+            receiving = Request(head: head, headers: headers, body: context.channel.allocator.buffer(capacity: 0), admission: admission,
+                                maxBodySize: limit)
         case .body(var chunk):
             guard let limit = receiving?.maxBodySize else { return }
             guard receiving!.body.readableBytes + chunk.readableBytes <= limit else {
@@ -115,7 +119,7 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
 
     private var mayRead: Bool {
         isClosing || (unsentBytes < configuration.responseBudget && owed < configuration.maxPipelinedRequests
-                      && waiting.reduce(0, { $0 + $1.bytes }) < configuration.maxBodySize)
+                      && (waiting.isEmpty || waiting.reduce(0, { $0 + $1.bytes }) < configuration.maxBodySize))
     }
 
     /// Requests taken and not yet answered.
@@ -162,10 +166,8 @@ final class HTTP1RequestHandler: ChannelDuplexHandler {
         isAnswering = true
         guardian.requestReceived()
         let head = request.head
-        var httpRequest = HTTPRequest(
-            method: head.method.rawValue, path: head.uri,
-            headers: head.headers.map { HeaderField($0.name.lowercased(), $0.value) },
-            body: request.body, version: "HTTP/\(head.version.major).\(head.version.minor)")
+        var httpRequest = HTTPRequest(method: head.method.rawValue, path: head.uri, headers: request.headers, body: request.body,
+                                      version: "HTTP/\(head.version.major).\(head.version.minor)")
         httpRequest.admission = request.admission
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let responder = responder

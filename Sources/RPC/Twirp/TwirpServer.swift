@@ -45,8 +45,18 @@ public struct TwirpServer: Sendable {
         }
     }
 
+    /// What the admitter found for a request's head, so that `respond` does not find it again.
+    struct Admitted: Sendable {
+        let route: RPCRouter.Route
+        let metadata: Metadata
+        let value: (any Sendable)?
+    }
+
     /// The answer to one request.
     public func respond(_ request: HTTPRequest) async -> HTTPResponse {
+        if let admitted = request.admission as? Admitted {
+            return await respond(request, route: admitted.route, metadata: admitted.metadata, admission: admitted.value)
+        }
         guard request.method == "POST" else {
             return error(TwirpError.badRoute, "unsupported method \(request.method) (only POST is allowed)")
         }
@@ -59,8 +69,12 @@ public struct TwirpServer: Sendable {
         case .success(let found): route = found
         case .failure: return error(TwirpError.badRoute, "no handler for path \"\(path)\"")
         }
+        return await respond(request, route: route, metadata: Self.metadata(from: request.headers), admission: request.admission)
+    }
+
+    private func respond(_ request: HTTPRequest, route: RPCRouter.Route, metadata: Metadata, admission: (any Sendable)?) async -> HTTPResponse {
         guard let handler = route.handler, case .unary(let body) = handler.kind else {
-            return error(TwirpError.badRoute, "no handler for path \"\(path)\": \(route.method.name) is not a unary method")
+            return error(TwirpError.badRoute, "no handler for path \"\(request.path)\": \(route.method.name) is not a unary method")
         }
         let contentType = request.header("content-type") ?? ""
         guard let encoding = Encoding(contentType: contentType) else {
@@ -74,9 +88,8 @@ public struct TwirpServer: Sendable {
         } catch {
             return self.error(TwirpError.malformed, "the \(encoding == .json ? "json" : "protobuf") request could not be decoded: \(error)")
         }
-        let metadata = Self.metadata(from: request.headers)
         let serverRequest = ServerRequest(message: message, encodedSize: request.body.readableBytes, metadata: metadata,
-                                          context: ServerContext(method: route.method, deadline: nil, admission: request.admission))
+                                          context: ServerContext(method: route.method, deadline: nil, admission: admission))
         do {
             let response = try await body(serverRequest)
             let bytes: [UInt8] = switch encoding {
@@ -136,16 +149,17 @@ public struct TwirpServer: Sendable {
             guard method == "POST", path.hasPrefix(Self.pathPrefix),
                   case .success(let route) = router.route("/" + path.dropFirst(Self.pathPrefix.count)),
                   let handler = route.handler else { return .admitted }
+            let metadata = Self.metadata(from: headers)
             var value: (any Sendable)?
             if let admit = handler.admission {
                 do {
-                    value = try admit(Self.metadata(from: headers))
+                    value = try admit(metadata)
                 } catch {
                     let failure = error as? RPCError ?? RPCError(.unauthenticated, "\(error)")
                     return .refused(Self.errorResponse(TwirpError.twirpCode(failure.code), failure.message, metadata: failure.metadata))
                 }
             }
-            return .admitted(value: value, maxBodySize: handler.maxRequestSize)
+            return .admitted(value: Admitted(route: route, metadata: metadata, value: value), maxBodySize: handler.maxRequestSize)
         }
     }
 
