@@ -207,9 +207,28 @@ def test_settings_flood_gets_enhance_your_calm(server):
     assert still_serving(server)
 
 
-def test_empty_frame_flood_gets_enhance_your_calm(server):
+def raw_frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+EMPTY_FRAMES = {
+    "WINDOW_UPDATE": raw_frame(8, 0, 0, (1).to_bytes(4, "big")),
+    "PRIORITY": raw_frame(2, 0, 101, bytes(4) + b"\x0f"),
+    "empty DATA": raw_frame(0, 0, 1),
+    "unknown type": raw_frame(0xFA, 0, 0, b"x"),
+    "ALTSVC from a client": raw_frame(10, 0, 0, b"\x00\x00"),
+}
+
+
+@pytest.mark.parametrize("kind", EMPTY_FRAMES)
+def test_empty_frame_flood_gets_enhance_your_calm(server, kind):
+    """Frames that carry nothing a request needs: 10,000 at once are allowed, twice that is not."""
     conn = RawConnection(server.port)
-    flood(conn, [WindowUpdateFrame(0, window_increment=1)] * 20000)
+    conn.send(conn.headers_frame(1, grpc_headers(CHECK)))  # stream 1 stays open for the empty DATA
+    try:
+        conn.send_raw(EMPTY_FRAMES[kind] * 20000)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
     assert goaway_code(conn) == "ENHANCE_YOUR_CALM"
     assert still_serving(server)
 

@@ -11,6 +11,7 @@ extension HTTP2Session {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
         nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, onInvalidFrame)
         nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, onBeginFrame)
+        nghttp2_session_callbacks_set_unpack_extension_callback(callbacks, unpackExtension)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSent)
     }
 
@@ -30,6 +31,11 @@ extension HTTP2Session {
         guard let header, header.pointee.type > UInt8(NGHTTP2_CONTINUATION.rawValue) else { return 0 }
         session(userData).admit(.emptyFrame)
         return 0
+    }
+
+    /// An extension frame, complete: nothing is made of it (its payload was never kept).
+    private static let unpackExtension: nghttp2_unpack_extension_callback = { _, _, _, _ in
+        Int32(NGHTTP2_ERR_CANCEL.rawValue)
     }
 
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in

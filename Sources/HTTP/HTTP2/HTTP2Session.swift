@@ -72,6 +72,12 @@ final class HTTP2Session {
         // connection over its response budget takes no more of it until the client reads.
         nghttp2_option_set_no_auto_window_update(option, 1)
         nghttp2_option_set_max_outbound_ack(option, configuration.maxOutboundAcks)
+        // nghttp2 skips the frames of types it does not know without telling its callbacks;
+        // taking every such type as an extension makes each one reach `onBeginFrame`, and so
+        // the flood limit (its payload is then dropped by `unpackExtension`).
+        for type in UInt8(NGHTTP2_CONTINUATION.rawValue + 1)...UInt8.max {
+            nghttp2_option_set_user_recv_extension_type(option, type)
+        }
         // nghttp2's own RST_STREAM bucket answers INTERNAL_ERROR; the flood guard's, at half its
         // size, answers ENHANCE_YOUR_CALM first and leaves nghttp2's as a backstop.
         nghttp2_option_set_stream_reset_rate_limit(
