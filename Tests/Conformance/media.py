@@ -51,8 +51,9 @@ class Endpoint:
     def channel(self):
         return tokens.signed(grpc.insecure_channel(self.address))
 
-# The test pattern: a white frame for the first 100 ms of every second, a 1 kHz beep for the
-# first 100 ms of every second. Their onsets in a recording give A/V sync to a frame.
+# The test pattern: a dark grey picture (mean luma ~80, so that black and a frozen picture tell
+# apart) that is white for the first 100 ms of every second, and a 1 kHz beep for the first 100 ms
+# of every second. Their onsets in a recording give A/V sync to a frame.
 FLASH = "drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'"
 BEEP = "volume=volume=0:enable='gte(mod(t\\,1)\\,0.1)'"
 
@@ -93,15 +94,16 @@ class Publisher:
     def camera_and_microphone(self, video_codec="H264"):
         return self.publish("video", codec=video_codec), self.publish("audio")
 
-    def send(self, *tracks, seconds=60, size="640x360", dest_port=None, clock_offset=0):
+    def send(self, *tracks, seconds=60, size="640x360", dest_port=None, clock_offset=0, tone=1000):
         """Starts one ffmpeg sending the test pattern on `tracks` in real time, one wall clock for
-        all (`clock_offset` seconds away from ours, as a sender on another machine might be)."""
+        all (`clock_offset` seconds away from ours, as a sender on another machine might be); the
+        beeps are a `tone` Hz sine."""
         port = dest_port or self.server.rtp_port
         url = f"rtp://127.0.0.1:{port}?rtcpport={port}&pkt_size=1200"
         now_us = int((time.time() + clock_offset) * 1_000_000)
         args = ["ffmpeg", "-nostdin", "-v", "error", "-re",
-                "-f", "lavfi", "-i", f"color=c=black:s={size}:r=30,{FLASH}",
-                "-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate=48000,{BEEP}"]
+                "-f", "lavfi", "-i", f"color=c=0x505050:s={size}:r=30,{FLASH}",
+                "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000,{BEEP}"]
         for track in tracks:
             if track.kind == "video":
                 if track.codec == "H264":
@@ -179,6 +181,30 @@ def probe(path):
     return data["streams"], data["format"]
 
 
+def top_level_boxes(path):
+    """The types of an MP4 file's top-level boxes, in order ("ftyp", "moov", "mdat", ...)."""
+    boxes = []
+    with open(path, "rb") as f:
+        while header := f.read(8):
+            assert len(header) == 8, f"a truncated box header in {path}"
+            size, kind = int.from_bytes(header[:4], "big"), header[4:].decode("latin-1")
+            if size == 1:
+                size = int.from_bytes(f.read(8), "big") - 8
+            elif size == 0:
+                boxes.append(kind)
+                break
+            boxes.append(kind)
+            f.seek(size - 8, 1)
+    return boxes
+
+
+def assert_index_in_front(path):
+    """A finished, plain MP4: its index (moov) before its media (mdat), and no fragments (moof)."""
+    boxes = top_level_boxes(path)
+    assert "moov" in boxes and "mdat" in boxes and boxes.index("moov") < boxes.index("mdat"), boxes
+    assert "moof" not in boxes, boxes
+
+
 def flash_times(path, fps=30):
     """Seconds at which the picture turns white (onset of each flash), decoded by ffmpeg."""
     raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-vf", f"fps={fps},scale=32:18",
@@ -198,6 +224,15 @@ def beep_times(path, rate=8000, channel=None):
     energy = np.sqrt(np.mean(samples[: len(samples) // window * window].reshape(-1, window) ** 2, axis=1))
     loud = energy > 0.05
     return [i * window / rate for i in range(len(loud)) if loud[i] and (i == 0 or not loud[i - 1])], energy
+
+
+def dominant_frequency(path, rate=8000):
+    """The strongest frequency in Hz of the first audio stream (mono), decoded by ffmpeg."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(rate),
+                          "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(raw, dtype=np.float32)
+    spectrum = np.abs(np.fft.rfft(samples))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
 def av_offset(path):

@@ -6,8 +6,8 @@ import signal
 import subprocess
 import time
 
-from media import Publisher, UDPRelay, flash_times, probe
-from test_recording import assert_pattern_in_sync, participant_egress, record_for, wait_for
+from media import Publisher, UDPRelay, assert_index_in_front, flash_times, probe, top_level_boxes
+from test_recording import assert_duration, assert_pattern_in_sync, participant_egress, record_for, wait_for
 
 
 class LossyRelay(UDPRelay):
@@ -69,7 +69,7 @@ def test_loss_and_reordering_are_counted_and_the_file_stays_playable(server, stu
     path = info.file_results[0].location
     streams, fmt = probe(path)
     assert {s["codec_type"] for s in streams} == {"video", "audio"}
-    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert_duration(float(fmt["duration"]), wall)
     # Every frame decodes, and the pattern is still there.
     decode = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
     assert decode.returncode == 0 and decode.stderr == ""
@@ -95,7 +95,9 @@ def test_a_killed_server_leaves_a_file_that_plays_up_to_the_kill(fresh_server, s
     streams, fmt = probe(path)
     assert {s["codec_type"] for s in streams} == {"video", "audio"}
     print(f"recorded {recorded:.2f} s before the kill; the file plays {float(fmt['duration']):.2f} s")
-    assert float(fmt["duration"]) >= recorded - 2.0, (fmt["duration"], recorded)
+    # Fragments of a second at most: about a second is lost (README, "Crash safety").
+    assert float(fmt["duration"]) >= recorded - 1.25, (fmt["duration"], recorded)
+    assert "moof" in top_level_boxes(path)
     flashes, _ = flash_times(path)
     assert len(flashes) >= int(recorded) - 2
 
@@ -117,7 +119,7 @@ def test_a_sender_clock_an_hour_off_with_late_reports_records_in_sync(server, st
         relay.close()
     path = info.file_results[0].location
     _, fmt = probe(path)
-    assert abs(float(fmt["duration"]) - wall) < 1.0
+    assert_duration(float(fmt["duration"]), wall)
     assert_pattern_in_sync(path, wall)
 
 
@@ -136,7 +138,7 @@ def test_sigterm_finishes_live_recordings_before_exiting(fresh_server, stubs):
     finally:
         pub.stop_sending()
     streams, fmt = probe(server.output_dir / "term.mp4")
-    assert fmt["tags"]["major_brand"] == "isom"  # finished, not just fragments
+    assert_index_in_front(server.output_dir / "term.mp4")  # finished, not just fragments
     assert {s["codec_type"] for s in streams} == {"video", "audio"}
     assert float(fmt["duration"]) > 2.5
     manifest = json.loads((server.output_dir / f"{started.egress_id}.json").read_text())

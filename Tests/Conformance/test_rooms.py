@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from media import Publisher
-from test_recording import participant_egress, wait_for
+from test_recording import info_of, participant_egress, wait_for
 
 
 def error_of(call, request):
@@ -116,16 +116,33 @@ def test_a_silent_participant_times_out_and_its_egress_ends(fresh_server, stubs)
 
 
 def test_delete_room_ends_every_egress_of_the_room(server, stubs, rooms):
+    """Three egresses of the room end: alice's (through her leaving), a TrackComposite of her tracks
+    (through its tracks ending) and one for a participant who never joined, which only the room's
+    deletion can end. An egress waiting in another room goes on."""
+    e = stubs.egress
     api = stubs.egress_grpc.EgressStub(server.channel())
     pub = Publisher(server, stubs, "rs-delete", "alice")
-    pub.send(*pub.camera_and_microphone())
+    video, audio = pub.camera_and_microphone()
+    pub.send(video, audio)
     try:
-        started = participant_egress(api, stubs, "rs-delete", "alice")
-        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        recorded = participant_egress(api, stubs, "rs-delete", "alice")
+        composite = api.StartTrackCompositeEgress(e.TrackCompositeEgressRequest(
+            room_name="rs-delete", audio_track_id=audio.sid, video_track_id=video.sid,
+            file_outputs=[e.EncodedFileOutput(filepath="rs-delete/composite.mp4")]), timeout=10)
+        ghost = participant_egress(api, stubs, "rs-delete", "ghost")
+        elsewhere = participant_egress(api, stubs, "rs-delete-not", "ghost")
+        for started in (recorded, composite):
+            wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
         time.sleep(2)
+        assert info_of(api, stubs, ghost.egress_id).status == e.EGRESS_STARTING
         rooms.DeleteRoom(stubs.room.DeleteRoomRequest(room="rs-delete"), timeout=10)
-        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+        ended = {name: wait_for(api, stubs, started.egress_id, e.EGRESS_COMPLETE, e.EGRESS_ABORTED, e.EGRESS_FAILED)
+                 for name, started in (("recorded", recorded), ("composite", composite), ("ghost", ghost))}
     finally:
         pub.stop_sending()
-    assert info.file_results[0].duration > 1_000_000_000
+    assert ended["recorded"].status == e.EGRESS_COMPLETE and ended["recorded"].file_results[0].duration > 1_000_000_000
+    assert ended["composite"].status == e.EGRESS_COMPLETE and ended["composite"].file_results[0].duration > 1_000_000_000
+    assert (ended["ghost"].status, ended["ghost"].details, list(ended["ghost"].file_results)) == (e.EGRESS_ABORTED, "room deleted", [])
+    assert info_of(api, stubs, elsewhere.egress_id).status == e.EGRESS_STARTING
+    api.StopEgress(e.StopEgressRequest(egress_id=elsewhere.egress_id), timeout=10)
     assert rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-delete"]), timeout=10).rooms == []

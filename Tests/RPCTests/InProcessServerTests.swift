@@ -42,15 +42,7 @@ import Testing
             out["details"] = e.details()
         print(json.dumps(out))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return try runPythonClient(script)
     }
 
     @Test func handlersSeeMetadataAndSetHeadersAndTrailers() async throws {
@@ -73,10 +65,45 @@ import Testing
         }
     }
 
+    /// Calls /grpc.health.v1.Health/<method> over raw HTTP/2 (the `h2` library) with the given
+    /// extra headers and no timer of the client's own (a socket timeout of 20 s only): prints the
+    /// trailers' grpc-status and grpc-message, and the seconds until the stream ended, as JSON.
+    func rawCall(port: Int, method: String, headers: String) throws -> [String: Any] {
+        let script = """
+        import h2.config, h2.connection, h2.events, json, socket, time
+        sock = socket.create_connection(("127.0.0.1", \(port)), timeout=20)
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn.initiate_connection()
+        started = time.monotonic()
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":path", "/grpc.health.v1.Health/\(method)"),
+                              (":authority", "localhost"), ("content-type", "application/grpc"), ("te", "trailers")] + \(headers))
+        conn.send_data(1, b"\\x00\\x00\\x00\\x00\\x00", end_stream=True)
+        sock.sendall(conn.data_to_send())
+        out = {}
+        while "seconds" not in out:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    for name, value in event.headers:
+                        if name in ("grpc-status", "grpc-message"):
+                            out[name] = value
+                if isinstance(event, h2.events.StreamEnded):
+                    out["seconds"] = time.monotonic() - started
+            sock.sendall(conn.data_to_send())
+        print(json.dumps(out))
+        """
+        return try runPythonClient(script)
+    }
+
+    /// The server's own deadline ends the call: the client sends `grpc-timeout` and keeps no timer
+    /// of its own, so without the server's deadline code the call would run its 10 s and answer OK.
     @Test func aHandlerPastItsDeadlineIsCancelledAndTheCallerGetsDeadlineExceeded() async throws {
+        let sawDeadline = Mutex(false)
         let sawCancellation = Mutex(false)
         let slow = RPCHandler.unary { request in
-            #expect(request.context.deadline != nil)
+            sawDeadline.withLock { $0 = request.context.deadline != nil }
             do {
                 try await Task.sleep(for: .seconds(10))
             } catch {
@@ -86,13 +113,15 @@ import Testing
             return ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse"))
         }
         try await withServer(["Check": slow]) { port in
-            let started = ContinuousClock.now
-            let out = try grpcio(port: port, method: "Check", metadata: "[]", timeout: 0.3)
-            #expect(out["code"] as? String == "DEADLINE_EXCEEDED")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            let out = try rawCall(port: port, method: "Check", headers: #"[("grpc-timeout", "300m")]"#)
+            #expect(out["grpc-status"] as? String == "4", "DEADLINE_EXCEEDED: \(out)")
+            #expect(out["grpc-message"] as? String == "deadline exceeded")
+            let seconds = out["seconds"] as? Double ?? -1
+            #expect(seconds >= 0.25 && seconds < 3, "ended after \(seconds) s")
         }
-        for _ in 0..<100 where !sawCancellation.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(sawCancellation.withLock { $0 })
+        for _ in 0..<200 where !sawCancellation.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(sawDeadline.withLock { $0 }, "the handler saw the call's deadline")
+        #expect(sawCancellation.withLock { $0 }, "the handler's task was cancelled")
     }
 
     @Test func anErrorThatIsNotAnRPCErrorIsInternalWithoutLeakingDetails() async throws {
