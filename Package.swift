@@ -141,6 +141,13 @@ let package = Package(
 
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(
+            name: "RoomHubTests",
+            dependencies: [
+                "RoomHub", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(

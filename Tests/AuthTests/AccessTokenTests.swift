@@ -59,8 +59,8 @@ import Testing
         #expect(parsed.secret(for: "short") == "tiny")
         #expect(parsed.weakKeys == ["short"])
         #expect(try APIKeys.parse("a: b, c: d").keys == ["a", "c"])
-        #expect(throws: AuthError.self) { try APIKeys.parse("no colon here") }
-        #expect(throws: AuthError.self) { try APIKeys.parse("   \n") }
+        #expect(throws: AuthError.malformed("a key entry has no ':' (\"key: secret\")")) { try APIKeys.parse("no colon here") }
+        #expect(throws: AuthError.malformed("no API keys given")) { try APIKeys.parse("   \n") }
     }
 
     /// Tokens cross with LiveKit's own Python SDK (livekit-api) both ways.

@@ -22,19 +22,25 @@ BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-se
 
 class Server:
     """One egress-server process on 127.0.0.1 with OS-chosen gRPC and RTP ports and its own output dir.
-    It runs with --dev (API key devkey, secret "secret") unless `dev=False`."""
+    It runs with --dev (API key devkey, secret "secret") unless `dev=False`; with `by_environment`
+    its addresses, port file and output directory are given as EGRESS_* variables, not flags."""
 
-    def __init__(self, *args, env=None, dev=True):
+    def __init__(self, *args, env=None, dev=True, by_environment=False):
         self.tmp = tempfile.TemporaryDirectory(prefix="egress-test-")
         self.output_dir = Path(self.tmp.name) / "recordings"
         port_file = Path(self.tmp.name) / "port"
         self.log_path = Path(self.tmp.name) / "server.log"
         self.log = open(self.log_path, "wb")
         assert BINARY.exists(), f"{BINARY} is not built (swift build)"
+        places = {"EGRESS_HOST": "127.0.0.1", "EGRESS_PORT": "0", "EGRESS_RTP_PORT": "0",
+                  "EGRESS_PORT_FILE": str(port_file), "EGRESS_OUTPUT_DIR": str(self.output_dir)}
+        flags = [] if by_environment else [
+            "--host", "127.0.0.1", "--port", "0", "--rtp-port", "0", "--port-file", str(port_file), "--output-dir", str(self.output_dir)]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("EGRESS_") or k.endswith("_BIN")}
         self.process = subprocess.Popen(
-            [str(BINARY), "--host", "127.0.0.1", "--port", "0", "--rtp-port", "0", "--port-file", str(port_file),
-             "--output-dir", str(self.output_dir), *(["--dev"] if dev else []), *args],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+            [str(BINARY), *flags, *(["--dev"] if dev else []), *args],
+            stdout=self.log, stderr=subprocess.STDOUT,
+            env={**environment, **(places if by_environment else {}), **(env or {})})
         deadline = time.monotonic() + 30
         while not (port_file.exists() and len(port_file.read_text().split()) == 2):
             if self.process.poll() is not None or time.monotonic() > deadline:

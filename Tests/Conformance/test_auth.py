@@ -73,6 +73,19 @@ def test_publishing_needs_room_join_for_that_room_and_identity(server, stubs):
     assert grpc_code(ingest.JoinRoom, join, [tokens.bearer(roomJoin=True, room="stage", identity="ann")]) == grpc.StatusCode.OK
 
 
+def test_ingest_stats_need_room_admin_for_the_room_or_room_list_for_all(server, stubs):
+    ingest = stubs.ingest_grpc.RoomIngestStub(server.raw_channel())
+    i = stubs.ingest
+    one, every = i.GetIngestStatsRequest(room="stage"), i.GetIngestStatsRequest()
+    assert grpc_code(ingest.GetIngestStats, one, [tokens.bearer(roomAdmin=True, room="stage")]) == grpc.StatusCode.OK
+    assert grpc_code(ingest.GetIngestStats, one, [tokens.bearer(roomAdmin=True, room="other")]) == grpc.StatusCode.PERMISSION_DENIED
+    assert grpc_code(ingest.GetIngestStats, one, [tokens.bearer(roomJoin=True, room="stage", identity="ann")]) == grpc.StatusCode.PERMISSION_DENIED
+    assert grpc_code(ingest.GetIngestStats, every, [tokens.bearer(roomList=True)]) == grpc.StatusCode.OK
+    assert grpc_code(ingest.GetIngestStats, every, [tokens.bearer(roomAdmin=True, room="stage")]) == grpc.StatusCode.PERMISSION_DENIED
+    assert grpc_code(ingest.GetIngestStats, every, [tokens.bearer(roomRecord=True)]) == grpc.StatusCode.PERMISSION_DENIED
+    assert grpc_code(ingest.GetIngestStats, every, []) == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_health_needs_no_token(server, stubs):
     health = stubs.health_grpc.HealthStub(server.raw_channel())
     assert health.Check(stubs.health.HealthCheckRequest(), timeout=5).status == stubs.health.HealthCheckResponse.SERVING
@@ -109,6 +122,9 @@ def test_a_key_file_readable_by_others_is_refused(tmp_path, fresh_server, stubs)
     key_file.chmod(0o644)
     code, stderr = start_failure("--key-file", str(key_file))
     assert code != 0 and "readable by others" in stderr
+    key_file.chmod(0o640)  # by its group: refused too
+    code, stderr = start_failure("--key-file", str(key_file))
+    assert code != 0 and "(mode 640)" in stderr
     key_file.chmod(0o600)
     server = fresh_server("--key-file", str(key_file), dev=False)
     api = stubs.egress_grpc.EgressStub(server.raw_channel())

@@ -65,7 +65,7 @@ def test_a_second_sender_with_the_tracks_ssrcs_changes_nothing_in_the_recording(
         if attacker:
             attacker.kill()
         pub.stop_sending()
-    # The picture stays the genuine one: black with a flash a second. The attacker's white
+    # The picture stays the genuine one: dark grey with a flash a second. The attacker's white
     # picture would make most frames bright.
     path = info.file_results[0].location
     flashes, brightness = flash_times(path)
@@ -73,7 +73,7 @@ def test_a_second_sender_with_the_tracks_ssrcs_changes_nothing_in_the_recording(
     late = brightness[int(len(brightness) * 0.3):]
     assert len(late) > 90
     assert np.mean(late > 128) < 0.2, f"bright frames: {np.mean(late > 128):.2f}"
-    assert np.median(late) < 40
+    assert 60 < np.median(late) < 100, np.median(late)
     # ... and the genuine flashes and beeps go on to the end, once a second.
     assert len([f for f in flashes if f > duration - 5.5]) >= 4, f"flashes {flashes} in {duration:.1f} s"
     beeps, _ = beep_times(path)

@@ -20,16 +20,21 @@ LONG_SECRET = "a-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 class Endpoint:
-    """A webhook endpoint on 127.0.0.1: records every POST; answers `failures` 503s first."""
+    """A webhook endpoint on 127.0.0.1: records every POST; answers `failures` 503s first; with
+    `held`, answers nothing until `release()`."""
 
-    def __init__(self, failures=0):
+    def __init__(self, failures=0, held=False):
         self.events, self.attempts, self.failures = [], 0, failures
+        self.released = threading.Event()
+        if not held:
+            self.released.set()
         endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 endpoint.attempts += 1
+                endpoint.released.wait(60)
                 if endpoint.failures > 0:
                     endpoint.failures -= 1
                     self.send_response(503)
@@ -53,7 +58,11 @@ class Endpoint:
             time.sleep(0.05)
         return self.events
 
+    def release(self):
+        self.released.set()
+
     def close(self):
+        self.released.set()
         self.server.shutdown()
 
 
@@ -224,3 +233,38 @@ def test_a_recording_reports_active_ending_and_complete_with_its_file(fresh_serv
         ("egress_updated", api.EGRESS_ENDING), ("egress_ended", api.EGRESS_COMPLETE)]
     [result] = events[-1].egress_info.file_results
     assert result.filename.endswith("hooks/live.mp4") and result.size > 0 and result.duration > 1_000_000_000
+
+
+def test_webhook_urls_and_key_from_the_environment(fresh_server, endpoint):
+    first, second = endpoint(), endpoint()
+    server = fresh_server("--keys", f"devkey: secret, other: {LONG_SECRET}", dev=False,
+                          env={"EGRESS_WEBHOOK_URLS": f"{first.url},{second.url}", "EGRESS_WEBHOOK_KEY": "other"})
+    info = call(server, lambda lk: lk.egress.start_participant_egress(participant("env-hooks", "nobody")))
+    call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    for hook in (first, second):
+        events = receive(hook.wait_for(3), key="other", secret=LONG_SECRET)
+        assert [(e.event, e.egress_info.egress_id) for e in events] == [
+            ("egress_started", info.egress_id), ("egress_updated", info.egress_id), ("egress_ended", info.egress_id)]
+
+
+def test_events_dropped_from_a_full_queue_are_counted_in_the_next_event(fresh_server, endpoint):
+    """An endpoint that holds its first delivery: the queue (256) overflows, the oldest waiting
+    events are dropped, and the first event sent after them says how many (numDropped)."""
+    hook = endpoint(held=True)
+    server = fresh_server("--webhook-url", hook.url)
+    for i in range(100):  # 300 events: started, updated (ending) and ended of each
+        info = call(server, lambda lk: lk.egress.start_participant_egress(participant("dropped", f"p{i}")))
+        call(server, lambda lk: lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id)))
+    deadline = time.monotonic() + 10
+    while "webhook queue full" not in server.log_text():
+        assert time.monotonic() < deadline, "the queue never overflowed"
+        time.sleep(0.05)
+    hook.release()
+    events = hook.wait_for(1 + 256)
+    time.sleep(0.5)
+    documents = [json.loads(body) for _, body, _ in events]
+    assert len(documents) == 1 + 256  # the held one and a full queue; the rest were dropped
+    assert documents[0].get("numDropped") is None
+    assert documents[1]["numDropped"] == 300 - 1 - 256
+    assert all(d.get("numDropped") is None for d in documents[2:])
+    assert documents[-1]["event"] == "egress_ended"  # the newest kept, the oldest waiting dropped

@@ -94,6 +94,8 @@ import Testing
         request.set("websocket_url", "ws://127.0.0.1:9/audio")
         #expect(try decoder.track(request).outputs.websocketURL == "ws://127.0.0.1:9/audio")
         request.set("websocket_url", "http://nope")
-        #expect(throws: RPCError.self) { try decoder.track(request) }
+        #expect(throws: RPCError(.invalidArgument, "request has missing or invalid field: websocket_url (http://nope is not a ws/wss://... url)")) {
+            try decoder.track(request)
+        }
     }
 }

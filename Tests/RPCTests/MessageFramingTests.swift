@@ -50,8 +50,11 @@ import Testing
         #expect(throws: RPCError(.resourceExhausted, "decompressed message is larger than the limit of 10 bytes")) {
             try MessageEncoding.gzip.decompress(allocator.buffer(bytes: gzip), limit: 10, allocator: allocator)
         }
-        #expect(throws: RPCError.self) {
+        #expect {
             try MessageEncoding.deflate.decompress(allocator.buffer(bytes: [1, 2, 3, 4]), limit: 100, allocator: allocator)
+        } throws: { error in
+            guard let error = error as? RPCError else { return false }
+            return error.code == .internal && error.message.hasPrefix("could not decompress the deflate message: ")
         }
     }
 }

@@ -22,6 +22,8 @@ import Testing
 
     @Test func aMalformedVP8KeyFrameIsRefused() {
         let broken = EncodedFrame(data: [0x10, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0], timestamp: 0, isKeyframe: true)
-        #expect(throws: RecorderError.self) { try PassthroughWriter.parameters(of: broken, codec: .vp8) }
+        #expect { try PassthroughWriter.parameters(of: broken, codec: .vp8) } throws: { error in
+            (error as? RecorderError)?.description == "malformed VP8 key frame"
+        }
     }
 }
