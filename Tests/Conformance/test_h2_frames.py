@@ -293,7 +293,7 @@ def test_a_client_that_stops_reading_costs_bounded_memory_and_is_answered_once_i
     time.sleep(1.5)
     growth_mib = (server.rss_kib() - before) / 1024
     print(f"server RSS grew {growth_mib:.1f} MiB while 100 answers of {len(expected) / 1e6:.1f} MB waited")
-    assert growth_mib < 32, f"server memory grew by {growth_mib:.0f} MiB"
+    assert growth_mib < 20, f"server memory grew by {growth_mib:.0f} MiB"
     assert still_serving(server)
 
     answers = conn.responses(ids, timeout=120)  # now the client reads: every call completes

@@ -414,3 +414,19 @@ def test_audio_routes_put_two_participants_left_and_right(server, stubs, api):
     phase = lambda times: float(np.median([t % 1 for t in times]))
     assert abs(phase(left) - phase(flashes)) < 0.1, (left, flashes)
     assert 0.3 < (phase(right) - phase(left)) % 1 < 0.7, (left, right)
+
+
+def test_disable_manifest_writes_the_file_and_no_manifest(server, stubs, api):
+    bob = Publisher(server, stubs, "r-no-manifest", "bob")
+    bob.send(bob.publish("audio"))
+    try:
+        e = stubs.egress
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-no-manifest", identity="bob",
+            file_outputs=[e.EncodedFileOutput(filepath="quiet/bob.ogg", disable_manifest=True)]), timeout=10)
+        info, _ = record_for(api, stubs, started.egress_id, 1.5)
+    finally:
+        bob.leave()
+    assert info.file_results[0].location == str(server.output_dir / "quiet" / "bob.ogg")
+    assert info.manifest_location == ""
+    assert sorted(p.name for p in (server.output_dir / "quiet").iterdir()) == ["bob.ogg"]

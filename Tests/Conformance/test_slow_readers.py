@@ -146,7 +146,9 @@ def test_http2_streams_without_reading_hold_one_budget(big_server, protocol):
     conn.send(*frames)
     growth = peak_growth_mib(server, before, 4)
     print(f"{protocol} over HTTP/2: RSS grew {growth:.1f} MiB with 99 answers of {size / 1e6:.1f} MB unread")
-    assert growth < 32, f"server memory grew by {growth:.0f} MiB"
+    # The 4 MiB budget, the answer being encoded (a few MB, twice while it is copied) and the
+    # allocator's slack: 11.8-14 MiB measured; without the budget, 84 MiB.
+    assert growth < 20, f"server memory grew by {growth:.0f} MiB"
     assert others_are_served(server)
     sock.close()
 

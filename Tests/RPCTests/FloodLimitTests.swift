@@ -6,9 +6,9 @@ import Protobuf
 import Testing
 @testable import RPC
 
-/// The flood limit on frames that carry nothing a request needs (WINDOW_UPDATE, PRIORITY, empty
-/// DATA, unknown types), measured at its edges on a real socket: a server with a small bucket
-/// (20 frames at once, 5 a second) so that a burst is exact and the refill can be timed.
+/// The flood limits on frames that carry nothing a request needs (WINDOW_UPDATE, PRIORITY, empty
+/// DATA, unknown types; and PING), measured at their edges on a real socket: a server with small
+/// buckets (20 frames at once, 5 a second) so that a burst is exact and the refill can be timed.
 @Suite(.serialized) struct FloodLimitTests {
     static let burst = 20
     static let perSecond = 5
@@ -30,6 +30,7 @@ import Testing
                               configuration: RPCConfiguration(), logger: logger)
         var configuration = HTTP2Configuration()
         configuration.emptyFrameLimit = .init(burst: Self.burst, perSecond: Self.perSecond)
+        configuration.pingLimit = .init(burst: Self.burst, perSecond: Self.perSecond)
         configuration.shutdownTimeout = .seconds(2)
         let server = HTTPServer(configuration: configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
         let address = try await server.bind(host: "127.0.0.1", port: 0)
@@ -51,6 +52,7 @@ import Testing
             "priority": frame(2, 0, 101, struct.pack(">IB", 0, 15)),
             "empty_data": frame(0, 0, 1),
             "unknown": frame(0xFA, 0, 0),
+            "ping": frame(6, 0, 0, b"flooding"),
         }["\(kind)"]
         sock = socket.create_connection(("127.0.0.1", \(port)), timeout=5)
         headers = Encoder().encode([(":method", "POST"), (":scheme", "http"), (":path", "/grpc.health.v1.Health/Check"),
@@ -94,6 +96,17 @@ import Testing
         try await withServer { port in
             let atBurst = try flood(port: port, kind: kind, phases: ["\(Self.burst)"])
             let overBurst = try flood(port: port, kind: kind, phases: ["\(Self.burst + 1)"])
+            #expect(atBurst == .kept)
+            #expect(overBurst == .calmedDown)
+        }
+    }
+
+    /// PINGs have a bucket of their own; the client's last PING (its check) is one of them, and
+    /// the client reads nothing until then, so nghttp2's own cap on unread ACKs (1,000) is far off.
+    @Test func pingsPastTheirBurstGetEnhanceYourCalm() async throws {
+        try await withServer { port in
+            let atBurst = try flood(port: port, kind: "ping", phases: ["\(Self.burst - 1)"])
+            let overBurst = try flood(port: port, kind: "ping", phases: ["\(Self.burst)"])
             #expect(atBurst == .kept)
             #expect(overBurst == .calmedDown)
         }

@@ -50,6 +50,11 @@ import Testing
         #expect(throws: RPCError(.resourceExhausted, "decompressed message is larger than the limit of 10 bytes")) {
             try MessageEncoding.gzip.decompress(allocator.buffer(bytes: gzip), limit: 10, allocator: allocator)
         }
+        // At the edge: 17 bytes pass a limit of 17 and not one of 16.
+        #expect(try MessageEncoding.gzip.decompress(allocator.buffer(bytes: gzip), limit: 17, allocator: allocator).readableBytes == 17)
+        #expect(throws: RPCError(.resourceExhausted, "decompressed message is larger than the limit of 16 bytes")) {
+            try MessageEncoding.gzip.decompress(allocator.buffer(bytes: gzip), limit: 16, allocator: allocator)
+        }
         #expect {
             try MessageEncoding.deflate.decompress(allocator.buffer(bytes: [1, 2, 3, 4]), limit: 100, allocator: allocator)
         } throws: { error in

@@ -62,7 +62,7 @@ final class ScriptedBackend: EgressBackend {
         #expect(ended.results.files.first?.size == 42)
         #expect(ended.endedAt >= ended.startedAt)
         #expect(sessions.liveCount == 0)
-        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<500 where backend.stopped.withLock({ $0 }).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         #expect(backend.stopped.withLock { $0 } == [record.id])
     }
 
