@@ -14,6 +14,8 @@ struct FileNaming {
     /// `camera`, `microphone`, `screen_share`, `screen_share_audio`.
     var trackSource: String
     var now: Date
+    /// The zone of `{time}` (`{utc}` is UTC).
+    var timeZone: TimeZone = .current
 
     /// `{room_name}-{time}`-style name for `path` (relative to the output directory).
     func filename(for path: String, defaultTemplate: String, fileType: FileType) -> String {
@@ -35,16 +37,16 @@ struct FileNaming {
         OutputPath.fill(template, with: [
             ("{room_name}", roomName), ("{room_id}", roomID), ("{publisher_identity}", publisherIdentity),
             ("{track_id}", trackID), ("{track_type}", trackType), ("{track_source}", trackSource),
-            ("{time}", Self.format(now, "yyyy-MM-dd'T'HHmmss", utc: false)),
-            ("{utc}", Self.format(now, "yyyyMMddHHmmss", utc: true)),
+            ("{time}", Self.format(now, "yyyy-MM-dd'T'HHmmss", in: timeZone)),
+            ("{utc}", Self.format(now, "yyyyMMddHHmmss", in: TimeZone(identifier: "UTC") ?? timeZone)),
         ])
     }
 
-    private static func format(_ date: Date, _ pattern: String, utc: Bool) -> String {
+    private static func format(_ date: Date, _ pattern: String, in zone: TimeZone) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = pattern
-        formatter.timeZone = utc ? TimeZone(identifier: "UTC") : TimeZone.current
+        formatter.timeZone = zone
         return formatter.string(from: date)
     }
 }

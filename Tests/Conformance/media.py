@@ -71,10 +71,10 @@ class Track:
 class Publisher:
     """One participant of the hub: joins `room` over RoomIngest, publishes tracks, sends them with ffmpeg."""
 
-    def __init__(self, server, stubs, room, identity):
+    def __init__(self, server, stubs, room, identity, kind=0):
         self.server, self.stubs, self.room, self.identity = server, stubs, room, identity
         self.ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
-        self.ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room=room, identity=identity, name=identity), timeout=10)
+        self.ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room=room, identity=identity, name=identity, kind=kind), timeout=10)
         self.senders = []
 
     def publish(self, kind, source=None, codec=None, **publish):

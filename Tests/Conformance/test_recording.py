@@ -47,6 +47,12 @@ def record_for(api, stubs, egress_id, seconds):
     return wait_for(api, stubs, egress_id, stubs.egress.EGRESS_COMPLETE), wall
 
 
+def stop_and_finish(api, stubs, egress_id):
+    """Stops the egress and waits for it to be COMPLETE; its final info."""
+    api.StopEgress(stubs.egress.StopEgressRequest(egress_id=egress_id), timeout=10)
+    return wait_for(api, stubs, egress_id, stubs.egress.EGRESS_COMPLETE)
+
+
 def streams_by_type(path):
     streams, fmt = probe(path)
     return {s["codec_type"]: s for s in streams}, fmt
@@ -186,8 +192,7 @@ def record_with_a_muted_track(server, stubs, api, room, kind):
         alice.mute(muted_track, False)
         unmuted_at = time.monotonic() - t0
         time.sleep(3)
-        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
-        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+        info = stop_and_finish(api, stubs, started.egress_id)
     finally:
         alice.leave()
     return info.file_results[0].location, muted_at, unmuted_at

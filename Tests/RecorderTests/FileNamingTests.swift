@@ -17,6 +17,14 @@ import Testing
         #expect(naming.filename(for: "dir/", defaultTemplate: "{track_type}", fileType: .webm) == "dir/video.webm")
     }
 
+    /// `{time}` is local time as `2006-01-02T150405`; `{utc}` is UTC as `20060102150405`.
+    @Test func timeIsLocalAndUTCIsUTC() throws {
+        var kolkata = naming  // UTC+5:30: 22:13:20 UTC is 03:43:20 the next day
+        kolkata.timeZone = try #require(TimeZone(identifier: "Asia/Kolkata"))
+        #expect(kolkata.filename(for: "{time}/{utc}", defaultTemplate: "", fileType: .mp4) == "2023-11-15T034320/20231114221320.mp4")
+        #expect(naming.timeZone == .current)
+    }
+
     @Test func theExtensionFollowsTheContainer() {
         #expect(naming.filename(for: "a/b.mp4", defaultTemplate: "", fileType: .mp4) == "a/b.mp4")
         #expect(naming.filename(for: "a/b.mkv", defaultTemplate: "", fileType: .webm) == "a/b.webm")
