@@ -22,7 +22,7 @@ import Testing
         static let calmedDown = Outcome(goAway: 11, answersPing: false)  // ENHANCE_YOUR_CALM
     }
 
-    func withServer(_ body: (Int) throws -> Void) async throws {
+    func withServer(_ body: (Int) async throws -> Void) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let logger = Logger(label: "test")
         let check = RPCHandler.unary { _ in ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse")) }
@@ -35,13 +35,13 @@ import Testing
         let server = HTTPServer(configuration: configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
         let address = try await server.bind(host: "127.0.0.1", port: 0)
         defer { Task { await server.shutdownGracefully(); try? await group.shutdownGracefully() } }
-        try body(address.port!)
+        try await body(address.port!)
     }
 
     /// Connects, opens stream 1 (a request whose body never ends), then plays `phases`: "N" sends
     /// N frames of `kind` in one write, "sleep S" waits S seconds. Then sends one PING and reads
     /// until its ACK, a GOAWAY or the end of the connection.
-    func flood(port: Int, kind: String, phases: [String]) throws -> Outcome {
+    func flood(port: Int, kind: String, phases: [String]) async throws -> Outcome {
         let script = """
         import json, socket, struct, sys, time
         from hpack import Encoder
@@ -86,7 +86,7 @@ import Testing
                     out["ping"] = True
         print(json.dumps(out))
         """
-        let out = try runPythonClient(script, arguments: phases)
+        let out = try await runPythonClient(script, arguments: phases)
         return Outcome(goAway: out["goaway"] as? Int, answersPing: out["ping"] as? Bool ?? false)
     }
 
@@ -94,8 +94,8 @@ import Testing
 
     @Test(arguments: kinds) func aBurstIsAllowedAndOneFrameMoreIsNot(kind: String) async throws {
         try await withServer { port in
-            let atBurst = try flood(port: port, kind: kind, phases: ["\(Self.burst)"])
-            let overBurst = try flood(port: port, kind: kind, phases: ["\(Self.burst + 1)"])
+            let atBurst = try await flood(port: port, kind: kind, phases: ["\(Self.burst)"])
+            let overBurst = try await flood(port: port, kind: kind, phases: ["\(Self.burst + 1)"])
             #expect(atBurst == .kept)
             #expect(overBurst == .calmedDown)
         }
@@ -105,8 +105,8 @@ import Testing
     /// the client reads nothing until then, so nghttp2's own cap on unread ACKs (1,000) is far off.
     @Test func pingsPastTheirBurstGetEnhanceYourCalm() async throws {
         try await withServer { port in
-            let atBurst = try flood(port: port, kind: "ping", phases: ["\(Self.burst - 1)"])
-            let overBurst = try flood(port: port, kind: "ping", phases: ["\(Self.burst)"])
+            let atBurst = try await flood(port: port, kind: "ping", phases: ["\(Self.burst - 1)"])
+            let overBurst = try await flood(port: port, kind: "ping", phases: ["\(Self.burst)"])
             #expect(atBurst == .kept)
             #expect(overBurst == .calmedDown)
         }
@@ -115,8 +115,8 @@ import Testing
     /// After an emptied bucket, a second refills `perSecond` frames: 5 pass, 7 do not.
     @Test func theBucketRefillsAtItsRate() async throws {
         try await withServer { port in
-            let refilled = try flood(port: port, kind: "window_update", phases: ["\(Self.burst)", "sleep 1.1", "\(Self.perSecond)"])
-            let overRefill = try flood(port: port, kind: "unknown", phases: ["\(Self.burst)", "sleep 1.1", "\(Self.perSecond + 2)"])
+            let refilled = try await flood(port: port, kind: "window_update", phases: ["\(Self.burst)", "sleep 1.1", "\(Self.perSecond)"])
+            let overRefill = try await flood(port: port, kind: "unknown", phases: ["\(Self.burst)", "sleep 1.1", "\(Self.perSecond + 2)"])
             #expect(refilled == .kept)
             #expect(overRefill == .calmedDown)
         }
@@ -126,7 +126,7 @@ import Testing
     @Test func aClientUnderTheRateKeepsItsConnection() async throws {
         try await withServer { port in
             let steady = Array(repeating: ["4", "sleep 1"], count: 8).flatMap { $0 }  // 32 frames, 4 a second
-            let outcome = try flood(port: port, kind: "priority", phases: ["\(Self.burst)", "sleep 1"] + steady)
+            let outcome = try await flood(port: port, kind: "priority", phases: ["\(Self.burst)", "sleep 1"] + steady)
             #expect(outcome == .kept)
         }
     }

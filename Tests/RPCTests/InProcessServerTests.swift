@@ -12,7 +12,7 @@ import Testing
 /// a handler sees of the call and what it can say back.
 @Suite(.serialized) struct InProcessServerTests {
     /// Runs `body` against a server whose Health service has the given handlers.
-    func withServer(_ handlers: [String: RPCHandler], _ body: (Int) throws -> Void) async throws {
+    func withServer(_ handlers: [String: RPCHandler], _ body: (Int) async throws -> Void) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let logger = Logger(label: "test")
         let grpc = GRPCServer(router: RPCRouter(services: [RPCService("grpc.health.v1.Health", handlers: handlers)]),
@@ -22,11 +22,11 @@ import Testing
         let server = HTTPServer(configuration: http2Configuration, group: group, logger: logger, makeHandler: grpc.streamHandlerFactory)
         let address = try await server.bind(host: "127.0.0.1", port: 0)
         defer { Task { await server.shutdownGracefully(); try? await group.shutdownGracefully() } }
-        try body(address.port!)
+        try await body(address.port!)
     }
 
     /// Calls /grpc.health.v1.Health/<method> with grpcio; prints code, details and metadata as JSON.
-    func grpcio(port: Int, method: String, metadata: String, timeout: Double = 10) throws -> [String: Any] {
+    func grpcio(port: Int, method: String, metadata: String, timeout: Double = 10) async throws -> [String: Any] {
         let script = """
         import grpc, json, sys
         channel = grpc.insecure_channel("127.0.0.1:\(port)")
@@ -42,7 +42,7 @@ import Testing
             out["details"] = e.details()
         print(json.dumps(out))
         """
-        return try runPythonClient(script)
+        return try await runPythonClient(script)
     }
 
     @Test func handlersSeeMetadataAndSetHeadersAndTrailers() async throws {
@@ -55,7 +55,7 @@ import Testing
             return ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse"), metadata: headers, trailers: trailers)
         }
         try await withServer(["Check": check]) { port in
-            let out = try grpcio(port: port, method: "Check", metadata: #"[("x-user", "alice"), ("x-trace-bin", b"\x00\x01\xff")]"#)
+            let out = try await grpcio(port: port, method: "Check", metadata: #"[("x-user", "alice"), ("x-trace-bin", b"\x00\x01\xff")]"#)
             #expect(out["code"] as? String == "OK")
             let initial = out["initial"] as? [[String]] ?? []
             let trailing = out["trailing"] as? [[String]] ?? []
@@ -68,7 +68,7 @@ import Testing
     /// Calls /grpc.health.v1.Health/<method> over raw HTTP/2 (the `h2` library) with the given
     /// extra headers and no timer of the client's own (a socket timeout of 20 s only): prints the
     /// trailers' grpc-status and grpc-message, and the seconds until the stream ended, as JSON.
-    func rawCall(port: Int, method: String, headers: String) throws -> [String: Any] {
+    func rawCall(port: Int, method: String, headers: String) async throws -> [String: Any] {
         let script = """
         import h2.config, h2.connection, h2.events, json, socket, time
         sock = socket.create_connection(("127.0.0.1", \(port)), timeout=20)
@@ -94,7 +94,7 @@ import Testing
             sock.sendall(conn.data_to_send())
         print(json.dumps(out))
         """
-        return try runPythonClient(script)
+        return try await runPythonClient(script)
     }
 
     /// The server's own deadline ends the call: the client sends `grpc-timeout` and keeps no timer
@@ -113,7 +113,7 @@ import Testing
             return ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse"))
         }
         try await withServer(["Check": slow]) { port in
-            let out = try rawCall(port: port, method: "Check", headers: #"[("grpc-timeout", "300m")]"#)
+            let out = try await rawCall(port: port, method: "Check", headers: #"[("grpc-timeout", "300m")]"#)
             #expect(out["grpc-status"] as? String == "4", "DEADLINE_EXCEEDED: \(out)")
             #expect(out["grpc-message"] as? String == "deadline exceeded")
             let seconds = out["seconds"] as? Double ?? -1
@@ -127,7 +127,7 @@ import Testing
     @Test func anErrorThatIsNotAnRPCErrorIsInternalWithoutLeakingDetails() async throws {
         struct Secret: Error {}
         try await withServer(["Check": .unary { _ in throw Secret() }]) { port in
-            let out = try grpcio(port: port, method: "Check", metadata: "[]")
+            let out = try await grpcio(port: port, method: "Check", metadata: "[]")
             #expect(out["code"] as? String == "INTERNAL")
             #expect(out["details"] as? String == "internal error")
         }
