@@ -71,6 +71,15 @@ class Server:
                 return int(line.split()[1])
         return 0
 
+    def peak_growth_mib(self, before_kib, seconds):
+        """The largest growth of the resident memory over `seconds`, from `before_kib`."""
+        peak = before_kib
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            peak = max(peak, self.rss_kib())
+            time.sleep(0.1)
+        return (peak - before_kib) / 1024
+
     def alive(self) -> bool:
         return self.process.poll() is None
 

@@ -25,13 +25,6 @@ def headers(path, token=None, extra=()):
     return fields + ([("authorization", f"Bearer {token}")] if token else [])
 
 
-def peak_growth_mib(server, before_kib, seconds):
-    peak = before_kib
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        peak = max(peak, server.rss_kib())
-        time.sleep(0.1)
-    return (peak - before_kib) / 1024
 
 
 def open_windows(conn):
@@ -53,7 +46,7 @@ def test_without_a_token_a_grpc_call_is_refused_before_its_body(fresh_server):
     conn = RawConnection(server.port)
     open_windows(conn)
     unfinished_bodies(conn, token=None)
-    growth = peak_growth_mib(server, before, 2)
+    growth = server.peak_growth_mib(before, 2)
     # Every stream got UNAUTHENTICATED at once, in its headers, and was reset: nothing buffered.
     answers = {}
     deadline = time.monotonic() + 10
@@ -145,7 +138,7 @@ def test_an_authenticated_connection_holds_a_bounded_amount_of_unfinished_bodies
             sock.setblocking(False)
         else:
             time.sleep(0.05)
-    growth = peak_growth_mib(server, before, 1)
+    growth = server.peak_growth_mib(before, 1)
     print(f"RSS grew {growth:.1f} MiB; the server took {sent / 2**20:.1f} MiB of unfinished bodies, then stopped")
     assert sent < 24 << 20
     assert growth < 48
@@ -175,7 +168,7 @@ def test_streamed_answers_count_against_the_connections_budget(fresh_server):
         frames += [conn.headers_frame(sid, headers("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", token)),
                    DataFrame(sid, data=ask * 20)]
     conn.send(*frames)
-    growth = peak_growth_mib(server, before, 4)
+    growth = server.peak_growth_mib(before, 4)
     print(f"RSS grew {growth:.1f} MiB with 1,980 streamed answers of 16 KB waiting")
     assert growth < 16
     # The client opens its windows and reads: every answer arrives.

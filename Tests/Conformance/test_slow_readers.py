@@ -37,14 +37,6 @@ def big_server(fresh_server, stubs):
     return server, fill(server, stubs)
 
 
-def peak_growth_mib(server, before_kib, seconds):
-    """The largest growth of the server's resident memory over `seconds`."""
-    peak = before_kib
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        peak = max(peak, server.rss_kib())
-        time.sleep(0.1)
-    return (peak - before_kib) / 1024
 
 
 def twirp_request(body=b'{"room_name": "big"}', token=None, extra=""):
@@ -96,7 +88,7 @@ def test_http1_pipelining_without_reading_holds_one_budget(big_server):
     sock = small_socket(server)
     token = tokens.token(roomRecord=True)
     sock.sendall(b"".join(twirp_request(token=token) for _ in range(16)))  # in one write
-    growth = peak_growth_mib(server, before, 4)
+    growth = server.peak_growth_mib(before, 4)
     print(f"HTTP/1.1: RSS grew {growth:.1f} MiB with 16 pipelined answers of {size / 1e6:.1f} MB unread")
     assert growth < 24, f"server memory grew by {growth:.0f} MiB"
     assert others_are_served(server)
@@ -144,7 +136,7 @@ def test_http2_streams_without_reading_hold_one_budget(big_server, protocol):
         data.flags.add("END_STREAM")
         frames += [conn.headers_frame(sid, headers), data]
     conn.send(*frames)
-    growth = peak_growth_mib(server, before, 4)
+    growth = server.peak_growth_mib(before, 4)
     print(f"{protocol} over HTTP/2: RSS grew {growth:.1f} MiB with 99 answers of {size / 1e6:.1f} MB unread")
     # The 4 MiB budget, the answer being encoded (a few MB, twice while it is copied) and the
     # allocator's slack: 11.8-14 MiB measured; without the budget, 84 MiB.
@@ -183,16 +175,20 @@ def test_a_client_that_reads_nothing_is_cut_off_and_a_slow_reader_is_not(fresh_s
     assert "closing a connection whose client has read nothing" in server.log_text()
 
 
+def send_twirp_list(conn, stream_id):
+    """A Twirp ListEgress of room "big" over HTTP/2, on `stream_id`, with a token."""
+    headers = [(":method", "POST"), (":scheme", "http"), (":path", LIST_TWIRP), (":authority", "x"),
+               ("content-type", "application/json"), ("authorization", f"Bearer {tokens.token(roomRecord=True)}")]
+    data = DataFrame(stream_id, data=b'{"room_name": "big"}')
+    data.flags.add("END_STREAM")
+    conn.send(conn.headers_frame(stream_id, headers), data)
+
+
 def test_an_http2_client_that_never_opens_its_windows_is_cut_off(fresh_server, stubs):
     server = fresh_server("--max-live-egresses", "200", "--participant-wait-timeout", "600", "--send-timeout", "1.5")
     fill(server, stubs, count=20)
     conn = RawConnection(server.port)
-    token = tokens.token(roomRecord=True)
-    headers = [(":method", "POST"), (":scheme", "http"), (":path", LIST_TWIRP), (":authority", "x"),
-               ("content-type", "application/json"), ("authorization", f"Bearer {token}")]
-    data = DataFrame(1, data=b'{"room_name": "big"}')
-    data.flags.add("END_STREAM")
-    conn.send(conn.headers_frame(1, headers), data)
+    send_twirp_list(conn, 1)
     # It reads every frame (the socket never backs up) but sends no WINDOW_UPDATE: the answer
     # waits in the server for the window, which never opens.
     started = time.monotonic()
@@ -255,12 +251,7 @@ def test_an_http2_window_opened_a_byte_at_a_time_is_not_progress(fresh_server, s
     server = fresh_server("--max-live-egresses", "200", "--participant-wait-timeout", "600", "--send-timeout", "1.5")
     fill(server, stubs, count=5)  # a ~100 KB answer
     conn = RawConnection(server.port, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0})
-    token = tokens.token(roomRecord=True)
-    headers = [(":method", "POST"), (":scheme", "http"), (":path", LIST_TWIRP), (":authority", "x"),
-               ("content-type", "application/json"), ("authorization", f"Bearer {token}")]
-    data = DataFrame(1, data=b'{"room_name": "big"}')
-    data.flags.add("END_STREAM")
-    conn.send(conn.headers_frame(1, headers), data)
+    send_twirp_list(conn, 1)
     started = time.monotonic()
     goaway = None
     while time.monotonic() - started < 10:
