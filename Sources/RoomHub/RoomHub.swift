@@ -14,23 +14,23 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
 
     // Loop-confined state.
     private var rooms: [String: HubRoom] = [:]
-    private var receivers: [UInt32: TrackReceiver] = [:]
+    var receivers: [UInt32: TrackReceiver] = [:]
     /// Monotonic ns of each participant's last call (keyed by room, identity).
     private var lastCall: [ParticipantKey: Int64] = [:]
-    private var subscribers: [String: [ObjectIdentifier: any RoomSubscriber]] = [:]
+    var subscribers: [String: [ObjectIdentifier: any RoomSubscriber]] = [:]
     /// Per sender: the local wall clock minus the sender's, learned from the sender's first
     /// frame timed by a sender report. Every track of the sender is moved by the same amount,
     /// so their relative timing (A/V sync) stays the sender's while their times stay close to
     /// ours — also when the sender's clock is far off, or its reports start after its media.
-    private var senderClockOffsets: [ParticipantKey: Int64] = [:]
-    private var unknownSSRCPackets = 0
-    private var malformedPackets = 0
-    private var oversizePackets = 0
+    var senderClockOffsets: [ParticipantKey: Int64] = [:]
+    var unknownSSRCPackets = 0
+    var malformedPackets = 0
+    var oversizePackets = 0
     private var maintenance: RepeatedTask?
     /// Where publishers send RTP, once the ingest port is bound.
     private var rtpAddress: (host: String, port: Int) = ("127.0.0.1", 0)
 
-    private struct ParticipantKey: Hashable {
+    struct ParticipantKey: Hashable {
         var room: String
         var identity: String
     }
@@ -61,7 +61,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     private var flushScheduled = false
 
     /// Releases, a little later, packets that wait behind a gap (a timer runs only while some do).
-    private func scheduleFlush() {
+    func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         loop.scheduleTask(in: .milliseconds(20)) {
@@ -294,91 +294,9 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         try? await onLoop { self.receivers.values.first { $0.track.sid == sid }?.track }
     }
 
-    // MARK: RTP (on the loop)
-
-    /// Handles one datagram from the ingest port, sent from `sender`.
-    func receive(datagram bytes: [UInt8], from sender: SourceAddress) {
-        guard bytes.count <= configuration.maxPacketSize else {
-            oversizePackets += 1
-            return
-        }
-        if RTPPacket.isRTCP(bytes) {
-            for report in RTCPSenderReport.parse(compound: bytes) {
-                receivers[report.ssrc]?.apply(report, from: sender)
-            }
-            return
-        }
-        guard let packet = RTPPacket(parsing: bytes) else {
-            malformedPackets += 1
-            return
-        }
-        guard let receiver = receivers[packet.ssrc] else {
-            unknownSSRCPackets += 1
-            return
-        }
-        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
-        deliver(localized(frames, of: receiver), room: receiver.track.room)
-        if receiver.hasPending { scheduleFlush() }
-    }
-
-    /// An SSRC no track has, chosen at random in 1...2³¹-1: tools that take a signed 32-bit
-    /// value (ffmpeg's `-ssrc`) take every one.
-    private func unusedSSRC() -> UInt32 {
-        while true {
-            let ssrc = UInt32.random(in: 1...UInt32(Int32.max))
-            if receivers[ssrc] == nil { return ssrc }
-        }
-    }
-
-    /// Frames timed by sender reports, moved onto the local clock by their sender's offset;
-    /// frames then still far from the local clock are dropped and counted.
-    private func localized(_ frames: [MediaFrame], of receiver: TrackReceiver) -> [MediaFrame] {
-        guard !frames.isEmpty else { return frames }
-        let track = receiver.track
-        let key = ParticipantKey(room: track.room, identity: track.participantIdentity)
-        let now = WallClock.nanoseconds()
-        let skew = configuration.maxClockSkew.nanoseconds
-        return frames.compactMap { frame in
-            var frame = frame
-            if frame.synchronized {
-                let offset: Int64
-                if let known = senderClockOffsets[key] {
-                    offset = known
-                } else {
-                    let (learned, overflowed) = now.subtractingReportingOverflow(frame.captureTime)
-                    guard !overflowed else {
-                        receiver.framesOutOfTime += 1
-                        return nil
-                    }
-                    senderClockOffsets[key] = learned
-                    offset = learned
-                }
-                let (local, overflowed) = frame.captureTime.addingReportingOverflow(offset)
-                guard !overflowed else {
-                    receiver.framesOutOfTime += 1
-                    return nil
-                }
-                frame.captureTime = local
-            }
-            let (distance, overflowed) = frame.captureTime.subtractingReportingOverflow(now)
-            guard !overflowed, distance.magnitude <= skew.magnitude else {
-                receiver.framesOutOfTime += 1
-                return nil
-            }
-            return frame
-        }
-    }
-
-    private func deliver(_ frames: [MediaFrame], room: String) {
-        guard !frames.isEmpty, let subscribers = subscribers[room] else { return }
-        for frame in frames {
-            for subscriber in subscribers.values { subscriber.handle(frame) }
-        }
-    }
-
     // MARK: Helpers (on the loop)
 
-    private func emit(_ event: RoomEvent, room: String) {
+    func emit(_ event: RoomEvent, room: String) {
         for subscriber in subscribers[room]?.values ?? [:].values { subscriber.handle(event) }
     }
 

@@ -1,0 +1,87 @@
+import RTP
+import Support
+
+/// The hub's RTP side: datagrams from the ingest port to timed frames for the room's
+/// subscribers. Runs on the hub's loop, like the rest of its state.
+extension RoomHub {
+    /// Handles one datagram from the ingest port, sent from `sender`.
+    func receive(datagram bytes: [UInt8], from sender: SourceAddress) {
+        guard bytes.count <= configuration.maxPacketSize else {
+            oversizePackets += 1
+            return
+        }
+        if RTPPacket.isRTCP(bytes) {
+            for report in RTCPSenderReport.parse(compound: bytes) {
+                receivers[report.ssrc]?.apply(report, from: sender)
+            }
+            return
+        }
+        guard let packet = RTPPacket(parsing: bytes) else {
+            malformedPackets += 1
+            return
+        }
+        guard let receiver = receivers[packet.ssrc] else {
+            unknownSSRCPackets += 1
+            return
+        }
+        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
+        deliver(localized(frames, of: receiver), room: receiver.track.room)
+        if receiver.hasPending { scheduleFlush() }
+    }
+
+    /// An SSRC no track has, chosen at random in 1...2³¹-1: tools that take a signed 32-bit
+    /// value (ffmpeg's `-ssrc`) take every one.
+    func unusedSSRC() -> UInt32 {
+        while true {
+            let ssrc = UInt32.random(in: 1...UInt32(Int32.max))
+            if receivers[ssrc] == nil { return ssrc }
+        }
+    }
+
+    /// Frames timed by sender reports, moved onto the local clock by their sender's offset;
+    /// frames then still far from the local clock are dropped and counted.
+    func localized(_ frames: [MediaFrame], of receiver: TrackReceiver) -> [MediaFrame] {
+        guard !frames.isEmpty else { return frames }
+        let track = receiver.track
+        let key = ParticipantKey(room: track.room, identity: track.participantIdentity)
+        let now = WallClock.nanoseconds()
+        let skew = configuration.maxClockSkew.nanoseconds
+        return frames.compactMap { frame in
+            var frame = frame
+            if frame.synchronized {
+                let offset: Int64
+                if let known = senderClockOffsets[key] {
+                    offset = known
+                } else {
+                    let (learned, overflowed) = now.subtractingReportingOverflow(frame.captureTime)
+                    guard !overflowed else {
+                        receiver.framesOutOfTime += 1
+                        return nil
+                    }
+                    senderClockOffsets[key] = learned
+                    offset = learned
+                }
+                let (local, overflowed) = frame.captureTime.addingReportingOverflow(offset)
+                guard !overflowed else {
+                    receiver.framesOutOfTime += 1
+                    return nil
+                }
+                frame.captureTime = local
+            }
+            let (distance, overflowed) = frame.captureTime.subtractingReportingOverflow(now)
+            guard !overflowed, distance.magnitude <= skew.magnitude else {
+                receiver.framesOutOfTime += 1
+                return nil
+            }
+            return frame
+        }
+    }
+
+    func deliver(_ frames: [MediaFrame], room: String) {
+        guard !frames.isEmpty, let subscribers = subscribers[room] else { return }
+        for frame in frames {
+            for subscriber in subscribers.values { subscriber.handle(frame) }
+        }
+    }
+
+}
