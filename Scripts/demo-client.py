@@ -84,3 +84,20 @@ show("ffprobe of the recording", "\n".join(summary))
 environment = {**os.environ, "LIVEKIT_URL": url, "LIVEKIT_API_KEY": key, "LIVEKIT_API_SECRET": secret}
 listing = subprocess.run([cli, "list", "--room", "demo-room"], capture_output=True, text=True, env=environment, check=True).stdout
 show("egress list --room demo-room  (the command-line client)", listing)
+
+# The demo is run by Scripts/test too: it fails when what it shows is wrong.
+video = next((s for s in streams if s["codec_type"] == "video"), None)
+problems = []
+if sorted(s["codec_type"] for s in streams) != ["audio", "video"]:
+    problems.append(f"the recording's streams are {[s['codec_type'] for s in streams]}, not audio and video")
+if video and (video["codec_name"], video["width"], video["height"]) != ("h264", 1280, 720):
+    problems.append(f"the video is {video['codec_name']} {video['width']}x{video['height']}, not h264 1280x720")
+if not 9.5 < float(fmt["duration"]) < 11.5:
+    problems.append(f"the recording lasts {float(fmt['duration']):.2f} s, not about 10 s")
+if offset is None or abs(offset) > 0.05:
+    problems.append(f"audio and video are {offset} s apart, not within 50 ms")
+if not any(line.split()[:2] == [final.egress_id, "COMPLETE"] for line in listing.splitlines()):
+    problems.append(f"the CLI's listing does not show {final.egress_id} complete")
+if problems:
+    sys.exit("== the demo went wrong: " + "; ".join(problems))
+print("== the demo worked: every check above holds")

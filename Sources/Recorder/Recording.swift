@@ -211,8 +211,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             framesOutOfTime += 1
             return
         }
-        if media.trackSID == videoTrack?.sid {
-            try writer.video(media.frame, codec: media.codec, at: position)
+        if let videoTrack, media.trackSID == videoTrack.sid {
+            if videoTrack.muted {
+                try writer.mutedVideo(media.frame, codec: media.codec, at: position)
+            } else {
+                try writer.video(media.frame, codec: media.codec, at: position)
+            }
         } else if let audio = audioTracks.first(where: { $0.track.sid == media.trackSID }) {
             try writer.audio(media.frame, track: audio.track.sid, channel: audio.channel, at: position)
         }

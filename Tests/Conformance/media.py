@@ -103,7 +103,7 @@ class Publisher:
         now_us = int((time.time() + clock_offset) * 1_000_000)
         args = ["ffmpeg", "-nostdin", "-v", "error", "-re",
                 "-f", "lavfi", "-i", f"color=c=0x505050:s={size}:r=30,{FLASH}",
-                "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000,{BEEP}"]
+                "-re", "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000,{BEEP}"]  # -re is per input
         for track in tracks:
             if track.kind == "video":
                 if track.codec == "H264":

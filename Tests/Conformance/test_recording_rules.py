@@ -5,6 +5,7 @@ import subprocess
 import time
 
 import numpy as np
+import pytest
 
 from media import Publisher, flash_times, probe
 from test_recording import (api, assert_black_between, assert_published_picture_between, info_of,  # noqa: F401 (api: a fixture)
@@ -128,3 +129,78 @@ def test_an_agent_route_goes_right_and_capture_all_takes_the_rest_into_both(serv
     left_2k, right_2k = band_energy(path, "FL", 2000), band_energy(path, "FR", 2000)
     assert left_1k > 0 and 0.5 < right_1k / left_1k < 2, (left_1k, right_1k)  # alice in both
     assert right_2k > 100 * left_2k, (left_2k, right_2k)  # the agent on the right only
+
+
+def packet_times(path, stream):
+    """Presentation times in seconds of every packet of one stream ("v:0", "a:0"), in order."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", "packet=pts_time",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    return sorted(float(line) for line in out.split() if line and line != "N/A")
+
+
+def frequency_between(path, start, end, rate=8000):
+    """The strongest frequency in Hz of the first audio stream between two times (seconds)."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(start), "-to", str(end), "-i", str(path), "-map", "0:a:0",
+                          "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(raw, dtype=np.float32)
+    assert len(samples) > rate // 2, f"less than half a second of audio between {start} and {end} s"
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(np.abs(np.fft.rfft(samples))))])
+
+
+def test_a_remux_leaves_a_muted_stretch_as_a_gap_while_the_audio_goes_on(server, stubs, api):
+    """PASSTHROUGH cannot draw black: the video packets stop for the muted stretch (a gap in their
+    times as long as the mute) and resume after it; the audio has no gap."""
+    dana = Publisher(server, stubs, "rules-remux-gap", "dana")
+    video, audio = dana.camera_and_microphone()
+    dana.send(video, audio)
+    try:
+        started = participant_egress(api, stubs, "rules-remux-gap", "dana", "rules/remux-gap.mp4", preset=stubs.egress.PASSTHROUGH)
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        time.sleep(2)
+        dana.mute(video)
+        time.sleep(2.5)
+        dana.mute(video, muted=False)
+        time.sleep(2.5)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        dana.leave()
+    path = info.file_results[0].location
+    video_times, audio_times = packet_times(path, "v:0"), packet_times(path, "a:0")
+    video_gaps = sorted(b - a for a, b in zip(video_times, video_times[1:]))
+    audio_gaps = [b - a for a, b in zip(audio_times, audio_times[1:])]
+    assert 2.0 < video_gaps[-1] < 3.6, video_gaps[-3:]  # the mute, and up to a second to the next key frame
+    assert video_gaps[-2] < 0.2, video_gaps[-3:]  # one gap only
+    assert video_times[-1] > video_times[0] + 5.5  # the video resumed after the mute
+    assert max(audio_gaps) < 0.1, max(audio_gaps)
+    assert audio_times[-1] - audio_times[0] > 6.5
+
+
+def test_a_remux_writes_the_first_audio_track_and_the_next_takes_over_when_it_is_gone(server, stubs, api):
+    """A remux cannot mix: of two microphones routed into the recording, only the first (1 kHz)
+    is written; when it is unpublished the other (2.5 kHz) takes its place."""
+    e = stubs.egress
+    alice = Publisher(server, stubs, "rules-remux-audio", "alice")
+    bob = Publisher(server, stubs, "rules-remux-audio", "bob")
+    video, alice_audio = alice.camera_and_microphone()
+    alice.send(video, alice_audio, tone=1000)
+    try:
+        started = api.StartEgress(e.StartEgressRequest(
+            room_name="rules-remux-audio", preset=e.PASSTHROUGH,
+            media=e.MediaSource(participant_video=e.ParticipantVideo(identity="alice"), audio=e.AudioConfig(capture_all=True)),
+            outputs=[e.Output(file=e.FileOutput(filepath="rules/remux-audio.mp4"))]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(1)
+        bob.send(bob.publish("audio"), tone=2500)
+        time.sleep(3)
+        alice.unpublish(alice_audio)  # her sender goes on: the hub drops what it sends for the track
+        handed_over = 4
+        time.sleep(3)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+        bob.leave()
+    path = info.file_results[0].location
+    streams, _ = probe(path)
+    assert sorted(s["codec_type"] for s in streams) == ["audio", "video"]
+    assert frequency_between(path, 0.2, handed_over - 0.5) == pytest.approx(1000, abs=20)
+    assert frequency_between(path, handed_over + 0.8, handed_over + 2.5) == pytest.approx(2500, abs=20)

@@ -15,6 +15,9 @@ protocol MediaWriter: AnyObject {
     var duration: Int64 { get }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws
+    /// A frame of the video track while it is muted. Transcoding decodes it (so that its
+    /// decoder keeps its references; `visibility` draws black there); a remux leaves a gap.
+    func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws
     /// An audio frame of `track`, for `channel` (several audio tracks are mixed).
     func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws
     /// `track` is gone (unpublished): stop mixing it.
@@ -24,6 +27,12 @@ protocol MediaWriter: AnyObject {
     func advance(to position: Int64, visibility: VideoVisibility) throws
     /// Writes up to `position` and closes the file, playable.
     func finish(at position: Int64, visibility: VideoVisibility) throws
+}
+
+extension MediaWriter {
+    func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
+        try video(frame, codec: codec, at: position)
+    }
 }
 
 extension RTPCodec {

@@ -43,6 +43,12 @@ final class PassthroughWriter: MediaWriter {
         try take(video: true, codec: codec, frame: frame, at: position)
     }
 
+    /// Without decoding there is no black picture: a muted stretch is a gap, and the video
+    /// resumes at its next key frame (the frames after the gap refer to frames not written).
+    func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
+        videoStarted = false
+    }
+
     /// Without decoding there is no mixing: the first audio track is written (a later one takes
     /// over once it is gone).
     func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws {
