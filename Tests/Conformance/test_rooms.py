@@ -5,7 +5,7 @@ import time
 import grpc
 import pytest
 
-from media import Publisher
+from media import Publisher, probe
 from test_recording import info_of, participant_egress, wait_for
 
 
@@ -113,6 +113,35 @@ def test_a_silent_participant_times_out_and_its_egress_ends(fresh_server, stubs)
     info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ABORTED, timeout=10)
     assert info.details == "participant timed out"
     assert rooms.ListRooms(stubs.room.ListRoomsRequest(), timeout=10).rooms == []
+
+
+def test_remove_participant_ends_the_participants_egress_and_keeps_what_it_recorded(server, stubs, rooms):
+    """RemoveParticipant: the participant leaves, so its egress ends COMPLETE ("participant
+    removed") with the file of what was recorded; another participant's egress goes on."""
+    e = stubs.egress
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    alice = Publisher(server, stubs, "rs-remove", "alice")
+    bob = Publisher(server, stubs, "rs-remove", "bob")
+    alice.send(*alice.camera_and_microphone())
+    bob.send(bob.publish("audio"))
+    try:
+        removed = participant_egress(api, stubs, "rs-remove", "alice", "rs-remove/alice.mp4")
+        kept = participant_egress(api, stubs, "rs-remove", "bob", "rs-remove/bob")
+        for started in (removed, kept):
+            wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(2)
+        rooms.RemoveParticipant(stubs.room.RoomParticipantIdentity(room="rs-remove", identity="alice"), timeout=10)
+        info = wait_for(api, stubs, removed.egress_id, e.EGRESS_COMPLETE, e.EGRESS_ABORTED, e.EGRESS_FAILED)
+        time.sleep(0.5)
+        assert info_of(api, stubs, kept.egress_id).status == e.EGRESS_ACTIVE
+        assert [p.identity for p in rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="rs-remove"), timeout=10).participants] == ["bob"]
+    finally:
+        alice.stop_sending()
+        bob.leave()
+    assert (e.EgressStatus.Name(info.status), info.details) == ("EGRESS_COMPLETE", "participant removed")
+    streams, fmt = probe(info.file_results[0].location)
+    assert sorted(s["codec_type"] for s in streams) == ["audio", "video"]
+    assert 1.5 < float(fmt["duration"]) < 3.5
 
 
 def test_delete_room_ends_every_egress_of_the_room(server, stubs, rooms):
