@@ -5,7 +5,8 @@ import PackageDescription
 /// Twirp API that is wire-compatible with LiveKit's `livekit.Egress` service.
 ///
 /// Layers, bottom to top (each a target, each knowing only the ones below it):
-/// C libraries → Protobuf (descriptor-driven messages, JSON) → HTTP (HTTP/2 over nghttp2 and
+/// C libraries → Protobuf (descriptor-driven messages, JSON) → APIMessages (the generated Swift
+/// type of every message, for clients and, step by step, the handlers) → HTTP (HTTP/2 over nghttp2 and
 /// HTTP/1.1 over SwiftNIO, TLS) → RPC (gRPC and Twirp over one router) → Auth (tokens)
 /// → SessionManager (egress state) / Media (FFmpeg) → EgressAPI (handlers) / Webhooks
 /// → Server (configuration and lifecycle) → egress-server; `egress` is the command-line client.
@@ -35,7 +36,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // protoc-c's output for Protos/, compiled as it is.
-        .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", publicHeadersPath: "."),
+        .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
+        // A typed Swift struct or enum per message and enum of Protos/ (Generated/Swift, made by
+        // generate-messages), over the Protobuf module's protobuf-c plumbing.
+        .target(name: "APIMessages", dependencies: ["Protobuf"], path: "Generated/Swift"),
+        // Scripts/generate-protos runs it: Protos/'s descriptor set in, Generated/Swift out.
+        .executableTarget(name: "generate-messages", dependencies: ["Protobuf"]),
 
         .target(name: "Support"),
         .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos"]),
@@ -139,7 +145,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ProtobufTests", dependencies: ["Protobuf"]),
+        .testTarget(name: "ProtobufTests", dependencies: ["Protobuf", "APIMessages"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(
             name: "RoomHubTests",

@@ -64,7 +64,8 @@ public struct FieldDescriptor: Sendable {
         return DescriptorRegistry.shared.enumType(at: typeDescriptor)
     }
 
-    static func lowerCamelCase(_ name: String) -> String {
+    /// `room_name` → `roomName`, as protobuf's JSON mapping names fields.
+    public static func lowerCamelCase(_ name: String) -> String {
         var out = ""
         var upperNext = false
         for ch in name {

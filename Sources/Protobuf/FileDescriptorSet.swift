@@ -104,9 +104,10 @@ public struct FileDescriptorSet: Sendable {
     }
 }
 
-/// Walks the fields of a serialized message without knowing its type.
-struct WireFields {
-    enum Value {
+/// Walks the fields of a serialized message without knowing its type (descriptors, here and in
+/// the Swift code generator).
+public struct WireFields {
+    public enum Value {
         case varint(UInt64)
         case bytes([UInt8])
         case fixed
@@ -115,12 +116,12 @@ struct WireFields {
     private let bytes: [UInt8]
     private var at = 0
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
     /// The next field, or nil at the end (or at malformed input).
-    mutating func next() -> (number: UInt64, value: Value)? {
+    public mutating func next() -> (number: UInt64, value: Value)? {
         guard at < bytes.count, let key = varint() else { return nil }
         switch key & 7 {
         case 0:

@@ -40,6 +40,14 @@ public final class MessageDescriptor: Sendable, Hashable, CustomStringConvertibl
         self.oneofs = oneofs.sorted { $0.key < $1.key }.map(\.value)
     }
 
+    /// The generated type with this full name; a name not in Generated/ is a programming error.
+    public static func named(_ fullName: String) -> MessageDescriptor {
+        guard let descriptor = DescriptorRegistry.shared.message(named: fullName) else {
+            preconditionFailure("no message type \(fullName) in Generated/: run Scripts/generate-protos")
+        }
+        return descriptor
+    }
+
     /// The field with this .proto name (or JSON name).
     public func field(named name: String) -> FieldDescriptor? {
         indexByName[name].map { fields[$0] }

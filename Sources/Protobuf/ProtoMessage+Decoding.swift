@@ -8,6 +8,13 @@ import Darwin
 extension ProtoMessage {
     /// Decodes protobuf wire bytes as a message of `type`, with protobuf-c's unpacker.
     public init(decoding bytes: UnsafeRawBufferPointer, as type: MessageDescriptor) throws(ProtoError) {
+        self = try Self.unpacking(bytes, as: type) { unpacked throws(ProtoError) in try ProtoMessage(reading: unpacked, as: type) }
+    }
+
+    /// Unpacks wire bytes with protobuf-c and hands `body` the struct (freed after it returns);
+    /// refuses bytes protobuf-c does not take, and a string holding a NUL byte.
+    static func unpacking<T>(_ bytes: UnsafeRawBufferPointer, as type: MessageDescriptor,
+                             _ body: (UnsafeRawPointer) throws(ProtoError) -> T) throws(ProtoError) -> T {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         guard let unpacked = protobuf_c_message_unpack(type.raw, nil, bytes.count, base) else {
             throw ProtoError("the bytes are not a valid \(type.fullName) message")
@@ -16,7 +23,7 @@ extension ProtoMessage {
         if let field = WireStrings.fieldWithNUL(in: bytes, as: type) {
             throw ProtoError("\(type.fullName).\(field) contains a NUL byte", isInvalidValue: true)
         }
-        self = try ProtoMessage(reading: UnsafeRawPointer(unpacked), as: type)
+        return try body(UnsafeRawPointer(unpacked))
     }
 
     public init(decoding bytes: [UInt8], as type: MessageDescriptor) throws(ProtoError) {

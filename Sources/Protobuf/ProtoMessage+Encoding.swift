@@ -9,10 +9,14 @@ extension ProtoMessage {
     /// The protobuf wire bytes of this message, packed by protobuf-c.
     public func encoded() -> [UInt8] {
         let arena = CArena()
-        let cMessage = build(in: arena)
-        let size = protobuf_c_message_get_packed_size(cMessage)
+        return Self.pack(build(in: arena))
+    }
+
+    /// The wire bytes of a protobuf-c struct.
+    static func pack(_ message: UnsafePointer<ProtobufCMessage>) -> [UInt8] {
+        let size = protobuf_c_message_get_packed_size(message)
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = protobuf_c_message_pack(cMessage, buffer.baseAddress)
+            count = protobuf_c_message_pack(message, buffer.baseAddress)
         }
     }
 
