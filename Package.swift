@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
         // A typed Swift struct or enum per message and enum of Protos/ (Generated/Swift, made by
         // generate-messages), over the Protobuf module's protobuf-c plumbing.
-        .target(name: "APIMessages", dependencies: ["Protobuf"], path: "Generated/Swift"),
+        .target(name: "APIMessages", dependencies: ["Protobuf"], path: "Generated/Swift/Messages"),
         // Scripts/generate-protos runs it: Protos/'s descriptor set in, Generated/Swift out.
         .executableTarget(name: "generate-messages", dependencies: ["Protobuf"]),
 
@@ -113,11 +113,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "RoomAPI", dependencies: ["RPC", "Protobuf", "RoomHub", "RTP"]),
+        // The generated `ServiceProtocol` of every service of Protos/ (Generated/Swift/Services),
+        // and how a conforming value becomes the `RPCService` the router serves.
+        .target(name: "APIServices", dependencies: ["APIMessages", "Protobuf", "RPC"], path: "Generated/Swift/Services"),
+        .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
                 "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
+                "APIServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

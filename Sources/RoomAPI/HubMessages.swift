@@ -1,45 +1,45 @@
-import Protobuf
+import APIMessages
 import RoomHub
 import RPC
 
 /// The hub's rooms, participants and tracks as LiveKit's `Room`, `ParticipantInfo` and `TrackInfo`.
 enum HubMessages {
-    static func room(_ room: HubRoom) -> ProtoMessage {
-        var message = ProtoMessage("livekit.Room")
-        message.set("sid", room.sid)
-        message.set("name", room.name)
-        message.set("creation_time", room.createdAt / 1_000_000_000)
-        message.set("creation_time_ms", room.createdAt / 1_000_000)
-        message.set("num_participants", UInt32(room.participants.count))
-        message.set("num_publishers", UInt32(room.participants.filter { !$0.tracks.isEmpty }.count))
-        message.set("active_recording", room.activeRecording)
+    static func room(_ room: HubRoom) -> Livekit_Room {
+        var message = Livekit_Room()
+        message.sid = room.sid
+        message.name = room.name
+        message.creationTime = room.createdAt / 1_000_000_000
+        message.creationTimeMs = room.createdAt / 1_000_000
+        message.numParticipants = UInt32(room.participants.count)
+        message.numPublishers = UInt32(room.participants.filter { !$0.tracks.isEmpty }.count)
+        message.activeRecording = room.activeRecording
         return message
     }
 
-    static func participant(_ participant: HubParticipant) -> ProtoMessage {
-        var message = ProtoMessage("livekit.ParticipantInfo")
-        message.set("sid", participant.sid)
-        message.set("identity", participant.identity)
-        message.set("name", participant.name)
-        message.setEnum("state", number: participant.state.rawValue)
-        message.set("tracks", participant.tracks.map(track))
-        message.set("metadata", participant.metadata)
-        message.set("joined_at", participant.joinedAt / 1_000_000_000)
-        message.set("joined_at_ms", participant.joinedAt / 1_000_000)
-        message.set("is_publisher", !participant.tracks.isEmpty)
-        message.setEnum("kind", number: participant.kind)
+    static func participant(_ participant: HubParticipant) -> Livekit_ParticipantInfo {
+        var message = Livekit_ParticipantInfo()
+        message.sid = participant.sid
+        message.identity = participant.identity
+        message.name = participant.name
+        message.state = .init(rawValue: participant.state.rawValue)
+        message.tracks = participant.tracks.map(track)
+        message.metadata = participant.metadata
+        message.joinedAt = participant.joinedAt / 1_000_000_000
+        message.joinedAtMs = participant.joinedAt / 1_000_000
+        message.isPublisher = !participant.tracks.isEmpty
+        message.kind = .init(rawValue: participant.kind)
         return message
     }
 
-    static func track(_ track: HubTrack) -> ProtoMessage {
-        var message = ProtoMessage("livekit.TrackInfo")
-        message.set("sid", track.sid)
-        message.setEnum("type", number: track.kind.rawValue)
-        message.set("name", track.name)
-        message.set("muted", track.muted)
-        message.setEnum("source", number: track.source.rawValue)
-        message.set("mime_type", track.codec.mimeType)
-        message.set("stereo", track.stereo)
+    static func track(_ track: HubTrack) -> Livekit_TrackInfo {
+        var message = Livekit_TrackInfo()
+        message.sid = track.sid
+        message.type = .init(rawValue: track.kind.rawValue)
+        message.name = track.name
+        message.muted = track.muted
+        message.source = .init(rawValue: track.source.rawValue)
+        message.mimeType = track.codec.mimeType
+        message.stereo = track.stereo
         return message
     }
 }
@@ -64,9 +64,8 @@ func hubCall<T>(_ call: () async throws -> T) async throws -> T {
     }
 }
 
-/// A required string field, or INVALID_ARGUMENT naming it.
-func required(_ message: ProtoMessage, _ field: String) throws -> String {
-    let value = message.string(field)
+/// A required string field's value, or INVALID_ARGUMENT naming the field.
+func required(_ value: String, _ field: String) throws -> String {
     guard !value.isEmpty else { throw RPCError(.invalidArgument, "\(field) is required") }
     return value
 }

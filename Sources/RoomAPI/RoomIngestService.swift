@@ -1,116 +1,121 @@
-import Protobuf
+import APIMessages
+import APIServices
 import RoomHub
 import RPC
 import RTP
 
 /// `egress.ingest.RoomIngest`: how RTP publishers join the embedded hub and announce tracks.
-public enum RoomIngestService {
-    public static func make(hub: RoomHub) -> RPCService {
-        RPCService("egress.ingest.RoomIngest", handlers: [
-            "JoinRoom": .unary { request in
-                let message = request.message
-                let (participant, room) = try await hubCall {
-                    try await hub.join(room: message.string("room"), identity: message.string("identity"), name: message.string("name"),
-                                       kind: message.enumNumber("kind"), metadata: message.string("metadata"))
-                }
-                var response = ProtoMessage("egress.ingest.JoinRoomResponse")
-                response.set("participant", HubMessages.participant(participant))
-                response.set("room", HubMessages.room(room))
-                return ServerResponse(response)
-            },
-            "PublishTrack": .unary { request in
-                let publish = try publishRequest(request.message)
-                let (track, host, port) = try await hubCall { try await hub.publish(publish) }
-                var response = ProtoMessage("egress.ingest.PublishTrackResponse")
-                response.set("track", HubMessages.track(track))
-                response.set("rtp_host", host)
-                response.set("rtp_port", UInt32(port))
-                response.set("ssrc", track.ssrc)
-                return ServerResponse(response)
-            },
-            "SetTrackMuted": .unary { request in
-                let message = request.message
-                let track = try await hubCall {
-                    try await hub.setMuted(room: message.string("room"), identity: message.string("identity"),
-                                           trackSID: try required(message, "track_sid"), muted: message.bool("muted"))
-                }
-                var response = ProtoMessage("egress.ingest.SetTrackMutedResponse")
-                response.set("track", HubMessages.track(track))
-                return ServerResponse(response)
-            },
-            "UnpublishTrack": .unary { request in
-                let message = request.message
-                try await hubCall {
-                    try await hub.unpublish(room: message.string("room"), identity: message.string("identity"),
-                                            trackSID: try required(message, "track_sid"))
-                }
-                return ServerResponse(ProtoMessage("egress.ingest.UnpublishTrackResponse"))
-            },
-            "LeaveRoom": .unary { request in
-                try await hubCall { try await hub.leave(room: request.message.string("room"), identity: request.message.string("identity")) }
-                return ServerResponse(ProtoMessage("egress.ingest.LeaveRoomResponse"))
-            },
-            "KeepAlive": .unary { request in
-                try await hubCall { try await hub.keepAlive(room: request.message.string("room"), identity: request.message.string("identity")) }
-                return ServerResponse(ProtoMessage("egress.ingest.KeepAliveResponse"))
-            },
-            "GetIngestStats": .unary { request in
-                let room = request.message.string("room")
-                let statistics = await hub.statistics()
-                var response = ProtoMessage("egress.ingest.IngestStats")
-                response.set("tracks", statistics.tracks.filter { room.isEmpty || $0.room == room }.map(trackStats))
-                response.set("unknown_ssrc_packets", UInt64(statistics.unknownSSRCPackets))
-                response.set("malformed_packets", UInt64(statistics.malformedPackets))
-                response.set("oversize_packets", UInt64(statistics.oversizePackets))
-                return ServerResponse(response)
-            },
-        ])
+public struct RoomIngestService: Egress_Ingest_RoomIngest.ServiceProtocol {
+    let hub: RoomHub
+
+    public init(hub: RoomHub) {
+        self.hub = hub
     }
 
-    private static func publishRequest(_ message: ProtoMessage) throws -> PublishRequest {
+    public func joinRoom(request: Egress_Ingest_JoinRoomRequest, context: ServerContext) async throws -> Egress_Ingest_JoinRoomResponse {
+        let (participant, room) = try await hubCall {
+            try await hub.join(room: request.room, identity: request.identity, name: request.name, kind: request.kind.rawValue,
+                               metadata: request.metadata)
+        }
+        var response = Egress_Ingest_JoinRoomResponse()
+        response.participant = HubMessages.participant(participant)
+        response.room = HubMessages.room(room)
+        return response
+    }
+
+    public func publishTrack(request: Egress_Ingest_PublishTrackRequest, context: ServerContext) async throws
+        -> Egress_Ingest_PublishTrackResponse {
+        let publish = try Self.publishRequest(request)
+        let (track, host, port) = try await hubCall { try await hub.publish(publish) }
+        var response = Egress_Ingest_PublishTrackResponse()
+        response.track = HubMessages.track(track)
+        response.rtpHost = host
+        response.rtpPort = UInt32(port)
+        response.ssrc = track.ssrc
+        return response
+    }
+
+    public func setTrackMuted(request: Egress_Ingest_SetTrackMutedRequest, context: ServerContext) async throws
+        -> Egress_Ingest_SetTrackMutedResponse {
+        let trackSID = try required(request.trackSid, "track_sid")
+        let track = try await hubCall {
+            try await hub.setMuted(room: request.room, identity: request.identity, trackSID: trackSID, muted: request.muted)
+        }
+        var response = Egress_Ingest_SetTrackMutedResponse()
+        response.track = HubMessages.track(track)
+        return response
+    }
+
+    public func unpublishTrack(request: Egress_Ingest_UnpublishTrackRequest, context: ServerContext) async throws
+        -> Egress_Ingest_UnpublishTrackResponse {
+        let trackSID = try required(request.trackSid, "track_sid")
+        try await hubCall { try await hub.unpublish(room: request.room, identity: request.identity, trackSID: trackSID) }
+        return Egress_Ingest_UnpublishTrackResponse()
+    }
+
+    public func leaveRoom(request: Egress_Ingest_LeaveRoomRequest, context: ServerContext) async throws -> Egress_Ingest_LeaveRoomResponse {
+        try await hubCall { try await hub.leave(room: request.room, identity: request.identity) }
+        return Egress_Ingest_LeaveRoomResponse()
+    }
+
+    public func keepAlive(request: Egress_Ingest_KeepAliveRequest, context: ServerContext) async throws -> Egress_Ingest_KeepAliveResponse {
+        try await hubCall { try await hub.keepAlive(room: request.room, identity: request.identity) }
+        return Egress_Ingest_KeepAliveResponse()
+    }
+
+    public func getIngestStats(request: Egress_Ingest_GetIngestStatsRequest, context: ServerContext) async throws -> Egress_Ingest_IngestStats {
+        let statistics = await hub.statistics()
+        var response = Egress_Ingest_IngestStats()
+        response.tracks = statistics.tracks.filter { request.room.isEmpty || $0.room == request.room }.map(Self.trackStats)
+        response.unknownSsrcPackets = UInt64(statistics.unknownSSRCPackets)
+        response.malformedPackets = UInt64(statistics.malformedPackets)
+        response.oversizePackets = UInt64(statistics.oversizePackets)
+        return response
+    }
+
+    private static func publishRequest(_ request: Egress_Ingest_PublishTrackRequest) throws -> PublishRequest {
         let codec: RTPCodec
-        switch message.enumName("codec") {
-        case "H264": codec = .h264
-        case "VP8": codec = .vp8
-        case "OPUS": codec = .opus
+        switch request.codec {
+        case .h264: codec = .h264
+        case .vp8: codec = .vp8
+        case .opus: codec = .opus
         default: throw RPCError(.invalidArgument, "codec must be H264, VP8 or OPUS")
         }
-        guard let kind = TrackKind(rawValue: message.enumNumber("type")) else {
+        guard let kind = TrackKind(rawValue: request.type.rawValue) else {
             throw RPCError(.invalidArgument, "type must be AUDIO or VIDEO")
         }
-        guard let source = TrackSource(rawValue: message.enumNumber("source")) else {
-            throw RPCError(.invalidArgument, "source \(message.enumNumber("source")) is not a TrackSource")
+        guard let source = TrackSource(rawValue: request.source.rawValue) else {
+            throw RPCError(.invalidArgument, "source \(request.source.rawValue) is not a TrackSource")
         }
         var sender: SourceAddress?
-        if case let text = message.string("rtp_source"), !text.isEmpty {
-            guard let address = SourceAddress.parse(text) else {
-                throw RPCError(.invalidArgument, "rtp_source \"\(text.prefix(64))\" is not a numeric host:port ([v6]:port for IPv6)")
+        if !request.rtpSource.isEmpty {
+            guard let address = SourceAddress.parse(request.rtpSource) else {
+                throw RPCError(.invalidArgument, "rtp_source \"\(request.rtpSource.prefix(64))\" is not a numeric host:port ([v6]:port for IPv6)")
             }
             sender = address
         }
-        return PublishRequest(room: try required(message, "room"), identity: try required(message, "identity"),
-                              name: message.string("name"), kind: kind, source: source, codec: codec,
-                              payloadType: message.uint32("payload_type"), clockRate: message.uint32("clock_rate"),
-                              ssrc: message.uint32("ssrc"), stereo: message.bool("stereo"), sender: sender)
+        return PublishRequest(room: try required(request.room, "room"), identity: try required(request.identity, "identity"),
+                              name: request.name, kind: kind, source: source, codec: codec, payloadType: request.payloadType,
+                              clockRate: request.clockRate, ssrc: request.ssrc, stereo: request.stereo, sender: sender)
     }
 
-    private static func trackStats(_ track: HubStatistics.Track) -> ProtoMessage {
-        var message = ProtoMessage("egress.ingest.TrackStats")
-        message.set("track_sid", track.sid)
-        message.set("room", track.room)
-        message.set("identity", track.identity)
-        message.set("packets_received", UInt64(track.packetsReceived))
-        message.set("packets_lost", UInt64(track.packetsLost))
-        message.set("packets_late", UInt64(track.packetsLate))
-        message.set("packets_reordered", UInt64(track.packetsReordered))
-        message.set("packets_duplicate", UInt64(track.packetsDuplicate))
-        message.set("packets_wrong_payload_type", UInt64(track.packetsWrongPayloadType))
-        message.set("frames", UInt64(track.frames))
-        message.set("bytes", UInt64(track.bytes))
-        message.set("packets_wrong_source", UInt64(track.packetsWrongSource))
-        message.set("packets_out_of_range", UInt64(track.packetsOutOfRange))
-        message.set("sequence_restarts", UInt64(track.sequenceRestarts))
-        message.set("frames_out_of_time", UInt64(track.framesOutOfTime))
+    private static func trackStats(_ track: HubStatistics.Track) -> Egress_Ingest_TrackStats {
+        var message = Egress_Ingest_TrackStats()
+        message.trackSid = track.sid
+        message.room = track.room
+        message.identity = track.identity
+        message.packetsReceived = UInt64(track.packetsReceived)
+        message.packetsLost = UInt64(track.packetsLost)
+        message.packetsLate = UInt64(track.packetsLate)
+        message.packetsReordered = UInt64(track.packetsReordered)
+        message.packetsDuplicate = UInt64(track.packetsDuplicate)
+        message.packetsWrongPayloadType = UInt64(track.packetsWrongPayloadType)
+        message.frames = UInt64(track.frames)
+        message.bytes = UInt64(track.bytes)
+        message.packetsWrongSource = UInt64(track.packetsWrongSource)
+        message.packetsOutOfRange = UInt64(track.packetsOutOfRange)
+        message.sequenceRestarts = UInt64(track.sequenceRestarts)
+        message.framesOutOfTime = UInt64(track.framesOutOfTime)
         return message
     }
 }

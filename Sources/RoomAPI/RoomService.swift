@@ -1,49 +1,56 @@
-import Protobuf
+import APIMessages
+import APIServices
 import RoomHub
 import RPC
 
 /// `livekit.RoomService`: LiveKit's read and admin calls, answered from the embedded hub.
-public enum RoomService {
-    public static func make(hub: RoomHub) -> RPCService {
-        RPCService("livekit.RoomService", handlers: [
-            "ListRooms": .unary { request in
-                let rooms = await hub.listRooms(names: request.message.strings("names"))
-                var response = ProtoMessage("livekit.ListRoomsResponse")
-                response.set("rooms", rooms.map(HubMessages.room))
-                return ServerResponse(response)
-            },
-            "DeleteRoom": .unary { request in
-                let room = try required(request.message, "room")
-                try await hubCall { try await hub.deleteRoom(room) }
-                return ServerResponse(ProtoMessage("livekit.DeleteRoomResponse"))
-            },
-            "ListParticipants": .unary { request in
-                let name = try required(request.message, "room")
-                let room = try await hubCall { try await hub.room(named: name) }
-                var response = ProtoMessage("livekit.ListParticipantsResponse")
-                response.set("participants", room.participants.map(HubMessages.participant))
-                return ServerResponse(response)
-            },
-            "GetParticipant": .unary { request in
-                let (room, identity) = (try required(request.message, "room"), try required(request.message, "identity"))
-                let participant = try await hubCall { try await hub.participant(room: room, identity: identity) }
-                return ServerResponse(HubMessages.participant(participant))
-            },
-            "RemoveParticipant": .unary { request in
-                let (room, identity) = (try required(request.message, "room"), try required(request.message, "identity"))
-                try await hubCall { try await hub.remove(room: room, identity: identity) }
-                return ServerResponse(ProtoMessage("livekit.RemoveParticipantResponse"))
-            },
-            "MutePublishedTrack": .unary { request in
-                let message = request.message
-                let track = try await hubCall {
-                    try await hub.setMuted(room: try required(message, "room"), identity: try required(message, "identity"),
-                                           trackSID: try required(message, "track_sid"), muted: message.bool("muted"))
-                }
-                var response = ProtoMessage("livekit.MuteRoomTrackResponse")
-                response.set("track", HubMessages.track(track))
-                return ServerResponse(response)
-            },
-        ])
+public struct RoomService: Livekit_RoomService.ServiceProtocol {
+    let hub: RoomHub
+
+    public init(hub: RoomHub) {
+        self.hub = hub
+    }
+
+    public func listRooms(request: Livekit_ListRoomsRequest, context: ServerContext) async throws -> Livekit_ListRoomsResponse {
+        var response = Livekit_ListRoomsResponse()
+        response.rooms = await hub.listRooms(names: request.names).map(HubMessages.room)
+        return response
+    }
+
+    public func deleteRoom(request: Livekit_DeleteRoomRequest, context: ServerContext) async throws -> Livekit_DeleteRoomResponse {
+        let room = try required(request.room, "room")
+        try await hubCall { try await hub.deleteRoom(room) }
+        return Livekit_DeleteRoomResponse()
+    }
+
+    public func listParticipants(request: Livekit_ListParticipantsRequest, context: ServerContext) async throws
+        -> Livekit_ListParticipantsResponse {
+        let name = try required(request.room, "room")
+        let room = try await hubCall { try await hub.room(named: name) }
+        var response = Livekit_ListParticipantsResponse()
+        response.participants = room.participants.map(HubMessages.participant)
+        return response
+    }
+
+    public func getParticipant(request: Livekit_RoomParticipantIdentity, context: ServerContext) async throws -> Livekit_ParticipantInfo {
+        let (room, identity) = (try required(request.room, "room"), try required(request.identity, "identity"))
+        return HubMessages.participant(try await hubCall { try await hub.participant(room: room, identity: identity) })
+    }
+
+    public func removeParticipant(request: Livekit_RoomParticipantIdentity, context: ServerContext) async throws
+        -> Livekit_RemoveParticipantResponse {
+        let (room, identity) = (try required(request.room, "room"), try required(request.identity, "identity"))
+        try await hubCall { try await hub.remove(room: room, identity: identity) }
+        return Livekit_RemoveParticipantResponse()
+    }
+
+    public func mutePublishedTrack(request: Livekit_MuteRoomTrackRequest, context: ServerContext) async throws
+        -> Livekit_MuteRoomTrackResponse {
+        let (room, identity, trackSID) = (try required(request.room, "room"), try required(request.identity, "identity"),
+                                          try required(request.trackSid, "track_sid"))
+        let track = try await hubCall { try await hub.setMuted(room: room, identity: identity, trackSID: trackSID, muted: request.muted) }
+        var response = Livekit_MuteRoomTrackResponse()
+        response.track = HubMessages.track(track)
+        return response
     }
 }

@@ -1,3 +1,4 @@
+import APIServices
 import Auth
 import EgressAPI
 import HTTP
@@ -132,8 +133,8 @@ public final class EgressServer: Service {
                           let problem = webhooks.problem(with: request.message.messages("webhooks")) else { return }
                     throw RPCError.invalidArgument("request has missing or invalid field: \(problem)")
                 }, AccessControl.egress),
-            access.protect(RoomService.make(hub: hub), AccessControl.roomService),
-            access.protect(RoomIngestService.make(hub: hub), AccessControl.ingest),
+            access.protect(RoomService(hub: hub).rpcService, AccessControl.roomService),
+            access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest),
             // Open to load balancers without a token: its requests are a service name.
             HealthService.make(health).limitingRequests(to: 4096),
         ]

@@ -31,6 +31,9 @@ enum SwiftNames {
 
     static func upperFirst(_ name: String) -> String { name.prefix(1).uppercased() + name.dropFirst() }
 
+    /// `ListRooms` → `listRooms`
+    static func lowerFirst(_ name: String) -> String { name.prefix(1).lowercased() + name.dropFirst() }
+
     /// `EncodingOptionsPreset` → `ENCODING_OPTIONS_PRESET`
     static func snakeUpper(_ name: String) -> String {
         var out = ""
