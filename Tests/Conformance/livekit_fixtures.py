@@ -1,16 +1,21 @@
 """Wire fixtures made with LiveKit's own generated classes (livekit-protocol).
 
-  livekit_fixtures.py make DIR     writes DIR/<n>.<full.Name>.bin: every message type of the
+  livekit_fixtures.py make DIR [--with-unknown]
+                                   writes DIR/<n>.<full.Name>.bin: every message type of the
                                    Egress API, each field set to a non-default value, and one
                                    variant per oneof member; beside each, protobuf's JSON of it
                                    as LiveKit's server answers Twirp (.twirp.json: proto names,
                                    defaults included) and as its webhooks carry it (.webhook.json:
-                                   lowerCamelCase, defaults left out)
+                                   lowerCamelCase, defaults left out); with --with-unknown also
+                                   LiveKit's Room, ParticipantInfo and TrackInfo whole, whose
+                                   fields Protos/ declares only in part (a newer peer's fields)
   livekit_fixtures.py verify DIR   parses every DIR/<n>.<full.Name>.out with LiveKit's class and
                                    checks it equals the .bin it came from, field for field
 
-Used by the Swift test `wireRoundTripWithLiveKitClasses`: Swift decodes each .bin with the
-descriptors generated from Protos/ and writes what it re-encodes to the .out.
+Used by the Swift tests `wireRoundTripWithLiveKitClasses` (Swift decodes each .bin with the
+descriptors generated from Protos/ and writes what it re-encodes to the .out) and
+`generatedTypesRoundTripLiveKitsMessagesKeepingTheFieldsTheyLack` (the same with the generated
+Swift types, which keep the fields they do not declare).
 """
 import sys
 from pathlib import Path
@@ -22,11 +27,13 @@ from livekit.protocol import egress, models  # noqa: F401  (registers the types)
 
 FD = d.FieldDescriptor
 OURS_FROM_MODELS = {"livekit.TokenPagination", "livekit.FilterParams", "livekit.WebhookConfig"}
+# Declared in Protos/ with a subset of LiveKit's fields.
+PARTLY_OURS = ["livekit.ParticipantInfo", "livekit.Room", "livekit.TrackInfo"]
 
 
-def types():
+def types(with_unknown=False):
     names = [f"livekit.{n}" for n in egress.DESCRIPTOR.message_types_by_name]
-    return names + sorted(OURS_FROM_MODELS)
+    return names + sorted(OURS_FROM_MODELS) + (PARTLY_OURS if with_unknown else [])
 
 
 def scalar(field, seed):
@@ -93,18 +100,18 @@ def variants(cls):
         yield msg
 
 
-def make(out: Path):
+def make(out: Path, with_unknown=False):
     out.mkdir(parents=True, exist_ok=True)
     db = symbol_database.Default()
     n = 0
-    for name in types():
+    for name in types(with_unknown):
         for msg in variants(db.GetSymbol(name)):
             (out / f"{n:04d}.{name}.bin").write_bytes(msg.SerializeToString())
             (out / f"{n:04d}.{name}.twirp.json").write_text(json_format.MessageToJson(
                 msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
             (out / f"{n:04d}.{name}.webhook.json").write_text(json_format.MessageToJson(msg))
             n += 1
-    print(f"wrote {n} fixtures of {len(types())} types")
+    print(f"wrote {n} fixtures of {len(types(with_unknown))} types")
 
 
 def verify(out: Path):
@@ -132,4 +139,4 @@ def verify(out: Path):
 
 if __name__ == "__main__":
     cmd, directory = sys.argv[1], Path(sys.argv[2])
-    sys.exit(make(directory) if cmd == "make" else verify(directory))
+    sys.exit(make(directory, "--with-unknown" in sys.argv[3:]) if cmd == "make" else verify(directory))
