@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "RPCTests",
             dependencies: [
-                "RPC", "HTTP", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
+                "RPC", "HTTP", "Protobuf", "APIMessages", "APIServices", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
