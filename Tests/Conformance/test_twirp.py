@@ -27,9 +27,14 @@ def curl(server, path, body=None, content_type="application/json", token=None, m
         args += ["-H", f"Content-Type: {content_type}"]
     if body is not None:
         args += ["-d", body]
-    out = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True).stdout
-    text, _, status_line = out.rpartition("\n")
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    text, _, status_line = result.stdout.rpartition("\n")
     status, _, ctype = status_line.partition(" ")
+    # A request refused from its head alone is answered at once, and the rest of its body is
+    # refused with RST_STREAM(NO_ERROR) (RFC 9113 §8.1). When that reset crosses the body curl is
+    # still sending, curl 7.88 exits 92 although it has the whole answer; the answer is what counts.
+    complete = result.returncode == 0 or (result.returncode == 92 and http2 and status not in ("", "000"))
+    assert complete, (result.returncode, result.stdout, result.stderr)
     return int(status), ctype, text
 
 
