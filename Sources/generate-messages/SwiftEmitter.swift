@@ -170,15 +170,13 @@ final class SwiftEmitter {
     private func emitWrite(_ field: ProtoFile.Field, index: Int) {
         let property = SwiftNames.field(field.name)
         if field.label == .repeated {
-            if let entry = mapEntry(field) {
-                let key = entry.fields.first { $0.number == 1 }!, value = entry.fields.first { $0.number == 2 }!
+            if mapEntry(field) != nil {
                 line("message.setMap(\(index), \(property)) { entry, key, value in")
                 indented {
                     line("entry.set(0, key)")
                     line("entry.set(1, value)")
                 }
                 line("}")
-                _ = (key, value)
             } else {
                 line("message.set(\(index), \(property))")
             }
