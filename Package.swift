@@ -89,11 +89,16 @@ let package = Package(
         ),
         // LiveKit access tokens: JWT HS256, API keys, grants.
         .target(name: "Auth", dependencies: ["Protobuf", "Support", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "SessionManager", dependencies: ["Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
+        // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
+        .target(name: "EgressWire", dependencies: ["APIMessages", "SessionManager"]),
         .target(
             name: "EgressAPI",
-            dependencies: ["RPC", "Protobuf", "SessionManager", "Media", "Support", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "APIMessages", "APIServices", "EgressWire", "HTTPClient", "RPC", "SessionManager", "Media", "Support",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The EgressBackend that records: track selection, timeline, writers (FFmpeg via Media).
         .target(
@@ -108,7 +113,7 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "Auth", "HTTPClient", "Protobuf", "SessionManager", "Support",
+                "APIMessages", "Auth", "EgressWire", "HTTPClient", "Protobuf", "SessionManager", "Support",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -116,12 +121,14 @@ let package = Package(
         // The generated `ServiceProtocol` of every service of Protos/ (Generated/Swift/Services),
         // and how a conforming value becomes the `RPCService` the router serves.
         .target(name: "APIServices", dependencies: ["APIMessages", "Protobuf", "RPC"], path: "Generated/Swift/Services"),
+        // The gRPC ecosystem's standard services: health checking and server reflection.
+        .target(name: "GRPCServices", dependencies: ["APIMessages", "APIServices", "Protobuf", "RPC"]),
         .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
                 "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
-                "APIServices",
+                "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "HTTP", "HTTPClient", "Protobuf", .product(name: "NIOCore", package: "swift-nio"),
+                "Webhooks", "APIMessages", "HTTP", "HTTPClient", "Protobuf", "SessionManager", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -171,13 +178,16 @@ let package = Package(
         .testTarget(
             name: "RPCTests",
             dependencies: [
-                "RPC", "HTTP", "Protobuf", "APIMessages", "APIServices", .product(name: "NIOCore", package: "swift-nio"),
+                "RPC", "GRPCServices", "HTTP", "Protobuf", "APIMessages", "APIServices", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EgressAPITests", dependencies: ["EgressAPI", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "EgressAPITests",
+            dependencies: ["APIMessages", "EgressAPI", "EgressWire", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // Fuzzing (Tests/Fuzz): a harness for every parser of network input, one executable each
         // (libFuzzer's entry point when Scripts/fuzz builds it with -DFUZZING and the sanitizers;
@@ -185,7 +195,7 @@ let package = Package(
         .target(
             name: "FuzzHarnesses",
             dependencies: [
-                "Auth", "Protobuf", "RPC", "HTTP", "RTP",
+                "Auth", "Protobuf", "RPC", "GRPCServices", "HTTP", "RTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -9,10 +9,13 @@ public struct EgressAPIConfiguration: Sendable {
     /// The largest Start* request accepted (default 32 KiB). Each egress keeps its request to
     /// echo it, so this bounds what ended egresses hold; real requests are a few KiB.
     public var maxStartRequestSize: Int
+    /// The server's API keys: a request's webhook may be signed with any of them.
+    public var apiKeys: Set<String>
 
-    public init(outputDirectory: String, capabilities: MediaCapabilities, maxStartRequestSize: Int = 32 * 1024) {
+    public init(outputDirectory: String, capabilities: MediaCapabilities, apiKeys: Set<String>, maxStartRequestSize: Int = 32 * 1024) {
         self.outputDirectory = outputDirectory
         self.capabilities = capabilities
+        self.apiKeys = apiKeys
         self.maxStartRequestSize = maxStartRequestSize
     }
 }

@@ -1,95 +1,117 @@
-import Protobuf
+import APIMessages
+import APIServices
+import EgressWire
 import RPC
 import SessionManager
 
 /// `livekit.Egress`: every RPC of LiveKit's Egress service, answered over the session manager.
-public enum EgressService {
-    public static func make(sessions: SessionManager, configuration: EgressAPIConfiguration) -> RPCService {
-        let decoder = EgressRequestDecoder(configuration: configuration)
+public struct EgressService: Livekit_Egress.ServiceProtocol {
+    let sessions: SessionManager
+    let configuration: EgressAPIConfiguration
+    private let decoder: EgressRequestDecoder
 
-        /// A Start* handler: decode and validate, then create the egress.
-        func start(echoAs field: String,
-                   _ decode: @escaping @Sendable (EgressRequestDecoder) -> (ProtoMessage) throws(RPCError) -> EgressSpec) -> RPCHandler {
-            .unary { request in
-                guard request.encodedSize <= configuration.maxStartRequestSize else {
-                    throw RPCError.invalidArgument(
-                        "request of \(request.encodedSize) bytes is larger than the \(configuration.maxStartRequestSize) bytes an egress request may have")
-                }
-                let spec = try decode(decoder)(request.message)
-                let echoed = EgressRecord.EchoedRequest(field: field, message: Redaction.redacted(request.message))
-                return try respond { () throws(SessionError) in try sessions.start(spec, request: echoed) }
-            }
-        }
-
-        return RPCService("livekit.Egress", handlers: [
-            "StartParticipantEgress": start(echoAs: "participant", EgressRequestDecoder.participant),
-            "StartTrackCompositeEgress": start(echoAs: "track_composite", EgressRequestDecoder.trackComposite),
-            "StartTrackEgress": start(echoAs: "track", EgressRequestDecoder.track),
-            "StartEgress": start(echoAs: "egress", EgressRequestDecoder.unified),
-            "StartRoomCompositeEgress": .unary { _ in throw RequestErrors.needsBrowser("room composite egress") },
-            "StartWebEgress": .unary { _ in throw RequestErrors.needsBrowser("web egress") },
-            "UpdateLayout": .unary { _ in throw RequestErrors.needsBrowser("UpdateLayout (room composite egress)") },
-
-            "StopEgress": .unary { request in
-                let id = try egressID(request.message)
-                return try respond { () throws(SessionError) in try sessions.stop(id) }
-            },
-            "UpdateStream": .unary { request in
-                let id = try egressID(request.message)
-                let add = request.message.strings("add_output_urls") + request.message.messages("add_destinations").map { $0.string("url") }
-                if let stream = sessions.record(id)?.spec.outputs.stream {
-                    try OutputsDecoder.checkStreamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
-                }
-                let remove = request.message.strings("remove_output_urls")
-                guard remove.count <= StreamOutput.maxURLs else {
-                    throw RequestErrors.invalidField("remove_output_urls", "\(remove.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
-                }
-                return try respond { () throws(SessionError) in try sessions.updateStream(id, add: add, remove: remove) }
-            },
-            "ListEgress": .unary { request in
-                let message = request.message
-                let query = EgressQuery(
-                    roomName: message.has("room_name") ? message.string("room_name") : nil,
-                    egressID: message.has("egress_id") ? message.string("egress_id") : nil,
-                    activeOnly: message.bool("active"),
-                    pageToken: message.message("page_token")?.string("token"))
-                let page = try mapped { () throws(SessionError) in try sessions.list(query) }
-                var response = ProtoMessage("livekit.ListEgressResponse")
-                response.set("items", page.records.map(EgressInfoEncoder.encode))
-                if let next = page.nextPageToken {
-                    var token = ProtoMessage("livekit.TokenPagination")
-                    token.set("token", next)
-                    response.set("next_page_token", token)
-                }
-                return ServerResponse(response)
-            },
-        ])
+    public init(sessions: SessionManager, configuration: EgressAPIConfiguration) {
+        self.sessions = sessions
+        self.configuration = configuration
+        decoder = EgressRequestDecoder(configuration: configuration)
     }
 
-    private static func egressID(_ message: ProtoMessage) throws(RPCError) -> String {
-        let id = message.string("egress_id")
+    // MARK: Starting
+
+    public func startParticipantEgress(request: Livekit_ParticipantEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        try checkSize(context)
+        let spec = try decoder.participant(request)
+        return try start(spec, echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
+    }
+
+    public func startTrackCompositeEgress(request: Livekit_TrackCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        try checkSize(context)
+        let spec = try decoder.trackComposite(request)
+        return try start(spec, echo: .init(kind: .trackComposite, encoded: Redaction.redacted(request).wireBytes()))
+    }
+
+    public func startTrackEgress(request: Livekit_TrackEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        try checkSize(context)
+        let spec = try decoder.track(request)
+        return try start(spec, echo: .init(kind: .track, encoded: request.wireBytes()))
+    }
+
+    public func startEgress(request: Livekit_StartEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        try checkSize(context)
+        let spec = try decoder.unified(request)
+        return try start(spec, echo: .init(kind: .unified, encoded: Redaction.redacted(request).wireBytes()))
+    }
+
+    public func startRoomCompositeEgress(request: Livekit_RoomCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        throw RequestErrors.needsBrowser("room composite egress")
+    }
+
+    public func startWebEgress(request: Livekit_WebEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        throw RequestErrors.needsBrowser("web egress")
+    }
+
+    public func updateLayout(request: Livekit_UpdateLayoutRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        throw RequestErrors.needsBrowser("UpdateLayout (room composite egress)")
+    }
+
+    /// Each egress keeps its request to echo it: a request over the limit is refused before it is decoded further.
+    private func checkSize(_ context: ServerContext) throws(RPCError) {
+        guard context.requestSize <= configuration.maxStartRequestSize else {
+            throw RPCError.invalidArgument(
+                "request of \(context.requestSize) bytes is larger than the \(configuration.maxStartRequestSize) bytes an egress request may have")
+        }
+    }
+
+    private func start(_ spec: EgressSpec, echo: EgressRecord.EchoedRequest) throws(SessionError) -> Livekit_EgressInfo {
+        Livekit_EgressInfo(try sessions.start(spec, request: echo))
+    }
+
+    // MARK: Running egresses
+
+    public func stopEgress(request: Livekit_StopEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        let id = try egressID(request.egressId)
+        return Livekit_EgressInfo(try sessions.stop(id))
+    }
+
+    public func updateStream(request: Livekit_UpdateStreamRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
+        let id = try egressID(request.egressId)
+        let add = request.addOutputUrls + request.addDestinations.map(\.url)
+        if let stream = sessions.record(id)?.spec.outputs.stream {
+            try OutputsDecoder.checkStreamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
+        }
+        let remove = request.removeOutputUrls
+        guard remove.count <= StreamOutput.maxURLs else {
+            throw RequestErrors.invalidField("remove_output_urls", "\(remove.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
+        }
+        return Livekit_EgressInfo(try sessions.updateStream(id, add: add, remove: remove))
+    }
+
+    public func listEgress(request: Livekit_ListEgressRequest, context: ServerContext) async throws -> Livekit_ListEgressResponse {
+        let query = EgressQuery(
+            roomName: request.roomName.isEmpty ? nil : request.roomName,
+            egressID: request.egressId.isEmpty ? nil : request.egressId,
+            activeOnly: request.active,
+            pageToken: request.pageToken?.token)
+        let page = try sessions.list(query)
+        var response = Livekit_ListEgressResponse()
+        response.items = page.records.map(Livekit_EgressInfo.init)
+        if let next = page.nextPageToken {
+            var token = Livekit_TokenPagination()
+            token.token = next
+            response.nextPageToken = token
+        }
+        return response
+    }
+
+    private func egressID(_ id: String) throws(RPCError) -> String {
         guard !id.isEmpty else { throw RequestErrors.invalidField("egress_id") }
         return id
     }
-
-    /// Runs a session-manager call and answers with the record as `EgressInfo`.
-    private static func respond(_ call: () throws(SessionError) -> EgressRecord) throws(RPCError) -> ServerResponse {
-        ServerResponse(EgressInfoEncoder.encode(try mapped(call)))
-    }
-
-    /// Runs a session-manager call, its refusal turned into the matching gRPC status.
-    private static func mapped<T>(_ call: () throws(SessionError) -> T) throws(RPCError) -> T {
-        do {
-            return try call()
-        } catch {
-            throw error.rpcError
-        }
-    }
 }
 
-extension SessionError {
+extension SessionError: RPCErrorConvertible {
     /// The gRPC status of each refusal.
-    var rpcError: RPCError {
+    public var rpcError: RPCError {
         switch self {
         case .notFound: RPCError(.notFound, description)
         case .alreadyEnded, .wrongState: RPCError(.failedPrecondition, description)

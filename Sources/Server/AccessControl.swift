@@ -1,5 +1,4 @@
 import Auth
-import Protobuf
 import RPC
 import Support
 
@@ -17,15 +16,13 @@ struct AccessControl: Sendable {
     /// `service` with every call's token verified from its metadata before any of its request
     /// is read (UNAUTHENTICATED otherwise), and its grant checked for `permission(method)` once
     /// the request is decoded (the room and identity are in it).
-    func protect(_ service: RPCService, _ permission: @escaping @Sendable (_ method: String, _ request: ProtoMessage) -> Permission) -> RPCService {
+    func protect(_ service: RPCService, _ permission: @escaping @Sendable (_ method: String, _ request: any Sendable) -> Permission) -> RPCService {
         service.admitting { [self] metadata in try authenticate(metadata) }
-            .checking { [self] request in
-                let token = try request.context.admission as? AccessToken ?? authenticate(request.metadata)
-                let message = request.message
-                let room = message.descriptor.field(named: "room") != nil ? message.string("room") : ""
-                let identity = message.descriptor.field(named: "identity") != nil ? message.string("identity") : ""
+            .checking { [self] request, context in
+                let token = try context.admission as? AccessToken ?? authenticate(context.metadata)
+                let scope = request as? any RoomScopedRequest
                 do throws(AuthError) {
-                    try permission(request.context.method.name, message).check(token, room: room, identity: identity)
+                    try permission(context.method.name, request).check(token, room: scope?.room ?? "", identity: scope?.participantIdentity ?? "")
                 } catch {
                     throw RPCError(.permissionDenied, error.description)
                 }
@@ -47,17 +44,17 @@ struct AccessControl: Sendable {
     }
 
     /// The Egress API: `roomRecord`.
-    static func egress(_ method: String, _ request: ProtoMessage) -> Permission { .roomRecord }
+    static func egress(_ method: String, _ request: any Sendable) -> Permission { .roomRecord }
 
     /// RoomService: `roomList` to list rooms, `roomAdmin` for the room otherwise.
-    static func roomService(_ method: String, _ request: ProtoMessage) -> Permission {
+    static func roomService(_ method: String, _ request: any Sendable) -> Permission {
         method == "ListRooms" ? .roomList : .roomAdmin
     }
 
     /// Publishing: `roomJoin` as the participant; stats need `roomAdmin` for the room
     /// (`roomList` for every room).
-    static func ingest(_ method: String, _ request: ProtoMessage) -> Permission {
+    static func ingest(_ method: String, _ request: any Sendable) -> Permission {
         guard method == "GetIngestStats" else { return .roomJoin }
-        return request.string("room").isEmpty ? .roomList : .roomAdmin
+        return (request as? any RoomScopedRequest)?.room.isEmpty ?? true ? .roomList : .roomAdmin
     }
 }

@@ -1,6 +1,7 @@
 import APIServices
 import Auth
 import EgressAPI
+import GRPCServices
 import HTTP
 import HTTPClient
 import Logging
@@ -118,25 +119,19 @@ public final class EgressServer: Service {
         let webhooks: WebhookNotifier
         do {
             webhooks = try WebhookNotifier(configuration: configuration.webhooks, keys: keys, client: try HTTPClient(group: group),
-                                           logger: logger, egressInfo: EgressInfoEncoder.encode)
+                                           logger: logger)
         } catch {
             throw ServerError("\(error)")
         }
         let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
         let access = AccessControl(keys: keys)
-        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities)
+        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         var services = [
-            access.protect(EgressService.make(sessions: sessions, configuration: egressConfiguration)
-                .checking { request in
-                    // A request's own webhooks must be usable before the egress exists.
-                    guard request.message.descriptor.field(named: "webhooks") != nil,
-                          let problem = webhooks.problem(with: request.message.messages("webhooks")) else { return }
-                    throw RPCError.invalidArgument("request has missing or invalid field: \(problem)")
-                }, AccessControl.egress),
+            access.protect(EgressService(sessions: sessions, configuration: egressConfiguration).rpcService, AccessControl.egress),
             access.protect(RoomService(hub: hub).rpcService, AccessControl.roomService),
             access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest),
             // Open to load balancers without a token: its requests are a service name.
-            HealthService.make(health).limitingRequests(to: 4096),
+            HealthService(health).rpcService.limitingRequests(to: 4096),
         ]
         let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
         services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)

@@ -1,5 +1,6 @@
 import HTTPClient
 import Logging
+import APIMessages
 import Protobuf
 import Support
 import Synchronization
@@ -18,7 +19,7 @@ final class WebhookEndpoint: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        var queue: [ProtoMessage] = []
+        var queue: [Livekit_WebhookEvent] = []
         var isDelivering = false
         var droppedSinceLastSent: Int32 = 0
         var statistics = WebhookStatistics()
@@ -40,9 +41,9 @@ final class WebhookEndpoint: Sendable {
     var isIdle: Bool { state.withLock { !$0.isDelivering } }
 
     /// Queues `event` (a `livekit.WebhookEvent`) and starts delivery if it is idle.
-    func enqueue(_ event: ProtoMessage) {
-        let (start, dropped) = state.withLock { state -> (Bool, ProtoMessage?) in
-            var dropped: ProtoMessage?
+    func enqueue(_ event: Livekit_WebhookEvent) {
+        let (start, dropped) = state.withLock { state -> (Bool, Livekit_WebhookEvent?) in
+            var dropped: Livekit_WebhookEvent?
             if state.queue.count >= configuration.queueLimit {
                 dropped = state.queue.removeFirst()
                 state.droppedSinceLastSent += 1
@@ -54,7 +55,7 @@ final class WebhookEndpoint: Sendable {
             return (true, dropped)
         }
         if let dropped {
-            logger.warning("webhook queue full: dropped the oldest event", metadata: ["event": "\(dropped.string("event"))", "id": "\(dropped.string("id"))"])
+            logger.warning("webhook queue full: dropped the oldest event", metadata: ["event": "\(dropped.event)", "id": "\(dropped.id)"])
         }
         if start { Task { await deliverAll() } }
     }
@@ -62,12 +63,12 @@ final class WebhookEndpoint: Sendable {
     private func deliverAll() async {
         while let (event, dropped) = next() {
             var event = event
-            if dropped > 0 { event.set("num_dropped", dropped) }
+            if dropped > 0 { event.numDropped = dropped }
             await deliver(event)
         }
     }
 
-    private func next() -> (ProtoMessage, Int32)? {
+    private func next() -> (Livekit_WebhookEvent, Int32)? {
         state.withLock { state in
             guard !state.queue.isEmpty else {
                 state.isDelivering = false
@@ -79,8 +80,8 @@ final class WebhookEndpoint: Sendable {
         }
     }
 
-    private func deliver(_ event: ProtoMessage) async {
-        let body = Array(event.json(.webhook).text.utf8)
+    private func deliver(_ event: Livekit_WebhookEvent) async {
+        let body = Array(event.dynamic.json(.webhook).text.utf8)
         var backoff = configuration.initialBackoff
         for attempt in 0...configuration.retries {
             if attempt > 0 {
@@ -95,22 +96,22 @@ final class WebhookEndpoint: Sendable {
                 ], body: body, timeout: configuration.requestTimeout)
                 if (200..<300).contains(response.status) {
                     state.withLock { $0.statistics.delivered += 1 }
-                    logger.debug("webhook delivered", metadata: ["event": "\(event.string("event"))", "status": "\(response.status)"])
+                    logger.debug("webhook delivered", metadata: ["event": "\(event.event)", "status": "\(response.status)"])
                     return
                 }
                 guard response.status == 429 || response.status >= 500 else {
                     state.withLock { $0.statistics.failed += 1 }
-                    logger.warning("webhook refused; not retried", metadata: ["event": "\(event.string("event"))", "status": "\(response.status)"])
+                    logger.warning("webhook refused; not retried", metadata: ["event": "\(event.event)", "status": "\(response.status)"])
                     return
                 }
                 outcome = "status \(response.status)"
             } catch {
                 outcome = "\(error)"
             }
-            logger.info("webhook attempt failed", metadata: ["event": "\(event.string("event"))", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
+            logger.info("webhook attempt failed", metadata: ["event": "\(event.event)", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
         }
         state.withLock { $0.statistics.failed += 1 }
-        logger.warning("webhook not delivered after \(configuration.retries + 1) attempts", metadata: ["event": "\(event.string("event"))", "id": "\(event.string("id"))"])
+        logger.warning("webhook not delivered after \(configuration.retries + 1) attempts", metadata: ["event": "\(event.event)", "id": "\(event.id)"])
     }
 }
 

@@ -1,7 +1,8 @@
 import Auth
 import HTTPClient
 import Logging
-import Protobuf
+import APIMessages
+import EgressWire
 import SessionManager
 import Support
 import Synchronization
@@ -15,13 +16,10 @@ public final class WebhookNotifier: Sendable {
     private let defaultKey: String
     private let client: HTTPClient
     private let logger: Logger
-    private let egressInfo: @Sendable (EgressRecord) -> ProtoMessage
     private let endpoints = Mutex<[String: WebhookEndpoint]>([:])
 
-    /// `egressInfo` writes a record as `livekit.EgressInfo`. Throws when a configured URL is not
-    /// http(s) or the configured key is unknown.
-    public init(configuration: WebhookConfiguration, keys: APIKeys, client: HTTPClient, logger: Logger,
-                egressInfo: @escaping @Sendable (EgressRecord) -> ProtoMessage) throws(WebhookError) {
+    /// Throws when a configured URL is not http(s) or the configured key is unknown.
+    public init(configuration: WebhookConfiguration, keys: APIKeys, client: HTTPClient, logger: Logger) throws(WebhookError) {
         let key = configuration.apiKey ?? keys.keys.first ?? ""
         guard keys.secret(for: key) != nil else { throw WebhookError("webhook API key \(key) is not one of the server's keys") }
         for url in configuration.urls where HTTPURL(url) == nil {
@@ -32,7 +30,6 @@ public final class WebhookNotifier: Sendable {
         self.defaultKey = key
         self.client = client
         self.logger = logger
-        self.egressInfo = egressInfo
     }
 
     /// The `EgressObserver` to give the session manager.
@@ -40,44 +37,23 @@ public final class WebhookNotifier: Sendable {
         { [self] change in notify(change) }
     }
 
-    /// Why a request's webhooks cannot be used, or nil: checked before an egress is created.
-    public func problem(with webhooks: [ProtoMessage]) -> String? {
-        for (index, webhook) in webhooks.enumerated() {
-            let url = webhook.string("url")
-            guard HTTPURL(url) != nil else { return "webhooks[\(index)].url (\(url.isEmpty ? "empty" : url) is not an http:// or https:// URL)" }
-            let key = webhook.string("signing_key")
-            guard key.isEmpty || keys.secret(for: key) != nil else { return "webhooks[\(index)].signing_key (no API key \(key))" }
-        }
-        return nil
-    }
-
     func notify(_ change: EgressChange) {
-        var event = ProtoMessage("livekit.WebhookEvent")
-        let name = switch change.kind {
+        var event = Livekit_WebhookEvent()
+        event.event = switch change.kind {
         case .started: "egress_started"
         case .updated: "egress_updated"
         case .ended: "egress_ended"
         }
-        event.set("event", name)
-        event.set("egress_info", egressInfo(change.record))
-        event.set("id", RandomID.make(prefix: "EV_"))
-        event.set("created_at", WallClock.nanoseconds() / 1_000_000_000)
+        event.egressInfo = Livekit_EgressInfo(change.record)
+        event.id = RandomID.make(prefix: "EV_")
+        event.createdAt = WallClock.nanoseconds() / 1_000_000_000
         var destinations = configuration.urls.map { ($0, defaultKey) }
-        for webhook in change.record.request.message.messages("webhooks") where Self.filter(of: webhook, allows: name) {
-            let key = webhook.string("signing_key")
-            destinations.append((webhook.string("url"), key.isEmpty ? defaultKey : key))
+        for webhook in change.record.spec.webhooks where webhook.allows(event.event) {
+            destinations.append((webhook.url, webhook.signingKey ?? defaultKey))
         }
         for (url, key) in destinations {
             endpoint(url: url, key: key)?.enqueue(event)
         }
-    }
-
-    /// A request webhook's `filter_params`: with `include_events`, only those events are sent;
-    /// an event in `exclude_events` never is.
-    static func filter(of webhook: ProtoMessage, allows event: String) -> Bool {
-        guard let filter = webhook.message("filter_params") else { return true }
-        let included = filter.strings("include_events")
-        return (included.isEmpty || included.contains(event)) && !filter.strings("exclude_events").contains(event)
     }
 
     private func endpoint(url: String, key: String) -> WebhookEndpoint? {

@@ -64,6 +64,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Flag(help: "Development mode: accept tokens signed by API key devkey with secret \"secret\" when no keys are given.")
     var dev = false
 
+    @Flag(help: "Echo the x-grpc-test-echo-* metadata that gRPC's interop test suites send (for those suites; off in production).")
+    var grpcInteropEcho = false
+
     @Option(help: "An endpoint every egress event is POSTed to; repeatable. [EGRESS_WEBHOOK_URLS, comma-separated]")
     var webhookUrl: [String] = []
 
@@ -124,6 +127,7 @@ struct EgressServerCommand: AsyncParsableCommand {
             throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
         }
         configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
+        configuration.rpc.echoesInteropMetadata = grpcInteropEcho
         // Room for a few of the largest requests at once on one connection.
         configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
                                                           2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))

@@ -7,6 +7,7 @@ import time
 import grpc
 
 import tokens
+from conftest import Server
 import pytest
 
 from h2frames import H2Client, RawConnection, grpc_message, grpc_status
@@ -116,7 +117,25 @@ def test_errors_before_any_message_are_trailers_only_with_percent_encoded_messag
 
 # --- Metadata -------------------------------------------------------------------------------
 
-def test_text_and_binary_metadata_are_echoed_in_headers_and_trailers(server, stubs):
+@pytest.fixture(scope="module")
+def interop_server():
+    """A server that echoes the interop suites' metadata, as it does only when asked."""
+    s = Server("--grpc-interop-echo")
+    yield s
+    s.stop()
+
+
+def test_interop_metadata_is_not_echoed_unless_asked(server, stubs):
+    health = stubs.health_grpc.HealthStub(server.channel())
+    _, call = health.Check.with_call(
+        stubs.health.HealthCheckRequest(), timeout=10,
+        metadata=[("x-grpc-test-echo-initial", "hello"), ("x-grpc-test-echo-trailing-bin", b"\x01")])
+    assert not [key for key, _ in call.initial_metadata() if key.startswith("x-grpc-test-echo")]
+    assert not [key for key, _ in call.trailing_metadata() if key.startswith("x-grpc-test-echo")]
+
+
+def test_text_and_binary_metadata_are_echoed_in_headers_and_trailers(interop_server, stubs):
+    server = interop_server
     health = stubs.health_grpc.HealthStub(server.channel())
     binary = bytes(range(256))
     response, call = health.Check.with_call(
@@ -127,8 +146,8 @@ def test_text_and_binary_metadata_are_echoed_in_headers_and_trailers(server, stu
     assert ("x-grpc-test-echo-trailing-bin", binary) in call.trailing_metadata()
 
 
-def test_metadata_is_echoed_on_errors_too(server, stubs):
-    health = stubs.health_grpc.HealthStub(server.channel())
+def test_metadata_is_echoed_on_errors_too(interop_server, stubs):
+    health = stubs.health_grpc.HealthStub(interop_server.channel())
     with pytest.raises(grpc.RpcError) as caught:
         health.Check(stubs.health.HealthCheckRequest(service="nope"), timeout=10,
                      metadata=[("x-grpc-test-echo-trailing-bin", b"\x00\xff")])

@@ -1,8 +1,9 @@
+import APIMessages
+import EgressWire
 import Logging
 import Protobuf
 import SessionManager
 import Testing
-@testable import EgressAPI
 
 @Suite struct EgressInfoEncoderTests {
     @Test func aRecordEncodesAsEgressInfoWithTheEchoedRequest() throws {
@@ -12,8 +13,8 @@ import Testing
         request.set("track_id", "TR_1")
         let spec = EgressSpec(roomName: "lobby", source: .track(trackID: "TR_1"), encoding: .passthrough,
                               outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
-        let record = try sessions.start(spec, request: .init(field: "track", message: request))
-        let info = try ProtoMessage(decoding: EgressInfoEncoder.encode(record).encoded(), as: ProtoMessage("livekit.EgressInfo").descriptor)
+        let record = try sessions.start(spec, request: .init(kind: .track, encoded: request.encoded()))
+        let info = try ProtoMessage(decoding: Livekit_EgressInfo(record).wireBytes(), as: ProtoMessage("livekit.EgressInfo").descriptor)
         #expect(info.string("egress_id") == record.id)
         #expect(info.string("room_name") == "lobby")
         #expect(info.enumName("status") == "EGRESS_STARTING")
@@ -30,6 +31,6 @@ import Testing
         ("srt://host:9000", "srt://host:9000"),
     ])
     func rtmpStreamKeysAreRedacted(url: String, redacted: String) {
-        #expect(Redaction.redactStreamKey(url) == redacted)
+        #expect(StreamKey.redacted(url) == redacted)
     }
 }

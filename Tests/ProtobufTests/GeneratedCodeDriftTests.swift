@@ -26,8 +26,8 @@ import Testing
         let names = { (dir: URL) in
             try FileManager.default.subpathsOfDirectory(atPath: dir.path).filter { path in
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: dir.appendingPathComponent(path).path, isDirectory: &isDirectory)
-                return !isDirectory.boolValue
+                let exists = FileManager.default.fileExists(atPath: dir.appendingPathComponent(path).path, isDirectory: &isDirectory)
+                return exists && !isDirectory.boolValue
             }.sorted()
         }
         #expect(try names(fresh) == names(committed), "Generated/ has other files than Protos/ produce")

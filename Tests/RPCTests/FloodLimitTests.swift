@@ -1,3 +1,4 @@
+import APIMessages
 import Foundation
 import HTTP
 import Logging
@@ -25,7 +26,7 @@ import Testing
     func withServer(_ body: (Int) async throws -> Void) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let logger = Logger(label: "test")
-        let check = RPCHandler.unary { _ in ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse")) }
+        let check = RPCHandler.unary { (_: Grpc_Health_V1_HealthCheckRequest, _: ServerContext) in Grpc_Health_V1_HealthCheckResponse() }
         let grpc = GRPCServer(router: RPCRouter(services: [RPCService("grpc.health.v1.Health", handlers: ["Check": check])]),
                               configuration: RPCConfiguration(), logger: logger)
         var configuration = HTTP2Configuration()

@@ -1,3 +1,4 @@
+import APIMessages
 import Foundation
 import HTTP
 import Logging
@@ -46,13 +47,13 @@ import Testing
     }
 
     @Test func handlersSeeMetadataAndSetHeadersAndTrailers() async throws {
-        let check = RPCHandler.unary { request in
+        let check = RPCHandler.unary { (_: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) in
             var headers = Metadata()
-            headers.add("x-seen-user", request.metadata["x-user"] ?? "none")
+            headers.add("x-seen-user", context.metadata["x-user"] ?? "none")
             var trailers = Metadata()
-            trailers.add("x-seen-trace-bin", binary: request.metadata.binary("x-trace-bin") ?? [])
-            trailers.add("x-method", request.context.method.name)
-            return ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse"), metadata: headers, trailers: trailers)
+            trailers.add("x-seen-trace-bin", binary: context.metadata.binary("x-trace-bin") ?? [])
+            trailers.add("x-method", context.method.name)
+            return ServerResponse(Grpc_Health_V1_HealthCheckResponse(), metadata: headers, trailers: trailers)
         }
         try await withServer(["Check": check]) { port in
             let out = try await grpcio(port: port, method: "Check", metadata: #"[("x-user", "alice"), ("x-trace-bin", b"\x00\x01\xff")]"#)
@@ -102,15 +103,15 @@ import Testing
     @Test func aHandlerPastItsDeadlineIsCancelledAndTheCallerGetsDeadlineExceeded() async throws {
         let sawDeadline = Mutex(false)
         let sawCancellation = Mutex(false)
-        let slow = RPCHandler.unary { request in
-            sawDeadline.withLock { $0 = request.context.deadline != nil }
+        let slow = RPCHandler.unary { (_: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) in
+            sawDeadline.withLock { $0 = context.deadline != nil }
             do {
                 try await Task.sleep(for: .seconds(10))
             } catch {
                 sawCancellation.withLock { $0 = true }
                 throw error
             }
-            return ServerResponse(ProtoMessage("grpc.health.v1.HealthCheckResponse"))
+            return Grpc_Health_V1_HealthCheckResponse()
         }
         try await withServer(["Check": slow]) { port in
             let out = try await rawCall(port: port, method: "Check", headers: #"[("grpc-timeout", "300m")]"#)
@@ -126,7 +127,10 @@ import Testing
 
     @Test func anErrorThatIsNotAnRPCErrorIsInternalWithoutLeakingDetails() async throws {
         struct Secret: Error {}
-        try await withServer(["Check": .unary { _ in throw Secret() }]) { port in
+        let failing = RPCHandler.unary { (_: Grpc_Health_V1_HealthCheckRequest, _: ServerContext) -> Grpc_Health_V1_HealthCheckResponse in
+            throw Secret()
+        }
+        try await withServer(["Check": failing]) { port in
             let out = try await grpcio(port: port, method: "Check", metadata: "[]")
             #expect(out["code"] as? String == "INTERNAL")
             #expect(out["details"] as? String == "internal error")

@@ -1,9 +1,12 @@
+import APIMessages
 import Testing
 @testable import RPC
 
 @Suite struct RPCRouterTests {
     let router = RPCRouter(services: [
-        RPCService("grpc.health.v1.Health", handlers: ["Check": .unary { request in ServerResponse(request.message) }]),
+        RPCService("grpc.health.v1.Health", handlers: [
+            "Check": .unary { (_: Grpc_Health_V1_HealthCheckRequest, _: ServerContext) in Grpc_Health_V1_HealthCheckResponse() },
+        ]),
     ])
 
     @Test func everyMethodOfARegisteredServiceHasARoute() throws {

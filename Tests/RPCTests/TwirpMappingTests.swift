@@ -24,12 +24,12 @@ import Testing
     }
 
     @Test func contentTypesAreReadAsTwirpDoes() {
-        #expect(TwirpServer.Encoding(contentType: "application/json") == .json)
-        #expect(TwirpServer.Encoding(contentType: "application/json;charset=UTF-8") == .json)
-        #expect(TwirpServer.Encoding(contentType: "Application/JSON; charset=utf-8") == .json)
-        #expect(TwirpServer.Encoding(contentType: "application/protobuf") == .protobuf)
-        #expect(TwirpServer.Encoding(contentType: "application/grpc") == nil)
-        #expect(TwirpServer.Encoding(contentType: "text/plain") == nil)
-        #expect(TwirpServer.Encoding(contentType: "") == nil)
+        #expect(WireFormat(contentType: "application/json") == .json)
+        #expect(WireFormat(contentType: "application/json;charset=UTF-8") == .json)
+        #expect(WireFormat(contentType: "Application/JSON; charset=utf-8") == .json)
+        #expect(WireFormat(contentType: "application/protobuf") == .protobuf)
+        #expect(WireFormat(contentType: "application/grpc") == nil)
+        #expect(WireFormat(contentType: "text/plain") == nil)
+        #expect(WireFormat(contentType: "") == nil)
     }
 }

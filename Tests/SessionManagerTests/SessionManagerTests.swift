@@ -1,5 +1,4 @@
 import Logging
-import Protobuf
 import Synchronization
 import Testing
 @testable import SessionManager
@@ -41,7 +40,7 @@ final class ScriptedBackend: EgressBackend {
                    outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
     }
 
-    var echo: EgressRecord.EchoedRequest { .init(field: "participant", message: ProtoMessage("livekit.ParticipantEgressRequest")) }
+    var echo: EgressRecord.EchoedRequest { .init(kind: .participant, encoded: []) }
 
     @Test func aRecordedEgressEndsCompleteWithItsResults() async throws {
         let sessions = manager()

@@ -3,7 +3,9 @@ import HTTPClient
 import Logging
 import NIOCore
 import NIOPosix
+import APIMessages
 import Protobuf
+import SessionManager
 import Synchronization
 import Testing
 @testable import Webhooks
@@ -47,10 +49,10 @@ import Testing
         }
     }
 
-    func event(_ id: String) -> ProtoMessage {
-        var event = ProtoMessage("livekit.WebhookEvent")
-        event.set("event", "egress_updated")
-        event.set("id", id)
+    func event(_ id: String) -> Livekit_WebhookEvent {
+        var event = Livekit_WebhookEvent()
+        event.event = "egress_updated"
+        event.id = id
         return event
     }
 
@@ -97,14 +99,7 @@ import Testing
         (["egress_updated"], ["egress_updated"], "egress_updated", false),
     ])
     func aRequestsFilterParamsChooseItsEvents(include: [String], exclude: [String], event: String, sent: Bool) {
-        var webhook = ProtoMessage("livekit.WebhookConfig")
-        webhook.set("url", "http://127.0.0.1:1/h")
-        if !include.isEmpty || !exclude.isEmpty {
-            var filter = ProtoMessage("livekit.FilterParams")
-            filter.set("include_events", include)
-            filter.set("exclude_events", exclude)
-            webhook.set("filter_params", filter)
-        }
-        #expect(WebhookNotifier.filter(of: webhook, allows: event) == sent)
+        let webhook = RequestWebhook(url: "http://127.0.0.1:1/h", includeEvents: include, excludeEvents: exclude)
+        #expect(webhook.allows(event) == sent)
     }
 }

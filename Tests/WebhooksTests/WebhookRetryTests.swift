@@ -4,6 +4,7 @@ import HTTPClient
 import Logging
 import NIOCore
 import NIOPosix
+import APIMessages
 import Protobuf
 import Synchronization
 import Testing
@@ -36,10 +37,10 @@ import Testing
         }
     }
 
-    func event(_ id: String) -> ProtoMessage {
-        var event = ProtoMessage("livekit.WebhookEvent")
-        event.set("event", "egress_updated")
-        event.set("id", id)
+    func event(_ id: String) -> Livekit_WebhookEvent {
+        var event = Livekit_WebhookEvent()
+        event.event = "egress_updated"
+        event.id = id
         return event
     }
 

@@ -1,105 +1,121 @@
-import Protobuf
+import APIMessages
+import HTTPClient
 import RPC
 import SessionManager
 import Support
 
 /// Turns each Start* request into an `EgressSpec`, validating in LiveKit's order: the
-/// request's own fields, encoding, outputs, then the room and codec compatibility.
+/// request's own fields, encoding, outputs, its webhooks, then the room and codec compatibility.
 struct EgressRequestDecoder {
     let configuration: EgressAPIConfiguration
 
     private var outputs: OutputsDecoder { OutputsDecoder(outputDirectory: configuration.outputDirectory) }
 
-    func participant(_ request: ProtoMessage) throws(RPCError) -> EgressSpec {
-        let identity = request.string("identity")
-        guard !identity.isEmpty else { throw RequestErrors.invalidField("identity") }
-        let encoding = try EncodingDecoder.decode(request)
-        let outputs = try outputs.encodedOutputs(of: request, recordsVideo: true)
-        let spec = EgressSpec(roomName: try roomName(request), source: .participant(identity: identity, screenShare: request.bool("screen_share")),
-                              encoding: encoding, outputs: outputs)
+    func participant(_ request: Livekit_ParticipantEgressRequest) throws(RPCError) -> EgressSpec {
+        guard !request.identity.isEmpty else { throw RequestErrors.invalidField("identity") }
+        let encoding = try EncodingDecoder.decode(request.options.map(EncodingDecoder.Options.init))
+        let outputs = try outputs.encodedOutputs(OutputsDecoder.EncodedOutputs(request), recordsVideo: true)
+        let spec = EgressSpec(roomName: try roomName(request.roomName),
+                              source: .participant(identity: request.identity, screenShare: request.screenShare),
+                              encoding: encoding, outputs: outputs, webhooks: try webhooks(request.webhooks))
         try check(spec, videoIsOptional: true)
         return spec
     }
 
-    func trackComposite(_ request: ProtoMessage) throws(RPCError) -> EgressSpec {
-        let audio = request.string("audio_track_id")
-        let video = request.string("video_track_id")
+    func trackComposite(_ request: Livekit_TrackCompositeEgressRequest) throws(RPCError) -> EgressSpec {
+        let (audio, video) = (request.audioTrackId, request.videoTrackId)
         guard !audio.isEmpty || !video.isEmpty else { throw RequestErrors.invalidField("audio_track_id or video_track_id") }
-        let encoding = try EncodingDecoder.decode(request)
-        let outputs = try outputs.encodedOutputs(of: request, recordsVideo: !video.isEmpty)
-        let spec = EgressSpec(roomName: try roomName(request),
+        let encoding = try EncodingDecoder.decode(request.options.map(EncodingDecoder.Options.init))
+        let outputs = try outputs.encodedOutputs(OutputsDecoder.EncodedOutputs(request), recordsVideo: !video.isEmpty)
+        let spec = EgressSpec(roomName: try roomName(request.roomName),
                               source: .trackComposite(audioTrackID: audio.isEmpty ? nil : audio, videoTrackID: video.isEmpty ? nil : video),
-                              encoding: encoding, outputs: outputs)
+                              encoding: encoding, outputs: outputs, webhooks: try webhooks(request.webhooks))
         try check(spec, videoIsOptional: false)
         return spec
     }
 
-    func track(_ request: ProtoMessage) throws(RPCError) -> EgressSpec {
-        let trackID = request.string("track_id")
-        guard !trackID.isEmpty else { throw RequestErrors.invalidField("track_id") }
-        let outputs = try outputs.directOutput(of: request)
-        let spec = EgressSpec(roomName: try roomName(request), source: .track(trackID: trackID), encoding: .passthrough, outputs: outputs)
+    func track(_ request: Livekit_TrackEgressRequest) throws(RPCError) -> EgressSpec {
+        guard !request.trackId.isEmpty else { throw RequestErrors.invalidField("track_id") }
+        let outputs = try outputs.directOutput(request.output)
+        let spec = EgressSpec(roomName: try roomName(request.roomName), source: .track(trackID: request.trackId), encoding: .passthrough,
+                              outputs: outputs, webhooks: try webhooks(request.webhooks))
         try checkFilledPaths(spec)
         return spec
     }
 
     /// The unified `StartEgress`: only a media source can be recorded here.
-    func unified(_ request: ProtoMessage) throws(RPCError) -> EgressSpec {
-        switch request.oneofCase(containing: "media") {
-        case "template"?: throw RequestErrors.needsBrowser("template (room composite) egress")
-        case "web"?: throw RequestErrors.needsBrowser("web egress")
-        case "media"?: break
-        default: throw RequestErrors.invalidField("source")
+    func unified(_ request: Livekit_StartEgressRequest) throws(RPCError) -> EgressSpec {
+        let media: Livekit_MediaSource
+        switch request.source {
+        case .template?: throw RequestErrors.needsBrowser("template (room composite) egress")
+        case .web?: throw RequestErrors.needsBrowser("web egress")
+        case .media(let source)?: media = source
+        case nil: throw RequestErrors.invalidField("source")
         }
-        let media = request.message("media")!
         var video: EgressSpec.VideoSelection?
-        switch media.oneofCase(containing: "video_track_id") {
-        case "video_track_id"?:
-            let id = media.string("video_track_id")
+        switch media.video {
+        case .videoTrackId(let id)?:
             guard !id.isEmpty else { throw RequestErrors.invalidField("video_track_id") }
             video = .track(id: id)
-        case "participant_video"?:
-            let participant = media.message("participant_video")!
-            guard !participant.string("identity").isEmpty else { throw RequestErrors.invalidField("participant_video.identity") }
-            video = .participant(identity: participant.string("identity"), preferScreenShare: participant.bool("prefer_screen_share"))
-        default:
+        case .participantVideo(let participant)?:
+            guard !participant.identity.isEmpty else { throw RequestErrors.invalidField("participant_video.identity") }
+            video = .participant(identity: participant.identity, preferScreenShare: participant.preferScreenShare)
+        case nil:
             video = nil
         }
-        let audio = try audioSelection(media.message("audio"))
+        let audio = try audioSelection(media.audio)
         guard video != nil || audio != nil else { throw RequestErrors.invalidField("media", "it selects neither video nor audio") }
-        let encoding = try EncodingDecoder.decode(request)
-        let outputs = try outputs.unifiedOutputs(of: request, recordsVideo: video != nil)
-        let spec = EgressSpec(roomName: try roomName(request), source: .media(video: video, audio: audio),
-                              encoding: encoding, outputs: outputs)
+        let encoding = try EncodingDecoder.decode(request.encoding.map(EncodingDecoder.Options.init))
+        let outputs = try outputs.unifiedOutputs(request.outputs, storage: request.storage, recordsVideo: video != nil)
+        let spec = EgressSpec(roomName: try roomName(request.roomName), source: .media(video: video, audio: audio),
+                              encoding: encoding, outputs: outputs, webhooks: try webhooks(request.webhooks))
         try check(spec, videoIsOptional: false)
         return spec
     }
 
-    private func audioSelection(_ config: ProtoMessage?) throws(RPCError) -> EgressSpec.AudioSelection? {
+    private func audioSelection(_ config: Livekit_AudioConfig?) throws(RPCError) -> EgressSpec.AudioSelection? {
         guard let config else { return nil }
         var routes: [EgressSpec.AudioRoute] = []
-        for (i, route) in config.messages("routes").enumerated() {
+        for (i, route) in config.routes.enumerated() {
             let match: EgressSpec.AudioRoute.Match
-            switch route.oneofCase(containing: "track_id") {
-            case "track_id"? where !route.string("track_id").isEmpty: match = .trackID(route.string("track_id"))
-            case "participant_identity"? where !route.string("participant_identity").isEmpty:
-                match = .participantIdentity(route.string("participant_identity"))
-            case "participant_kind"?: match = .participantKind(route.enumNumber("participant_kind"))
+            switch route.match {
+            case .trackId(let id)? where !id.isEmpty: match = .trackID(id)
+            case .participantIdentity(let identity)? where !identity.isEmpty: match = .participantIdentity(identity)
+            case .participantKind(let kind)?: match = .participantKind(kind.rawValue)
             default: throw RequestErrors.invalidField("audio.routes[\(i)]", "a route matches a track_id, participant_identity or participant_kind")
             }
-            guard let channel = EgressSpec.AudioRoute.Channel(rawValue: route.enumNumber("channel")) else {
+            guard let channel = EgressSpec.AudioRoute.Channel(rawValue: route.channel.rawValue) else {
                 throw RequestErrors.invalidField("audio.routes[\(i)].channel")
             }
             routes.append(EgressSpec.AudioRoute(match: match, channel: channel))
         }
-        guard config.bool("capture_all") || !routes.isEmpty else { return nil }
-        return EgressSpec.AudioSelection(captureAll: config.bool("capture_all"), routes: routes)
+        guard config.captureAll || !routes.isEmpty else { return nil }
+        return EgressSpec.AudioSelection(captureAll: config.captureAll, routes: routes)
     }
 
-    private func roomName(_ request: ProtoMessage) throws(RPCError) -> String {
-        let name = request.string("room_name")
+    private func roomName(_ name: String) throws(RPCError) -> String {
         guard !name.isEmpty else { throw RequestErrors.invalidField("room_name") }
         return name
+    }
+
+    /// The request's own webhooks, usable before the egress exists: an http(s) URL each, and a
+    /// signing key the server has.
+    private func webhooks(_ webhooks: [Livekit_WebhookConfig]) throws(RPCError) -> [RequestWebhook] {
+        guard webhooks.count <= RequestWebhook.maxPerRequest else {
+            throw RequestErrors.invalidField("webhooks", "\(webhooks.count) webhooks; at most \(RequestWebhook.maxPerRequest) are allowed")
+        }
+        return try webhooks.enumerated().map { index, webhook throws(RPCError) in
+            guard HTTPURL(webhook.url) != nil else {
+                throw RequestErrors.invalidField("webhooks[\(index)].url", "\(webhook.url.isEmpty ? "empty" : webhook.url) is not an http:// or https:// URL")
+            }
+            let key = webhook.signingKey
+            guard key.isEmpty || configuration.apiKeys.contains(key) else {
+                throw RequestErrors.invalidField("webhooks[\(index)].signing_key", "no API key \(key)")
+            }
+            return RequestWebhook(url: webhook.url, signingKey: key.isEmpty ? nil : key,
+                                  includeEvents: webhook.filterParams?.includeEvents ?? [],
+                                  excludeEvents: webhook.filterParams?.excludeEvents ?? [])
+        }
     }
 
     private func check(_ spec: EgressSpec, videoIsOptional: Bool) throws(RPCError) {

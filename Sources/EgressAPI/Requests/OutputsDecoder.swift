@@ -1,4 +1,4 @@
-import Protobuf
+import APIMessages
 import RPC
 import SessionManager
 
@@ -10,53 +10,72 @@ struct OutputsDecoder {
 
     // MARK: Legacy requests (file_outputs, stream_outputs, segment_outputs, image_outputs)
 
-    /// The encoded outputs of a Participant / TrackComposite request, including the deprecated
-    /// single `file` / `stream` / `segments` members where the request has them.
-    func encodedOutputs(of request: ProtoMessage, recordsVideo: Bool) throws(RPCError) -> Outputs {
-        var outputs = Outputs()
-        let files = request.messages("file_outputs")
-        let streams = request.messages("stream_outputs")
-        let segments = request.messages("segment_outputs")
-        let images = request.messages("image_outputs")
-        let hasDeprecated = request.descriptor.field(named: "file") != nil
-        guard files.count <= 1 else { throw RequestErrors.invalidField("multiple file outputs") }
-        guard streams.count <= 1 else { throw RequestErrors.invalidField("multiple stream outputs") }
-        guard segments.count <= 1 else { throw RequestErrors.invalidField("multiple segmented file outputs") }
+    /// The output lists of a Participant or TrackComposite request, with the deprecated single
+    /// `file` / `stream` / `segments` member of the requests that have one.
+    struct EncodedOutputs {
+        var files: [Livekit_EncodedFileOutput]
+        var streams: [Livekit_StreamOutput]
+        var segments: [Livekit_SegmentedFileOutput]
+        var images: [Livekit_ImageOutput]
 
-        if let file = files.first ?? (hasDeprecated ? request.message("file") : nil) {
-            try rejectUpload(in: file)
-            outputs.file = try fileOutput(file, typeField: "file_type")
+        init(_ request: Livekit_ParticipantEgressRequest) {
+            (files, streams, segments, images) = (request.fileOutputs, request.streamOutputs, request.segmentOutputs, request.imageOutputs)
         }
-        if let stream = streams.first ?? (hasDeprecated ? request.message("stream") : nil) {
+
+        init(_ request: Livekit_TrackCompositeEgressRequest) {
+            (files, streams, segments, images) = (request.fileOutputs, request.streamOutputs, request.segmentOutputs, request.imageOutputs)
+            // The deprecated member counts when its list is empty.
+            switch request.output {
+            case .file(let file)? where files.isEmpty: files = [file]
+            case .stream(let stream)? where streams.isEmpty: streams = [stream]
+            case .segments(let segment)? where segments.isEmpty: segments = [segment]
+            default: break
+            }
+        }
+    }
+
+    /// The encoded outputs of a Participant / TrackComposite request.
+    func encodedOutputs(_ request: EncodedOutputs, recordsVideo: Bool) throws(RPCError) -> Outputs {
+        var outputs = Outputs()
+        guard request.files.count <= 1 else { throw RequestErrors.invalidField("multiple file outputs") }
+        guard request.streams.count <= 1 else { throw RequestErrors.invalidField("multiple stream outputs") }
+        guard request.segments.count <= 1 else { throw RequestErrors.invalidField("multiple segmented file outputs") }
+
+        if let file = request.files.first {
+            try rejectUpload(file.output.map(Upload.init))
+            outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest)
+        }
+        if let stream = request.streams.first {
             outputs.stream = try streamOutput(stream)
         }
-        if let segment = segments.first ?? (hasDeprecated ? request.message("segments") : nil) {
+        if let segment = request.segments.first {
             outputs.segments = try segmentsOutput(segment)
         }
-        outputs.images = try images.map { image throws(RPCError) in try imageOutput(image) }
+        outputs.images = try request.images.map { image throws(RPCError) in try imageOutput(image) }
         try checkShape(outputs, recordsVideo: recordsVideo)
         return outputs
     }
 
     // MARK: The unified request (repeated Output)
 
-    func unifiedOutputs(of request: ProtoMessage, recordsVideo: Bool) throws(RPCError) -> Outputs {
-        if let storage = request.message("storage") { try rejectStorage(storage) }
+    func unifiedOutputs(_ list: [Livekit_Output], storage: Livekit_StorageConfig?, recordsVideo: Bool) throws(RPCError) -> Outputs {
+        try rejectStorage(storage)
         var outputs = Outputs()
-        for output in request.messages("outputs") {
-            if let storage = output.message("storage") { try rejectStorage(storage) }
-            if let file = output.message("file") {
+        for output in list {
+            try rejectStorage(output.storage)
+            switch output.config {
+            case .file(let file)?:
                 guard outputs.file == nil else { throw RequestErrors.invalidField("multiple file outputs") }
-                outputs.file = try fileOutput(file, typeField: "file_type")
-            } else if let stream = output.message("stream") {
+                outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest)
+            case .stream(let stream)?:
                 guard outputs.stream == nil else { throw RequestErrors.invalidField("multiple stream outputs") }
                 outputs.stream = try streamOutput(stream)
-            } else if let segments = output.message("segments") {
+            case .segments(let segments)?:
                 guard outputs.segments == nil else { throw RequestErrors.invalidField("multiple segmented file outputs") }
                 outputs.segments = try segmentsOutput(segments)
-            } else if let images = output.message("images") {
+            case .images(let images)?:
                 outputs.images.append(try imageOutput(images))
-            } else {
+            case nil:
                 throw RequestErrors.invalidField("output", "an output sets none of file, stream, segments, images")
             }
         }
@@ -66,43 +85,42 @@ struct OutputsDecoder {
 
     // MARK: Track egress (DirectFileOutput or websocket_url)
 
-    func directOutput(of request: ProtoMessage) throws(RPCError) -> Outputs {
-        if let file = request.message("file") {
-            try rejectUpload(in: file)
-            return Outputs(file: FileOutput(fileType: nil, path: try confined(file.string("filepath"), field: "filepath"),
-                                            disableManifest: file.bool("disable_manifest")))
-        }
-        if request.has("websocket_url") {
-            let url = request.string("websocket_url")
+    func directOutput(_ output: Livekit_TrackEgressRequest.OneOf_Output?) throws(RPCError) -> Outputs {
+        switch output {
+        case .file(let file)?:
+            try rejectUpload(file.output.map(Upload.init))
+            return Outputs(file: FileOutput(fileType: nil, path: try confined(file.filepath, field: "filepath"),
+                                            disableManifest: file.disableManifest))
+        case .websocketUrl(let url)?:
             try Self.checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
             return Outputs(websocketURL: url)
+        case nil:
+            throw RequestErrors.invalidField("output")
         }
-        throw RequestErrors.invalidField("output")
     }
 
     // MARK: One output each
 
-    private func fileOutput(_ file: ProtoMessage, typeField: String) throws(RPCError) -> FileOutput {
-        let fileType: FileType? = switch file.enumNumber(typeField) {
-        case 0: nil
-        case 1: .mp4
-        case 2: .ogg
-        case 3: .mp3
-        case let other: throw RequestErrors.invalidField(typeField, "unknown file type \(other)")
+    private func fileOutput(fileType: Livekit_EncodedFileType, path: String, disableManifest: Bool) throws(RPCError) -> FileOutput {
+        let type: FileType? = switch fileType {
+        case .defaultFiletype: nil
+        case .mp4: .mp4
+        case .ogg: .ogg
+        case .mp3: .mp3
+        case .unrecognized(let other): throw RequestErrors.invalidField("file_type", "unknown file type \(other)")
         }
-        return FileOutput(fileType: fileType, path: try confined(file.string("filepath"), field: "filepath"),
-                          disableManifest: file.bool("disable_manifest"))
+        return FileOutput(fileType: type, path: try confined(path, field: "filepath"), disableManifest: disableManifest)
     }
 
-    private func streamOutput(_ stream: ProtoMessage) throws(RPCError) -> StreamOutput {
+    private func streamOutput(_ stream: Livekit_StreamOutput) throws(RPCError) -> StreamOutput {
         let streamProtocol: StreamProtocol
-        switch stream.enumNumber("protocol") {
-        case 0, 1: streamProtocol = .rtmp
-        case 2: streamProtocol = .srt
-        case 3: streamProtocol = .websocket
-        case let other: throw RequestErrors.invalidField("protocol", "unknown stream protocol \(other)")
+        switch stream.protocol {
+        case .defaultProtocol, .rtmp: streamProtocol = .rtmp
+        case .srt: streamProtocol = .srt
+        case .websocket: streamProtocol = .websocket
+        case .unrecognized(let other): throw RequestErrors.invalidField("protocol", "unknown stream protocol \(other)")
         }
-        let urls = stream.strings("urls") + stream.messages("destinations").map { $0.string("url") }
+        let urls = stream.urls + stream.destinations.map(\.url)
         try Self.checkStreamURLs(urls, for: streamProtocol, field: "stream url")
         return StreamOutput(streamProtocol: streamProtocol, urls: urls)
     }
@@ -123,41 +141,40 @@ struct OutputsDecoder {
         for url in urls { try checkURL(url, schemes: schemes, field: field) }
     }
 
-    private func segmentsOutput(_ segments: ProtoMessage) throws(RPCError) -> SegmentsOutput {
-        try rejectUpload(in: segments)
-        let fragmented: Bool = switch segments.enumNumber("protocol") {
-        case 0, 1: false
-        case 2: true
-        case let other: throw RequestErrors.invalidField("protocol", "unknown segmented file protocol \(other)")
+    private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput) throws(RPCError) -> SegmentsOutput {
+        try rejectUpload(segments.output.map(Upload.init))
+        let fragmented: Bool = switch segments.protocol {
+        case .defaultSegmentedFileProtocol, .hlsProtocol: false
+        case .hlsFmp4Protocol: true
+        case .unrecognized(let other): throw RequestErrors.invalidField("protocol", "unknown segmented file protocol \(other)")
         }
-        let duration = segments.uint32("segment_duration")
+        let duration = segments.segmentDuration
         guard duration <= 3600 else { throw RequestErrors.invalidField("segment_duration", "\(duration) s is over an hour") }
         return SegmentsOutput(
             fragmentedMP4: fragmented,
-            filenamePrefix: try confined(segments.string("filename_prefix"), field: "filename_prefix"),
-            playlistName: try confined(segments.string("playlist_name"), field: "playlist_name"),
-            livePlaylistName: try confined(segments.string("live_playlist_name"), field: "live_playlist_name"),
+            filenamePrefix: try confined(segments.filenamePrefix, field: "filename_prefix"),
+            playlistName: try confined(segments.playlistName, field: "playlist_name"),
+            livePlaylistName: try confined(segments.livePlaylistName, field: "live_playlist_name"),
             segmentDuration: duration == 0 ? 4 : duration,
-            timestampSuffix: segments.enumNumber("filename_suffix") == 1,
-            disableManifest: segments.bool("disable_manifest"))
+            timestampSuffix: segments.filenameSuffix == .timestamp,
+            disableManifest: segments.disableManifest)
     }
 
-    private func imageOutput(_ image: ProtoMessage) throws(RPCError) -> ImageOutput {
-        try rejectUpload(in: image)
-        for dimension in ["width", "height"] {
-            let value = image.int32(dimension)
+    private func imageOutput(_ image: Livekit_ImageOutput) throws(RPCError) -> ImageOutput {
+        try rejectUpload(image.output.map(Upload.init))
+        for (dimension, value) in [("width", image.width), ("height", image.height)] {
             guard value == 0 || (value >= 16 && value % 2 == 0) else {
                 throw RequestErrors.invalidField(dimension, "\(value) is not an even number of pixels of at least 16")
             }
         }
-        guard image.enumNumber("image_codec") <= 1 else { throw RequestErrors.invalidField("image_codec") }
-        guard let suffix = ImageOutput.Suffix(rawValue: image.enumNumber("filename_suffix")) else {
+        guard image.imageCodec.rawValue <= 1 else { throw RequestErrors.invalidField("image_codec") }
+        guard let suffix = ImageOutput.Suffix(rawValue: image.filenameSuffix.rawValue) else {
             throw RequestErrors.invalidField("filename_suffix")
         }
-        let interval = image.uint32("capture_interval")
-        return ImageOutput(captureInterval: interval == 0 ? 10 : interval, width: image.int32("width"), height: image.int32("height"),
-                           filenamePrefix: try confined(image.string("filename_prefix"), field: "filename_prefix"),
-                           suffix: suffix, disableManifest: image.bool("disable_manifest"))
+        let interval = image.captureInterval
+        return ImageOutput(captureInterval: interval == 0 ? 10 : interval, width: image.width, height: image.height,
+                           filenamePrefix: try confined(image.filenamePrefix, field: "filename_prefix"),
+                           suffix: suffix, disableManifest: image.disableManifest)
     }
 
     // MARK: Checks
@@ -178,14 +195,71 @@ struct OutputsDecoder {
         }
     }
 
-    private func rejectUpload(in output: ProtoMessage) throws(RPCError) {
-        for provider in ["s3", "gcp", "azure", "aliOSS"] where output.descriptor.field(named: provider) != nil && output.has(provider) {
-            throw RequestErrors.uploadNotSupported(provider)
+    /// Where an output would be uploaded; any upload is refused (the files stay in the output directory).
+    private enum Upload {
+        case s3, gcp, azure, aliOSS
+
+        var name: String {
+            switch self {
+            case .s3: "s3"
+            case .gcp: "gcp"
+            case .azure: "azure"
+            case .aliOSS: "aliOSS"
+            }
+        }
+
+        init(_ output: Livekit_EncodedFileOutput.OneOf_Output) {
+            switch output {
+            case .s3: self = .s3
+            case .gcp: self = .gcp
+            case .azure: self = .azure
+            case .aliOSS: self = .aliOSS
+            }
+        }
+
+        init(_ output: Livekit_DirectFileOutput.OneOf_Output) {
+            switch output {
+            case .s3: self = .s3
+            case .gcp: self = .gcp
+            case .azure: self = .azure
+            case .aliOSS: self = .aliOSS
+            }
+        }
+
+        init(_ output: Livekit_SegmentedFileOutput.OneOf_Output) {
+            switch output {
+            case .s3: self = .s3
+            case .gcp: self = .gcp
+            case .azure: self = .azure
+            case .aliOSS: self = .aliOSS
+            }
+        }
+
+        init(_ output: Livekit_ImageOutput.OneOf_Output) {
+            switch output {
+            case .s3: self = .s3
+            case .gcp: self = .gcp
+            case .azure: self = .azure
+            case .aliOSS: self = .aliOSS
+            }
+        }
+
+        init(_ provider: Livekit_StorageConfig.OneOf_Provider) {
+            switch provider {
+            case .s3: self = .s3
+            case .gcp: self = .gcp
+            case .azure: self = .azure
+            case .aliOSS: self = .aliOSS
+            }
         }
     }
 
-    private func rejectStorage(_ storage: ProtoMessage) throws(RPCError) {
-        if let provider = storage.oneofCase(containing: "s3") { throw RequestErrors.uploadNotSupported(provider) }
+    private func rejectUpload(_ upload: Upload?) throws(RPCError) {
+        if let upload { throw RequestErrors.uploadNotSupported(upload.name) }
+    }
+
+    private func rejectStorage(_ storage: Livekit_StorageConfig?) throws(RPCError) {
+        try rejectUpload(storage?.provider.map(Upload.init))
     }
 
     private static func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {

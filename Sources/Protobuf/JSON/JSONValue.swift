@@ -90,5 +90,12 @@ public indirect enum JSONValue: Sendable, Equatable {
 /// Malformed JSON, or JSON that does not fit the message type, with where.
 public struct JSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Well-formed JSON holding a value its field cannot take (a string with a NUL byte), as
+    /// opposed to text that is no message at all.
+    public let isInvalidValue: Bool
+
+    public init(_ description: String, isInvalidValue: Bool = false) {
+        self.description = description
+        self.isInvalidValue = isInvalidValue
+    }
 }

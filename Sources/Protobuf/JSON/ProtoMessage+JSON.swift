@@ -182,6 +182,8 @@ extension ProtoMessage {
             }
         case .string:
             guard case .string(let s) = json else { throw JSONError("\(path) must be a string") }
+            // protobuf-c keeps strings as C strings: one with a NUL would be cut short on the way to the wire.
+            guard !s.utf8.contains(0) else { throw JSONError("\(path) contains a NUL byte", isInvalidValue: true) }
             return .string(s)
         case .bytes:
             guard case .string(let s) = json, let bytes = Base64.decode(s) else { throw JSONError("\(path) must be base64 text") }

@@ -10,8 +10,12 @@ public struct RPCService: Sendable {
         guard let descriptor = DescriptorRegistry.shared.service(named: fullName) else {
             preconditionFailure("no service \(fullName) in Generated/")
         }
-        for name in handlers.keys {
-            precondition(descriptor.method(named: name) != nil, "\(fullName) has no method \(name)")
+        for (name, handler) in handlers {
+            guard let method = descriptor.method(named: name) else { preconditionFailure("\(fullName) has no method \(name)") }
+            if let (request, response) = handler.types {
+                precondition(request === method.input && response === method.output,
+                             "the handler of \(method.path) takes \(request.fullName) and returns \(response.fullName)")
+            }
         }
         self.descriptor = descriptor
         self.handlers = handlers
@@ -43,30 +47,17 @@ public struct RPCService: Sendable {
         })
     }
 
-    /// The same service with `check` run before every handler, on the gRPC and Twirp paths
-    /// alike: an error it throws is the call's answer, and the handler does not run.
-    public func checking(_ check: @escaping @Sendable (ServerRequest) throws -> Void) -> RPCService {
+    /// The same service with `check` run on every decoded request message before its handler,
+    /// on the gRPC and Twirp paths alike: an error it throws is the call's answer, and the
+    /// handler does not run. Checks added earlier run first.
+    public func checking(_ check: @escaping RequestCheck) -> RPCService {
         RPCService(descriptor: descriptor, handlers: handlers.mapValues { handler in
-            var checked: RPCHandler = switch handler.kind {
-            case .unary(let body):
-                .unary { request in
-                    try check(request)
-                    return try await body(request)
-                }
-            case .serverStreaming(let body):
-                .serverStreaming { request, writer in
-                    try check(request)
-                    return try await body(request, writer)
-                }
-            case .bidirectionalStreaming(let body):
-                .bidirectionalStreaming { request, requests, writer in
-                    try check(request)
-                    return try await body(request, requests, writer)
-                }
+            var handler = handler
+            handler.check = { [earlier = handler.check] request, context in
+                try earlier?(request, context)
+                try check(request, context)
             }
-            checked.admission = handler.admission
-            checked.maxRequestSize = handler.maxRequestSize
-            return checked
+            return handler
         })
     }
 }

@@ -7,11 +7,13 @@ public final class GRPCServer: Sendable {
     let router: RPCRouter
     let configuration: RPCConfiguration
     let logger: Logger
+    let executor: CallExecutor
 
     public init(router: RPCRouter, configuration: RPCConfiguration, logger: Logger) {
         self.router = router
         self.configuration = configuration
         self.logger = logger
+        executor = CallExecutor(configuration: configuration, logger: logger)
     }
 
     /// The factory the HTTP/2 server calls for every new stream.

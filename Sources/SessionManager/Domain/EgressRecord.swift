@@ -1,5 +1,3 @@
-import Protobuf
-
 /// Everything known about one egress: what was asked, where it stands, what it produced.
 public struct EgressRecord: Sendable {
     public let id: String
@@ -21,14 +19,20 @@ public struct EgressRecord: Sendable {
 
     public var status: EgressStatus { state.status }
 
-    /// The echoed request and the `EgressInfo.request` oneof member it goes in.
-    public struct EchoedRequest: Sendable {
-        public let field: String
-        public let message: ProtoMessage
+    /// The request an egress was started with, kept to be echoed as it came: in protobuf's
+    /// encoding, so that fields this server does not know (a newer client's) are kept too.
+    public struct EchoedRequest: Sendable, Equatable {
+        /// Which Start* request it is.
+        public enum Kind: Sendable, Equatable {
+            case participant, trackComposite, track, unified
+        }
 
-        public init(field: String, message: ProtoMessage) {
-            self.field = field
-            self.message = message
+        public let kind: Kind
+        public let encoded: [UInt8]
+
+        public init(kind: Kind, encoded: [UInt8]) {
+            self.kind = kind
+            self.encoded = encoded
         }
     }
 }

@@ -5,12 +5,15 @@ public struct EgressSpec: Sendable, Equatable {
     public var source: Source
     public var encoding: Encoding
     public var outputs: Outputs
+    /// Where the egress's own events go, beside the server's webhooks.
+    public var webhooks: [RequestWebhook]
 
-    public init(roomName: String, source: Source, encoding: Encoding, outputs: Outputs) {
+    public init(roomName: String, source: Source, encoding: Encoding, outputs: Outputs, webhooks: [RequestWebhook] = []) {
         self.roomName = roomName
         self.source = source
         self.encoding = encoding
         self.outputs = outputs
+        self.webhooks = webhooks
     }
 
     /// The kind of request that made the egress, which is also what it records.

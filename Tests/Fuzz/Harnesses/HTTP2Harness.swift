@@ -1,4 +1,5 @@
 #if DEBUG || FUZZING
+import GRPCServices
 @testable import HTTP
 import Logging
 import NIOCore
@@ -26,7 +27,7 @@ enum HTTP2Harness {
     static func makeApplication() -> HTTPApplication {
         let health = HealthStatus()
         health.set("", .serving)
-        let router = RPCRouter(services: [HealthService.make(health)])
+        let router = RPCRouter(services: [HealthService(health).rpcService])
         let grpc = GRPCServer(router: router, configuration: RPCConfiguration(), logger: logger)
         let twirp = TwirpServer(router: router, configuration: RPCConfiguration(), logger: logger)
         return HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder, bufferedPathPrefix: TwirpServer.pathPrefix)

@@ -1,4 +1,5 @@
 import Protobuf
+import RPC
 
 /// gRPC server reflection, `grpc.reflection.v1` and `grpc.reflection.v1alpha` (the same
 /// messages): lists the services and hands out the file descriptors of Protos/, so generic
@@ -8,12 +9,12 @@ public enum ReflectionService {
     public static func make(listing services: [String]) -> [RPCService] {
         ["grpc.reflection.v1", "grpc.reflection.v1alpha"].map { package in
             RPCService("\(package).ServerReflection", handlers: [
-                "ServerReflectionInfo": .bidirectionalStreaming { _, requests, writer in
+                // Dynamic messages: one body serves both versions' (distinct but identical) types.
+                "ServerReflectionInfo": .bidirectionalStreaming(dynamic: { requests, writer, _ in
                     for try await request in requests {
                         try await writer.write(answer(request, package: package, services: services))
                     }
-                    return Metadata()
-                },
+                }),
             ])
         }
     }

@@ -1,0 +1,110 @@
+import Logging
+import NIOCore
+import Protobuf
+
+/// Runs calls the same way whichever transport carries them. gRPC and Twirp parse their own
+/// framing and hand over the route, the caller's metadata and the request's bytes; the executor
+/// admits the call, enforces the size limit, decodes, checks, runs the handler and encodes, and
+/// turns whatever went wrong into the one status that answers the call.
+struct CallExecutor: Sendable {
+    let configuration: RPCConfiguration
+    let logger: Logger
+
+    /// The largest request message `handler` takes.
+    func requestLimit(of handler: RPCHandler) -> Int {
+        min(configuration.maxReceiveMessageSize, handler.maxRequestSize ?? .max)
+    }
+
+    /// Runs the method's admission check on the call's metadata, before any of its request is read.
+    func admit(_ handler: RPCHandler, metadata: Metadata) -> Result<(any Sendable)?, RPCError> {
+        guard let admission = handler.admission else { return .success(nil) }
+        do {
+            return .success(try admission(metadata))
+        } catch {
+            return .failure((error as? any RPCErrorConvertible)?.rpcError ?? RPCError(.unauthenticated, "\(error)"))
+        }
+    }
+
+    /// A unary call (or Twirp's only kind): the response's bytes, or the status answering the call.
+    func unary(_ handler: RPCHandler, request: ByteBuffer, format: WireFormat,
+               context: ServerContext) async -> Result<RPCHandler.Answer, RPCError> {
+        guard case .unary(let body) = handler.kind else {
+            return .failure(.unimplemented("\(context.method.name) is not a unary method"))
+        }
+        if let refusal = refuseSize(request, handler) { return .failure(refusal) }
+        do {
+            return .success(try await body(request, format, context, handler.check))
+        } catch {
+            return .failure(status(for: error, context))
+        }
+    }
+
+    /// A server-streaming call: its responses go to `send`; the trailers, or the status
+    /// answering the call.
+    func serverStreaming(_ handler: RPCHandler, request: ByteBuffer, context: ServerContext,
+                         send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
+        guard case .serverStreaming(let body) = handler.kind else {
+            return .failure(.unimplemented("\(context.method.name) is not a server-streaming method"))
+        }
+        if let refusal = refuseSize(request, handler) { return .failure(refusal) }
+        do {
+            return .success(try await body(request, context, handler.check, send))
+        } catch {
+            return .failure(status(for: error, context))
+        }
+    }
+
+    /// A bidirectional call: its requests arrive through `requests` as they come (the transport
+    /// holds each to the size limit), its responses go to `send`.
+    func bidirectionalStreaming(_ handler: RPCHandler, requests: RPCHandler.Payloads, context: ServerContext,
+                                send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
+        guard case .bidirectionalStreaming(let body) = handler.kind else {
+            return .failure(.unimplemented("\(context.method.name) is not a streaming method"))
+        }
+        do {
+            return .success(try await body(requests, context, handler.check, send))
+        } catch {
+            return .failure(status(for: error, context))
+        }
+    }
+
+    private func refuseSize(_ request: ByteBuffer, _ handler: RPCHandler) -> RPCError? {
+        let limit = requestLimit(of: handler)
+        guard request.readableBytes > limit else { return nil }
+        return RPCError(.resourceExhausted, "received message larger than max (\(request.readableBytes) vs. \(limit))")
+    }
+
+    /// The status a failure answers the call with; the one mapping of every transport.
+    func status(for error: any Error, _ context: ServerContext) -> RPCError {
+        switch error {
+        case let error as any RPCErrorConvertible:
+            return error.rpcError
+        case let failure as RequestDecodingFailure:
+            return decodingStatus(failure)
+        case is CancellationError:
+            if let deadline = context.deadline, deadline <= .now {
+                return RPCError(.deadlineExceeded, "deadline exceeded")
+            }
+            return RPCError(.cancelled, "the call was cancelled")
+        default:
+            logger.error("handler failed", metadata: ["method": "\(context.method.path)", "error": "\(error)"])
+            return RPCError(.internal, "internal error")
+        }
+    }
+
+    /// A value the type cannot hold (a string that is not UTF-8) is the caller's INVALID_ARGUMENT;
+    /// bytes that are no message at all are malformed.
+    private func decodingStatus(_ failure: RequestDecodingFailure) -> RPCError {
+        let detail = (failure.underlying as? ProtoError)?.message ?? "\(failure.underlying)"
+        let isInvalidValue = (failure.underlying as? ProtoError)?.isInvalidValue ?? (failure.underlying as? JSONError)?.isInvalidValue ?? false
+        if isInvalidValue {
+            return RPCError(.invalidArgument, "invalid request: \(detail)")
+        }
+        var status = switch failure.format {
+        case .protobuf: RPCError(.internal, "the request is not a valid \(failure.type.fullName): \(detail)")
+        case .json: RPCError(.internal, "the json request could not be decoded as \(failure.type.fullName): \(detail)")
+        }
+        status.isMalformedRequest = true
+        return status
+    }
+}
