@@ -5,17 +5,26 @@ import PackageDescription
 /// Twirp API that is wire-compatible with LiveKit's `livekit.Egress` service.
 ///
 /// Layers, bottom to top (each a target, each knowing only the ones below it):
-/// C libraries → Protobuf (descriptor-driven messages, JSON) → APIMessages (the generated Swift
-/// type of every message, for clients and, step by step, the handlers) → HTTP (HTTP/2 over nghttp2 and
-/// HTTP/1.1 over SwiftNIO, TLS) → RPC (gRPC and Twirp over one router) → Auth (tokens)
-/// → SessionManager (egress state) / Media (FFmpeg) → EgressAPI (handlers) / Webhooks
-/// → Server (configuration and lifecycle) → egress-server; `egress` is the command-line client.
+/// - foundations: C libraries (module maps), Support, JSON, RTP;
+/// - the wire: Protobuf (protobuf-c underneath; descriptors, the JSON mapping) → APIMessages (a
+///   generated Swift type per message); GRPCWire (status codes, metadata, framing, shared by
+///   server and client); HTTP (the API port's HTTP/2 over nghttp2 and HTTP/1.1, TLS, and the
+///   client's HTTP/2 connection); HTTPClient (HTTP/1.1 out: webhooks, Twirp calls);
+/// - server side: RPC (one call path for gRPC and Twirp) → APIServices (a generated protocol per
+///   service) → GRPCServices (health, reflection), RoomAPI, EgressAPI; Auth (tokens);
+///   SessionManager (egress records and states, no wire types) → EgressWire (a record as
+///   EgressInfo) → Webhooks; RoomHub (rooms and RTP) → Recorder (Media: FFmpeg) → Server → egress-server;
+/// - client side: RPCClient (gRPC and Twirp transports, tokens) → APIClients (a generated client
+///   per service) = the EgressClient library; `egress`, the command-line client, is built on it.
 let package = Package(
     name: "egress-server",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "egress-server", targets: ["egress-server"]),
         .executable(name: "egress", targets: ["egress"]),
+        // For Swift services that call an egress server: the typed messages and a typed client
+        // per service, over gRPC (HTTP/2, nghttp2) or Twirp.
+        .library(name: "EgressClient", targets: ["APIMessages", "APIClients", "RPCClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -44,7 +53,9 @@ let package = Package(
         .executableTarget(name: "generate-messages", dependencies: ["Protobuf"]),
 
         .target(name: "Support"),
-        .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos"]),
+        // A JSON reader and writer (tokens, webhooks, Twirp, the protobuf JSON mapping).
+        .target(name: "JSON"),
+        .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos", "JSON", "Support"]),
         // RTP packets, jitter buffer, depacketizers: pure Swift, no sockets.
         .target(name: "RTP", dependencies: ["Support"]),
         // The embedded room hub: rooms, participants, tracks, and the UDP port their RTP arrives on.
@@ -79,16 +90,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // gRPC's wire format, shared by the server and the client: status codes, metadata,
+        // errors, message framing and compression, timeouts, Twirp's codes.
+        .target(name: "GRPCWire", dependencies: ["CZlib", "Support", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "RPC",
             dependencies: [
-                "HTTP", "Protobuf", "Support", "CZlib",
+                "GRPCWire", "HTTP", "JSON", "Protobuf", "Support", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // LiveKit access tokens: JWT HS256, API keys, grants.
-        .target(name: "Auth", dependencies: ["Protobuf", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Auth", dependencies: ["JSON", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
@@ -121,6 +135,19 @@ let package = Package(
         // The generated `ServiceProtocol` of every service of Protos/ (Generated/Swift/Services),
         // and how a conforming value becomes the `RPCService` the router serves.
         .target(name: "APIServices", dependencies: ["APIMessages", "Protobuf", "RPC"], path: "Generated/Swift/Services"),
+        // The client side: gRPC over a client HTTP/2 connection (nghttp2), and Twirp; tokens signed per call.
+        .target(
+            name: "RPCClient",
+            dependencies: [
+                "Auth", "GRPCWire", "HTTP", "HTTPClient", "JSON", "Protobuf", "Support",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A typed client per service of Protos/ (Generated/Swift/Clients, made by generate-messages).
+        .target(name: "APIClients", dependencies: ["APIMessages", "RPCClient"], path: "Generated/Swift/Clients"),
         // The gRPC ecosystem's standard services: health checking and server reflection.
         .target(name: "GRPCServices", dependencies: ["APIMessages", "APIServices", "Protobuf", "RPC"]),
         .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "RTP"]),
@@ -150,13 +177,12 @@ let package = Package(
         .executableTarget(
             name: "egress",
             dependencies: [
-                "Protobuf", "Auth", "HTTPClient",
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "APIClients", "APIMessages", "GRPCWire", "HTTPClient", "Protobuf", "RPCClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "ProtobufTests", dependencies: ["Protobuf", "APIMessages"]),
+        .testTarget(name: "ProtobufTests", dependencies: ["Protobuf", "APIMessages", "JSON", "Support"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(
             name: "RoomHubTests",
@@ -165,12 +191,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", "Protobuf", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON", "Support", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "APIMessages", "HTTP", "HTTPClient", "Protobuf", "SessionManager", .product(name: "NIOCore", package: "swift-nio"),
+                "Webhooks", "APIMessages", "HTTP", "HTTPClient", "JSON", "Protobuf", "SessionManager", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -178,9 +204,17 @@ let package = Package(
         .testTarget(
             name: "RPCTests",
             dependencies: [
-                "RPC", "GRPCServices", "HTTP", "Protobuf", "APIMessages", "APIServices", .product(name: "NIOCore", package: "swift-nio"),
+                "RPC", "GRPCServices", "HTTP", "Protobuf", "APIMessages", "APIServices", "Support", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: [
+                "APIClients", "APIMessages", "Auth", "GRPCWire", "HTTP", "RPC", "RPCClient", "Server",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
@@ -195,7 +229,7 @@ let package = Package(
         .target(
             name: "FuzzHarnesses",
             dependencies: [
-                "Auth", "Protobuf", "RPC", "GRPCServices", "HTTP", "RTP",
+                "Auth", "JSON", "Protobuf", "RPC", "GRPCServices", "HTTP", "RTP", "Support",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import Protobuf
+import JSON
 
 /// What a verified LiveKit access token says: who signed it (`iss`, the API key), for whom
 /// (`sub`), and its `video` grant.

@@ -1,5 +1,6 @@
 import Crypto
-import Protobuf
+import JSON
+import Support
 
 /// JSON Web Tokens signed with HMAC-SHA256 (RFC 7519, `alg` HS256) — the tokens LiveKit
 /// issues and accepts. Verification compares signatures in constant time.

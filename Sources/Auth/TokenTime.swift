@@ -1,4 +1,4 @@
-import Protobuf
+import JSON
 
 /// JWT NumericDate claims (`exp`, `nbf`, `iat`: seconds since 1970, RFC 7519 §2), read from
 /// untrusted JSON without a trapping conversion: a value must be a JSON number within

@@ -1,4 +1,3 @@
-import Protobuf
 import Support
 
 /// Checks `authorization: Bearer <jwt>` tokens against the server's API keys.

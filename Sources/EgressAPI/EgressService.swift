@@ -6,11 +6,11 @@ import SessionManager
 
 /// `livekit.Egress`: every RPC of LiveKit's Egress service, answered over the session manager.
 public struct EgressService: Livekit_Egress.ServiceProtocol {
-    let sessions: SessionManager
+    let sessions: EgressStore
     let configuration: EgressAPIConfiguration
     private let decoder: EgressRequestDecoder
 
-    public init(sessions: SessionManager, configuration: EgressAPIConfiguration) {
+    public init(sessions: EgressStore, configuration: EgressAPIConfiguration) {
         self.sessions = sessions
         self.configuration = configuration
         decoder = EgressRequestDecoder(configuration: configuration)
@@ -62,7 +62,7 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         }
     }
 
-    private func start(_ spec: EgressSpec, echo: EgressRecord.EchoedRequest) throws(SessionError) -> Livekit_EgressInfo {
+    private func start(_ spec: EgressSpec, echo: EgressRecord.EchoedRequest) throws(EgressStoreError) -> Livekit_EgressInfo {
         Livekit_EgressInfo(try sessions.start(spec, request: echo))
     }
 
@@ -109,7 +109,7 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
     }
 }
 
-extension SessionError: RPCErrorConvertible {
+extension EgressStoreError: RPCErrorConvertible {
     /// The gRPC status of each refusal.
     public var rpcError: RPCError {
         switch self {

@@ -101,7 +101,7 @@ public final class EgressServer: Service {
     /// What `run` starts and stops.
     private struct Parts {
         let hub: RoomHub
-        let sessions: SessionManager
+        let sessions: EgressStore
         let http: HTTPServer
         let webhooks: WebhookNotifier
     }
@@ -123,7 +123,7 @@ public final class EgressServer: Service {
         } catch {
             throw ServerError("\(error)")
         }
-        let sessions = SessionManager(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
+        let sessions = EgressStore(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
         let access = AccessControl(keys: keys)
         let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         var services = [

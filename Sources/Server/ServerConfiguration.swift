@@ -29,7 +29,7 @@ public struct ServerConfiguration: Sendable {
     public var http2 = HTTP2Configuration()
     public var http1 = HTTP1Configuration()
     public var rpc = RPCConfiguration()
-    public var sessions = SessionManagerConfiguration()
+    public var sessions = EgressStoreConfiguration()
     /// How long live egresses get to finish their files on shutdown (default 10 s).
     public var egressStopTimeout: Duration = .seconds(10)
     /// The embedded room hub: RTP port (default 7882, on `host`), participant timeout.

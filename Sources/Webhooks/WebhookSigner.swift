@@ -1,6 +1,7 @@
 import Auth
 import Crypto
 import Protobuf
+import Support
 
 /// Signs a webhook body as LiveKit does: `Authorization` holds a bare HS256 JWT whose `iss`
 /// is the API key, valid for 5 minutes, with a `sha256` claim that is the padded base64

@@ -1,6 +1,8 @@
+import APIClients
+import APIMessages
 import ArgumentParser
-import Auth
 import Protobuf
+import RPCClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,39 +32,58 @@ struct Connection: ParsableArguments {
     @Option(help: "PEM file of the certificates to trust for https (e.g. a self-signed server's).")
     var caFile: String?
 
+    @Flag(help: "Call over Twirp (HTTP/1.1) instead of gRPC (HTTP/2).")
+    var twirp = false
+
     @Flag(help: "Print the answer as JSON (the API's JSON mapping) instead of a table.")
     var json = false
 
-    func client() throws -> APIClient {
+    func transport() throws -> any ClientTransport {
         func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
         guard let key = apiKey ?? env("LIVEKIT_API_KEY") else { throw ValidationError("no API key: --api-key or LIVEKIT_API_KEY") }
         guard let secret = apiSecret ?? env("LIVEKIT_API_SECRET") else { throw ValidationError("no API secret: --api-secret or LIVEKIT_API_SECRET") }
-        return try APIClient(url: url ?? env("LIVEKIT_URL") ?? "http://127.0.0.1:7880", apiKey: key, apiSecret: secret, caFile: caFile)
+        return try APIConnection.transport(url: url ?? env("LIVEKIT_URL") ?? "http://127.0.0.1:7880", apiKey: key, apiSecret: secret,
+                                           caFile: caFile, twirp: twirp)
+    }
+
+    var egress: Livekit_EgressClient {
+        get throws { Livekit_EgressClient(try transport()) }
+    }
+
+    var rooms: Livekit_RoomServiceClient {
+        get throws { Livekit_RoomServiceClient(try transport()) }
+    }
+
+    /// Runs a call; a failed one becomes the CLI's error (`code: message`).
+    func call<Response>(_ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let error as RPCError {
+            throw CLIError(error)
+        }
     }
 
     /// Prints egresses as a table or JSON.
-    func show(_ message: ProtoMessage, egresses: [ProtoMessage]) {
+    func show(_ message: some WireMessage, egresses: [Livekit_EgressInfo]) {
         if json { return print(Output.json(message)) }
         print(Output.table(["EGRESS ID", "STATUS", "ROOM", "SOURCE", "STARTED", "RESULT"], egresses.map { info in
-            let status = info.enumName("status").replacingPrefix("EGRESS_")
-            let result = !info.string("error").isEmpty ? info.string("error")
-                : info.messages("file_results").map { $0.string("filename") }.joined(separator: ", ")
-            return [info.string("egress_id"), status, info.string("room_name"), Self.source(info), Output.time(info.int64("started_at")),
-                    result.isEmpty ? "-" : result]
+            let status = ProtoNames.name(of: info.status.rawValue, field: "status", in: Livekit_EgressInfo.descriptor).replacingPrefix("EGRESS_")
+            let result = !info.error.isEmpty ? info.error : info.fileResults.map(\.filename).joined(separator: ", ")
+            return [info.egressId, status, info.roomName, Self.source(info), Output.time(info.startedAt), result.isEmpty ? "-" : result]
         }))
     }
 
-    private static func source(_ info: ProtoMessage) -> String {
-        if let participant = info.message("participant"), info.oneofCase(containing: "participant") == "participant" {
-            return "participant \(participant.string("identity"))" + (participant.bool("screen_share") ? " (screen)" : "")
+    private static func source(_ info: Livekit_EgressInfo) -> String {
+        switch info.request {
+        case .participant(let participant)?:
+            "participant \(participant.identity)" + (participant.screenShare ? " (screen)" : "")
+        case .trackComposite(let tracks)?:
+            "tracks \([tracks.audioTrackId, tracks.videoTrackId].filter { !$0.isEmpty }.joined(separator: "+"))"
+        case .track(let track)?:
+            "track \(track.trackId)"
+        default:
+            "-"
         }
-        if let tracks = info.message("track_composite"), info.oneofCase(containing: "track_composite") == "track_composite" {
-            return "tracks \([tracks.string("audio_track_id"), tracks.string("video_track_id")].filter { !$0.isEmpty }.joined(separator: "+"))"
-        }
-        if let track = info.message("track"), info.oneofCase(containing: "track") == "track" {
-            return "track \(track.string("track_id"))"
-        }
-        return "-"
     }
 }
 
@@ -72,51 +93,50 @@ extension String {
     }
 }
 
-let recordGrant: AccessToken.VideoGrant = {
-    var grant = AccessToken.VideoGrant()
-    grant.roomRecord = true
-    return grant
-}()
-
 /// An `EncodedFileOutput` for `--file` and `--file-type`.
-func encodedFile(_ path: String, type: String?) throws -> ProtoMessage {
-    var output = ProtoMessage("livekit.EncodedFileOutput")
-    output.set("filepath", path)
+func encodedFile(_ path: String, type: String?) throws -> Livekit_EncodedFileOutput {
+    var output = Livekit_EncodedFileOutput()
+    output.filepath = path
     if let type {
-        guard let number = output.descriptor.field(named: "file_type")!.enumType.number(named: type.uppercased()) else {
+        guard let number = ProtoNames.number(of: type, field: "file_type", in: Livekit_EncodedFileOutput.descriptor) else {
             throw ValidationError("--file-type \(type): use mp4, ogg or mp3")
         }
-        output.setEnum("file_type", number: number)
+        output.fileType = .init(rawValue: number)
     }
     return output
 }
 
 /// `StreamOutput`s for `--stream` URLs, grouped by protocol (rtmp:// and rtmps://, srt://).
-func streamOutputs(_ urls: [String]) throws -> [ProtoMessage] {
-    var byProtocol: [(String, [String])] = []
+func streamOutputs(_ urls: [String]) throws -> [Livekit_StreamOutput] {
+    var byProtocol: [(Livekit_StreamProtocol, [String])] = []
     for url in urls {
         let scheme = url.split(separator: ":").first.map { $0.lowercased() } ?? ""
-        let name = switch scheme {
-        case "rtmp", "rtmps": "RTMP"
-        case "srt": "SRT"
+        let streamProtocol: Livekit_StreamProtocol = switch scheme {
+        case "rtmp", "rtmps": .rtmp
+        case "srt": .srt
         default: throw ValidationError("--stream \(url): use an rtmp://, rtmps:// or srt:// URL")
         }
-        if let at = byProtocol.firstIndex(where: { $0.0 == name }) { byProtocol[at].1.append(url) } else { byProtocol.append((name, [url])) }
+        if let at = byProtocol.firstIndex(where: { $0.0 == streamProtocol }) {
+            byProtocol[at].1.append(url)
+        } else {
+            byProtocol.append((streamProtocol, [url]))
+        }
     }
-    return byProtocol.map { name, urls in
-        var output = ProtoMessage("livekit.StreamOutput")
-        output.setEnum("protocol", name)
-        output.set("urls", urls)
+    return byProtocol.map { streamProtocol, urls in
+        var output = Livekit_StreamOutput()
+        output.protocol = streamProtocol
+        output.urls = urls
         return output
     }
 }
 
-func preset(_ name: String?, into request: inout ProtoMessage) throws {
-    guard let name else { return }
-    guard let number = request.descriptor.field(named: "preset")!.enumType.number(named: name.uppercased()) else {
+/// `--preset`'s value (any case), e.g. H264_720P_30.
+func preset(_ name: String?) throws -> Livekit_EncodingOptionsPreset? {
+    guard let name else { return nil }
+    guard let number = ProtoNames.number(of: name, field: "preset", in: Livekit_ParticipantEgressRequest.descriptor) else {
         throw ValidationError("--preset \(name) is not an EncodingOptionsPreset (e.g. H264_720P_30)")
     }
-    request.setEnum("preset", number: number)
+    return .init(rawValue: number)
 }
 
 struct StartParticipant: AsyncParsableCommand {
@@ -131,14 +151,15 @@ struct StartParticipant: AsyncParsableCommand {
     @Option(help: "An rtmp:// or srt:// URL to stream to; repeatable.") var stream: [String] = []
 
     func run() async throws {
-        var request = ProtoMessage("livekit.ParticipantEgressRequest")
-        request.set("room_name", room)
-        request.set("identity", identity)
-        request.set("screen_share", screenShare)
-        try egress.preset(preset, into: &request)
-        if file != nil || stream.isEmpty { request.set("file_outputs", [try encodedFile(file ?? "", type: fileType)]) }
-        request.set("stream_outputs", try streamOutputs(stream))
-        let info = try await connection.client().call("livekit.Egress", "StartParticipantEgress", request, grant: recordGrant)
+        var request = Livekit_ParticipantEgressRequest()
+        request.roomName = room
+        request.identity = identity
+        request.screenShare = screenShare
+        if let preset = try egress.preset(preset) { request.options = .preset(preset) }
+        if file != nil || stream.isEmpty { request.fileOutputs = [try encodedFile(file ?? "", type: fileType)] }
+        request.streamOutputs = try streamOutputs(stream)
+        let client = try connection.egress
+        let info = try await connection.call { try await client.startParticipantEgress(request) }
         connection.show(info, egresses: [info])
     }
 }
@@ -155,13 +176,14 @@ struct StartTrackComposite: AsyncParsableCommand {
 
     func run() async throws {
         guard audio != nil || video != nil else { throw ValidationError("give --audio, --video or both") }
-        var request = ProtoMessage("livekit.TrackCompositeEgressRequest")
-        request.set("room_name", room)
-        request.set("audio_track_id", audio ?? "")
-        request.set("video_track_id", video ?? "")
-        try egress.preset(preset, into: &request)
-        request.set("file_outputs", [try encodedFile(file ?? "", type: fileType)])
-        let info = try await connection.client().call("livekit.Egress", "StartTrackCompositeEgress", request, grant: recordGrant)
+        var request = Livekit_TrackCompositeEgressRequest()
+        request.roomName = room
+        request.audioTrackId = audio ?? ""
+        request.videoTrackId = video ?? ""
+        if let preset = try egress.preset(preset) { request.options = .preset(preset) }
+        request.fileOutputs = [try encodedFile(file ?? "", type: fileType)]
+        let client = try connection.egress
+        let info = try await connection.call { try await client.startTrackCompositeEgress(request) }
         connection.show(info, egresses: [info])
     }
 }
@@ -174,13 +196,14 @@ struct StartTrack: AsyncParsableCommand {
     @Option(help: "File path (templates: {track_id} {track_type} …).") var file: String = ""
 
     func run() async throws {
-        var request = ProtoMessage("livekit.TrackEgressRequest")
-        request.set("room_name", room)
-        request.set("track_id", track)
-        var output = ProtoMessage("livekit.DirectFileOutput")
-        output.set("filepath", file)
-        request.set("file", output)
-        let info = try await connection.client().call("livekit.Egress", "StartTrackEgress", request, grant: recordGrant)
+        var request = Livekit_TrackEgressRequest()
+        request.roomName = room
+        request.trackId = track
+        var output = Livekit_DirectFileOutput()
+        output.filepath = file
+        request.output = .file(output)
+        let client = try connection.egress
+        let info = try await connection.call { try await client.startTrackEgress(request) }
         connection.show(info, egresses: [info])
     }
 }
@@ -193,12 +216,13 @@ struct List: AsyncParsableCommand {
     @Flag(help: "Only egresses that have not ended.") var active = false
 
     func run() async throws {
-        var request = ProtoMessage("livekit.ListEgressRequest")
-        request.set("room_name", room ?? "")
-        request.set("egress_id", id ?? "")
-        request.set("active", active)
-        let response = try await connection.client().call("livekit.Egress", "ListEgress", request, grant: recordGrant)
-        connection.show(response, egresses: response.messages("items"))
+        var request = Livekit_ListEgressRequest()
+        request.roomName = room ?? ""
+        request.egressId = id ?? ""
+        request.active = active
+        let client = try connection.egress
+        let response = try await connection.call { try await client.listEgress(request) }
+        connection.show(response, egresses: response.items)
     }
 }
 
@@ -208,9 +232,10 @@ struct Stop: AsyncParsableCommand {
     @Argument(help: "Egress id (EG_…).") var egressID: String
 
     func run() async throws {
-        var request = ProtoMessage("livekit.StopEgressRequest")
-        request.set("egress_id", egressID)
-        let info = try await connection.client().call("livekit.Egress", "StopEgress", request, grant: recordGrant)
+        var request = Livekit_StopEgressRequest()
+        request.egressId = egressID
+        let client = try connection.egress
+        let info = try await connection.call { try await client.stopEgress(request) }
         connection.show(info, egresses: [info])
     }
 }
@@ -224,13 +249,16 @@ struct UpdateStream: AsyncParsableCommand {
 
     func run() async throws {
         guard !add.isEmpty || !remove.isEmpty else { throw ValidationError("give --add, --remove or both") }
-        var request = ProtoMessage("livekit.UpdateStreamRequest")
-        request.set("egress_id", egressID)
-        request.set("add_output_urls", add)
-        request.set("remove_output_urls", remove)
-        let info = try await connection.client().call("livekit.Egress", "UpdateStream", request, grant: recordGrant)
+        var request = Livekit_UpdateStreamRequest()
+        request.egressId = egressID
+        request.addOutputUrls = add
+        request.removeOutputUrls = remove
+        let client = try connection.egress
+        let info = try await connection.call { try await client.updateStream(request) }
         if connection.json { return print(Output.json(info)) }
-        print(Output.table(["URL", "STATUS"], info.messages("stream_results").map { [$0.string("url"), $0.enumName("status")] }))
+        print(Output.table(["URL", "STATUS"], info.streamResults.map { result in
+            [result.url, ProtoNames.name(of: result.status.rawValue, field: "status", in: Livekit_StreamInfo.descriptor)]
+        }))
     }
 }
 
@@ -240,14 +268,13 @@ struct ListRooms: AsyncParsableCommand {
     @Argument(help: "Only these rooms.") var names: [String] = []
 
     func run() async throws {
-        var request = ProtoMessage("livekit.ListRoomsRequest")
-        request.set("names", names)
-        var grant = AccessToken.VideoGrant()
-        grant.roomList = true
-        let response = try await connection.client().call("livekit.RoomService", "ListRooms", request, grant: grant)
+        var request = Livekit_ListRoomsRequest()
+        request.names = names
+        let client = try connection.rooms
+        let response = try await connection.call { try await client.listRooms(request) }
         if connection.json { return print(Output.json(response)) }
-        print(Output.table(["NAME", "SID", "PARTICIPANTS", "CREATED"], response.messages("rooms").map { room in
-            [room.string("name"), room.string("sid"), String(room.uint32("num_participants")), Output.time(room.int64("creation_time") * 1_000_000_000)]
+        print(Output.table(["NAME", "SID", "PARTICIPANTS", "CREATED"], response.rooms.map { room in
+            [room.name, room.sid, String(room.numParticipants), Output.time(room.creationTime * 1_000_000_000)]
         }))
     }
 }
@@ -258,18 +285,18 @@ struct ListParticipants: AsyncParsableCommand {
     @Option(help: "Room name.") var room: String
 
     func run() async throws {
-        var request = ProtoMessage("livekit.ListParticipantsRequest")
-        request.set("room", room)
-        var grant = AccessToken.VideoGrant()
-        grant.roomAdmin = true
-        grant.room = room
-        let response = try await connection.client().call("livekit.RoomService", "ListParticipants", request, grant: grant)
+        var request = Livekit_ListParticipantsRequest()
+        request.room = room
+        let client = try connection.rooms
+        let response = try await connection.call { try await client.listParticipants(request) }
         if connection.json { return print(Output.json(response)) }
-        print(Output.table(["IDENTITY", "SID", "STATE", "TRACKS"], response.messages("participants").map { participant in
-            let tracks = participant.messages("tracks").map { track in
-                "\(track.string("sid")) \(track.enumName("source").lowercased())\(track.bool("muted") ? " (muted)" : "")"
+        print(Output.table(["IDENTITY", "SID", "STATE", "TRACKS"], response.participants.map { participant in
+            let tracks = participant.tracks.map { track in
+                let source = ProtoNames.name(of: track.source.rawValue, field: "source", in: Livekit_TrackInfo.descriptor).lowercased()
+                return "\(track.sid) \(source)\(track.muted ? " (muted)" : "")"
             }
-            return [participant.string("identity"), participant.string("sid"), participant.enumName("state"), tracks.isEmpty ? "-" : tracks.joined(separator: ", ")]
+            let state = ProtoNames.name(of: participant.state.rawValue, field: "state", in: Livekit_ParticipantInfo.descriptor)
+            return [participant.identity, participant.sid, state, tracks.isEmpty ? "-" : tracks.joined(separator: ", ")]
         }))
     }
 }

@@ -13,8 +13,8 @@ enum Output {
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
     }
 
-    static func json(_ message: ProtoMessage) -> String {
-        message.json(.twirp).text
+    static func json(_ message: some WireMessage) -> String {
+        message.dynamic.json(.twirp).text
     }
 
     /// Unix nanoseconds as UTC `YYYY-MM-DD hh:mm:ss`, or "-".

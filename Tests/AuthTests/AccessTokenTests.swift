@@ -1,5 +1,4 @@
 import Foundation
-import Protobuf
 import Testing
 @testable import Auth
 

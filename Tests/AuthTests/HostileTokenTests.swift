@@ -1,7 +1,7 @@
-import Crypto
-import Protobuf
-import Testing
 @testable import Auth
+import Crypto
+import JSON
+import Testing
 
 /// Tokens an attacker would send: claims that do not fit an Int64, that are not numbers, that
 /// are missing, and garbage signatures. Each must be refused with UNAUTHENTICATED's reasons,

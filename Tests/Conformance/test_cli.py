@@ -105,3 +105,12 @@ def test_https_with_a_trusted_certificate(fresh_server, tls_files):
     assert as_json(server, "list", "--ca-file", str(cert), scheme="https", host="localhost") == {"items": [], "next_page_token": None}
     untrusted = egress(server, "list", scheme="https", host="localhost", check=False)
     assert untrusted.returncode != 0 and "certificate" in untrusted.stderr.lower()
+
+
+def test_twirp_transport_gives_the_same_answers(server):
+    """--twirp calls the same API over HTTP/1.1: the same JSON, the same errors."""
+    assert as_json(server, "list", "--twirp") == as_json(server, "list")
+    missing = egress(server, "stop", "EG_missing", "--twirp", check=False)
+    assert missing.returncode != 0 and "not_found: egress EG_missing not found" in missing.stderr
+    wrong = egress(server, "list", "--twirp", check=False, env={"LIVEKIT_API_SECRET": "wrong"})
+    assert wrong.returncode != 0 and "unauthenticated" in wrong.stderr

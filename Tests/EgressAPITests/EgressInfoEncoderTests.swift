@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct EgressInfoEncoderTests {
     @Test func aRecordEncodesAsEgressInfoWithTheEchoedRequest() throws {
-        let sessions = SessionManager(backend: NoMediaSourceBackend(), logger: Logger(label: "test"))
+        let sessions = EgressStore(backend: NoMediaSourceBackend(), logger: Logger(label: "test"))
         var request = ProtoMessage("livekit.TrackEgressRequest")
         request.set("room_name", "lobby")
         request.set("track_id", "TR_1")

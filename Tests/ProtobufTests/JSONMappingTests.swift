@@ -1,6 +1,7 @@
 import Foundation
-import Testing
+import JSON
 @testable import Protobuf
+import Testing
 
 /// The JSON mapping against protobuf's own (Python's json_format over LiveKit's classes): what
 /// this side writes equals what it writes, and what it writes reads back to the same message.

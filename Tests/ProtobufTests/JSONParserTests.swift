@@ -1,5 +1,6 @@
-import Testing
+import JSON
 @testable import Protobuf
+import Testing
 
 @Suite struct JSONParserTests {
     func parse(_ text: String) throws(JSONError) -> JSONValue { try JSONParser.parse(Array(text.utf8)) }

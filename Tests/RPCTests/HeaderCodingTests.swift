@@ -1,7 +1,8 @@
 import HTTP
 import Protobuf
-import Testing
 @testable import RPC
+import Support
+import Testing
 
 @Suite struct HeaderCodingTests {
     @Test(arguments: [

@@ -1,9 +1,10 @@
+import APIMessages
 import HTTP
 import HTTPClient
+import JSON
 import Logging
 import NIOCore
 import NIOPosix
-import APIMessages
 import Protobuf
 import SessionManager
 import Synchronization

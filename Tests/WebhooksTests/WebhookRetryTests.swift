@@ -1,10 +1,11 @@
+import APIMessages
 import Foundation
 import HTTP
 import HTTPClient
+import JSON
 import Logging
 import NIOCore
 import NIOPosix
-import APIMessages
 import Protobuf
 import Synchronization
 import Testing

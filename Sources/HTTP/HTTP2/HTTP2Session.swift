@@ -118,9 +118,7 @@ final class HTTP2Session {
     /// Feeds bytes read from the socket. A thrown error means the connection is beyond saving;
     /// any GOAWAY that explains why is queued for `drainOutput`.
     func receive(_ buffer: ByteBuffer) throws(HTTP2Error) {
-        let consumed = buffer.withUnsafeReadableBytes { bytes in
-            nghttp2_session_mem_recv(raw, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
-        }
+        let consumed = NGHTTP2Bytes.receive(buffer, into: raw)
         if consumed < 0 {
             let error = HTTP2Error(consumed, "nghttp2_session_mem_recv")
             switch Int32(consumed) {
@@ -139,20 +137,14 @@ final class HTTP2Session {
 
     /// Appends the frames nghttp2 has ready to `buffer`, up to about `limit` bytes.
     func drainOutput(into buffer: inout ByteBuffer, limit: Int) throws(HTTP2Error) {
-        while buffer.readableBytes < limit {
-            var data: UnsafePointer<UInt8>?
-            let count = nghttp2_session_mem_send(raw, &data)
-            if count < 0 { throw HTTP2Error(count, "nghttp2_session_mem_send") }
-            guard count > 0, let data else { return }
-            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
-        }
+        try NGHTTP2Bytes.drain(raw, into: &buffer, limit: limit)
     }
 
     /// Whether nghttp2 still has frames to send.
     var wantsWrite: Bool { nghttp2_session_want_write(raw) != 0 }
 
     /// Whether the connection is still of use: false once GOAWAY has been exchanged and no stream is left.
-    var isAlive: Bool { nghttp2_session_want_read(raw) != 0 || nghttp2_session_want_write(raw) != 0 }
+    var isAlive: Bool { NGHTTP2Bytes.isAlive(raw) }
 
     // MARK: Shutdown
 

@@ -1,4 +1,6 @@
 /// How a message is written as JSON (protobuf's canonical JSON mapping).
+import JSON
+import Support
 public struct JSONEncodingOptions: Sendable {
     /// `room_name` rather than `roomName`.
     public var useProtoNames: Bool

@@ -5,7 +5,8 @@ public struct UnknownFields: Sendable, Equatable {
         public var number: UInt32
         /// The protobuf wire type: 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit.
         public var wireType: UInt8
-        /// The value's bytes as on the wire (a varint's bytes; a length-delimited value without its length).
+        /// The bytes after the tag, as on the wire and as protobuf-c keeps them: a varint's bytes;
+        /// a length-delimited value with its length prefix.
         public var data: [UInt8]
     }
 

@@ -1,5 +1,6 @@
 import HTTP
 import Protobuf
+import Support
 
 /// The headers of a gRPC call: which content types are gRPC's, custom metadata in and out
 /// (`-bin` keys base64-encoded), and the fixed response headers.

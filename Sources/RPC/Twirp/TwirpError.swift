@@ -1,3 +1,4 @@
+import JSON
 import Protobuf
 
 /// Twirp's encoding of the one error model: the code name and HTTP status Twirp gives each
@@ -9,25 +10,7 @@ enum TwirpError {
 
     /// The Twirp code and HTTP status of a gRPC status code (Twirp's error spec).
     static func twirpCode(_ code: StatusCode) -> (code: String, status: Int) {
-        switch code {
-        case .ok: ("internal", 500)
-        case .cancelled: ("canceled", 408)
-        case .unknown: ("unknown", 500)
-        case .invalidArgument: ("invalid_argument", 400)
-        case .deadlineExceeded: ("deadline_exceeded", 408)
-        case .notFound: ("not_found", 404)
-        case .alreadyExists: ("already_exists", 409)
-        case .permissionDenied: ("permission_denied", 403)
-        case .resourceExhausted: ("resource_exhausted", 429)
-        case .failedPrecondition: ("failed_precondition", 412)
-        case .aborted: ("aborted", 409)
-        case .outOfRange: ("out_of_range", 400)
-        case .unimplemented: ("unimplemented", 501)
-        case .internal: ("internal", 500)
-        case .unavailable: ("unavailable", 503)
-        case .dataLoss: ("dataloss", 500)
-        case .unauthenticated: ("unauthenticated", 401)
-        }
+        TwirpCodes.code(of: code)
     }
 
     /// The JSON body; `meta` carries the error's text metadata.

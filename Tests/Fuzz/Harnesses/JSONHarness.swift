@@ -1,3 +1,4 @@
+import JSON
 import Protobuf
 
 /// Twirp's JSON bodies: the first byte picks a request type (`RequestTypes`), the rest is JSON

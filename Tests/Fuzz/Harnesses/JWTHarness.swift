@@ -1,6 +1,7 @@
 import Auth
 import Crypto
 import Protobuf
+import Support
 
 /// The input as an `authorization` header value, verified as the API verifies it, and read as a
 /// bare token. Then once more with its signature replaced by a valid one (HS256 with the key's

@@ -1,7 +1,9 @@
+import Support
+
 /// The `grpc-timeout` header: up to 8 ASCII digits and a unit (H, M, S, m, u, n).
-enum GRPCTimeout {
+package enum GRPCTimeout {
     /// The duration, or nil when the value is malformed.
-    static func parse(_ value: String) -> Duration? {
+    package static func parse(_ value: String) -> Duration? {
         let utf8 = Array(value.utf8)
         guard utf8.count >= 2, utf8.count <= 9, let unit = utf8.last else { return nil }
         var amount: Int64 = 0
@@ -18,5 +20,16 @@ enum GRPCTimeout {
         case UInt8(ascii: "n"): return .nanoseconds(amount)
         default: return nil
         }
+    }
+
+    /// The header value for `duration`: the finest unit whose amount fits 8 digits, rounded up
+    /// (a deadline is never sent earlier than asked); at most 99999999 hours.
+    package static func format(_ duration: Duration) -> String {
+        let nanoseconds = max(duration.nanoseconds, 0)
+        for (unit, size) in [("n", Int64(1)), ("u", 1_000), ("m", 1_000_000), ("S", 1_000_000_000), ("M", 60_000_000_000), ("H", 3_600_000_000_000)] {
+            let amount = nanoseconds / size + (nanoseconds % size == 0 ? 0 : 1)
+            if amount <= 99_999_999 { return "\(amount)\(unit)" }
+        }
+        return "99999999H"
     }
 }

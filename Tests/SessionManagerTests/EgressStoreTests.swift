@@ -25,14 +25,14 @@ final class ScriptedBackend: EgressBackend {
     }
 }
 
-@Suite struct SessionManagerTests {
+@Suite struct EgressStoreTests {
     let backend = ScriptedBackend()
     let logger = Logger(label: "test")
 
-    func manager(_ configure: (inout SessionManagerConfiguration) -> Void = { _ in }) -> SessionManager {
-        var configuration = SessionManagerConfiguration()
+    func manager(_ configure: (inout EgressStoreConfiguration) -> Void = { _ in }) -> EgressStore {
+        var configuration = EgressStoreConfiguration()
         configure(&configuration)
-        return SessionManager(backend: backend, configuration: configuration, logger: logger)
+        return EgressStore(backend: backend, configuration: configuration, logger: logger)
     }
 
     func spec(room: String = "lobby") -> EgressSpec {
@@ -75,10 +75,10 @@ final class ScriptedBackend: EgressBackend {
 
     @Test func stopAnswersNotFoundAndAlreadyEnded() async throws {
         let sessions = manager()
-        #expect(throws: SessionError.notFound(egressID: "EG_x")) { try sessions.stop("EG_x") }
+        #expect(throws: EgressStoreError.notFound(egressID: "EG_x")) { try sessions.stop("EG_x") }
         let record = try sessions.start(spec(), request: echo)
         try await backend.events(record.id).report(.failed(error: "boom", code: 500, details: "d", results: EgressResults()))
-        #expect(throws: SessionError.alreadyEnded(egressID: record.id, status: .failed)) { try sessions.stop(record.id) }
+        #expect(throws: EgressStoreError.alreadyEnded(egressID: record.id, status: .failed)) { try sessions.stop(record.id) }
         #expect(sessions.record(record.id)?.error == "boom")
     }
 
@@ -102,7 +102,7 @@ final class ScriptedBackend: EgressBackend {
     @Test func capacityIsEnforcedAndFreedWhenAnEgressEnds() async throws {
         let sessions = manager { $0.maxLiveEgresses = 1 }
         let first = try sessions.start(spec(), request: echo)
-        #expect(throws: SessionError.capacityExhausted(limit: 1)) { try sessions.start(spec(), request: echo) }
+        #expect(throws: EgressStoreError.capacityExhausted(limit: 1)) { try sessions.start(spec(), request: echo) }
         _ = try sessions.stop(first.id)
         try await backend.events(first.id).report(.finalized(EgressResults()))
         _ = try sessions.start(spec(), request: echo)
@@ -117,7 +117,7 @@ final class ScriptedBackend: EgressBackend {
         #expect(page2.records.map(\.id) == [ids[0]])
         #expect(page2.nextPageToken == nil)
         #expect(try sessions.list(EgressQuery(egressID: ids[3])).records.map(\.id) == [ids[3]])
-        #expect(throws: SessionError.invalidPageToken) { try sessions.list(EgressQuery(pageToken: "zz")) }
+        #expect(throws: EgressStoreError.invalidPageToken) { try sessions.list(EgressQuery(pageToken: "zz")) }
     }
 
     @Test func theOldestEndedEgressesAreDroppedBeyondTheRetentionLimit() async throws {
@@ -136,7 +136,7 @@ final class ScriptedBackend: EgressBackend {
     @Test func updateStreamNeedsAStreamOutput() throws {
         let sessions = manager()
         let record = try sessions.start(spec(), request: echo)
-        #expect(throws: SessionError.wrongState("egress \(record.id) has no stream output to update")) {
+        #expect(throws: EgressStoreError.wrongState("egress \(record.id) has no stream output to update")) {
             try sessions.updateStream(record.id, add: ["rtmp://a/b/c"], remove: [])
         }
         var streaming = spec()

@@ -1,5 +1,5 @@
-/// Why the session manager refused a request; the API layer maps each case to a gRPC status.
-public enum SessionError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why the egress store refused a request; the API layer gives each case its gRPC status.
+public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(egressID: String)
     /// The egress has already ended.
     case alreadyEnded(egressID: String, status: EgressStatus)

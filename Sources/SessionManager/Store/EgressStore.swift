@@ -9,14 +9,14 @@ import Synchronization
 /// Its calls are synchronous (the records sit behind a mutex), so RPC handlers that use it
 /// complete without suspending; the backend's work runs in tasks of its own, one ordered chain
 /// per egress so that `stop` always follows `start`.
-public final class SessionManager: Sendable {
+public final class EgressStore: Sendable {
     private let backend: any EgressBackend
-    private let configuration: SessionManagerConfiguration
+    private let configuration: EgressStoreConfiguration
     private let logger: Logger
     private let observer: EgressObserver?
-    private let store = Mutex(Store())
+    private let state = Mutex(State())
 
-    private struct Store {
+    private struct State {
         var records: [String: EgressRecord] = [:]
         /// Ids in creation order, oldest first.
         var order: [String] = []
@@ -27,7 +27,7 @@ public final class SessionManager: Sendable {
         var backendCalls: [String: Task<Void, Never>] = [:]
     }
 
-    public init(backend: any EgressBackend, configuration: SessionManagerConfiguration = .init(), logger: Logger,
+    public init(backend: any EgressBackend, configuration: EgressStoreConfiguration = .init(), logger: Logger,
                 observer: EgressObserver? = nil) {
         self.backend = backend
         self.configuration = configuration
@@ -38,9 +38,9 @@ public final class SessionManager: Sendable {
     // MARK: Requests
 
     /// Creates an egress in EGRESS_STARTING and hands it to the backend.
-    public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(SessionError) -> EgressRecord {
+    public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(EgressStoreError) -> EgressRecord {
         let now = WallClock.nanoseconds()
-        let record = try store.withLock { store throws(SessionError) -> EgressRecord in
+        let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
             guard store.liveCount < configuration.maxLiveEgresses else {
                 throw .capacityExhausted(limit: configuration.maxLiveEgresses)
             }
@@ -62,8 +62,8 @@ public final class SessionManager: Sendable {
     }
 
     /// Moves a live egress to EGRESS_ENDING and asks the backend to finish it.
-    public func stop(_ id: String) throws(SessionError) -> EgressRecord {
-        let record = try store.withLock { store throws(SessionError) -> EgressRecord in
+    public func stop(_ id: String) throws(EgressStoreError) -> EgressRecord {
+        let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
             guard var record = store.records[id] else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
             guard case .success(let next) = record.state.applying(.endRequested) else {
@@ -81,8 +81,8 @@ public final class SessionManager: Sendable {
     }
 
     /// Adds and removes stream URLs of a live egress that has a stream output.
-    public func updateStream(_ id: String, add: [String], remove: [String]) throws(SessionError) -> EgressRecord {
-        try store.withLock { store throws(SessionError) -> EgressRecord in
+    public func updateStream(_ id: String, add: [String], remove: [String]) throws(EgressStoreError) -> EgressRecord {
+        try state.withLock { store throws(EgressStoreError) -> EgressRecord in
             guard var record = store.records[id] else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
             guard record.spec.outputs.stream != nil else {
@@ -119,17 +119,17 @@ public final class SessionManager: Sendable {
     }
 
     public func record(_ id: String) -> EgressRecord? {
-        store.withLock { $0.records[id] }
+        state.withLock { $0.records[id] }
     }
 
     /// Egresses matching `query`, newest first, one page at a time.
-    public func list(_ query: EgressQuery) throws(SessionError) -> EgressPage {
+    public func list(_ query: EgressQuery) throws(EgressStoreError) -> EgressPage {
         var after = UInt64.max
         if let token = query.pageToken, !token.isEmpty {
             guard let parsed = PageToken.parse(token) else { throw .invalidPageToken }
             after = parsed
         }
-        return store.withLock { store in
+        return state.withLock { store in
             var page: [EgressRecord] = []
             var more = false
             if let id = query.egressID {
@@ -149,11 +149,11 @@ public final class SessionManager: Sendable {
     }
 
     /// Live egresses right now.
-    public var liveCount: Int { store.withLock { $0.liveCount } }
+    public var liveCount: Int { state.withLock { $0.liveCount } }
 
     /// Stops every live egress and waits until the backend has finished them (or `timeout`).
     public func stopAll(timeout: Duration) async {
-        let live = store.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
+        let live = state.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
         for id in live { _ = try? stop(id) }
         let deadline = ContinuousClock.now + timeout
         while liveCount > 0, ContinuousClock.now < deadline {
@@ -164,7 +164,7 @@ public final class SessionManager: Sendable {
     // MARK: Backend
 
     private func enqueueBackendCall(for id: String, _ call: @escaping @Sendable (any EgressBackend) async -> Void) {
-        store.withLock { store in
+        state.withLock { store in
             let previous = store.backendCalls[id]
             store.backendCalls[id] = Task { [backend] in
                 await previous?.value
@@ -175,7 +175,7 @@ public final class SessionManager: Sendable {
 
     /// Applies a backend report to the egress's state machine.
     func apply(_ update: EgressUpdate, to id: String) {
-        let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = store.withLock { store in
+        let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = state.withLock { store in
             guard var record = store.records[id] else { return nil }
             let before = record.status
             let streamsBefore = record.results.streams.map(\.status)
@@ -234,7 +234,7 @@ public final class SessionManager: Sendable {
         }
     }
 
-    private static func evictEnded(_ store: inout Store, keeping limit: Int) {
+    private static func evictEnded(_ store: inout State, keeping limit: Int) {
         guard store.endedCount > limit else { return }
         var excess = store.endedCount - limit
         var dropped = Set<String>()

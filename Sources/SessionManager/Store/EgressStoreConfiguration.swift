@@ -1,5 +1,5 @@
 /// Limits of the session manager.
-public struct SessionManagerConfiguration: Sendable {
+public struct EgressStoreConfiguration: Sendable {
     /// Egresses that may be live (not ended) at once (default 64); more are refused.
     public var maxLiveEgresses = 64
     /// Ended egresses kept for ListEgress (default 10,000); the oldest are dropped first.

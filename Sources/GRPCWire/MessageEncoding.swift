@@ -1,16 +1,43 @@
 import CZlib
 import NIOCore
 
-/// The message encodings (`grpc-encoding`) this server accepts on requests.
-enum MessageEncoding: String, CaseIterable {
+/// The message encodings (`grpc-encoding`) of gRPC messages: what the server accepts on
+/// requests and the client on responses, and what the client may compress requests with.
+public enum MessageEncoding: String, CaseIterable, Sendable {
     case identity, gzip, deflate
 
-    /// The `grpc-accept-encoding` value advertised to clients.
-    static let acceptHeader = allCases.map(\.rawValue).joined(separator: ",")
+    /// The `grpc-accept-encoding` value advertised to peers.
+    package static let acceptHeader = allCases.map(\.rawValue).joined(separator: ",")
+
+    /// Compresses one message with zlib (gzip or deflate framing).
+    package func compress(_ input: [UInt8]) throws(RPCError) -> [UInt8] {
+        guard self != .identity else { return input }
+        let windowBits: Int32 = self == .gzip ? 15 + 16 : 15
+        var stream = z_stream()
+        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw RPCError(.internal, "could not start the \(rawValue) compressor")
+        }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 16)
+        var input = input
+        let produced: Int? = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = source.baseAddress
+                stream.avail_in = uInt(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = uInt(target.count)
+                guard CZlib.deflate(&stream, Z_FINISH) == Z_STREAM_END else { return nil }
+                return target.count - Int(stream.avail_out)
+            }
+        }
+        guard let produced else { throw RPCError(.internal, "could not \(rawValue)-compress the message") }
+        return Array(output.prefix(produced))
+    }
 
     /// Inflates a compressed message with zlib; refuses output beyond `limit` bytes, so that a
     /// small compressed message cannot expand into a huge one.
-    func decompress(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
+    package func decompress(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
         let windowBits: Int32 = switch self {
         case .gzip: 15 + 16
         case .deflate: 15

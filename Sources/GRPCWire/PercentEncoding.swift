@@ -1,7 +1,7 @@
 /// The percent-encoding of `grpc-message` (gRPC over HTTP/2): bytes outside printable ASCII,
 /// and `%` itself, become `%XX` of their UTF-8 bytes.
-enum PercentEncoding {
-    static func encode(_ message: String) -> String {
+package enum PercentEncoding {
+    package static func encode(_ message: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(message.utf8.count)
         let hex = Array("0123456789ABCDEF".utf8)
@@ -16,7 +16,7 @@ enum PercentEncoding {
     }
 
     /// Decodes `%XX` sequences; malformed ones are kept as they are.
-    static func decode(_ text: String) -> String {
+    package static func decode(_ text: String) -> String {
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         var i = 0

@@ -7,7 +7,7 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public var metadata: Metadata
     /// The request message could not be decoded at all (not one bad value in it): gRPC answers
     /// INTERNAL, Twirp its own `malformed`.
-    var isMalformedRequest = false
+    package var isMalformedRequest = false
 
     public init(_ code: StatusCode, _ message: String, metadata: Metadata = Metadata()) {
         self.code = code
