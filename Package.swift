@@ -58,11 +58,14 @@ let package = Package(
         .target(name: "Protobuf", dependencies: ["CProtobufC", "CProtos", "JSON", "Support"]),
         // RTP packets, jitter buffer, depacketizers: pure Swift, no sockets.
         .target(name: "RTP", dependencies: ["Support"]),
-        // The embedded room hub: rooms, participants, tracks, and the UDP port their RTP arrives on.
+        // What recordings read: rooms, participants, tracks, their events and media frames, and the
+        // MediaSource protocol that delivers them (no sockets).
+        .target(name: "Rooms", dependencies: ["RTP"]),
+        // The embedded room hub: a MediaSource, with the UDP port RTP arrives on.
         .target(
             name: "RoomHub",
             dependencies: [
-                "RTP", "Support",
+                "Rooms", "RTP", "Support",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,8 +121,7 @@ let package = Package(
         .target(
             name: "Recorder",
             dependencies: [
-                "SessionManager", "RoomHub", "RTP", "Media", "Support",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "SessionManager", "Rooms", "RTP", "Media", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -150,11 +152,11 @@ let package = Package(
         .target(name: "APIClients", dependencies: ["APIMessages", "RPCClient"], path: "Generated/Swift/Clients"),
         // The gRPC ecosystem's standard services: health checking and server reflection.
         .target(name: "GRPCServices", dependencies: ["APIMessages", "APIServices", "Protobuf", "RPC"]),
-        .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "RTP"]),
+        .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "Rooms", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
-                "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Support",
+                "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Rooms", "Support",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -187,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "RoomHubTests",
             dependencies: [
-                "RoomHub", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "RoomHub", "Rooms", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -200,7 +202,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "RoomHub", "Media", "RTP", "Support"]),
+        .testTarget(name: "RecorderTests", dependencies: ["Recorder", "SessionManager", "Rooms", "Media", "RTP", "Support"]),
         .testTarget(
             name: "RPCTests",
             dependencies: [

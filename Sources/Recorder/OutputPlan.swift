@@ -1,4 +1,4 @@
-import RoomHub
+import Rooms
 import RTP
 import SessionManager
 import Support

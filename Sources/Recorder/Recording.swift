@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import RoomHub
+import Rooms
 import RTP
 import SessionManager
 import Support

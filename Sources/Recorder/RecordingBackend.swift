@@ -1,5 +1,5 @@
 import Logging
-import RoomHub
+import Rooms
 import SessionManager
 import Synchronization
 

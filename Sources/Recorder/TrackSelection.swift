@@ -1,4 +1,4 @@
-import RoomHub
+import Rooms
 import SessionManager
 
 /// Which tracks of a room an egress records, from its request: a participant's camera and

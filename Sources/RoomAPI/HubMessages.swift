@@ -1,5 +1,6 @@
 import APIMessages
 import RoomHub
+import Rooms
 import RPC
 
 /// The hub's rooms, participants and tracks as LiveKit's `Room`, `ParticipantInfo` and `TrackInfo`.

@@ -1,6 +1,7 @@
 import APIMessages
 import APIServices
 import RoomHub
+import Rooms
 import RPC
 import RTP
 

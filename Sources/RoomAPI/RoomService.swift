@@ -1,6 +1,7 @@
 import APIMessages
 import APIServices
 import RoomHub
+import Rooms
 import RPC
 
 /// `livekit.RoomService`: LiveKit's read and admin calls, answered from the embedded hub.

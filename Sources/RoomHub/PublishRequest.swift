@@ -1,3 +1,4 @@
+import Rooms
 import RTP
 
 /// What a publisher announces about a track.

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Rooms
 import RTP
 import Support
 

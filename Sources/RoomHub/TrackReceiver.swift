@@ -1,3 +1,4 @@
+import Rooms
 import RTP
 
 /// The receiving end of one published track: RTP in (any order), whole timed frames out.

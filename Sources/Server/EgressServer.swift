@@ -11,6 +11,7 @@ import NIOPosix
 import Recorder
 import RoomAPI
 import RoomHub
+import Rooms
 import RPC
 import ServiceLifecycle
 import SessionManager
@@ -74,7 +75,6 @@ public final class EgressServer: Service {
             if let portFile = configuration.portFile {
                 try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
             }
-            try? await gracefulShutdown()
         } catch {
             logger.error("could not start", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
@@ -82,20 +82,46 @@ public final class EgressServer: Service {
             throw error
         }
 
-        logger.info("shutting down: GOAWAY sent, waiting for in-flight calls")
-        health.setAllNotServing()
-        await http.shutdownGracefully()
-        await sessions.stopAll(timeout: configuration.egressStopTimeout)
-        await ingest.close()
-        let delivered = await parts.webhooks.drain(timeout: configuration.http2.shutdownTimeout)
-        let webhookStatistics = parts.webhooks.statistics
-        logger.info("webhooks", metadata: [
-            "delivered": "\(webhookStatistics.delivered)", "failed": "\(webhookStatistics.failed)",
-            "dropped": "\(webhookStatistics.dropped)", "undelivered_at_exit": "\(!delivered)",
-        ])
+        // What runs until graceful shutdown, then stops in this order (a ServiceGroup stops its
+        // services last to first): the API (NOT_SERVING, GOAWAY, in-flight calls finish), the
+        // egresses (their files closed), the RTP port, the last webhooks.
+        let webhooks = parts.webhooks
+        let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
+        let stages = ServiceGroup(configuration: .init(services: [
+            .init(service: Stage { [logger] in
+                let delivered = await webhooks.drain(timeout: drainTimeout)
+                let statistics = webhooks.statistics
+                logger.info("webhooks", metadata: [
+                    "delivered": "\(statistics.delivered)", "failed": "\(statistics.failed)",
+                    "dropped": "\(statistics.dropped)", "undelivered_at_exit": "\(!delivered)",
+                ])
+            }),
+            .init(service: Stage { await ingest.close() }),
+            .init(service: Stage { await sessions.stopAll(timeout: stopTimeout) }),
+            .init(service: Stage { [logger, health] in
+                logger.info("shutting down: GOAWAY sent, waiting for in-flight calls")
+                health.setAllNotServing()
+                await http.shutdownGracefully()
+            }),
+        ], gracefulShutdownSignals: [], logger: logger))
+        try? await withGracefulShutdownHandler {
+            try await stages.run()
+        } onGracefulShutdown: {
+            Task { await stages.triggerGracefulShutdown() }
+        }
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// One part of the running server: waits for graceful shutdown (or cancellation), then stops.
+    private struct Stage: Service {
+        let stop: @Sendable () async -> Void
+
+        func run() async throws {
+            try? await gracefulShutdown()
+            await stop()
+        }
     }
 
     /// What `run` starts and stops.

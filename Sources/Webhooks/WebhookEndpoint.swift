@@ -1,6 +1,6 @@
+import APIMessages
 import HTTPClient
 import Logging
-import APIMessages
 import Protobuf
 import Support
 import Synchronization
@@ -16,6 +16,8 @@ final class WebhookEndpoint: Sendable {
     private let client: HTTPClient
     private let configuration: WebhookConfiguration
     private let logger: Logger
+    /// Called when the queue has emptied and delivery stops.
+    private let onIdle: @Sendable () -> Void
     private let state = Mutex(State())
 
     private struct State {
@@ -25,8 +27,10 @@ final class WebhookEndpoint: Sendable {
         var statistics = WebhookStatistics()
     }
 
-    init(url: HTTPURL, signer: WebhookSigner, client: HTTPClient, configuration: WebhookConfiguration, logger: Logger) {
+    init(url: HTTPURL, signer: WebhookSigner, client: HTTPClient, configuration: WebhookConfiguration, logger: Logger,
+         onIdle: @escaping @Sendable () -> Void = {}) {
         self.url = url
+        self.onIdle = onIdle
         self.signer = signer
         self.client = client
         self.configuration = configuration
@@ -66,6 +70,7 @@ final class WebhookEndpoint: Sendable {
             if dropped > 0 { event.numDropped = dropped }
             await deliver(event)
         }
+        onIdle()
     }
 
     private func next() -> (Livekit_WebhookEvent, Int32)? {

@@ -17,6 +17,8 @@ public final class WebhookNotifier: Sendable {
     private let client: HTTPClient
     private let logger: Logger
     private let endpoints = Mutex<[String: WebhookEndpoint]>([:])
+    /// Open while every endpoint is idle (what `drain` waits for).
+    private let allIdle = Gate()
 
     /// Throws when a configured URL is not http(s) or the configured key is unknown.
     public init(configuration: WebhookConfiguration, keys: APIKeys, client: HTTPClient, logger: Logger) throws(WebhookError) {
@@ -62,7 +64,7 @@ public final class WebhookNotifier: Sendable {
             let id = key + " " + url
             if let existing = endpoints[id] { return existing }
             let endpoint = WebhookEndpoint(url: parsed, signer: WebhookSigner(apiKey: key, secret: secret), client: client,
-                                           configuration: configuration, logger: logger)
+                                           configuration: configuration, logger: logger) { [weak self] in self?.endpointIdle() }
             endpoints[id] = endpoint
             return endpoint
         }
@@ -72,12 +74,14 @@ public final class WebhookNotifier: Sendable {
     /// shutdown, the last `egress_ended` events still go out. Returns whether all were.
     @discardableResult
     public func drain(timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !endpoints.withLock({ $0.values.allSatisfy(\.isIdle) }) {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return true
+        await allIdle.wait(until: { isIdle }, timeout: timeout)
+    }
+
+    /// Every endpoint has delivered (or given up on) all it was given.
+    private var isIdle: Bool { endpoints.withLock { $0.values.allSatisfy(\.isIdle) } }
+
+    private func endpointIdle() {
+        allIdle.signal { isIdle }
     }
 
     /// Deliveries so far, summed over every endpoint.

@@ -260,3 +260,29 @@ def test_a_large_response_reaches_grpcio_across_many_flow_control_windows(fresh_
     for _ in range(3):
         response = api.ListEgress(e.ListEgressRequest(room_name="large"), timeout=10)
         assert len(response.items) == 100 and response.ByteSize() > 2_000_000
+
+
+def test_a_busy_client_on_one_connection_is_not_taken_for_a_flood(server):
+    """grpcio sends a WINDOW_UPDATE or two with every call: tens of thousands of calls on one
+    channel are that many control frames, earned by the requests, not a flood to cut off."""
+    import asyncio
+
+    async def run():
+        errors, done = [], 0
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            check = channel.unary_unary("/grpc.health.v1.Health/Check")
+
+            async def worker():
+                nonlocal done
+                for _ in range(40_000 // 64):
+                    try:
+                        await check(b"", timeout=30)
+                        done += 1
+                    except grpc.RpcError as error:
+                        errors.append(error.code())
+            await asyncio.gather(*(worker() for _ in range(64)))
+        return done, errors
+
+    done, errors = asyncio.run(run())
+    assert errors == [] and done == 40_000 // 64 * 64
+    assert "ENHANCE_YOUR_CALM" not in server.log_text()

@@ -33,7 +33,7 @@ import Testing
 
     @Test func aLinkInPlaceOfTheFileIsNotFollowed() throws {
         let (root, outside) = try directories()
-        FileManager.default.createFile(atPath: outside + "/victim", contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: outside + "/victim", contents: Data("keep".utf8))
         try FileManager.default.createSymbolicLink(atPath: root + "/x.mp4", withDestinationPath: outside + "/victim")
         #expect(throws: ConfinedFile.Failure.self) { try ConfinedFile.create(ConfinedPath(root: root, relative: "x.mp4")) }
         #expect(try String(contentsOfFile: outside + "/victim", encoding: .utf8) == "keep")

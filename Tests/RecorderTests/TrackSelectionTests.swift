@@ -1,8 +1,8 @@
-@testable import RoomHub
+@testable import Recorder
+import Rooms
 import RTP
 import SessionManager
 import Testing
-@testable import Recorder
 
 @Suite struct TrackSelectionTests {
     func track(_ sid: String, _ identity: String, _ kind: TrackKind, _ source: TrackSource, participantKind: Int32 = 0) -> HubTrack {

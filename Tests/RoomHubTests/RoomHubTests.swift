@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+@testable import RoomHub
+import Rooms
 import RTP
 import Synchronization
 import Testing
-@testable import RoomHub
 
 /// The hub on its own event loop, fed datagrams as its UDP port would feed them: who stays in a
 /// room (RTP or KeepAlive within the participant timeout), what a removal tells subscribers, and

@@ -34,6 +34,13 @@ struct FloodGuard {
     mutating func admit(_ kind: Kind, now: ContinuousClock.Instant) -> Bool {
         buckets[Kind.allCases.firstIndex(of: kind)!].take(now: now)
     }
+
+    /// Gives back `tokens` of `kind` (up to its burst): a client that opens request streams
+    /// earns the WINDOW_UPDATEs a busy client sends with them (grpcio sends one or two per call),
+    /// while one that sends such frames without requests still meets the limit.
+    mutating func credit(_ kind: Kind, _ tokens: Double) {
+        buckets[Kind.allCases.firstIndex(of: kind)!].add(tokens)
+    }
 }
 
 struct TokenBucket {
@@ -47,6 +54,10 @@ struct TokenBucket {
         perSecond = Double(limit.perSecond)
         tokens = burst
         refilledAt = now
+    }
+
+    mutating func add(_ count: Double) {
+        tokens = min(burst, tokens + count)
     }
 
     mutating func take(now: ContinuousClock.Instant) -> Bool {

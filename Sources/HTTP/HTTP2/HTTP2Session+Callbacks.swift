@@ -135,6 +135,7 @@ extension HTTP2Session {
         let isAck = header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
+            if let entry = streams[header.stream_id], entry.handler == nil { floodGuard.credit(.emptyFrame, Self.controlFramesPerRequest) }
             headersComplete(header.stream_id)
             if endStream { streams[header.stream_id]?.handler?.receiveEnd() }
         case NGHTTP2_DATA.rawValue:
@@ -156,6 +157,9 @@ extension HTTP2Session {
         }
         return 0
     }
+
+    /// WINDOW_UPDATE and other control frames a request stream earns its client.
+    static let controlFramesPerRequest = 4.0
 
     fileprivate func admit(_ kind: FloodGuard.Kind) {
         if !floodGuard.admit(kind, now: .now) {

@@ -56,10 +56,13 @@ extension WireMessage {
         return message
     }
 
-    /// A dynamic message of this type as a typed value.
+    /// A dynamic message of this type as a typed value, read from the protobuf-c struct it lays
+    /// out (no packing and unpacking in between). Its strings must hold no NUL byte, which a
+    /// C string would cut short: the JSON reader refuses such strings before they get here.
     public init(_ dynamic: ProtoMessage) throws(ProtoError) {
         precondition(dynamic.descriptor === Self.descriptor, "\(dynamic.descriptor) is not \(Self.descriptor)")
-        try self.init(wireBytes: dynamic.encoded())
+        let arena = CArena()
+        try self.init(reading: MessageReader(UnsafeRawPointer(dynamic.build(in: arena)), Self.descriptor))
     }
 }
 

@@ -1,5 +1,5 @@
-import Support
 import Logging
+import Support
 import Synchronization
 
 /// Keeps every egress and drives each one's state machine: creates records for Start*
@@ -15,6 +15,8 @@ public final class EgressStore: Sendable {
     private let logger: Logger
     private let observer: EgressObserver?
     private let state = Mutex(State())
+    /// Open while no egress is live (what `stopAll` waits for).
+    private let noneLive = Gate()
 
     private struct State {
         var records: [String: EgressRecord] = [:]
@@ -155,10 +157,7 @@ public final class EgressStore: Sendable {
     public func stopAll(timeout: Duration) async {
         let live = state.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
         for id in live { _ = try? stop(id) }
-        let deadline = ContinuousClock.now + timeout
-        while liveCount > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        _ = await noneLive.wait(until: { liveCount == 0 }, timeout: timeout)
     }
 
     // MARK: Backend
@@ -226,6 +225,7 @@ public final class EgressStore: Sendable {
         }
         switch outcome {
         case .success(let (record, changed))?:
+            if record.status.isEnded { noneLive.signal { liveCount == 0 } }
             logger.log(level: changed ? .info : .debug, "egress updated", metadata: ["egress_id": "\(id)", "status": "\(record.status)"])
         case .failure(let refusal)?:
             logger.error("backend report refused", metadata: ["egress_id": "\(id)", "reason": "\(refusal)"])

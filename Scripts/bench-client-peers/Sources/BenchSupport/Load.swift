@@ -15,7 +15,7 @@ public enum Load {
     public static func arguments() -> Arguments {
         let args = CommandLine.arguments
         guard args.count == 4, let port = Int(args[1]), let concurrency = Int(args[2]), let seconds = Double(args[3]) else {
-            fputs("usage: \(args.first ?? "bench") PORT CONCURRENCY SECONDS\n", stderr)
+            print("usage: \(args.first ?? "bench") PORT CONCURRENCY SECONDS")
             exit(2)
         }
         return Arguments(port: port, concurrency: concurrency, seconds: seconds)

@@ -38,6 +38,14 @@ public struct HubTrack: Sendable, Equatable {
     public var ssrc: UInt32
     public var stereo: Bool
     public var muted: Bool
+
+    public init(sid: String, room: String, roomSID: String, participantIdentity: String, participantSID: String, participantKind: Int32,
+                name: String, kind: TrackKind, source: TrackSource, codec: RTPCodec, payloadType: UInt8, clockRate: Int, ssrc: UInt32,
+                stereo: Bool, muted: Bool) {
+        (self.sid, self.room, self.roomSID, self.participantIdentity, self.participantSID) = (sid, room, roomSID, participantIdentity, participantSID)
+        (self.participantKind, self.name, self.kind, self.source, self.codec) = (participantKind, name, kind, source, codec)
+        (self.payloadType, self.clockRate, self.ssrc, self.stereo, self.muted) = (payloadType, clockRate, ssrc, stereo, muted)
+    }
 }
 
 /// A participant of a room.
@@ -57,6 +65,11 @@ public struct HubParticipant: Sendable, Equatable {
     public var state: State
     /// In publishing order.
     public var tracks: [HubTrack]
+
+    public init(sid: String, identity: String, name: String, kind: Int32, metadata: String, joinedAt: Int64, state: State, tracks: [HubTrack]) {
+        (self.sid, self.identity, self.name, self.kind) = (sid, identity, name, kind)
+        (self.metadata, self.joinedAt, self.state, self.tracks) = (metadata, joinedAt, state, tracks)
+    }
 }
 
 /// A room and who is in it.
@@ -69,4 +82,8 @@ public struct HubRoom: Sendable, Equatable {
     public var participants: [HubParticipant]
     /// Live egresses recording this room, as reported by the recorder.
     public var activeRecording: Bool = false
+
+    public init(sid: String, name: String, createdAt: Int64, participants: [HubParticipant], activeRecording: Bool = false) {
+        (self.sid, self.name, self.createdAt, self.participants, self.activeRecording) = (sid, name, createdAt, participants, activeRecording)
+    }
 }

@@ -50,4 +50,8 @@ public struct MediaFrame: Sendable {
     public var captureTime: Int64
     /// Whether `captureTime` comes from a sender report (else from arrival).
     public var synchronized: Bool
+
+    public init(trackSID: String, codec: RTPCodec, frame: EncodedFrame, captureTime: Int64, synchronized: Bool) {
+        (self.trackSID, self.codec, self.frame, self.captureTime, self.synchronized) = (trackSID, codec, frame, captureTime, synchronized)
+    }
 }
