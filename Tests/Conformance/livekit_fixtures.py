@@ -7,9 +7,16 @@
                                    as LiveKit's server answers Twirp (.twirp.json: proto names,
                                    defaults included) and as its webhooks carry it (.webhook.json:
                                    lowerCamelCase, defaults left out); with --with-unknown also
-                                   LiveKit's Room, ParticipantInfo and TrackInfo whole, whose
-                                   fields Protos/ declares only in part (a newer peer's fields)
-  livekit_fixtures.py verify DIR   parses every DIR/<n>.<full.Name>.out with LiveKit's class and
+                                   LiveKit's Room, ParticipantInfo and TrackInfo whole and its
+                                   RoomService messages, whose fields Protos/ declares only in
+                                   part (a newer peer's fields)
+  livekit_fixtures.py make DIR --ours
+                                   the same for the services that are not LiveKit's
+                                   (egress.ingest, grpc.health.v1, grpc.reflection v1 and
+                                   v1alpha), with classes grpcio-tools compiles from Protos/ (in
+                                   a process of their own: they share file names with LiveKit's)
+  livekit_fixtures.py verify DIR [--ours]
+                                   parses every DIR/<n>.<full.Name>.out with the class and
                                    checks it equals the .bin it came from, field for field
 
 Used by the Swift tests `wireRoundTripWithLiveKitClasses` (Swift decodes each .bin with the
@@ -23,17 +30,36 @@ from pathlib import Path
 from google.protobuf import descriptor as d
 from google.protobuf import json_format
 from google.protobuf import symbol_database
-from livekit.protocol import egress, models  # noqa: F401  (registers the types)
 
 FD = d.FieldDescriptor
 OURS_FROM_MODELS = {"livekit.TokenPagination", "livekit.FilterParams", "livekit.WebhookConfig"}
 # Declared in Protos/ with a subset of LiveKit's fields.
 PARTLY_OURS = ["livekit.ParticipantInfo", "livekit.Room", "livekit.TrackInfo"]
+# LiveKit's RoomService messages that Protos/livekit_room.proto declares.
+ROOM_SERVICE = ["ListRoomsRequest", "ListRoomsResponse", "DeleteRoomRequest", "DeleteRoomResponse", "ListParticipantsRequest",
+                "ListParticipantsResponse", "RoomParticipantIdentity", "RemoveParticipantResponse", "MuteRoomTrackRequest",
+                "MuteRoomTrackResponse"]
+# Protos/ files of services that are not LiveKit's, and their packages.
+OURS = {"egress_ingest.proto": "egress.ingest", "grpc_health.proto": "grpc.health.v1",
+        "grpc_reflection_v1.proto": "grpc.reflection.v1", "grpc_reflection_v1alpha.proto": "grpc.reflection.v1alpha"}
 
 
-def types(with_unknown=False):
+def types(with_unknown=False, ours=False):
+    if ours:
+        import importlib
+        import tempfile
+        from grpc_tools import protoc
+        protos = Path(__file__).resolve().parents[2] / "Protos"
+        out = tempfile.mkdtemp(prefix="egress-fixtures-")
+        files = [str(protos / name) for name in OURS] + [str(protos / "livekit_models.proto")]
+        assert protoc.main(["protoc", f"-I{protos}", f"--python_out={out}", *files]) == 0, "grpcio-tools could not compile Protos/"
+        sys.path.insert(0, out)
+        modules = [importlib.import_module(name.replace(".proto", "_pb2")) for name in OURS]
+        return [f"{module.DESCRIPTOR.package}.{n}" for module in modules for n in module.DESCRIPTOR.message_types_by_name]
+    from livekit.protocol import egress, models, room  # noqa: F401  (registers the types)
     names = [f"livekit.{n}" for n in egress.DESCRIPTOR.message_types_by_name]
-    return names + sorted(OURS_FROM_MODELS) + (PARTLY_OURS if with_unknown else [])
+    room_service = [f"livekit.{n}" for n in ROOM_SERVICE]
+    return names + sorted(OURS_FROM_MODELS) + (PARTLY_OURS + room_service if with_unknown else [])
 
 
 def scalar(field, seed):
@@ -74,7 +100,10 @@ def fill(msg, depth, choose):
             target = getattr(msg, field.name)
             key_f, val_f = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
             for i in range(3):
-                target[scalar(key_f, i)] = scalar(val_f, i + 1)
+                if val_f.type == FD.TYPE_MESSAGE:
+                    fill(target[scalar(key_f, i)], depth + 1, {})
+                else:
+                    target[scalar(key_f, i)] = scalar(val_f, i + 1)
         elif field.type == FD.TYPE_MESSAGE:
             if depth > 4:
                 continue
@@ -100,21 +129,23 @@ def variants(cls):
         yield msg
 
 
-def make(out: Path, with_unknown=False):
+def make(out: Path, with_unknown=False, ours=False):
     out.mkdir(parents=True, exist_ok=True)
+    names = types(with_unknown, ours)
     db = symbol_database.Default()
     n = 0
-    for name in types(with_unknown):
+    for name in names:
         for msg in variants(db.GetSymbol(name)):
             (out / f"{n:04d}.{name}.bin").write_bytes(msg.SerializeToString())
             (out / f"{n:04d}.{name}.twirp.json").write_text(json_format.MessageToJson(
                 msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
             (out / f"{n:04d}.{name}.webhook.json").write_text(json_format.MessageToJson(msg))
             n += 1
-    print(f"wrote {n} fixtures of {len(types(with_unknown))} types")
+    print(f"wrote {n} fixtures of {len(names)} types")
 
 
-def verify(out: Path):
+def verify(out: Path, ours=False):
+    types(ours=ours)  # registers the classes
     db = symbol_database.Default()
     failures, count = [], 0
     for path in sorted(out.glob("*.bin")):
@@ -139,4 +170,5 @@ def verify(out: Path):
 
 if __name__ == "__main__":
     cmd, directory = sys.argv[1], Path(sys.argv[2])
-    sys.exit(make(directory, "--with-unknown" in sys.argv[3:]) if cmd == "make" else verify(directory))
+    flags = sys.argv[3:]
+    sys.exit(make(directory, "--with-unknown" in flags, "--ours" in flags) if cmd == "make" else verify(directory, "--ours" in flags))

@@ -145,6 +145,30 @@ import Testing
         #expect(verify.status == 0, "\(verify.output)")
     }
 
+    /// The services that are not LiveKit's (RoomIngest, health, reflection), against Python
+    /// protobuf's classes compiled from Protos/: every message type, every field set.
+    @Test func generatedTypesRoundTripPythonsMessagesOfTheOtherServices() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("py-typed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let made = try LiveKitFixtures.run(["make", dir.path, "--ours"])
+        try #require(made.status == 0, "\(made.output)")
+
+        let types = Dictionary(uniqueKeysWithValues: GeneratedMessages.all.map { ($0.descriptor.fullName, $0) })
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".bin") }
+        let covered = Set(files.map { String($0.split(separator: ".", maxSplits: 1)[1].dropLast(4)) })
+        let expected = Set(types.keys.filter { $0.hasPrefix("egress.ingest.") || $0.hasPrefix("grpc.") })
+        #expect(covered == expected.filter { !$0.hasSuffix("Entry") }, "every message type of those services has fixtures")
+        for file in files {
+            let typeName = String(file.split(separator: ".", maxSplits: 1)[1].dropLast(4))
+            let type = try #require(types[typeName], "\(typeName) has no generated type")
+            let (out, unknown) = try Self.roundTrip(type, try [UInt8](Data(contentsOf: dir.appendingPathComponent(file))))
+            #expect(unknown == 0, "\(typeName) declares every field Python sets")
+            try Data(out).write(to: dir.appendingPathComponent(String(file.dropLast(4)) + ".out"))
+        }
+        let verify = try LiveKitFixtures.run(["verify", dir.path, "--ours"])
+        #expect(verify.status == 0, "\(verify.output)")
+    }
+
     static func roundTrip<M: WireMessage>(_ type: M.Type, _ bytes: [UInt8]) throws -> (bytes: [UInt8], unknownFields: Int) {
         let message = try M(wireBytes: bytes)
         return (message.wireBytes(), message.unknownFields.fields.count)
