@@ -6,14 +6,15 @@ import PackageDescription
 ///
 /// Layers, bottom to top (each a target, each knowing only the ones below it):
 /// - foundations: C libraries (module maps), Support, JSON, RTP;
-/// - the wire: Protobuf (protobuf-c underneath; descriptors, the JSON mapping) → APIMessages (a
-///   generated Swift type per message); GRPCWire (status codes, metadata, framing, shared by
-///   server and client); HTTP (the API port's HTTP/2 over nghttp2 and HTTP/1.1, TLS, and the
-///   client's HTTP/2 connection); HTTPClient (HTTP/1.1 out: webhooks, Twirp calls);
+/// - the wire: Protobuf (protobuf-c underneath; descriptors, the dynamic JSON mapping) →
+///   APIMessages (a generated Swift type per message, with its JSON mapping); GRPCWire (status
+///   codes, metadata, framing, shared by server and client); HTTP (the API port's HTTP/2 over
+///   nghttp2 and HTTP/1.1, TLS; the client's HTTP/2 connection; HTTP/1.1 out for webhooks and Twirp);
 /// - server side: RPC (one call path for gRPC and Twirp) → APIServices (a generated protocol per
 ///   service) → GRPCServices (health, reflection), RoomAPI, EgressAPI; Auth (tokens);
 ///   SessionManager (egress records and states, no wire types) → EgressWire (a record as
-///   EgressInfo) → Webhooks; RoomHub (rooms and RTP) → Recorder (Media: FFmpeg) → Server → egress-server;
+///   EgressInfo) → Webhooks; Rooms (rooms, tracks, the MediaSource protocol) → Ingest (the room
+///   hub: RTP in, a MediaSource) and Recorder (Media: FFmpeg); all of it → Server → egress-server;
 /// - client side: RPCClient (gRPC and Twirp transports, tokens) → APIClients (a generated client
 ///   per service) = the EgressClient library; `egress`, the command-line client, is built on it.
 let package = Package(
@@ -48,7 +49,7 @@ let package = Package(
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
         // A typed Swift struct or enum per message and enum of Protos/ (Generated/Swift, made by
         // generate-messages), over the Protobuf module's protobuf-c plumbing.
-        .target(name: "APIMessages", dependencies: ["Protobuf"], path: "Generated/Swift/Messages"),
+        .target(name: "APIMessages", dependencies: ["JSON", "Protobuf"], path: "Generated/Swift/Messages"),
         // Scripts/generate-protos runs it: Protos/'s descriptor set in, Generated/Swift out.
         .executableTarget(name: "generate-messages", dependencies: ["Protobuf"]),
 
@@ -61,9 +62,9 @@ let package = Package(
         // What recordings read: rooms, participants, tracks, their events and media frames, and the
         // MediaSource protocol that delivers them (no sockets).
         .target(name: "Rooms", dependencies: ["RTP"]),
-        // The embedded room hub: a MediaSource, with the UDP port RTP arrives on.
+        // Media into rooms: the embedded room hub (a MediaSource), with the UDP port RTP arrives on.
         .target(
-            name: "RoomHub",
+            name: "Ingest",
             dependencies: [
                 "Rooms", "RTP", "Support",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,16 +82,6 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // A small HTTP/1.1 client (webhooks, the CLI).
-        .target(
-            name: "HTTPClient",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // gRPC's wire format, shared by the server and the client: status codes, metadata,
@@ -113,7 +104,7 @@ let package = Package(
         .target(
             name: "EgressAPI",
             dependencies: [
-                "APIMessages", "APIServices", "EgressWire", "HTTPClient", "RPC", "SessionManager", "Media", "Support",
+                "APIMessages", "APIServices", "EgressWire", "HTTP", "RPC", "SessionManager", "Media", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,7 +120,7 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "APIMessages", "Auth", "EgressWire", "HTTPClient", "Protobuf", "SessionManager", "Support",
+                "APIMessages", "Auth", "EgressWire", "HTTP", "Protobuf", "SessionManager", "Support",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +132,7 @@ let package = Package(
         .target(
             name: "RPCClient",
             dependencies: [
-                "Auth", "GRPCWire", "HTTP", "HTTPClient", "JSON", "Protobuf", "Support",
+                "Auth", "GRPCWire", "HTTP", "JSON", "Protobuf", "Support",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -152,11 +143,11 @@ let package = Package(
         .target(name: "APIClients", dependencies: ["APIMessages", "RPCClient"], path: "Generated/Swift/Clients"),
         // The gRPC ecosystem's standard services: health checking and server reflection.
         .target(name: "GRPCServices", dependencies: ["APIMessages", "APIServices", "Protobuf", "RPC"]),
-        .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "RoomHub", "Rooms", "RTP"]),
+        .target(name: "RoomAPI", dependencies: ["APIMessages", "APIServices", "RPC", "Ingest", "Rooms", "RTP"]),
         .target(
             name: "Server",
             dependencies: [
-                "HTTP", "HTTPClient", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "RoomHub", "Rooms", "Support",
+                "HTTP", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "Ingest", "Rooms", "Support",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -169,7 +160,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP", "RPC", "Auth", "SessionManager", "RoomHub",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,26 +170,30 @@ let package = Package(
         .executableTarget(
             name: "egress",
             dependencies: [
-                "APIClients", "APIMessages", "GRPCWire", "HTTPClient", "Protobuf", "RPCClient",
+                "APIClients", "APIMessages", "GRPCWire", "HTTP", "Protobuf", "RPCClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
+        // The README's client example, as a program (a test checks that the two are the same
+        // text, and runs it against a server).
+        .executableTarget(name: "ReadmeExample", dependencies: ["APIClients", "APIMessages", "RPCClient"], path: "Tests/ReadmeExample"),
+
         .testTarget(name: "ProtobufTests", dependencies: ["Protobuf", "APIMessages", "JSON", "Support"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
         .testTarget(
-            name: "RoomHubTests",
+            name: "IngestTests",
             dependencies: [
-                "RoomHub", "Rooms", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "Ingest", "Rooms", "RTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "JSON", "Support", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTP"]),
         .testTarget(
             name: "WebhooksTests",
             dependencies: [
-                "Webhooks", "APIMessages", "HTTP", "HTTPClient", "JSON", "Protobuf", "SessionManager", .product(name: "NIOCore", package: "swift-nio"),
+                "Webhooks", "APIMessages", "HTTP", "JSON", "Protobuf", "SessionManager", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -24,6 +24,13 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Whether an object has a member name twice.
     public var hasDuplicateMembers: Bool {
         guard case .object(let members) = self else { return false }
+        // A token's few claims: comparing each pair costs less than hashing them into a set.
+        if members.count <= 16 {
+            for i in members.indices {
+                for j in members.indices[(i + 1)...] where members[i].0 == members[j].0 { return true }
+            }
+            return false
+        }
         var seen = Set<String>()
         return members.contains { !seen.insert($0.0).inserted }
     }

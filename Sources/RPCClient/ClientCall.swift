@@ -3,9 +3,14 @@ import HTTP
 import NIOCore
 import Support
 
-/// One gRPC call's stream, as the connection's event loop hears it: checks the response head,
-/// deframes (and inflates) its messages up to the size limit, and ends the call with the
-/// status in its trailers, or with the status that explains what went wrong instead.
+/// One attempt at a gRPC call, as the connection's event loop hears its stream: checks the
+/// response head, deframes (and inflates) its messages up to the size limit, and ends the call
+/// with the status in its trailers, or with the status that explains what went wrong instead.
+///
+/// Flow control: the bytes of a response are handed back to the connection while no message is
+/// waiting for the reader; once one is, they are held until the reader has taken every waiting
+/// message. A reader that stops reading so stops the server after at most the stream's window,
+/// instead of the client buffering without end.
 ///
 /// Touched on the event loop only; `finish` runs once.
 final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
@@ -16,22 +21,47 @@ final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
         case end(Result<Metadata, RPCError>)
     }
 
+    private let connection: HTTP2ClientConnection
     private let maxMessageSize: Int
     private let deliver: (Event) -> Void
-    /// Called when the call ends early on this side (a bad response): the stream is reset.
-    var resetStream: () -> Void = {}
+    /// Asked when the server refused the stream before processing it (REFUSED_STREAM, or a
+    /// GOAWAY below it): true when the call is tried again elsewhere, and this attempt ends
+    /// without a word.
+    var retryRefused: () -> Bool = { false }
+    private var stream: Int32 = 0
     private var deframer: MessageDeframer
     private var encoding = MessageEncoding.identity
     private var headReceived = false
     private var ended = false
+    /// Messages delivered that the reader has not taken yet.
+    private var waiting = 0
+    /// DATA bytes not handed back to the connection yet.
+    private var unacknowledged = 0
 
-    init(maxMessageSize: Int, deliver: @escaping (Event) -> Void) {
+    init(connection: HTTP2ClientConnection, maxMessageSize: Int, deliver: @escaping (Event) -> Void) {
+        self.connection = connection
         self.maxMessageSize = maxMessageSize
         self.deliver = deliver
         deframer = MessageDeframer(maxMessageSize: maxMessageSize)
     }
 
+    /// The reader took a message: once it has taken all, the bytes held go back to the server.
+    func messageTaken() {
+        waiting = max(0, waiting - 1)
+        acknowledgeIfNothingWaits()
+    }
+
+    private func acknowledgeIfNothingWaits() {
+        guard waiting == 0 || ended, unacknowledged > 0 else { return }
+        connection.consume(unacknowledged, on: stream)
+        unacknowledged = 0
+    }
+
     // MARK: HTTP2ClientStreamDelegate
+
+    func opened(_ stream: Int32) {
+        self.stream = stream
+    }
 
     func receivedHead(_ headers: [HeaderField], endStream: Bool) {
         guard !ended else { return }
@@ -58,6 +88,8 @@ final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
     }
 
     func receivedData(_ data: ByteBuffer) {
+        unacknowledged += data.readableBytes
+        defer { acknowledgeIfNothingWaits() }
         guard !ended else { return }
         guard headReceived else { return fail(RPCError(.internal, "the server sent data before its response headers")) }
         deframer.append(data)
@@ -70,6 +102,7 @@ final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
                     }
                     message = try encoding.decompress(payload, limit: maxMessageSize, allocator: ByteBufferAllocator())
                 }
+                waiting += 1
                 deliver(.message(message))
             }
         } catch {
@@ -91,6 +124,11 @@ final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
         case .finished:
             finish(.failure(RPCError(.internal, "the server ended the stream without a grpc-status")))
         case .reset(let code) where code == .refusedStream:
+            if !headReceived, retryRefused() {
+                ended = true
+                acknowledgeIfNothingWaits()
+                return
+            }
             finish(.failure(RPCError(.unavailable, "the server refused the stream before processing it")))
         case .reset(let code) where code == .cancel:
             finish(.failure(RPCError(.cancelled, "the server cancelled the call")))
@@ -106,13 +144,16 @@ final class ClientCall: HTTP2ClientStreamDelegate, @unchecked Sendable {
     /// Ends the call from this side (deadline, cancellation, a bad response).
     func fail(_ error: RPCError) {
         guard !ended else { return }
-        resetStream()
+        if stream != 0 { connection.reset(stream) }
         finish(.failure(error))
     }
 
+    /// The stream is over: what it still holds goes back to the connection (the messages
+    /// already delivered stay with the reader).
     private func finish(_ result: Result<Metadata, RPCError>) {
         guard !ended else { return }
         ended = true
+        acknowledgeIfNothingWaits()
         deliver(.end(result))
     }
 

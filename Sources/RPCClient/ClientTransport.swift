@@ -43,13 +43,19 @@ public protocol ClientTransport: Sendable {
 public struct ResponseStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     let events: AsyncThrowingStream<CallEvent, any Error>
+    /// Told of each message the reader takes (the server may send more).
+    let taken: @Sendable () -> Void
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncThrowingStream<CallEvent, any Error>.AsyncIterator
+        let taken: @Sendable () -> Void
 
         public mutating func next() async throws -> [UInt8]? {
             while let event = try await base.next() {
-                if case .message(let bytes) = event { return Array(bytes.readableBytesView) }
+                if case .message(let bytes) = event {
+                    taken()
+                    return Array(bytes.readableBytesView)
+                }
             }
             if Task.isCancelled { throw RPCError(.cancelled, "the call was cancelled") }
             return nil
@@ -57,7 +63,7 @@ public struct ResponseStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: events.makeAsyncIterator())
+        AsyncIterator(base: events.makeAsyncIterator(), taken: taken)
     }
 }
 

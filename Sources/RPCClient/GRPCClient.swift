@@ -55,10 +55,12 @@ public final class GRPCClient: ClientTransport {
         var headers = Metadata()
         var message: ByteBuffer?
         var trailers = Metadata()
-        for try await event in try await call(method, request: request, options: options) {
+        let (events, attempts) = try await call(method, request: request, options: options)
+        for try await event in events {
             switch event {
             case .headers(let received): headers = received
             case .message(let bytes):
+                attempts.messageTaken()
                 guard message == nil else { throw RPCError(.internal, "the server sent more than one response message to a unary call") }
                 message = bytes
             case .trailers(let received): trailers = received
@@ -70,23 +72,40 @@ public final class GRPCClient: ClientTransport {
     }
 
     public func serverStreaming(_ method: MethodTarget, request: [UInt8], options: CallOptions) async throws -> ResponseStream {
-        let events = try await call(method, request: request, options: options)
-        return ResponseStream(events: events)
+        let (events, attempts) = try await call(method, request: request, options: options)
+        return ResponseStream(events: events, taken: attempts.messageTaken)
     }
 
+    /// How many times a call is sent when the server refuses its stream unprocessed.
+    static let maxAttempts = 3
+
     /// Opens the call's stream and hands back what arrives on it.
-    private func call(_ method: MethodTarget, request: [UInt8], options: CallOptions) async throws -> AsyncThrowingStream<CallEvent, any Error> {
+    private func call(_ method: MethodTarget, request: [UInt8], options: CallOptions)
+        async throws -> (AsyncThrowingStream<CallEvent, any Error>, CallAttempts) {
         try Task.checkCancellation()
         let compression = options.compression ?? configuration.compression
         let headers = try await requestHeaders(method, options: options, compression: compression)
         let body = try MessageFramer.frame(request, compression: compression, allocator: ByteBufferAllocator())
-        let timeout = options.timeout ?? configuration.defaultTimeout
-        var attempt = 0
+        let deadline = (options.timeout ?? configuration.defaultTimeout).map { (ContinuousClock.now + $0, $0) }
+        let (events, continuation) = AsyncThrowingStream<CallEvent, any Error>.makeStream()
+        let attempts = CallAttempts(deadline: deadline)
+        continuation.onTermination = { termination in
+            // The caller stopped listening (its task was cancelled): the stream is cancelled too.
+            attempts.end(cancelled: { if case .cancelled = termination { true } else { false } }())
+        }
+        try await open(headers: headers, body: body, options: options, attempts: attempts, continuation: continuation)
+        return (events, attempts)
+    }
+
+    /// One attempt: a stream on the current connection (a new one if it cannot take streams).
+    /// A stream refused unprocessed is opened again, up to `maxAttempts` in all.
+    private func open(headers: [HeaderField], body: ByteBuffer, options: CallOptions, attempts: CallAttempts,
+                      continuation: AsyncThrowingStream<CallEvent, any Error>.Continuation) async throws {
+        var number = 0
         while true {
-            attempt += 1
+            number += 1
             let connection = try await connections.connection()
-            let (events, continuation) = AsyncThrowingStream<CallEvent, any Error>.makeStream()
-            let call = ClientCall(maxMessageSize: options.maxResponseSize ?? configuration.maxResponseMessageSize) { event in
+            let call = ClientCall(connection: connection, maxMessageSize: options.maxResponseSize ?? configuration.maxResponseMessageSize) { event in
                 switch event {
                 case .headers(let metadata): continuation.yield(.headers(metadata))
                 case .message(let bytes): continuation.yield(.message(bytes))
@@ -96,30 +115,31 @@ public final class GRPCClient: ClientTransport {
                 case .end(.failure(let error)): continuation.finish(throwing: error)
                 }
             }
-            let stream: Int32
+            if number < Self.maxAttempts {
+                call.retryRefused = { [weak self, connections] in
+                    guard let self else { return false }
+                    counters.value.withLock { $0.transparentRetries += 1 }
+                    Task {
+                        await connections.discard(connection)
+                        do {
+                            try await self.open(headers: headers, body: body, options: options, attempts: attempts, continuation: continuation)
+                        } catch {
+                            continuation.finish(throwing: error as? RPCError ?? RPCError(.unavailable, "\(error)"))
+                        }
+                    }
+                    return true
+                }
+            }
+            guard attempts.begin(call, on: connection.eventLoop) else { return }
             do {
-                stream = try await connection.openStream(headers, body: body, endStream: true, delegate: call).get()
+                _ = try await connection.openStream(headers, body: body, endStream: true, delegate: call).get()
+                return
             } catch {
                 // The connection went away between the check and the stream: once more, on a new one.
                 await connections.discard(connection)
-                if attempt < 2 { continue }
+                if number < Self.maxAttempts { continue }
                 throw RPCError(.unavailable, "cannot open a stream: \(error)")
             }
-            let loop = connection.eventLoop
-            call.resetStream = { connection.reset(stream) }
-            let deadline = timeout.map { timeout in
-                loop.scheduleTask(in: .nanoseconds(Int64(clamping: timeout.nanoseconds))) {
-                    call.fail(RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"))
-                }
-            }
-            continuation.onTermination = { termination in
-                deadline?.cancel()
-                // The caller stopped listening (its task was cancelled): the stream is cancelled too.
-                if case .cancelled = termination {
-                    loop.execute { call.fail(RPCError(.cancelled, "the call was cancelled")) }
-                }
-            }
-            return events
         }
     }
 
@@ -181,7 +201,7 @@ actor ConnectionKeeper {
 
     func connection() async throws -> HTTP2ClientConnection {
         if let current {
-            if await current.isUsable() { return current }
+            if current.isUsable { return current }
             self.current = nil
         }
         if let connecting { return try await wait(connecting) }
@@ -190,7 +210,7 @@ actor ConnectionKeeper {
         }
         let task = Task { [configuration, tls, group, logger] in
             try await HTTP2ClientConnection.connect(
-                host: configuration.host, port: configuration.port, tls: tls, serverHostname: configuration.tls?.serverHostname ?? configuration.host,
+                host: configuration.host, port: configuration.port, tls: tls, serverHostname: configuration.tls?.serverHostname ?? serverNameIndication(for: configuration.host),
                 group: group, connectTimeout: .nanoseconds(Int64(clamping: configuration.connectTimeout.nanoseconds)), logger: logger)
         }
         connecting = task
@@ -239,6 +259,63 @@ public struct ClientStatistics: Sendable, Equatable {
     public var connectionsOpened = 0
     /// Connection attempts that failed.
     public var connectionsFailed = 0
+    /// Calls sent again because the server refused their stream unprocessed.
+    public var transparentRetries = 0
+}
+
+/// One call across its attempts: the current attempt (what a deadline, a cancellation or the
+/// reader's progress is for) and the call's one deadline, which each attempt keeps.
+final class CallAttempts: Sendable {
+    private struct Current {
+        var call: ClientCall?
+        var loop: (any EventLoop)?
+        var deadlineTask: Scheduled<Void>?
+        var ended = false
+    }
+
+    private let deadline: (at: ContinuousClock.Instant, timeout: Duration)?
+    private let current = Mutex(Current())
+
+    init(deadline: (at: ContinuousClock.Instant, timeout: Duration)?) {
+        self.deadline = deadline
+    }
+
+    /// Makes `call` the current attempt, with what is left of the deadline; false when the call
+    /// has ended meanwhile (cancelled), and then the attempt is not made.
+    func begin(_ call: ClientCall, on loop: any EventLoop) -> Bool {
+        current.withLock { current in
+            guard !current.ended else { return false }
+            current.deadlineTask?.cancel()
+            current.call = call
+            current.loop = loop
+            if let deadline {
+                let left = max(.zero, deadline.at - .now)
+                current.deadlineTask = loop.scheduleTask(in: .nanoseconds(Int64(clamping: left.nanoseconds))) {
+                    call.fail(RPCError(.deadlineExceeded, "deadline exceeded after \(deadline.timeout)"))
+                }
+            }
+            return true
+        }
+    }
+
+    /// The reader took a message of the current attempt.
+    @Sendable func messageTaken() {
+        let (call, loop) = current.withLock { ($0.call, $0.loop) }
+        guard let call, let loop else { return }
+        loop.execute { call.messageTaken() }
+    }
+
+    /// The caller's stream ended: no more attempts; when it was cancelled, the stream is too.
+    func end(cancelled: Bool) {
+        let (call, loop) = current.withLock { current in
+            current.ended = true
+            current.deadlineTask?.cancel()
+            return (current.call, current.loop)
+        }
+        if cancelled, let call, let loop {
+            loop.execute { call.fail(RPCError(.cancelled, "the call was cancelled")) }
+        }
+    }
 }
 
 final class Counters: Sendable {

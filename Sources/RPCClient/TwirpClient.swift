@@ -1,5 +1,5 @@
+import HTTP
 import GRPCWire
-import HTTPClient
 import JSON
 import NIOPosix
 

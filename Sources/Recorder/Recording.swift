@@ -21,7 +21,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     let egress: EgressRecord
-    private let events: EgressEvents
+    private let reporter: EgressReporter
     private let source: any MediaSource
     private let configuration: RecorderConfiguration
     private let logger: Logger
@@ -51,11 +51,11 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var lastProgress: Int64 = 0
     private var done = false
 
-    init(egress: EgressRecord, source: any MediaSource, events: EgressEvents, configuration: RecorderConfiguration,
+    init(egress: EgressRecord, source: any MediaSource, reporter: EgressReporter, configuration: RecorderConfiguration,
          logger: Logger, onEnded: @escaping @Sendable () -> Void) {
         self.egress = egress
         self.source = source
-        self.events = events
+        self.reporter = reporter
         self.configuration = configuration
         self.onEnded = onEnded
         selection = TrackSelection(egress.spec.source)
@@ -72,7 +72,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     func begin() async {
         for id in selection.requiredTrackIDs where await source.track(sid: id) == nil {
             logger.info("egress failed: track not found", metadata: ["track": "\(id)"])
-            events.report(.failed(error: "track \(id) not found", code: 404, details: "", results: EgressResults()))
+            reporter.report(.failed(error: "track \(id) not found", code: 404, details: "", results: EgressResults()))
             onEnded()
             return
         }
@@ -176,7 +176,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         updateWanted()
         if roomID.isEmpty {
             roomID = track.roomSID
-            events.report(.roomIdentified(roomID))
+            reporter.report(.roomIdentified(roomID))
         }
     }
 
@@ -239,7 +239,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             visibility.prune(before: watermark)
             if now - lastProgress > 2_000_000_000 {
                 lastProgress = now
-                events.report(.progress(results()))
+                reporter.report(.progress(results()))
             }
         } catch {
             fail(error)
@@ -261,7 +261,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         let wallClock = WallClock.nanoseconds()
         origin = (capture, MonotonicClock.nanoseconds(), wallClock)
         visibility.note(showsVideo, at: 0)
-        events.report(.mediaStarted(at: wallClock))
+        reporter.report(.mediaStarted(at: wallClock))
     }
 
     /// How long after the first frame the file is opened even if not every wanted track is there.
@@ -304,7 +304,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     /// The source went away: ENDING, then the file is closed.
     private func end(_ reason: String) {
         logger.info("egress ending", metadata: ["reason": "\(reason)"])
-        events.report(.sourceEnded(reason: reason))
+        reporter.report(.sourceEnded(reason: reason))
         finalize()
     }
 
@@ -322,7 +322,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
             ])
-            events.report(.finalized(results))
+            reporter.report(.finalized(results))
         } catch {
             fail(error)
         }
@@ -333,7 +333,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         done = true
         try? closeFile()
         logger.error("egress failed", metadata: ["error": "\(error)"])
-        events.report(.failed(error: "\(error)", code: code, details: "", results: results()))
+        reporter.report(.failed(error: "\(error)", code: code, details: "", results: results()))
     }
 
     private func closeFile() throws {

@@ -17,9 +17,9 @@ public final class RecordingBackend: EgressBackend {
         self.logger = logger
     }
 
-    public func start(_ egress: EgressRecord, events: EgressEvents) async {
+    public func start(_ egress: EgressRecord, reporter: EgressReporter) async {
         let id = egress.id
-        let recording = Recording(egress: egress, source: source, events: events, configuration: configuration, logger: logger) { [weak self] in
+        let recording = Recording(egress: egress, source: source, reporter: reporter, configuration: configuration, logger: logger) { [weak self] in
             _ = self?.recordings.withLock { $0.removeValue(forKey: id) }
         }
         recordings.withLock { $0[id] = recording }

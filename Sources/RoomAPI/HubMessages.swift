@@ -1,5 +1,5 @@
 import APIMessages
-import RoomHub
+import Ingest
 import Rooms
 import RPC
 

@@ -1,6 +1,6 @@
 import APIMessages
 import APIServices
-import RoomHub
+import Ingest
 import Rooms
 import RPC
 

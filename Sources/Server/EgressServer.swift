@@ -3,14 +3,13 @@ import Auth
 import EgressAPI
 import GRPCServices
 import HTTP
-import HTTPClient
 import Logging
 import Media
 import NIOCore
 import NIOPosix
 import Recorder
 import RoomAPI
-import RoomHub
+import Ingest
 import Rooms
 import RPC
 import ServiceLifecycle

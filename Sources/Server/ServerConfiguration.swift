@@ -1,7 +1,7 @@
 import Auth
 import HTTP
 import NIOCore
-import RoomHub
+import Ingest
 import RPC
 import SessionManager
 import Webhooks

@@ -1,5 +1,5 @@
+import HTTP
 import APIMessages
-import HTTPClient
 import Logging
 import Protobuf
 import Support
@@ -86,7 +86,7 @@ final class WebhookEndpoint: Sendable {
     }
 
     private func deliver(_ event: Livekit_WebhookEvent) async {
-        let body = Array(event.dynamic.json(.webhook).text.utf8)
+        let body = Array(event.json(.webhook).text.utf8)
         var backoff = configuration.initialBackoff
         for attempt in 0...configuration.retries {
             if attempt > 0 {

@@ -1,5 +1,5 @@
+import HTTP
 import Auth
-import HTTPClient
 import Logging
 import APIMessages
 import EgressWire

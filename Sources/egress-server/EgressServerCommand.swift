@@ -2,7 +2,7 @@ import ArgumentParser
 import Auth
 import HTTP
 import Logging
-import RoomHub
+import Ingest
 import RPC
 import Server
 import SessionManager

@@ -1,7 +1,7 @@
+import HTTP
 import APIClients
 import APIMessages
 import Foundation
-import HTTPClient
 import Protobuf
 import RPCClient
 

@@ -14,7 +14,7 @@ enum Output {
     }
 
     static func json(_ message: some WireMessage) -> String {
-        message.dynamic.json(.twirp).text
+        message.json(.twirp).text
     }
 
     /// Unix nanoseconds as UTC `YYYY-MM-DD hh:mm:ss`, or "-".

@@ -1,3 +1,4 @@
+import Foundation
 import APIClients
 import APIMessages
 import HTTP
@@ -188,5 +189,72 @@ import Testing
         #expect(client.statistics.connectionsOpened == 2)
         await client.close()
         await second.stop()
+    }
+
+    /// A proxy in front of `port` whose first connection reads the client's request HEADERS and
+    /// answers a GOAWAY that takes no stream (as a server shutting down does); the connections
+    /// after it are passed through. Stops when its stdin closes.
+    static let refusingProxy = #"""
+import asyncio, sys
+target, first = int(sys.argv[1]), [True]
+
+async def refuse(reader, writer):
+    data = b""
+    while True:
+        chunk = await reader.read(65536)
+        if not chunk:
+            return
+        data += chunk
+        at = 24  # the client preface, then frames: length(3) type(1) flags(1) stream(4)
+        seen = False
+        while at + 9 <= len(data):
+            length = int.from_bytes(data[at:at + 3], "big")
+            seen = seen or data[at + 3] == 1  # HEADERS
+            at += 9 + length
+        if seen:
+            break
+    writer.write(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]) + bytes([0, 0, 8, 7, 0, 0, 0, 0, 0]) + bytes(8))
+    await writer.drain()
+    await reader.read()
+
+async def handle(reader, writer):
+    if first[0]:
+        first[0] = False
+        await refuse(reader, writer)
+        writer.close()
+        return
+    upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target)
+    async def pipe(source, sink):
+        while chunk := await source.read(65536):
+            sink.write(chunk)
+            await sink.drain()
+        sink.close()
+    await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True)
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""#
+
+    /// A call whose stream the server refuses unprocessed (a GOAWAY below it) is sent again, on a
+    /// new connection, and succeeds; the caller sees nothing of it.
+    @Test func aStreamRefusedUnprocessedIsSentAgainOnANewConnection() async throws {
+        let served = try await Self.serve(["Check": .unary { (_: Request, _: ServerContext) in
+            var response = Response()
+            response.status = .serving
+            return response
+        }])
+        try await PythonServer.run(Self.refusingProxy, arguments: [String(served.port)]) { port in
+            let client = try client(port)
+            let response = try await Grpc_Health_V1_HealthClient(client).check(Request(), options: CallOptions(timeout: .seconds(10)))
+            #expect(response.status == .serving)
+            #expect(client.statistics.transparentRetries == 1)
+            #expect(client.statistics.connectionsOpened == 2)
+            await client.close()
+        }
+        await served.stop()
     }
 }

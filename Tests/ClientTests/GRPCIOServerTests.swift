@@ -38,6 +38,9 @@ def check(request, context):
     if n == "big":
         payload = b"x" * (3 * 1024 * 1024)
         return b"\x08\x01" + b"\x12" + bytes(encode_varint(len(payload))) + payload
+    if n == "sent":
+        context.set_trailing_metadata((("x-sent", str(SENT[0])),))
+        return b"\x08\x01"
     if len(n) > 100000:
         context.set_trailing_metadata((("x-request-size", str(len(request))),))
         return b"\x08\x01"
@@ -54,7 +57,16 @@ def encode_varint(n):
             out.append(byte)
             return out
 
+SENT = [0]
+
 def watch(request, context):
+    if name(request) == "flood":
+        # 400 responses of 32 KiB (status SERVING and an unknown field), as fast as flow control lets them go.
+        payload = b"\x08\x01" + b"\x7a" + bytes(encode_varint(32768)) + b"f" * 32768
+        for i in range(400):
+            yield payload
+            SENT[0] = i + 1
+        return
     for i in range(3):
         yield b"\x08\x01"
     if name(request) == "fail-after":
@@ -75,23 +87,11 @@ server.stop(0)
 
     /// Runs `body` against a grpcio server; the server stops when its stdin closes.
     func withServer(_ body: (GRPCClient) async throws -> Void) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script]
-        let output = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardInput = input
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.waitUntilExit()
+        try await PythonServer.run(Self.script) { port in
+            let client = try GRPCClient(configuration: GRPCClientConfiguration(host: "127.0.0.1", port: port))
+            try await body(client)
+            await client.close()
         }
-        var line = Data()
-        while !line.contains(0x0A), let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty { line.append(byte) }
-        let port = try #require(Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        let client = try GRPCClient(configuration: GRPCClientConfiguration(host: "127.0.0.1", port: port))
-        try await body(client)
-        await client.close()
     }
 
     func request(_ service: String) -> Grpc_Health_V1_HealthCheckRequest {
@@ -150,6 +150,25 @@ server.stop(0)
             let large = request(String(repeating: "r", count: 2 * 1024 * 1024))
             let response = try await client.unary(Self.check, request: large.wireBytes(), options: CallOptions())
             #expect(response.trailers["x-request-size"] == String(large.wireBytes().count))
+        }
+    }
+
+    /// A reader that stops taking messages stops the server after about the stream's window
+    /// (1 MiB: 32 of 400 messages of 32 KiB), instead of the client buffering all 12.5 MiB; the
+    /// rest arrives once it reads again.
+    @Test func aReaderThatStopsReadingStopsTheServer() async throws {
+        try await withServer { client in
+            let health = Grpc_Health_V1_HealthClient(client)
+            var responses = try await health.watch(request("flood")).makeAsyncIterator()
+            #expect(try await responses.next()?.unknownFields.fields.count == 1)
+            // Time in which the server could send everything, were it let.
+            try await Task.sleep(for: .seconds(1))
+            let answer = try await client.unary(Self.check, request: request("sent").wireBytes(), options: CallOptions())
+            let sent = Int(answer.trailers["x-sent"] ?? "") ?? -1
+            #expect(sent >= 1 && sent <= 80, "the server sent \(sent) of 400 messages to a reader that took one")
+            var received = 1
+            while try await responses.next() != nil { received += 1 }
+            #expect(received == 400)
         }
     }
 

@@ -107,6 +107,25 @@ def test_https_with_a_trusted_certificate(fresh_server, tls_files):
     assert untrusted.returncode != 0 and "certificate" in untrusted.stderr.lower()
 
 
+def test_https_to_an_ip_address_checks_the_certificate_against_it(fresh_server, tls_files, tmp_path):
+    """An IP address is not sent as the TLS server name (SNI may not carry one); the certificate
+    is checked against the address instead: one naming it is taken, gRPC and Twirp alike, one
+    naming only a host name is refused."""
+    cert, key = tls_files  # subjectAltName DNS:localhost, IP:127.0.0.1
+    server = fresh_server("--tls-cert", str(cert), "--tls-key", str(key))
+    empty = {"items": [], "next_page_token": None}
+    assert as_json(server, "list", "--ca-file", str(cert), scheme="https", host="127.0.0.1") == empty
+    assert as_json(server, "list", "--twirp", "--ca-file", str(cert), scheme="https", host="127.0.0.1") == empty
+    named_only = tmp_path / "named.pem", tmp_path / "named.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(named_only[1]), "-out", str(named_only[0]), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    other = fresh_server("--tls-cert", str(named_only[0]), "--tls-key", str(named_only[1]))
+    for transport in ([], ["--twirp"]):
+        wrong = egress(other, "list", *transport, "--ca-file", str(named_only[0]), scheme="https", host="127.0.0.1", check=False)
+        assert wrong.returncode != 0 and "certificate" in wrong.stderr.lower(), wrong.stderr
+
+
 def test_twirp_transport_gives_the_same_answers(server):
     """--twirp calls the same API over HTTP/1.1: the same JSON, the same errors."""
     assert as_json(server, "list", "--twirp") == as_json(server, "list")

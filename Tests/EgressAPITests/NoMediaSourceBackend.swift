@@ -8,8 +8,8 @@ public struct NoMediaSourceBackend: EgressBackend {
 
     public init() {}
 
-    public func start(_ egress: EgressRecord, events: EgressEvents) async {
-        await waiting.add(egress.id, events)
+    public func start(_ egress: EgressRecord, reporter: EgressReporter) async {
+        await waiting.add(egress.id, reporter)
     }
 
     public func stop(_ egressID: String) async {
@@ -17,9 +17,9 @@ public struct NoMediaSourceBackend: EgressBackend {
     }
 
     private actor WaitingEgresses {
-        var events: [String: EgressEvents] = [:]
+        var events: [String: EgressReporter] = [:]
 
-        func add(_ id: String, _ sink: EgressEvents) { events[id] = sink }
-        func remove(_ id: String) -> EgressEvents? { events.removeValue(forKey: id) }
+        func add(_ id: String, _ sink: EgressReporter) { events[id] = sink }
+        func remove(_ id: String) -> EgressReporter? { events.removeValue(forKey: id) }
     }
 }

@@ -1,5 +1,5 @@
+import HTTP
 import Testing
-import HTTPClient
 
 @Suite struct HTTPURLTests {
     @Test func schemesPortsAndTargets() throws {

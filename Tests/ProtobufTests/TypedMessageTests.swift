@@ -1,5 +1,6 @@
 import APIMessages
 import Foundation
+import JSON
 import Testing
 @testable import Protobuf
 
@@ -68,6 +69,57 @@ import Testing
             #expect(try M(dynamic) == typed)
         }
         #expect(M().wireBytes().isEmpty, "\(M.descriptor.fullName): an empty value encodes to nothing")
+    }
+
+    /// The JSON mapping generated per type writes the text the descriptor-driven one writes, in
+    /// every combination of options, and reads back what it wrote; it reads what the dynamic
+    /// one reads, and refuses what it refuses with the same words (every field given a value of
+    /// every kind).
+    @Test func generatedJSONMappingIsTheDynamicOneForEveryType() throws {
+        for type in GeneratedMessages.all {
+            try checkJSON(type)
+        }
+    }
+
+    func checkJSON<M: WireMessage>(_ type: M.Type) throws {
+        let name = M.descriptor.fullName
+        let options = [true, false].flatMap { names in [true, false].map { JSONEncodingOptions(useProtoNames: names, emitDefaults: $0) } }
+        let oneofSizes = M.descriptor.oneofs.map(\.count)
+        var values = [M()]
+        for variant in 0..<max(1, oneofSizes.max() ?? 1) {
+            values.append(try M(Self.filled(M.descriptor, variant: variant)))
+        }
+        for value in values {
+            for option in options {
+                let json = value.json(option)
+                #expect(json.text == value.dynamic.json(option).text, "\(name): other JSON text")
+                #expect(try M(json: json, path: name) == value, "\(name): does not read back")
+            }
+        }
+        let kinds: [JSONValue] = [
+            .null, .bool(true), .bool(false), .number("7"), .number("-1.5"), .number("1e30"), .number("99999999999999999999"),
+            .string("x"), .string("7"), .string("true"), .string("AAEC"), .string("NaN"), .string("a\u{0}b"),
+            .array([]), .array([.number("3")]), .array([.string("y")]), .array([.null]), .object([]),
+            .object([("true", .number("1")), ("12", .string("z"))]),
+        ]
+        for field in M.descriptor.fields {
+            for key in Set([field.name, field.jsonName]) {
+                for kind in kinds {
+                    let json = JSONValue.object([(key, kind)])
+                    let dynamic = Result<M, any Error> { try M(ProtoMessage(json: json, as: M.descriptor)) }
+                    let typed = Result<M, any Error> { try M(json: json, path: name) }
+                    switch (dynamic, typed) {
+                    case (.success(let a), .success(let b)):
+                        #expect(a.wireBytes() == b.wireBytes(), "\(name).\(key) = \(json.text): another value")  // NaN is not == NaN
+                    case (.failure(let a), .failure(let b)):
+                        #expect("\(a)" == "\(b)", "\(name).\(key) = \(json.text): \(a) / \(b)")
+                    default:
+                        Issue.record("\(name).\(key) = \(json.text): \(dynamic) / \(typed)")
+                    }
+                }
+            }
+        }
+        #expect(throws: JSONError("\(name) must be a JSON object")) { try M(json: .array([]), path: name) }
     }
 
     @Test func fieldsAndOneofsAreTyped() throws {

@@ -2,7 +2,7 @@ import Testing
 @testable import SessionManager
 
 @Suite struct EgressStateTests {
-    typealias Event = EgressState.Event
+    typealias Event = EgressEvent
 
     private func run(_ events: [Event]) -> Result<EgressState, EgressState.IllegalTransition> {
         var state = EgressState.starting
@@ -16,29 +16,45 @@ import Testing
     }
 
     @Test(arguments: [
-        ([Event.mediaStarted, .endRequested, .finalized], EgressStatus.complete),
-        ([.endRequested, .finalized], .aborted),
-        ([.mediaStarted, .failed], .failed),
-        ([.failed], .failed),
-        ([.mediaStarted, .endRequested, .failed], .failed),
-        ([.mediaStarted, .limitReached], .limitReached),
-        ([.mediaStarted, .endRequested], .ending),
-        ([.mediaStarted], .active),
+        ([Event.mediaStarted(at: 1), .stopRequested, .finalized(EgressResults())], EgressStatus.complete),
+        ([.stopRequested, .finalized(EgressResults())], .aborted),
+        ([.mediaStarted(at: 1), .failed(error: "e", code: 500, details: "", results: EgressResults())], .failed),
+        ([.failed(error: "e", code: 500, details: "", results: EgressResults())], .failed),
+        ([.mediaStarted(at: 1), .stopRequested, .failed(error: "e", code: 500, details: "", results: EgressResults())], .failed),
+        ([.mediaStarted(at: 1), .limitReached(EgressResults())], .limitReached),
+        ([.mediaStarted(at: 1), .stopRequested], .ending),
+        ([.mediaStarted(at: 1)], .active),
     ])
     func lifecycles(events: [Event], status: EgressStatus) throws {
         #expect(try run(events).get().status == status)
     }
 
     @Test(arguments: [
-        ([Event.finalized], EgressStatus.starting, Event.finalized),
-        ([.mediaStarted, .mediaStarted], .active, .mediaStarted),
-        ([.endRequested, .endRequested], .ending, .endRequested),
-        ([.endRequested, .finalized, .endRequested], .aborted, .endRequested),
-        ([.failed, .mediaStarted], .failed, .mediaStarted),
-        ([.limitReached], .starting, .limitReached),
+        ([Event.finalized(EgressResults())], EgressStatus.starting, Event.finalized(EgressResults())),
+        ([.mediaStarted(at: 1), .mediaStarted(at: 1)], .active, .mediaStarted(at: 1)),
+        ([.stopRequested, .stopRequested], .ending, .stopRequested),
+        ([.stopRequested, .finalized(EgressResults()), .stopRequested], .aborted, .stopRequested),
+        ([.failed(error: "e", code: 500, details: "", results: EgressResults()), .mediaStarted(at: 1)], .failed, .mediaStarted(at: 1)),
+        ([.limitReached(EgressResults())], .starting, .limitReached(EgressResults())),
     ])
     func illegalTransitionsAreRefusedNamingTheState(events: [Event], from: EgressStatus, event: Event) {
         #expect(throws: EgressState.IllegalTransition(from: from, event: event)) { try run(events).get() }
+    }
+
+    @Test(arguments: [
+        ([Event](), EgressStatus.starting),
+        ([.mediaStarted(at: 1), .progress(EgressResults()), .roomIdentified("RM_a")], .active),
+        ([.mediaStarted(at: 1), .sourceEnded(reason: "left")], .ending),
+        ([.mediaStarted(at: 1), .stopRequested, .sourceEnded(reason: "left"), .finalized(EgressResults())], .complete),
+        ([.stopRequested, .finalized(EgressResults()), .progress(EgressResults())], .aborted),
+    ])
+    func reportsThatChangeNoState(events: [Event], status: EgressStatus) throws {
+        #expect(try run(events).get().status == status)
+    }
+
+    @Test func aSourceThatEndsAfterTheEgressEndedIsRefused() {
+        let events: [Event] = [.stopRequested, .finalized(EgressResults()), .sourceEnded(reason: "left")]
+        #expect(throws: EgressState.IllegalTransition(from: .aborted, event: .sourceEnded(reason: "left"))) { try run(events).get() }
     }
 
     @Test func endedStatusesAreTheTerminalOnes() {

@@ -5,18 +5,18 @@ import Testing
 
 /// A backend the test drives by hand: it records calls and lets the test report events.
 final class ScriptedBackend: EgressBackend {
-    let started = Mutex<[String: EgressEvents]>([:])
+    let started = Mutex<[String: EgressReporter]>([:])
     let stopped = Mutex<[String]>([])
 
-    func start(_ egress: EgressRecord, events: EgressEvents) async {
-        started.withLock { $0[egress.id] = events }
+    func start(_ egress: EgressRecord, reporter: EgressReporter) async {
+        started.withLock { $0[egress.id] = reporter }
     }
 
     func stop(_ egressID: String) async {
         stopped.withLock { $0.append(egressID) }
     }
 
-    func events(_ id: String) async throws -> EgressEvents {
+    func events(_ id: String) async throws -> EgressReporter {
         for _ in 0..<500 {
             if let events = started.withLock({ $0[id] }) { return events }
             try await Task.sleep(for: .milliseconds(2))

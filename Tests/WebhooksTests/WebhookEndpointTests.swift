@@ -1,6 +1,5 @@
 import APIMessages
 import HTTP
-import HTTPClient
 import JSON
 import Logging
 import NIOCore

@@ -1,7 +1,6 @@
 import APIMessages
 import Foundation
 import HTTP
-import HTTPClient
 import JSON
 import Logging
 import NIOCore

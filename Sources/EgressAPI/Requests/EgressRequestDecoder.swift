@@ -1,5 +1,5 @@
+import HTTP
 import APIMessages
-import HTTPClient
 import RPC
 import SessionManager
 import Support

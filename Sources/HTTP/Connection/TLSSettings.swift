@@ -43,3 +43,11 @@ public struct TLSSetupError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// The server name a TLS client sends (SNI) for `host`: none for an IP address, which SNI may
+/// not carry (RFC 6066 §3); the certificate is then checked against the address it connected to.
+public func serverNameIndication(for host: String) -> String? {
+    let isIPv4 = host.split(separator: ".", omittingEmptySubsequences: false).count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+    let isIPv6 = host.contains(":")
+    return isIPv4 || isIPv6 ? nil : host
+}

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One client HTTP/2 connection (h2c with prior knowledge, or TLS with ALPN `h2`): many
 /// concurrent requests, each a stream, multiplexed on one socket. Safe to use from any task;
@@ -10,6 +11,7 @@ public final class HTTP2ClientConnection: Sendable {
     public let eventLoop: any EventLoop
     private let loopBound: NIOLoopBound<State>
     private let channel: any Channel
+    private let usable: UsableFlag
 
     private final class State {
         let handler: HTTP2ClientHandler
@@ -28,6 +30,7 @@ public final class HTTP2ClientConnection: Sendable {
                                logger: Logger) async throws -> HTTP2ClientConnection {
         // The session's handler is in the pipeline before the socket connects, so that not a byte
         // of the server's (its SETTINGS come first) can arrive ahead of it.
+        let usable = UsableFlag()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -37,14 +40,14 @@ public final class HTTP2ClientConnection: Sendable {
                         let handler = try NIOSSLClientHandler(context: tls, serverHostname: serverHostname)
                         try channel.pipeline.syncOperations.addHandler(handler)
                     }
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ClientHandler(session: try HTTP2ClientSession(logger: logger)))
+                    try channel.pipeline.syncOperations.addHandler(HTTP2ClientHandler(session: try HTTP2ClientSession(logger: logger), usable: usable))
                 }
             }
             .connect(host: host, port: port).get()
         do {
             return try await channel.eventLoop.submit {
                 let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ClientHandler.self)
-                return HTTP2ClientConnection(channel: channel, handler: handler)
+                return HTTP2ClientConnection(channel: channel, handler: handler, usable: usable)
             }.get()
         } catch {
             try? await channel.close()
@@ -52,8 +55,9 @@ public final class HTTP2ClientConnection: Sendable {
         }
     }
 
-    private init(channel: any Channel, handler: HTTP2ClientHandler) {
+    private init(channel: any Channel, handler: HTTP2ClientHandler, usable: UsableFlag) {
         self.channel = channel
+        self.usable = usable
         eventLoop = channel.eventLoop
         loopBound = NIOLoopBound(State(handler: handler), eventLoop: channel.eventLoop)
     }
@@ -74,23 +78,33 @@ public final class HTTP2ClientConnection: Sendable {
         eventLoop.execute { [loopBound] in loopBound.value.session.send(data, on: stream, endStream: endStream) }
     }
 
+    /// Hands back `count` bytes of a stream's DATA, taken by its reader (flow control).
+    public func consume(_ count: Int, on stream: Int32) {
+        eventLoop.execute { [loopBound] in loopBound.value.session.consume(stream, count) }
+    }
+
     /// Cancels a stream.
     public func reset(_ stream: Int32, code: HTTP2ErrorCode = .cancel) {
         eventLoop.execute { [loopBound] in loopBound.value.session.reset(stream, code: code) }
     }
 
-    /// Whether new streams can be opened here: connected, and no GOAWAY received.
-    public func isUsable() async -> Bool {
-        (try? await eventLoop.submit { [loopBound] in
-            loopBound.value.closedReason == nil && !loopBound.value.session.goAwayReceived
-        }.get()) ?? false
-    }
+    /// Whether new streams can be opened here: connected, and no GOAWAY received (as last seen
+    /// on the event loop; opening a stream checks again there).
+    public var isUsable: Bool { usable.value.load(ordering: .acquiring) }
 
     /// Sends GOAWAY and closes the socket; open streams end with `.connectionClosed`.
     public func close() async {
         try? await eventLoop.submit { [loopBound] in loopBound.value.session.terminate() }.get()
         try? await channel.close()
     }
+}
+
+/// Whether a connection can take new streams, as its event loop last saw: read from any thread
+/// without a hop to the loop.
+final class UsableFlag: Sendable {
+    let value = Atomic(true)
+
+    func clear() { value.store(false, ordering: .releasing) }
 }
 
 /// Why a stream could not be opened.
@@ -106,14 +120,16 @@ final class HTTP2ClientHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     let session: HTTP2ClientSession
+    private let usable: UsableFlag
     private var context: ChannelHandlerContext?
     private var isReceiving = false
     private var flushScheduled = false
     /// Why the connection is gone, once it is.
     private(set) var closedReason: String?
 
-    init(session: HTTP2ClientSession) {
+    init(session: HTTP2ClientSession, usable: UsableFlag) {
         self.session = session
+        self.usable = usable
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -142,6 +158,7 @@ final class HTTP2ClientHandler: ChannelDuplexHandler {
             close(context, reason: "\(error)")
         }
         isReceiving = false
+        if session.goAwayReceived { usable.clear() }
         flush()
     }
 
@@ -157,6 +174,7 @@ final class HTTP2ClientHandler: ChannelDuplexHandler {
     private func close(_ context: ChannelHandlerContext, reason: String) {
         guard closedReason == nil else { return }
         closedReason = reason
+        usable.clear()
         session.connectionClosed(reason)
         context.close(promise: nil)
     }

@@ -13,7 +13,13 @@ public enum HTTP2StreamEnd: Sendable, Equatable {
 }
 
 /// What one client stream hears of its response. Called on the connection's event loop.
+///
+/// The delegate owns the stream's flow control: every byte of DATA it hears must be handed back
+/// with `HTTP2ClientConnection.consume` (at once, or once its reader has taken what the bytes
+/// carried), or the server stops sending on the stream and, in the end, on the connection.
 public protocol HTTP2ClientStreamDelegate: AnyObject {
+    /// The stream's id, as soon as it is known: before anything of its response arrives.
+    func opened(_ stream: Int32)
     /// The response head; with `endStream` it is all there is (gRPC's Trailers-Only).
     func receivedHead(_ headers: [HeaderField], endStream: Bool)
     func receivedData(_ data: ByteBuffer)
@@ -45,23 +51,34 @@ final class HTTP2ClientSession {
         var headReceived = false
     }
 
-    init(logger: Logger, maxHeaderListSize: Int = 16 * 1024, windowSize: Int32 = 4 * 1024 * 1024) throws(HTTP2Error) {
+    /// - Parameters:
+    ///   - streamWindow: how much of one response may arrive before its delegate hands bytes back.
+    ///   - connectionWindow: the same for all streams together; larger, so that one stalled
+    ///     stream does not stop the others.
+    init(logger: Logger, maxHeaderListSize: Int = 16 * 1024, streamWindow: Int32 = 1024 * 1024,
+         connectionWindow: Int32 = 8 * 1024 * 1024) throws(HTTP2Error) {
         self.logger = logger
         self.maxHeaderListSize = maxHeaderListSize
         var callbacks: OpaquePointer?
         try check(nghttp2_session_callbacks_new(&callbacks), "nghttp2_session_callbacks_new")
         defer { nghttp2_session_callbacks_del(callbacks) }
         Self.install(on: callbacks)
+        var options: OpaquePointer?
+        try check(nghttp2_option_new(&options), "nghttp2_option_new")
+        defer { nghttp2_option_del(options) }
+        // Window updates follow what the delegates hand back (`consume`), not what arrived.
+        nghttp2_option_set_no_auto_window_update(options, 1)
         var session: OpaquePointer?
-        try check(nghttp2_session_client_new(&session, callbacks, Unmanaged.passUnretained(self).toOpaque()), "nghttp2_session_client_new")
+        try check(nghttp2_session_client_new2(&session, callbacks, Unmanaged.passUnretained(self).toOpaque(), options),
+                  "nghttp2_session_client_new2")
         raw = session
         let settings = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(windowSize)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(streamWindow)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(maxHeaderListSize)),
         ]
         try check(nghttp2_submit_settings(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), settings, settings.count), "nghttp2_submit_settings")
-        try check(nghttp2_session_set_local_window_size(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, windowSize),
+        try check(nghttp2_session_set_local_window_size(raw, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, connectionWindow),
                   "nghttp2_session_set_local_window_size")
     }
 
@@ -80,8 +97,20 @@ final class HTTP2ClientSession {
         let id = headers.withNameValues { nva, count in nghttp2_submit_request(raw, nil, nva, count, &provider, nil) }
         guard id > 0 else { throw HTTP2Error(Int(id), "nghttp2_submit_request") }
         streams[id] = Stream(delegate: delegate, pending: body, requestEnded: endStream)
+        delegate.opened(id)
         outputPending()
         return id
+    }
+
+    /// `count` bytes of a stream's DATA were taken by its reader: the server may send as many
+    /// more (WINDOW_UPDATE, batched by nghttp2). For a stream that has closed, the connection's
+    /// window alone.
+    func consume(_ id: Int32, _ count: Int) {
+        guard count > 0 else { return }
+        // nghttp2 counts the bytes for the connection, and for the stream if it is still open.
+        let rv = nghttp2_session_consume(raw, id, count)
+        if rv != 0 { logger.debug("nghttp2_session_consume failed", metadata: ["rv": "\(rv)"]) }
+        outputPending()
     }
 
     /// More of a stream's request body; with `endStream` its last.
@@ -173,7 +202,11 @@ final class HTTP2ClientSession {
     }
 
     fileprivate func data(_ id: Int32, _ bytes: UnsafeRawBufferPointer) {
-        guard let delegate = streams[id]?.delegate else { return }
+        guard let delegate = streams[id]?.delegate else {
+            // A stream this side has given up on: nobody will read the bytes.
+            consume(id, bytes.count)
+            return
+        }
         var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         delegate.receivedData(buffer)

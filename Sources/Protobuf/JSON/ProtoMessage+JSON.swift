@@ -66,8 +66,8 @@ extension ProtoMessage {
         case .uint32(let n): .number(String(n))
         case .int64(let n): .string(String(n))
         case .uint64(let n): .string(String(n))
-        case .float(let f): number(Double(f), shortest: f.description)
-        case .double(let d): number(d, shortest: d.description)
+        case .float(let f): JSONNumber.json(Double(f), shortest: f.description)
+        case .double(let d): JSONNumber.json(d, shortest: d.description)
         case .bool(let b): .bool(b)
         case .enumValue(let n): field.enumType.name(of: n).map { .string($0) } ?? .number(String(n))
         case .string(let s): .string(s)
@@ -75,13 +75,6 @@ extension ProtoMessage {
         case .message(let m): m.json(options)
         case .list(let items): .array(items.map { scalarJSON($0, of: field, options) })
         }
-    }
-
-    private static func number(_ value: Double, shortest: String) -> JSONValue {
-        if value.isNaN { return .string("NaN") }
-        if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
-        if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int64(value))) }
-        return .number(shortest)
     }
 
     private static func defaultJSON(of field: FieldDescriptor) -> JSONValue {
@@ -142,54 +135,27 @@ extension ProtoMessage {
         }
     }
 
-    /// One value of `field`'s type; nil for an unknown enum name (ignored).
+    /// One value of `field`'s type; nil for an unknown enum name (ignored). The rules are
+    /// `JSONRead`'s, which the generated types read with.
     private static func scalar(_ json: JSONValue, of field: FieldDescriptor, at path: String, mapKey: Bool = false) throws(JSONError) -> ProtoValue? {
-        func text() -> String? {
-            switch json {
-            case .number(let t): t
-            case .string(let s): s
-            default: nil
-            }
-        }
-        func integer<T: FixedWidthInteger>(_: T.Type) throws(JSONError) -> T {
-            guard let t = text() else { throw JSONError("\(path) must be an integer") }
-            if let exact = T(t) { return exact }
-            if let d = Double(t), d == d.rounded(), let exact = T(exactly: d) { return exact }
-            throw JSONError("\(path) must be an integer in range, not \(t)")
-        }
         switch field.type {
-        case .int32, .sint32, .sfixed32: return .int32(try integer(Int32.self))
-        case .uint32, .fixed32: return .uint32(try integer(UInt32.self))
-        case .int64, .sint64, .sfixed64: return .int64(try integer(Int64.self))
-        case .uint64, .fixed64: return .uint64(try integer(UInt64.self))
-        case .float, .double:
-            guard let t = text() else { throw JSONError("\(path) must be a number") }
-            let value: Double? = switch t {
-            case "NaN": .nan
-            case "Infinity": .infinity
-            case "-Infinity": -.infinity
-            default: Double(t)
-            }
-            guard let value else { throw JSONError("\(path) must be a number, not \(t)") }
-            return field.type == .float ? .float(Float(value)) : .double(value)
+        case .int32, .sint32, .sfixed32: return .int32(try JSONRead.int32(json, at: path))
+        case .uint32, .fixed32: return .uint32(try JSONRead.uint32(json, at: path))
+        case .int64, .sint64, .sfixed64: return .int64(try JSONRead.int64(json, at: path))
+        case .uint64, .fixed64: return .uint64(try JSONRead.uint64(json, at: path))
+        case .float: return .float(try JSONRead.float(json, at: path))
+        case .double: return .double(try JSONRead.double(json, at: path))
         case .bool:
-            if case .bool(let b) = json { return .bool(b) }
-            if mapKey, case .string(let s) = json, s == "true" || s == "false" { return .bool(s == "true") }
-            throw JSONError("\(path) must be true or false")
+            if mapKey, case .string(let text) = json { return .bool(try JSONRead.boolKey(text, at: path)) }
+            return .bool(try JSONRead.bool(json, at: path))
         case .enum:
             switch json {
             case .string(let name): return field.enumType.number(named: name).map { .enumValue($0) }
-            case .number: return .enumValue(try integer(Int32.self))
+            case .number: return .enumValue(try JSONRead.int32(json, at: path))
             default: throw JSONError("\(path) must be an enum name or number")
             }
-        case .string:
-            guard case .string(let s) = json else { throw JSONError("\(path) must be a string") }
-            // protobuf-c keeps strings as C strings: one with a NUL would be cut short on the way to the wire.
-            guard !s.utf8.contains(0) else { throw JSONError("\(path) contains a NUL byte", isInvalidValue: true) }
-            return .string(s)
-        case .bytes:
-            guard case .string(let s) = json, let bytes = Base64.decode(s) else { throw JSONError("\(path) must be base64 text") }
-            return .bytes(bytes)
+        case .string: return .string(try JSONRead.string(json, at: path))
+        case .bytes: return .bytes(Array(try JSONRead.bytes(json, at: path)))
         case .message:
             var message = ProtoMessage(field.messageType)
             try message.read(json, path: path)

@@ -1,4 +1,5 @@
 import CProtobufC
+import JSON
 
 /// A message type generated from Protos/ into `Generated/Swift` (Scripts/generate-protos): a
 /// Swift struct with a typed property per field. It goes to and from the wire through
@@ -15,6 +16,12 @@ public protocol WireMessage: Sendable, Equatable {
     init(reading message: MessageReader) throws(ProtoError)
     /// Lays the value out as a protobuf-c struct of the type.
     func write(to message: MessageWriter)
+
+    /// Reads the value from protobuf's canonical JSON mapping (`JSONRead`'s rules); `path` names
+    /// it in errors (`livekit.StartEgressRequest.file`).
+    init(json: JSONValue, path: String) throws(JSONError)
+    /// The value in protobuf's canonical JSON mapping.
+    func json(_ options: JSONEncodingOptions) -> JSONValue
 }
 
 extension WireMessage {
@@ -31,6 +38,12 @@ extension WireMessage {
             Result { () throws(ProtoError) in try Self(wireBytes: buffer) }
         }
         self = try result.get()
+    }
+
+    /// Reads JSON text: field names as in the .proto or lowerCamelCase, enums by name or number,
+    /// 64-bit integers as strings or numbers, bytes as base64; unknown fields are ignored.
+    public init(jsonText bytes: [UInt8]) throws(JSONError) {
+        try self.init(json: try JSONParser.parse(bytes), path: Self.descriptor.fullName)
     }
 
     /// The protobuf wire bytes, packed by protobuf-c.
@@ -68,6 +81,10 @@ extension WireMessage {
 
 /// An enum generated from Protos/: its declared values as cases, and any other number kept as
 /// it came (`unrecognized`), as proto3 asks of open enums.
-public protocol WireEnum: RawRepresentable, Sendable, Hashable where RawValue == Int32 {
+public protocol WireEnum: RawRepresentable, Sendable, Hashable, JSONScalar where RawValue == Int32 {
     init(rawValue: Int32)
+    /// The value of this name in the .proto; nil for a name this version does not declare.
+    init?(protoName: String)
+    /// The value's name in the .proto; nil for an `unrecognized` number.
+    var protoName: String? { get }
 }

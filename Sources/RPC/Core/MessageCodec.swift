@@ -22,13 +22,13 @@ extension MessageCodec where Message: WireMessage {
                 case .protobuf:
                     return try bytes.withUnsafeReadableBytes { buffer in try Message(wireBytes: buffer) }
                 case .json:
-                    return isBlank(bytes) ? Message() : try Message(ProtoMessage(jsonText: Array(bytes.readableBytesView), as: Message.descriptor))
+                    return isBlank(bytes) ? Message() : try Message(jsonText: Array(bytes.readableBytesView))
                 }
             },
             encode: { message, format in
                 switch format {
                 case .protobuf: message.wireBytes()
-                case .json: Array(message.dynamic.json(.twirp).text.utf8)
+                case .json: Array(message.json(.twirp).text.utf8)
                 }
             })
     }

@@ -1,17 +1,20 @@
 /// The media side of an egress, behind which the session manager needs to know nothing of
 /// rooms, codecs or files. The session manager calls `start` once and `stop` at most once; the
-/// backend reports progress through the events it is handed.
+/// backend reports what happens through the reporter it is handed.
 public protocol EgressBackend: Sendable {
     /// Begins the work for `egress`. Returning is not success: the backend reports
-    /// `.mediaStarted`, and eventually `.finalized` or `.failed`, through `events`.
-    func start(_ egress: EgressRecord, events: EgressEvents) async
+    /// `.mediaStarted`, and eventually `.finalized` or `.failed`, through `reporter`.
+    func start(_ egress: EgressRecord, reporter: EgressReporter) async
 
     /// Asks for the outputs to be finished and closed; the backend then reports `.finalized`.
     func stop(_ egressID: String) async
 }
 
-/// What a backend reports about one egress.
-public enum EgressUpdate: Sendable {
+/// What happens to one egress: the one vocabulary its state machine (`EgressState`) takes. A
+/// backend reports all but `stopRequested`, which is the API's.
+public enum EgressEvent: Sendable, Equatable {
+    /// StopEgress: finish the outputs and end.
+    case stopRequested
     /// The first media arrived (Unix ns).
     case mediaStarted(at: Int64)
     /// The room's id became known (`EgressInfo.room_id`).
@@ -29,12 +32,12 @@ public enum EgressUpdate: Sendable {
 }
 
 /// The channel from a backend back to the session manager for one egress.
-public struct EgressEvents: Sendable {
-    let deliver: @Sendable (EgressUpdate) -> Void
+public struct EgressReporter: Sendable {
+    let deliver: @Sendable (EgressEvent) -> Void
 
-    public init(_ deliver: @escaping @Sendable (EgressUpdate) -> Void) {
+    public init(_ deliver: @escaping @Sendable (EgressEvent) -> Void) {
         self.deliver = deliver
     }
 
-    public func report(_ update: EgressUpdate) { deliver(update) }
+    public func report(_ event: EgressEvent) { deliver(event) }
 }

@@ -17,22 +17,9 @@ public enum EgressState: Sendable, Equatable {
     case aborted
     case limitReached
 
-    public enum Event: Sendable, Equatable {
-        /// The first media arrived.
-        case mediaStarted
-        /// A stop was asked for, or the source went away (participant left, track ended).
-        case endRequested
-        /// The backend finished writing its outputs.
-        case finalized
-        /// The egress cannot go on.
-        case failed
-        /// A configured limit (duration, size) ended the recording.
-        case limitReached
-    }
-
     public struct IllegalTransition: Error, Sendable, Equatable, CustomStringConvertible {
         public let from: EgressStatus
-        public let event: Event
+        public let event: EgressEvent
         public var description: String { "\(event) does not apply to an egress in \(from)" }
     }
 
@@ -48,16 +35,21 @@ public enum EgressState: Sendable, Equatable {
         }
     }
 
-    /// The state after `event`, or the refusal.
-    public func applying(_ event: Event) -> Result<EgressState, IllegalTransition> {
+    /// The state after `event`, or the refusal. Progress and the room's id change no state; a
+    /// source that ends while the egress is already ending changes nothing either.
+    public func applying(_ event: EgressEvent) -> Result<EgressState, IllegalTransition> {
         let refused = Result<EgressState, IllegalTransition>.failure(IllegalTransition(from: status, event: event))
         switch event {
+        case .roomIdentified, .progress:
+            return .success(self)
+        case .sourceEnded where status == .ending:
+            return .success(self)
         case .mediaStarted:
             switch self {
             case .starting: return .success(.active)
             case .active, .ending, .complete, .failed, .aborted, .limitReached: return refused
             }
-        case .endRequested:
+        case .stopRequested, .sourceEnded:
             switch self {
             case .starting: return .success(.ending(hadMedia: false))
             case .active: return .success(.ending(hadMedia: true))

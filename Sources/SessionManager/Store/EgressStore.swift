@@ -58,8 +58,8 @@ public final class EgressStore: Sendable {
             return record
         }
         logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
-        let events = EgressEvents { [weak self] update in self?.apply(update, to: record.id) }
-        enqueueBackendCall(for: record.id) { backend in await backend.start(record, events: events) }
+        let reporter = EgressReporter { [weak self] event in self?.apply(event, to: record.id) }
+        enqueueBackendCall(for: record.id) { backend in await backend.start(record, reporter: reporter) }
         return record
     }
 
@@ -68,7 +68,7 @@ public final class EgressStore: Sendable {
         let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
             guard var record = store.records[id] else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
-            guard case .success(let next) = record.state.applying(.endRequested) else {
+            guard case .success(let next) = record.state.applying(.stopRequested) else {
                 throw .wrongState("egress \(id) is already \(record.status)")
             }
             record.state = next
@@ -172,40 +172,24 @@ public final class EgressStore: Sendable {
         }
     }
 
-    /// Applies a backend report to the egress's state machine.
-    func apply(_ update: EgressUpdate, to id: String) {
+    /// Applies a backend's report to the egress: its record, then its state machine.
+    func apply(_ event: EgressEvent, to id: String) {
         let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = state.withLock { store in
             guard var record = store.records[id] else { return nil }
             let before = record.status
             let streamsBefore = record.results.streams.map(\.status)
             let now = WallClock.nanoseconds()
-            let event: EgressState.Event?
-            switch update {
-            case .mediaStarted: event = .mediaStarted
-            case .roomIdentified(let roomID):
-                record.roomID = roomID
-                event = nil
-            case .progress(let results):
-                record.results = results
-                event = nil
-            case .sourceEnded(let reason):
-                record.details = reason
-                event = record.status == .ending ? nil : .endRequested
-            case .finalized(let results):
-                record.results = results
-                event = .finalized
+            switch event {
+            case .mediaStarted, .stopRequested: break
+            case .roomIdentified(let roomID): record.roomID = roomID
+            case .progress(let results), .finalized(let results), .limitReached(let results): record.results = results
+            case .sourceEnded(let reason): record.details = reason
             case .failed(let error, let code, let details, let results):
                 (record.error, record.errorCode, record.details, record.results) = (error, code, details, results)
-                event = .failed
-            case .limitReached(let results):
-                record.results = results
-                event = .limitReached
             }
-            if let event {
-                switch record.state.applying(event) {
-                case .success(let next): record.state = next
-                case .failure(let refusal): return .failure(refusal)
-                }
+            switch record.state.applying(event) {
+            case .success(let next): record.state = next
+            case .failure(let refusal): return .failure(refusal)
             }
             record.updatedAt = now
             if record.status.isEnded {

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-@testable import RoomHub
+@testable import Ingest
 import Rooms
 import RTP
 import Synchronization

@@ -38,24 +38,29 @@ public final class HTTPClient: Sendable {
                      timeout: Duration = .seconds(10)) async throws -> Response {
         let tls = url.isTLS ? tls : nil
         let maxResponseSize = maxResponseSize
+        let loop = group.next()
+        // The collector is there from the start: a TLS handshake that fails (an untrusted
+        // certificate) reaches it with its reason, before any request is written.
+        let promise = loop.makePromise(of: Response.self)
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(.init(timeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls {
-                            let sniHost = url.host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) ? nil : url.host
+                            let sniHost = serverNameIndication(for: url.host)
                             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sniHost))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: maxResponseSize))
                     }
                 }
                 .connect(host: url.host, port: url.port).get()
         } catch {
+            promise.fail(error)
             throw HTTPClientError("cannot connect to \(url.hostHeader): \(error)")
         }
-        let promise = channel.eventLoop.makePromise(of: Response.self)
         let timer = channel.eventLoop.scheduleTask(in: .init(timeout)) {
             promise.fail(HTTPClientError("no answer from \(url.hostHeader) within \(timeout)"))
             channel.close(promise: nil)
@@ -66,7 +71,6 @@ public final class HTTPClient: Sendable {
         fields.replaceOrAdd(name: "connection", value: "close")
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: url.target, headers: fields)
         try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, limit: maxResponseSize))
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             if !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil)).whenFailure { promise.fail($0) }
