@@ -17,7 +17,10 @@ extension Livekit_EgressInfo {
         request = Self.echo(record.request)
         error = record.error
         errorCode = record.errorCode
-        details = record.details
+        // An output that failed while the others went on is told here (files and segments
+        // have no status of their own in EgressInfo).
+        details = ([record.details] + record.results.failedOutputs.map { "output failed: \($0)" })
+            .filter { !$0.isEmpty }.joined(separator: "; ")
         manifestLocation = record.results.manifestLocation
 
         let results = record.results

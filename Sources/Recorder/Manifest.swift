@@ -15,12 +15,22 @@ enum Manifest {
             var ended_at: Int64
         }
 
+        struct Segments: Encodable {
+            var playlist_name: String
+            var live_playlist_name: String
+            var playlist_location: String
+            var segment_count: Int64
+            var size: Int64
+            var duration: Int64
+        }
+
         var egress_id: String
         var room_id: String
         var room_name: String
         var started_at: Int64
         var ended_at: Int64
         var files: [File]
+        var segments: [Segments]
     }
 
     /// Writes the manifest beside the recording: in the directory `file` was made in (held
@@ -32,8 +42,14 @@ enum Manifest {
             Document.File(filename: $0.filename, location: $0.location, size: $0.size, duration: $0.duration,
                           started_at: $0.startedAt, ended_at: $0.endedAt)
         }
+        let segments = results.segments.map {
+            Document.Segments(playlist_name: $0.playlistName, live_playlist_name: $0.livePlaylistName, playlist_location: $0.playlistLocation,
+                              segment_count: $0.segmentCount, size: $0.size, duration: $0.duration)
+        }
+        let started = files.first?.started_at ?? results.segments.first?.startedAt ?? 0
+        let ended = files.first?.ended_at ?? results.segments.first?.endedAt ?? 0
         let document = Document(egress_id: egress.id, room_id: roomID, room_name: egress.spec.roomName,
-                                started_at: files.first?.started_at ?? 0, ended_at: files.first?.ended_at ?? 0, files: files)
+                                started_at: started, ended_at: ended, files: files, segments: segments)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let bytes = Array(try encoder.encode(document))

@@ -3,20 +3,21 @@ import RTP
 import SessionManager
 import Support
 
-/// What file an egress writes, decided when its first media arrives: the container, whether it
-/// transcodes, and with which encoders.
+/// What an egress writes, decided when its first media arrives: the file's container, whether
+/// it transcodes, and with which encoders (one set for every output).
 struct OutputPlan {
     enum Mode {
         case passthrough(expectsVideo: Bool, expectsAudio: Bool)
         case transcode(EncodingSettings, withVideo: Bool, audioEncoder: String)
     }
 
-    var fileType: FileType
+    /// The file's container; nil when the egress has no file output.
+    var fileType: FileType?
     var mode: Mode
-    /// The name used when the request's path is empty or a directory.
+    /// The name used when the request's path (or segment prefix) is empty or a directory.
     var defaultName: String
 
-    static func make(spec: EgressSpec, file: FileOutput, video: HubTrack?, hasAudio: Bool) throws -> OutputPlan {
+    static func make(spec: EgressSpec, file: FileOutput?, segments: SegmentsOutput?, video: HubTrack?, hasAudio: Bool) throws -> OutputPlan {
         let defaultName: String = switch spec.source {
         case .track: "{room_name}-{track_id}-{time}"
         case .trackComposite: "{room_name}-{time}"
@@ -24,23 +25,28 @@ struct OutputPlan {
         }
         let passthrough: Bool = if case .track = spec.source { true } else { spec.encoding == .passthrough }
         if passthrough {
+            guard let file, segments == nil else {
+                throw RecorderError("HLS segments are encoded: a passthrough egress writes a file only", code: 400)
+            }
             let fileType = try passthroughType(file.fileType, video: video?.codec, hasAudio: hasAudio)
             return OutputPlan(fileType: fileType,
                               mode: .passthrough(expectsVideo: video != nil && fileType != .ogg, expectsAudio: hasAudio),
                               defaultName: defaultName)
         }
         guard case .transcode(let settings) = spec.encoding else { throw RecorderError("no encoding settings") }
-        let fileType = file.fileType ?? (spec.recordsVideo && video != nil ? .mp4 : .ogg)
+        let fileType = file.map { $0.fileType ?? (spec.recordsVideo && video != nil ? .mp4 : .ogg) }
         let audioEncoder: String
         switch (fileType, settings.audioCodec) {
-        case (.mp4, .opus?): audioEncoder = "libopus"
-        case (.mp4, _): audioEncoder = "aac"
-        case (.ogg, _): audioEncoder = "libopus"
-        case (.mp3, _): audioEncoder = "libmp3lame"
-        case (.webm, _): throw RecorderError("WebM output needs VP8 encoding, which this server does not do yet; use MP4 or PASSTHROUGH")
+        case (.mp4?, .opus?): audioEncoder = "libopus"
+        case (.mp4?, _), (nil, _): audioEncoder = "aac"
+        case (.ogg?, _): audioEncoder = "libopus"
+        case (.mp3?, _): audioEncoder = "libmp3lame"
+        case (.webm?, _): throw RecorderError("WebM output needs VP8 encoding, which this server does not do yet; use MP4 or PASSTHROUGH")
         }
         if settings.videoCodec == .vp8 { throw RecorderError("VP8 encoding is not supported yet; use H.264") }
-        let withVideo = fileType == .mp4 && spec.recordsVideo
+        // The file decides whether there is video (OGG and MP3 have none); HLS alone has video
+        // when the egress records it and there is a video track.
+        let withVideo = if let fileType { fileType == .mp4 && spec.recordsVideo } else { spec.recordsVideo && video != nil }
         return OutputPlan(fileType: fileType, mode: .transcode(settings, withVideo: withVideo, audioEncoder: audioEncoder),
                           defaultName: defaultName)
     }
@@ -66,13 +72,16 @@ struct OutputPlan {
         return requested
     }
 
-    func makeWriter(target: ConfinedPath, staleAfter: Int64) throws -> any MediaWriter {
-        let format = fileType.rawValue
+    /// The writer for the file at `file` and the HLS output `segments` (either may be absent,
+    /// not both).
+    func makeWriter(file: ConfinedPath?, segments: SegmentedOutput?, staleAfter: Int64) throws -> any MediaWriter {
         switch mode {
         case .passthrough(let expectsVideo, let expectsAudio):
-            return PassthroughWriter(target: target, format: format, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
+            guard let file, let fileType else { throw RecorderError("a passthrough egress without a file") }
+            return PassthroughWriter(target: file, format: fileType.rawValue, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
         case .transcode(let settings, let withVideo, let audioEncoder):
-            return try TranscodingWriter(target: target, format: format, settings: settings, withVideo: withVideo,
+            let fileOutput = try file.map { target in try FilePacketOutput(target: target, format: fileType?.rawValue ?? "mp4") }
+            return try TranscodingWriter(file: fileOutput, segments: segments, settings: settings, withVideo: withVideo,
                                          audioEncoderName: audioEncoder, staleAfter: staleAfter)
         }
     }

@@ -49,6 +49,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private static let maxLead: Int64 = 5_000_000_000
     private let createdAt = MonotonicClock.nanoseconds()
     private var lastProgress: Int64 = 0
+    /// Failed outputs already logged and reported.
+    private var failuresReported = 0
     private var done = false
 
     init(egress: EgressRecord, source: any MediaSource, reporter: EgressReporter, configuration: RecorderConfiguration,
@@ -237,6 +239,14 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             let watermark = now - origin.monotonic - configuration.recordingDelay.nanoseconds
             try writer.advance(to: watermark, visibility: visibility)
             visibility.prune(before: watermark)
+            let failures = writer.failedOutputs
+            if failures.count > failuresReported {
+                for failure in failures[failuresReported...] {
+                    logger.warning("output failed; the others go on", metadata: ["output": "\(failure.label)", "error": "\(failure.error)"])
+                }
+                failuresReported = failures.count
+                lastProgress = 0
+            }
             if now - lastProgress > 2_000_000_000 {
                 lastProgress = now
                 reporter.report(.progress(results()))
@@ -280,25 +290,55 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func openFile() throws {
-        guard let file = egress.spec.outputs.file else {
-            throw RecorderError("this server records file outputs only; stream, segment and image outputs are not written yet")
+        let outputs = egress.spec.outputs
+        guard outputs.file != nil || outputs.segments != nil else {
+            throw RecorderError("this server writes file and segment (HLS) outputs; stream and image outputs are not written yet")
         }
         let named = videoTrack ?? audioTracks.first?.track
-        let plan = try OutputPlan.make(spec: egress.spec, file: file, video: videoTrack, hasAudio: !audioTracks.isEmpty)
+        let plan = try OutputPlan.make(spec: egress.spec, file: outputs.file, segments: outputs.segments, video: videoTrack,
+                                       hasAudio: !audioTracks.isEmpty)
         let naming = FileNaming(roomName: egress.spec.roomName, roomID: roomID,
                                 publisherIdentity: named?.participantIdentity ?? selection.participant ?? "",
                                 trackID: named?.sid ?? "",
                                 trackType: videoTrack != nil ? "video" : "audio",
                                 trackSource: "\(named?.source ?? .unknown)", now: Date())
-        let filled = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: plan.fileType)
-        // The values may make a path the template did not (a room named "."): checked again.
+        var fileTarget: ConfinedPath?
+        if let file = outputs.file, let fileType = plan.fileType {
+            let filled = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: fileType)
+            relativePath = try confine(filled)
+            fileTarget = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
+        }
+        let segments = try outputs.segments.map { try segmentedOutput($0, naming: naming, defaultName: plan.defaultName) }
+        writer = try plan.makeWriter(file: fileTarget, segments: segments, staleAfter: configuration.staleVideoAfter.nanoseconds)
+        logger.info("recording started", metadata: ["file": "\(relativePath)", "playlist": "\(segments?.playlistPath ?? "")"])
+    }
+
+    /// A filled-in path, checked again: the values may make a path the template did not (a
+    /// room named ".").
+    private func confine(_ filled: String) throws -> String {
         switch OutputPath.checkFilled(filled, in: configuration.outputDirectory) {
-        case .success(let relative): relativePath = relative
+        case .success(let relative): return relative
         case .failure(let problem): throw RecorderError("the output path \(filled.debugDescription) cannot be used: \(problem)", code: 400)
         }
-        let target = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
-        writer = try plan.makeWriter(target: target, staleAfter: configuration.staleVideoAfter.nanoseconds)
-        logger.info("recording started", metadata: ["file": "\(relativePath)"])
+    }
+
+    /// The HLS output: segments named after the prefix (default: the file's default name), the
+    /// playlists (default `<prefix>.m3u8`; a live one only when named) in the prefix's directory.
+    private func segmentedOutput(_ output: SegmentsOutput, naming: FileNaming, defaultName: String) throws -> SegmentedOutput {
+        var prefixTemplate = output.filenamePrefix
+        if prefixTemplate.isEmpty || PathText.endsWithSlash(prefixTemplate) { prefixTemplate += defaultName }
+        let prefix = try confine(naming.fill(prefixTemplate))
+        let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
+        func playlist(_ name: String) throws -> ConfinedPath {
+            var file = PathText.lastComponent(of: naming.fill(name))
+            if !file.lowercased().hasSuffix(".m3u8") { file += ".m3u8" }
+            return ConfinedPath(root: configuration.outputDirectory, relative: try confine(directory + file))
+        }
+        let full = try playlist(output.playlistName.isEmpty ? PathText.lastComponent(of: prefix) : output.playlistName)
+        let live = try output.livePlaylistName.isEmpty ? nil : playlist(output.livePlaylistName)
+        guard live != full else { throw RecorderError("live_playlist_name is the same file as playlist_name", code: 400) }
+        return SegmentedOutput(output: output, prefix: ConfinedPath(root: configuration.outputDirectory, relative: prefix),
+                               playlist: full, livePlaylist: live, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
     }
 
     /// The source went away: ENDING, then the file is closed.
@@ -314,10 +354,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         do {
             try closeFile()
             var results = results()
-            if let file = egress.spec.outputs.file, !file.disableManifest, writer != nil {
-                let target = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
-                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results,
-                                                              beside: writer?.file, at: target)
+            let outputs = egress.spec.outputs
+            let wantsManifest = (outputs.file.map { !$0.disableManifest } ?? false) || (outputs.segments.map { !$0.disableManifest } ?? false)
+            if wantsManifest, let writer, let at = writer.target ?? writer.segments.map({ _ in
+                ConfinedPath(root: configuration.outputDirectory, relative: results.segments.first?.playlistName ?? egress.id)
+            }) {
+                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: writer.file, at: at)
             }
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
@@ -346,8 +388,14 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         var results = EgressResults()
         guard let writer, let origin else { return results }
         let duration = writer.duration
-        results.files = [FileResult(filename: relativePath, location: writer.target.path, size: writer.file?.size ?? 0,
-                                    duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
+        if let target = writer.target {
+            results.files = [FileResult(filename: relativePath, location: target.path, size: writer.file?.size ?? 0,
+                                        duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
+        }
+        if let segments = writer.segments {
+            results.segments = [segments.result()]
+        }
+        results.failedOutputs = writer.failedOutputs.map { "\($0.label): \($0.error)" }
         return results
     }
 }

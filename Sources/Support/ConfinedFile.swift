@@ -112,6 +112,14 @@ public final class ConfinedFile: @unchecked Sendable {
         }
     }
 
+    /// Gives this file the name `name` in its directory, replacing what is there. (This value
+    /// keeps its old name: it is for the last step of writing a file.)
+    public func rename(to name: String) throws(Failure) {
+        guard renameat(directory, self.name, directory, name) == 0 else {
+            throw Self.failure("renaming \(path) to", name)
+        }
+    }
+
     /// Removes the file's name from its directory (the file is gone once nothing holds it open).
     public func remove() {
         unlinkat(directory, name, 0)

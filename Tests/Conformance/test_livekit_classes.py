@@ -28,7 +28,7 @@ def test_a_fully_populated_participant_request_comes_back_intact(server):
         file_outputs=[lk.EncodedFileOutput(file_type=lk.MP4, filepath="lk/{room_name}-{time}.mp4", disable_manifest=True)],
         stream_outputs=[lk.StreamOutput(protocol=lk.SRT, urls=["srt://127.0.0.1:9000"],
                                         destinations=[lk.StreamDestination(id="d1", url="srt://127.0.0.1:9001")])],
-        segment_outputs=[lk.SegmentedFileOutput(protocol=lk.HLS_FMP4_PROTOCOL, filename_prefix="hls/seg",
+        segment_outputs=[lk.SegmentedFileOutput(protocol=lk.HLS_PROTOCOL, filename_prefix="hls/seg",
                                                 playlist_name="hls/index.m3u8", live_playlist_name="hls/live.m3u8",
                                                 segment_duration=6, filename_suffix=lk.TIMESTAMP, disable_manifest=True)],
         image_outputs=[lk.ImageOutput(capture_interval=5, width=320, height=180, filename_prefix="img/",

@@ -119,6 +119,9 @@ struct EgressRequestDecoder {
     }
 
     private func check(_ spec: EgressSpec, videoIsOptional: Bool) throws(RPCError) {
+        if spec.encoding == .passthrough, spec.outputs.segments != nil {
+            throw RequestErrors.invalidField("segment_outputs", "HLS segments are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
+        }
         try CodecCompatibility.check(spec.outputs, encoding: spec.encoding, recordsVideo: spec.recordsVideo,
                                      videoIsOptional: videoIsOptional, capabilities: configuration.capabilities)
         try checkFilledPaths(spec)

@@ -145,7 +145,9 @@ struct OutputsDecoder {
         try rejectUpload(segments.output.map(Upload.init))
         let fragmented: Bool = switch segments.protocol {
         case .defaultSegmentedFileProtocol, .hlsProtocol: false
-        case .hlsFmp4Protocol: true
+        case .hlsFmp4Protocol:
+            throw RPCError.unimplemented("segment_outputs protocol HLS_FMP4_PROTOCOL: fragmented-MP4 segments are not written yet; "
+                + "HLS_PROTOCOL (MPEG-TS segments) is")
         case .unrecognized(let other): throw RequestErrors.invalidField("protocol", "unknown segmented file protocol \(other)")
         }
         let duration = segments.segmentDuration

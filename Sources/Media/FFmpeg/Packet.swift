@@ -28,6 +28,24 @@ public final class Packet: @unchecked Sendable {
         av_packet_free(&packet)
     }
 
+    /// Another packet on the same data (FFmpeg counts the references; nothing is copied), for
+    /// a second output: each output rescales its packet's times to its own streams.
+    public func reference() throws(MediaError) -> Packet {
+        let copy = Packet(timeBase: timeBase)
+        try check(av_packet_ref(copy.pointer, pointer), "referencing a packet")
+        return copy
+    }
+
+    /// Seconds from the start of the stream, as a Double (for cutting segments).
+    public var seconds: Double {
+        Double(pointer.pointee.pts) * Double(timeBase.num) / Double(max(1, timeBase.den))
+    }
+
+    /// The packet's duration in seconds (0 when the encoder gave none).
+    public var durationSeconds: Double {
+        Double(pointer.pointee.duration) * Double(timeBase.num) / Double(max(1, timeBase.den))
+    }
+
     public var pts: Int64 { pointer.pointee.pts }
     public var dts: Int64 { pointer.pointee.dts }
     public var size: Int { Int(pointer.pointee.size) }

@@ -3,13 +3,17 @@ import RTP
 import SessionManager
 import Support
 
-/// Turns a recording's timed frames into one output file. Positions are nanoseconds of media
+/// Turns a recording's timed frames into its outputs. Positions are nanoseconds of media
 /// time from the start of the recording. Called from the recording's own thread only.
 protocol MediaWriter: AnyObject {
-    /// Where the file goes; it is made when the writer first writes.
-    var target: ConfinedPath { get }
+    /// Where the file output goes, if there is one; it is made when the writer first writes.
+    var target: ConfinedPath? { get }
+    /// The HLS output, if there is one.
+    var segments: SegmentedOutput? { get }
+    /// Outputs dropped after they failed, with why (the others went on).
+    var failedOutputs: [(label: String, error: String)] { get }
     var bytesWritten: Int64 { get }
-    /// The file, once made (its directory stays open: files beside it go there).
+    /// The file first made (its directory stays open: the manifest goes there).
     var file: ConfinedFile? { get }
     /// Nanoseconds of media written so far.
     var duration: Int64 { get }
@@ -30,6 +34,9 @@ protocol MediaWriter: AnyObject {
 }
 
 extension MediaWriter {
+    var segments: SegmentedOutput? { nil }
+    var failedOutputs: [(label: String, error: String)] { [] }
+
     func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
         try video(frame, codec: codec, at: position)
     }

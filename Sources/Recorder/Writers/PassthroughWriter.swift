@@ -8,8 +8,8 @@ import Support
 /// parameters of every expected stream are known (a video key frame, the first audio frame)
 /// or two seconds have passed; video starts at its first key frame.
 final class PassthroughWriter: MediaWriter {
-    let target: ConfinedPath
-    var path: String { target.path }
+    private let destination: ConfinedPath
+    var target: ConfinedPath? { destination }
     private let format: String
     private let expectsVideo: Bool
     private let expectsAudio: Bool
@@ -29,7 +29,7 @@ final class PassthroughWriter: MediaWriter {
     private static let holdLimit: Int64 = 2_000_000_000
 
     init(target: ConfinedPath, format: String, expectsVideo: Bool, expectsAudio: Bool) {
-        self.target = target
+        destination = target
         self.format = format
         self.expectsVideo = expectsVideo
         self.expectsAudio = expectsAudio
@@ -84,7 +84,7 @@ final class PassthroughWriter: MediaWriter {
     private func open() throws {
         // The stream's description first: a key frame that does not decode leaves no file behind.
         let video = try held.first(where: { $0.video && $0.frame.isKeyframe }).map { try Self.parameters(of: $0.frame, codec: $0.codec) }
-        let muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
+        let muxer = try Muxer(file: try ConfinedFile.create(destination), format: format)
         if let video {
             videoStream = try muxer.addStream(video, timeBase: Self.videoTimeBase)
         }

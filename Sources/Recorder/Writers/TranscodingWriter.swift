@@ -3,17 +3,21 @@ import RTP
 import SessionManager
 import Support
 
-/// Decodes, scales and re-encodes into a constant-rate file: video at the output frame rate
+/// Decodes, scales and re-encodes into constant-rate outputs: video at the output frame rate
 /// (black while there is no live picture, the last picture between frames), audio continuous
 /// (silence where nothing arrived). The timeline never has holes, so audio and video stay
-/// in step whatever the tracks do.
+/// in step whatever the tracks do. It encodes once, whatever the number of outputs: every
+/// output (a file, HLS segments) gets each packet, and one that fails is dropped while the
+/// others go on; the writer fails only when every output has.
 final class TranscodingWriter: MediaWriter {
-    let target: ConfinedPath
-    var path: String { target.path }
-    private let muxer: Muxer
+    /// The file output, if the egress has one.
+    let fileOutput: FilePacketOutput?
+    let segments: SegmentedOutput?
+    /// The outputs still written to, and the ones that failed, with why.
+    private var outputs: [any PacketOutput]
+    private(set) var failedOutputs: [(label: String, error: String)] = []
     private let video: VideoOutput?
     private let audioEncoder: Encoder
-    private let audioStream: Int
     private let audioRate: Int32
     /// One per audio track: decoded, resampled and placed on its own timeline; mixed on output.
     private var audioInputs: [String: AudioInput] = [:]
@@ -30,7 +34,6 @@ final class TranscodingWriter: MediaWriter {
     /// The video half: decoder, scaler, encoder and the constant-rate clock.
     private final class VideoOutput {
         let encoder: Encoder
-        let stream: Int
         let scaler: VideoScaler
         let black: Frame
         let framerate: Int64
@@ -40,8 +43,8 @@ final class TranscodingWriter: MediaWriter {
         var current: (position: Int64, frame: Frame)?
         var nextSlot: Int64 = 0
 
-        init(encoder: Encoder, stream: Int, scaler: VideoScaler, black: Frame, framerate: Int64) {
-            (self.encoder, self.stream, self.scaler, self.black, self.framerate) = (encoder, stream, scaler, black, framerate)
+        init(encoder: Encoder, scaler: VideoScaler, black: Frame, framerate: Int64) {
+            (self.encoder, self.scaler, self.black, self.framerate) = (encoder, scaler, black, framerate)
         }
 
         func slotTime(_ slot: Int64) -> Int64 { slot.rescaled(by: 1_000_000_000, over: framerate) ?? .max }
@@ -50,44 +53,57 @@ final class TranscodingWriter: MediaWriter {
     private let staleAfter: Int64
 
     /// - Parameters:
-    ///   - format: `mp4` or `ogg`; OGG has no video.
-    ///   - audioCodec: `aac` or `libopus`.
-    init(target: ConfinedPath, format: String, settings: EncodingSettings, withVideo: Bool, audioEncoderName: String,
-         staleAfter: Int64) throws {
-        self.target = target
+    ///   - file: the file output (MP4, OGG: no video; MP3), if any.
+    ///   - segments: the HLS output, if any; its segment duration sets the key-frame interval.
+    ///   - audioEncoderName: `aac`, `libopus` or `libmp3lame`.
+    init(file: FilePacketOutput?, segments: SegmentedOutput?, settings: EncodingSettings, withVideo: Bool,
+         audioEncoderName: String, staleAfter: Int64) throws {
+        fileOutput = file
+        self.segments = segments
         self.staleAfter = staleAfter
-        muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
+        let outputs: [any PacketOutput] = [file as (any PacketOutput)?, segments].compactMap { $0 }
+        guard !outputs.isEmpty else { throw RecorderError("an egress without outputs") }
+        // Codec headers out of band if a container wants them (MP4); MPEG-TS takes them either
+        // way (its muxer puts them before each key frame itself).
+        let globalHeader = file?.wantsGlobalHeader ?? false
         if withVideo {
+            let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: segments?.segmentDuration)
             let encoder = try Encoder(
                 .h264(width: settings.width, height: settings.height, framerate: settings.framerate, kbps: settings.videoBitrate,
-                      keyFrameInterval: Self.keyFrameFrames(settings), profile: settings.videoProfile.rawValue),
-                globalHeader: muxer.wantsGlobalHeader)
-            video = VideoOutput(encoder: encoder, stream: try muxer.addStream(from: encoder),
-                                scaler: VideoScaler(width: settings.width, height: settings.height),
+                      keyFrameInterval: keyFrames, profile: settings.videoProfile.rawValue),
+                globalHeader: globalHeader)
+            video = VideoOutput(encoder: encoder, scaler: VideoScaler(width: settings.width, height: settings.height),
                                 black: try Frame.black(width: settings.width, height: settings.height),
                                 framerate: Int64(settings.framerate))
         } else {
             video = nil
         }
         let rate = audioEncoderName == "libopus" ? 48_000 : settings.audioFrequency
-        audioEncoder = try Encoder(.audio(encoder: audioEncoderName, sampleRate: rate, kbps: settings.audioBitrate),
-                                   globalHeader: muxer.wantsGlobalHeader)
-        audioStream = try muxer.addStream(from: audioEncoder)
+        audioEncoder = try Encoder(.audio(encoder: audioEncoderName, sampleRate: rate, kbps: settings.audioBitrate), globalHeader: globalHeader)
         audioRate = rate
-        try muxer.writeHeader()
+        for output in outputs { try output.start(video: video?.encoder, audio: audioEncoder) }
+        self.outputs = outputs
     }
 
     /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
-    /// at least 1, at most Int32.max; never a trapping conversion of the request's number.
-    static func keyFrameFrames(_ settings: EncodingSettings) -> Int32 {
+    /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With
+    /// HLS segments of `segmentSeconds`, the largest count up to that which divides a segment's
+    /// frames, so that every segment can be cut on a key frame at its full length.
+    static func keyFrameFrames(_ settings: EncodingSettings, segmentSeconds: UInt32? = nil) -> Int32 {
         let seconds = settings.keyFrameInterval > 0 ? settings.keyFrameInterval : 2
         let frames = (seconds * Double(settings.framerate)).rounded()
-        guard frames >= 1 else { return 1 }
-        return frames < Double(Int32.max) ? Int32(frames) : Int32.max
+        let asked: Int32 = frames < 1 ? 1 : frames < Double(Int32.max) ? Int32(frames) : Int32.max
+        guard let segmentSeconds, segmentSeconds > 0 else { return asked }
+        // Both at most 3600 s × 240 fps: no overflow in Int64.
+        let segmentFrames = Int64(segmentSeconds) * Int64(max(1, settings.framerate))
+        var interval = min(Int64(asked), segmentFrames)
+        while interval > 1, segmentFrames % interval != 0 { interval -= 1 }
+        return Int32(clamping: interval)
     }
 
-    var bytesWritten: Int64 { muxer.bytesWritten }
-    var file: ConfinedFile? { muxer.file }
+    var target: ConfinedPath? { fileOutput?.muxer.file.target }
+    var bytesWritten: Int64 { (fileOutput?.muxer.bytesWritten ?? 0) + (segments?.bytesWritten ?? 0) }
+    var file: ConfinedFile? { fileOutput?.muxer.file ?? segments?.playlistFile }
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
@@ -150,7 +166,7 @@ final class TranscodingWriter: MediaWriter {
                     picture = current.frame
                 }
                 picture.pts = video.nextSlot
-                for packet in try video.encoder.encode(picture) { try muxer.write(packet, stream: video.stream) }
+                try emit(try video.encoder.encode(picture), .video)
                 video.nextSlot += 1
             }
         }
@@ -158,7 +174,7 @@ final class TranscodingWriter: MediaWriter {
         let target = position.rescaled(by: Int64(audioRate), over: 1_000_000_000) ?? audioWritten
         while audioWritten + Int64(frameSize) <= target {
             let frame = try audioEncoder.audioFrame(interleaved: mixNext(frameSize)[...], pts: audioWritten)
-            for packet in try audioEncoder.encode(frame) { try muxer.write(packet, stream: audioStream) }
+            try emit(try audioEncoder.encode(frame), .audio)
             audioWritten += Int64(frameSize)
         }
     }
@@ -175,11 +191,43 @@ final class TranscodingWriter: MediaWriter {
         return mix
     }
 
-    func finish(at position: Int64, visibility: VideoVisibility) throws {
-        defer { try? muxer.finish() }
-        try advance(to: position, visibility: visibility)
-        if let video { for packet in try video.encoder.flush() { try muxer.write(packet, stream: video.stream) } }
-        for packet in try audioEncoder.flush() { try muxer.write(packet, stream: audioStream) }
-        try muxer.finish()
+    /// Hands each packet to every output still written to (the last one gets the packet itself,
+    /// the others a reference to its data). An output that fails is dropped and remembered.
+    private func emit(_ packets: [Packet], _ kind: StreamKind) throws {
+        for packet in packets {
+            for (index, output) in outputs.enumerated().reversed() {
+                do {
+                    try output.write(index == 0 ? packet : try packet.reference(), kind)
+                } catch {
+                    failedOutputs.append((output.label, "\(error)"))
+                    outputs.remove(at: index)
+                    try? output.finish()
+                }
+            }
+            guard !outputs.isEmpty else { throw AllOutputsFailed(failures: failedOutputs) }
+        }
     }
+
+    func finish(at position: Int64, visibility: VideoVisibility) throws {
+        // Whatever happens, what was written is closed playable (finishing twice is harmless).
+        defer { for output in outputs { try? output.finish() } }
+        try advance(to: position, visibility: visibility)
+        if let video { try emit(try video.encoder.flush(), .video) }
+        try emit(try audioEncoder.flush(), .audio)
+        for (index, output) in outputs.enumerated().reversed() {
+            do {
+                try output.finish()
+            } catch {
+                failedOutputs.append((output.label, "\(error)"))
+                outputs.remove(at: index)
+            }
+        }
+        guard !outputs.isEmpty else { throw AllOutputsFailed(failures: failedOutputs) }
+    }
+}
+
+/// Every output of an egress failed: what each said.
+struct AllOutputsFailed: Error, CustomStringConvertible {
+    let failures: [(label: String, error: String)]
+    var description: String { failures.map { "\($0.label): \($0.error)" }.joined(separator: "; ") }
 }

@@ -44,6 +44,8 @@ public struct EgressResults: Sendable, Equatable {
     public var segments: [SegmentsResult] = []
     public var images: [ImagesResult] = []
     public var manifestLocation = ""
+    /// Outputs that failed while the others went on, each with why ("HLS rec/a.m3u8: ...").
+    public var failedOutputs: [String] = []
 
     public init() {}
 }

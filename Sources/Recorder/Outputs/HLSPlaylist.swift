@@ -1,0 +1,59 @@
+import Foundation
+
+/// An HLS media playlist (RFC 8216) as text: the full one (every segment, `EVENT` while the
+/// recording goes on, ended with `#EXT-X-ENDLIST`) or a live one (the last few segments,
+/// sliding, its media sequence the number of the first).
+struct HLSPlaylist: Equatable {
+    struct Segment: Equatable {
+        /// The segment's name relative to the playlist.
+        var uri: String
+        /// Seconds.
+        var duration: Double
+        /// Unix nanoseconds at which its media starts (`#EXT-X-PROGRAM-DATE-TIME`).
+        var startedAt: Int64
+    }
+
+    var segments: [Segment] = []
+    /// The segment duration asked for, in seconds: the target duration is never below it.
+    var segmentDuration: UInt32
+    /// The number of the first segment listed.
+    var mediaSequence = 0
+    /// `#EXT-X-PLAYLIST-TYPE:EVENT` (segments are only ever added).
+    var isEvent = true
+    var ended = false
+
+    var text: String {
+        let longest = segments.map(\.duration).max() ?? 0
+        var lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:\(max(Int(segmentDuration), Int(longest.rounded(.up))))",
+            "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)",
+        ]
+        if isEvent { lines.append("#EXT-X-PLAYLIST-TYPE:EVENT") }
+        for segment in segments {
+            lines.append("#EXT-X-PROGRAM-DATE-TIME:\(Self.dateTime(segment.startedAt))")
+            lines.append("#EXTINF:\(String(format: "%.3f", segment.duration)),")
+            lines.append(segment.uri)
+        }
+        if ended { lines.append("#EXT-X-ENDLIST") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The last `count` segments of `full`, as a live playlist.
+    static func live(of full: HLSPlaylist, keeping count: Int) -> HLSPlaylist {
+        var live = full
+        live.segments = Array(full.segments.suffix(count))
+        live.mediaSequence = full.mediaSequence + full.segments.count - live.segments.count
+        live.isEvent = false
+        return live
+    }
+
+    /// ISO 8601 with milliseconds, UTC (`2026-11-28T05:40:00.123Z`).
+    static func dateTime(_ unixNanoseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9))
+    }
+}

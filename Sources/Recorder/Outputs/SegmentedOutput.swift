@@ -1,0 +1,160 @@
+import Foundation
+import Media
+import SessionManager
+import Support
+
+/// HLS (`segment_outputs`): MPEG-TS segments of about `segmentDuration` seconds, each cut at a
+/// video key frame (at an audio packet when there is no video), named `<prefix>_00000.ts` (or
+/// by the time their media starts), and the playlists that list them. The playlists are
+/// rewritten whole under a temporary name and renamed over the old, after every segment: a
+/// reader always finds a valid one. At the end the full playlist is closed with
+/// `#EXT-X-ENDLIST` (a complete VOD list).
+final class SegmentedOutput: PacketOutput {
+    /// Segments the live playlist lists.
+    static let livePlaylistLength = 5
+
+    let segmentDuration: UInt32
+    /// `<prefix>` of the segment names, relative to the output directory.
+    private let prefix: ConfinedPath
+    private let timestampSuffix: Bool
+    private let playlistTarget: ConfinedPath
+    private let livePlaylistTarget: ConfinedPath?
+    /// Unix nanoseconds of media position 0.
+    private let wallClockOrigin: Int64
+
+    private var video: Encoder?
+    private var audio: Encoder?
+    private var current: Segment?
+    private var playlist: HLSPlaylist
+    /// The end of the last packet written, in seconds of media.
+    private var lastEnd: Double = 0
+    private var closed = false
+    private(set) var bytesWritten: Int64 = 0
+    /// The playlist file once written (its directory is where the manifest goes).
+    private(set) var playlistFile: ConfinedFile?
+
+    private struct Segment {
+        let muxer: Muxer
+        let videoStream: Int?
+        let audioStream: Int
+        let name: String
+        /// Seconds of media at which it starts.
+        let start: Double
+    }
+
+    init(output: SegmentsOutput, prefix: ConfinedPath, playlist: ConfinedPath, livePlaylist: ConfinedPath?, wallClockOrigin: Int64) {
+        segmentDuration = max(1, output.segmentDuration)
+        self.prefix = prefix
+        timestampSuffix = output.timestampSuffix
+        playlistTarget = playlist
+        livePlaylistTarget = livePlaylist
+        self.wallClockOrigin = wallClockOrigin
+        self.playlist = HLSPlaylist(segmentDuration: segmentDuration)
+    }
+
+    var label: String { "HLS \(playlistTarget.path)" }
+    var playlistPath: String { playlistTarget.relative }
+    var livePlaylistPath: String { livePlaylistTarget?.relative ?? "" }
+
+    func start(video: Encoder?, audio: Encoder) throws {
+        self.video = video
+        self.audio = audio
+    }
+
+    func write(_ packet: Packet, _ kind: StreamKind) throws {
+        guard !closed else { return }
+        let time = packet.seconds
+        let cuts = kind == .video ? packet.isKeyframe : video == nil
+        if let segment = current, cuts, time - segment.start >= Double(segmentDuration) - 0.001 {
+            try closeSegment(endingAt: time)
+        }
+        if current == nil {
+            // A segment starts at a key frame: video before the first one is not written.
+            if kind == .video, !packet.isKeyframe { return }
+            try openSegment(at: time)
+        }
+        guard let segment = current else { return }
+        let end = time + packet.durationSeconds
+        lastEnd = max(lastEnd, end)
+        switch kind {
+        case .video: if let stream = segment.videoStream { try segment.muxer.write(packet, stream: stream) }
+        case .audio: try segment.muxer.write(packet, stream: segment.audioStream)
+        }
+    }
+
+    func finish() throws {
+        guard !closed else { return }
+        closed = true
+        if current != nil { try closeSegment(endingAt: lastEnd) }
+        var ended = playlist
+        ended.ended = true
+        try writePlaylists(ended)
+        playlist = ended
+    }
+
+    /// What was written, for `segment_results`.
+    func result() -> SegmentsResult {
+        var result = SegmentsResult(playlistName: playlistTarget.relative, livePlaylistName: livePlaylistTarget?.relative ?? "",
+                                    playlistLocation: playlistTarget.path, livePlaylistLocation: livePlaylistTarget?.path ?? "")
+        let seconds = playlist.segments.reduce(0) { $0 + $1.duration }
+        result.duration = Int64((seconds * 1e9).rounded())
+        result.size = bytesWritten
+        result.segmentCount = Int64(playlist.segments.count)
+        result.startedAt = playlist.segments.first?.startedAt ?? 0
+        result.endedAt = result.startedAt + result.duration
+        return result
+    }
+
+    // MARK: Segments
+
+    private func openSegment(at time: Double) throws {
+        let index = playlist.mediaSequence + playlist.segments.count
+        let startedAt = wallClockOrigin + Int64((time * 1e9).rounded())
+        let suffix = timestampSuffix ? Self.timestamp(startedAt) : String(format: "%05d", index)
+        let target = prefix.sibling(named: PathText.lastComponent(of: prefix.relative) + "_" + suffix + ".ts")
+        let muxer = try Muxer(file: try ConfinedFile.create(target), format: "mpegts")
+        let videoStream = try video.map { try muxer.addStream(from: $0) }
+        guard let audio else { throw RecorderError("HLS output started without its encoders") }
+        let audioStream = try muxer.addStream(from: audio)
+        try muxer.writeHeader()
+        current = Segment(muxer: muxer, videoStream: videoStream, audioStream: audioStream, name: target.relative, start: time)
+    }
+
+    private func closeSegment(endingAt end: Double) throws {
+        guard let segment = current else { return }
+        current = nil
+        try segment.muxer.finish()
+        var next = playlist
+        next.segments.append(HLSPlaylist.Segment(uri: PathText.lastComponent(of: segment.name), duration: max(0, end - segment.start),
+                                                 startedAt: wallClockOrigin + Int64((segment.start * 1e9).rounded())))
+        // The results count what the playlist on disk lists: a segment is in once it is there.
+        try writePlaylists(next)
+        playlist = next
+        bytesWritten += segment.muxer.file.size
+    }
+
+    private func writePlaylists(_ playlist: HLSPlaylist) throws {
+        playlistFile = try Self.replace(playlistTarget, with: playlist.text)
+        if let livePlaylistTarget {
+            _ = try Self.replace(livePlaylistTarget, with: HLSPlaylist.live(of: playlist, keeping: Self.livePlaylistLength).text)
+        }
+    }
+
+    /// Writes `text` to `target` whole: under a temporary name beside it, then renamed to it.
+    private static func replace(_ target: ConfinedPath, with text: String) throws -> ConfinedFile {
+        let name = PathText.lastComponent(of: target.relative)
+        let part = try ConfinedFile.create(target.sibling(named: name + ".part"))
+        try part.append(Array(text.utf8))
+        try part.rename(to: name)
+        return part
+    }
+
+    /// A segment's time suffix: UTC, to the millisecond (`20261128T054000123`).
+    static func timestamp(_ unixNanoseconds: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9))
+    }
+}
