@@ -8,6 +8,8 @@ public enum Permission: Sendable, Equatable {
     case roomAdmin
     /// `roomJoin` for the request's room, as the request's participant (`sub` equal to its identity).
     case roomJoin
+    /// `roomCreate` (any room), or `roomAdmin` for the request's room: deleting a room.
+    case roomCreateOrAdmin
 
     /// Throws `.permissionDenied` naming what is missing when `token` does not allow the call.
     public func check(_ token: AccessToken, room: String, identity: String) throws(AuthError) {
@@ -22,6 +24,10 @@ public enum Permission: Sendable, Equatable {
             guard grant.room == room else {
                 throw .permissionDenied("the token's roomAdmin grant is for room \"\(grant.room)\", not \"\(room)\"")
             }
+        case .roomCreateOrAdmin:
+            guard !grant.roomCreate else { return }
+            guard grant.roomAdmin else { throw .permissionDenied("the token has neither a roomCreate nor a roomAdmin grant") }
+            try Permission.roomAdmin.check(token, room: room, identity: identity)
         case .roomJoin:
             guard grant.roomJoin else { throw .permissionDenied("the token has no roomJoin grant") }
             guard grant.room == room else {

@@ -7,14 +7,22 @@ import RPC
 /// `livekit.RoomService`: LiveKit's read and admin calls, answered from the embedded hub.
 public struct RoomService: Livekit_RoomService.ServiceProtocol {
     let hub: RoomHub
+    /// The names of the rooms an egress is recording now (`Room.active_recording`).
+    let roomsRecording: @Sendable () -> Set<String>
 
-    public init(hub: RoomHub) {
+    public init(hub: RoomHub, roomsRecording: @escaping @Sendable () -> Set<String> = { [] }) {
         self.hub = hub
+        self.roomsRecording = roomsRecording
     }
 
     public func listRooms(request: Livekit_ListRoomsRequest, context: ServerContext) async throws -> Livekit_ListRoomsResponse {
         var response = Livekit_ListRoomsResponse()
-        response.rooms = await hub.listRooms(names: request.names).map(HubMessages.room)
+        let recording = roomsRecording()
+        response.rooms = await hub.listRooms(names: request.names).map { room in
+            var room = room
+            room.activeRecording = recording.contains(room.name)
+            return HubMessages.room(room)
+        }
         return response
     }
 

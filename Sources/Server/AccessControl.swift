@@ -46,9 +46,14 @@ struct AccessControl: Sendable {
     /// The Egress API: `roomRecord`.
     static func egress(_ method: String, _ request: any Sendable) -> Permission { .roomRecord }
 
-    /// RoomService: `roomList` to list rooms, `roomAdmin` for the room otherwise.
+    /// RoomService: `roomList` to list rooms, `roomCreate` (what LiveKit asks, and its SDKs
+    /// sign) or `roomAdmin` for the room to delete one, `roomAdmin` for the room otherwise.
     static func roomService(_ method: String, _ request: any Sendable) -> Permission {
-        method == "ListRooms" ? .roomList : .roomAdmin
+        switch method {
+        case "ListRooms": .roomList
+        case "DeleteRoom": .roomCreateOrAdmin
+        default: .roomAdmin
+        }
     }
 
     /// Publishing: `roomJoin` as the participant; stats need `roomAdmin` for the room

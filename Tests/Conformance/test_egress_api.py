@@ -161,12 +161,20 @@ def test_an_audio_only_participant_recording_to_ogg_is_accepted(api, stubs):
     assert info.status == stubs.egress.EGRESS_STARTING
 
 
-@pytest.mark.parametrize("path", ["../escape.mp4", "a/../../escape.mp4", "/etc/passwd", "/tmp/elsewhere/x.mp4"])
+@pytest.mark.parametrize("path", ["../escape.mp4", "a/../../escape.mp4", "/out/../../escape.mp4"])
 def test_paths_leaving_the_output_directory_are_rejected(api, stubs, path):
     error = rpc_error(api.StartParticipantEgress, participant(stubs, file_outputs=[mp4(path)]))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("request has missing or invalid field: filepath")
     assert "leaves the output directory" in error.details()
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "/tmp/elsewhere/x.mp4", "/out/x.mp4"])
+def test_an_absolute_path_elsewhere_is_rooted_at_the_output_directory(api, stubs, path):
+    """As in a container whose volume is mounted at the output directory: accepted (where the
+    file goes is shown by test_recording's test_an_absolute_path_lands_under_the_output_directory)."""
+    info = api.StartParticipantEgress(participant(stubs, file_outputs=[mp4(path)]), timeout=10)
+    assert info.status == stubs.egress.EGRESS_STARTING and info.participant.file_outputs[0].filepath == path
 
 
 def test_an_absolute_path_inside_the_output_directory_is_accepted(api, stubs, server):

@@ -96,6 +96,24 @@ def test_participant_egress_with_room_calls(server, participants):
     assert 2.0 < float(probe(result.location)[1]["duration"]) < 6.0
 
 
+def test_list_rooms_says_which_are_recording_and_delete_room_takes_the_sdks_grant(server, participants):
+    """ListRooms sets active_recording while an egress records the room; DeleteRoom, which the SDK
+    signs with roomCreate (as LiveKit asks), deletes the room and ends its egress."""
+    bob = participants(server, "sdk-rec", "bob")
+    participants(server, "sdk-quiet", "carol")
+    started = call(server, lambda lk: lk.egress.start_participant_egress(api.ParticipantEgressRequest(
+        room_name="sdk-rec", identity="bob", file_outputs=[api.EncodedFileOutput(filepath="sdk/rec.mp4")])))
+    wait_status(server, started.egress_id, api.EGRESS_ACTIVE)
+    rooms = call(server, lambda lk: lk.room.list_rooms(api.ListRoomsRequest(names=["sdk-rec", "sdk-quiet"]))).rooms
+    assert {r.name: r.active_recording for r in rooms} == {"sdk-rec": True, "sdk-quiet": False}
+    call(server, lambda lk: lk.room.delete_room(api.DeleteRoomRequest(room="sdk-rec")))
+    ended = wait_status(server, started.egress_id, api.EGRESS_COMPLETE)
+    assert ended.file_results[0].size > 0
+    rooms = call(server, lambda lk: lk.room.list_rooms(api.ListRoomsRequest(names=["sdk-rec", "sdk-quiet"]))).rooms
+    assert {r.name: r.active_recording for r in rooms} == {"sdk-quiet": False}
+    bob.leave()
+
+
 def test_track_composite_and_track_egress(server, participants):
     bob = participants(server, "sdk-tracks", "bob")
     composite = call(server, lambda lk: lk.egress.start_track_composite_egress(api.TrackCompositeEgressRequest(

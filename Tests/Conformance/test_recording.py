@@ -435,3 +435,19 @@ def test_disable_manifest_writes_the_file_and_no_manifest(server, stubs, api):
     assert info.file_results[0].location == str(server.output_dir / "quiet" / "bob.ogg")
     assert info.manifest_location == ""
     assert sorted(p.name for p in (server.output_dir / "quiet").iterdir()) == ["bob.ogg"]
+
+
+def test_an_absolute_path_lands_under_the_output_directory(server, stubs, api):
+    """/out/… is the output directory's out/…, as in a container whose volume is mounted there;
+    nothing is written at the real /out."""
+    alice = Publisher(server, stubs, "r-abs", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = participant_egress(api, stubs, "r-abs", "alice", "/out/{room_name}.mp4")
+        info, wall = record_for(api, stubs, started.egress_id, 3)
+    finally:
+        alice.leave()
+    [result] = info.file_results
+    assert (result.filename, result.location) == ("out/r-abs.mp4", str(server.output_dir / "out/r-abs.mp4"))
+    assert os.path.getsize(result.location) == result.size > 0
+    assert not os.path.exists("/out/r-abs.mp4")

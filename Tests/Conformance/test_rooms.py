@@ -5,6 +5,7 @@ import time
 import grpc
 import pytest
 
+import tokens
 from media import Publisher, probe
 from test_recording import info_of, participant_egress, wait_for
 
@@ -175,3 +176,25 @@ def test_delete_room_ends_every_egress_of_the_room(server, stubs, rooms):
     assert info_of(api, stubs, elsewhere.egress_id).status == e.EGRESS_STARTING
     api.StopEgress(e.StopEgressRequest(egress_id=elsewhere.egress_id), timeout=10)
     assert rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-delete"]), timeout=10).rooms == []
+
+
+def test_delete_room_takes_room_create_or_admin_of_the_room(server, stubs):
+    """LiveKit asks roomCreate to delete a room; roomAdmin for that room is taken too. Other
+    grants are PERMISSION_DENIED, naming what is missing, and the room stays."""
+    r = stubs.room
+    raw = stubs.room_grpc.RoomServiceStub(server.raw_channel())
+    listing = stubs.room_grpc.RoomServiceStub(server.channel())
+
+    def delete(name, **grant):
+        return raw.DeleteRoom(r.DeleteRoomRequest(room=name), metadata=[tokens.bearer(**grant)], timeout=10)
+
+    for room in ("rs-grant-a", "rs-grant-b"):
+        Publisher(server, stubs, room, "alice")
+    assert error_of(lambda req, timeout: delete("rs-grant-a", roomJoin=True, room="rs-grant-a"), None) == (
+        grpc.StatusCode.PERMISSION_DENIED, "permission denied: the token has neither a roomCreate nor a roomAdmin grant")
+    assert error_of(lambda req, timeout: delete("rs-grant-a", roomAdmin=True, room="rs-grant-b"), None) == (
+        grpc.StatusCode.PERMISSION_DENIED, 'permission denied: the token\'s roomAdmin grant is for room "rs-grant-b", not "rs-grant-a"')
+    assert [x.name for x in listing.ListRooms(r.ListRoomsRequest(names=["rs-grant-a"]), timeout=10).rooms] == ["rs-grant-a"]
+    delete("rs-grant-a", roomCreate=True)
+    delete("rs-grant-b", roomAdmin=True, room="rs-grant-b")
+    assert listing.ListRooms(r.ListRoomsRequest(names=["rs-grant-a", "rs-grant-b"]), timeout=10).rooms == []

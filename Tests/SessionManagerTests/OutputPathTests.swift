@@ -11,9 +11,19 @@ import Testing
         #expect(OutputPath.confine(path, to: "/srv/rec") == .success(relative))
     }
 
-    @Test(arguments: ["../x.mp4", "a/../../x.mp4", "a/..", "/etc/passwd", "/srv/recordings/x.mp4", "/srv/rec/../x.mp4"])
+    @Test(arguments: ["../x.mp4", "a/../../x.mp4", "a/..", "/srv/rec/../x.mp4", "/out/../../x.mp4", "//../x.mp4"])
     func pathsLeavingTheDirectoryAreRefused(path: String) {
         #expect(OutputPath.confine(path, to: "/srv/rec") == .failure(.escapesOutputDirectory(path)))
+    }
+
+    /// An absolute path elsewhere is rooted at the output directory, as in a container whose
+    /// volume is mounted there.
+    @Test(arguments: [
+        ("/out/x.mp4", "out/x.mp4"), ("/etc/passwd", "etc/passwd"), ("/srv/recordings/x.mp4", "srv/recordings/x.mp4"),
+        ("//x.mp4", "x.mp4"), ("/out/", "out/"), ("/", ""),
+    ])
+    func absolutePathsElsewhereAreRootedAtTheDirectory(path: String, relative: String) {
+        #expect(OutputPath.confine(path, to: "/srv/rec") == .success(relative))
     }
 
     @Test func controlCharactersAreRefused() {
@@ -59,11 +69,15 @@ import Testing
     /// "/" followed by a combining mark is one Character to Swift but a separator to the kernel.
     @Test(arguments: ["../\u{301}escaped.mp4", "a/../../\u{301}x", "/\u{301}x.mp4", "/\u{301}dir/sub/x.mp4", "..\u{0}"])
     func separatorsHiddenInCharactersAreStillSeparators(path: String) throws {
-        #expect(throws: OutputPath.Problem.self) { try OutputPath.confine(path, to: "/srv/rec").get() }
-        // Once filled in, a leading "/" is only the start of a relative path.
         if PathText.isAbsolute(path) {
+            // Rooted at the output directory: the "/" byte is read as the separator it is, and
+            // what is left starts with the combining mark, relative.
+            let relative = try OutputPath.confine(path, to: "/srv/rec").get()
+            #expect(!PathText.isAbsolute(relative) && relative.unicodeScalars.first == "\u{301}")
+            // Once filled in, a leading "/" is only the start of a relative path.
             #expect(try !PathText.isAbsolute(OutputPath.checkFilled(path, in: "/srv/rec").get()))
         } else {
+            #expect(throws: OutputPath.Problem.self) { try OutputPath.confine(path, to: "/srv/rec").get() }
             #expect(throws: OutputPath.Problem.self) { try OutputPath.checkFilled(path, in: "/srv/rec").get() }
         }
     }

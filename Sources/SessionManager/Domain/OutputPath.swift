@@ -26,20 +26,24 @@ public enum OutputPath {
         }
     }
 
-    /// `path` made relative to `directory`: an absolute path must lie inside `directory`, and no
-    /// path may climb out of it with `..`, hold a control character or exceed the system's
-    /// lengths. A trailing "/" (a directory for a default name) is kept.
+    /// `path` made relative to `directory`. An absolute path inside `directory` is taken as the
+    /// same place; any other absolute path has `directory` as its root, as a container's mounted
+    /// volume would (`/out/x.mp4` → `<directory>/out/x.mp4`). No path may climb out with `..`,
+    /// hold a control character or exceed the system's lengths. A trailing "/" (a directory for
+    /// a default name) is kept.
     public static func confine(_ path: String, to directory: String) -> Result<String, Problem> {
         guard !path.unicodeScalars.contains(where: isControl) else { return .failure(.invalidCharacter(path)) }
         var relative = path
         if PathText.isAbsolute(path) {
             let root = PathText.components(of: normalized(directory))
             let absolute = PathText.components(of: normalized(path))
-            guard absolute.count >= root.count, zip(root, absolute).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) else {
-                return .failure(.escapesOutputDirectory(path))
+            if absolute.count >= root.count, zip(root, absolute).allSatisfy({ $0.utf8.elementsEqual($1.utf8) }) {
+                relative = absolute.dropFirst(root.count).joined(separator: "/")
+                if PathText.endsWithSlash(path), !relative.isEmpty { relative += "/" }
+            } else {
+                // Rooted at the output directory, as it was written: a ".." in it is refused below.
+                relative = String(decoding: path.utf8.drop { $0 == UInt8(ascii: "/") }, as: UTF8.self)
             }
-            relative = absolute.dropFirst(root.count).joined(separator: "/")
-            if PathText.endsWithSlash(path), !relative.isEmpty { relative += "/" }
         }
         let components = PathText.components(of: relative)
         guard !components.contains(where: PathText.isDotDot) else {

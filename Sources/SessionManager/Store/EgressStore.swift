@@ -150,6 +150,11 @@ public final class EgressStore: Sendable {
         }
     }
 
+    /// The rooms that have a live egress now (LiveKit's `Room.active_recording`).
+    public func roomsRecording() -> Set<String> {
+        state.withLock { store in Set(store.backendCalls.keys.compactMap { store.records[$0]?.spec.roomName }) }
+    }
+
     /// Live egresses right now.
     public var liveCount: Int { state.withLock { $0.liveCount } }
 
