@@ -11,25 +11,37 @@ public enum Permission: Sendable, Equatable {
     /// `roomCreate` (any room), or `roomAdmin` for the request's room: deleting a room.
     case roomCreateOrAdmin
 
-    /// Throws `.permissionDenied` naming what is missing when `token` does not allow the call.
-    public func check(_ token: AccessToken, room: String, identity: String) throws(AuthError) {
+    /// Throws `.permissionDenied` when `token` lacks this kind of grant altogether, whatever
+    /// room or identity a request names: checked on a call's head, before its body is read.
+    public func checkKind(_ token: AccessToken) throws(AuthError) {
         let grant = token.video
         switch self {
-        case .roomRecord:
-            guard grant.roomRecord else { throw .permissionDenied("the token has no roomRecord grant") }
-        case .roomList:
-            guard grant.roomList else { throw .permissionDenied("the token has no roomList grant") }
+        case .roomRecord: guard grant.roomRecord else { throw .permissionDenied("the token has no roomRecord grant") }
+        case .roomList: guard grant.roomList else { throw .permissionDenied("the token has no roomList grant") }
+        case .roomAdmin: guard grant.roomAdmin else { throw .permissionDenied("the token has no roomAdmin grant") }
+        case .roomJoin: guard grant.roomJoin else { throw .permissionDenied("the token has no roomJoin grant") }
+        case .roomCreateOrAdmin:
+            guard grant.roomCreate || grant.roomAdmin else {
+                throw .permissionDenied("the token has neither a roomCreate nor a roomAdmin grant")
+            }
+        }
+    }
+
+    /// Throws `.permissionDenied` naming what is missing when `token` does not allow the call.
+    public func check(_ token: AccessToken, room: String, identity: String) throws(AuthError) {
+        try checkKind(token)
+        let grant = token.video
+        switch self {
+        case .roomRecord, .roomList:
+            return
         case .roomAdmin:
-            guard grant.roomAdmin else { throw .permissionDenied("the token has no roomAdmin grant") }
             guard grant.room == room else {
                 throw .permissionDenied("the token's roomAdmin grant is for room \"\(grant.room)\", not \"\(room)\"")
             }
         case .roomCreateOrAdmin:
             guard !grant.roomCreate else { return }
-            guard grant.roomAdmin else { throw .permissionDenied("the token has neither a roomCreate nor a roomAdmin grant") }
             try Permission.roomAdmin.check(token, room: room, identity: identity)
         case .roomJoin:
-            guard grant.roomJoin else { throw .permissionDenied("the token has no roomJoin grant") }
             guard grant.room == room else {
                 throw .permissionDenied("the token's roomJoin grant is for room \"\(grant.room)\", not \"\(room)\"")
             }

@@ -19,25 +19,21 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
     // MARK: Starting
 
     public func startParticipantEgress(request: Livekit_ParticipantEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try checkSize(context)
         let spec = try decoder.participant(request)
         return try start(spec, echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startTrackCompositeEgress(request: Livekit_TrackCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try checkSize(context)
         let spec = try decoder.trackComposite(request)
         return try start(spec, echo: .init(kind: .trackComposite, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startTrackEgress(request: Livekit_TrackEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try checkSize(context)
         let spec = try decoder.track(request)
         return try start(spec, echo: .init(kind: .track, encoded: request.wireBytes()))
     }
 
     public func startEgress(request: Livekit_StartEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try checkSize(context)
         let spec = try decoder.unified(request)
         return try start(spec, echo: .init(kind: .unified, encoded: Redaction.redacted(request).wireBytes()))
     }
@@ -54,11 +50,18 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         throw RequestErrors.needsBrowser("UpdateLayout (room composite egress)")
     }
 
-    /// Each egress keeps its request to echo it: a request over the limit is refused before it is decoded further.
-    private func checkSize(_ context: ServerContext) throws(RPCError) {
-        guard context.requestSize <= configuration.maxStartRequestSize else {
-            throw RPCError.invalidArgument(
-                "request of \(context.requestSize) bytes is larger than the \(configuration.maxStartRequestSize) bytes an egress request may have")
+    /// The Start* methods: each egress keeps its request to echo it.
+    public static let startMethods: Set<String> = [
+        "StartParticipantEgress", "StartTrackCompositeEgress", "StartTrackEgress", "StartEgress",
+        "StartRoomCompositeEgress", "StartWebEgress",
+    ]
+
+    /// The service, with a Start* request over `maxStartRequestSize` refused before it is
+    /// decoded (a small body can decode into much: JSON's `[{},{},…]`).
+    public var limitedService: RPCService {
+        let limit = configuration.maxStartRequestSize
+        return rpcService.refusingRequests(over: limit, for: Self.startMethods) { size in
+            RPCError.invalidArgument("request of \(size) bytes is larger than the \(limit) bytes an egress request may have")
         }
     }
 

@@ -98,12 +98,11 @@ public final class GRPCClient: ClientTransport {
     }
 
     /// One attempt: a stream on the current connection (a new one if it cannot take streams).
-    /// A stream refused unprocessed is opened again, up to `maxAttempts` in all.
+    /// A stream refused unprocessed is opened again, up to `maxAttempts` in all for the call.
     private func open(headers: [HeaderField], body: ByteBuffer, options: CallOptions, attempts: CallAttempts,
                       continuation: AsyncThrowingStream<CallEvent, any Error>.Continuation) async throws {
-        var number = 0
         while true {
-            number += 1
+            let number = attempts.countAttempt()
             let connection = try await connections.connection()
             let call = ClientCall(connection: connection, maxMessageSize: options.maxResponseSize ?? configuration.maxResponseMessageSize) { event in
                 switch event {
@@ -116,11 +115,12 @@ public final class GRPCClient: ClientTransport {
                 }
             }
             if number < Self.maxAttempts {
-                call.retryRefused = { [weak self, connections] in
+                call.retryRefused = { [weak self] in
                     guard let self else { return false }
                     counters.value.withLock { $0.transparentRetries += 1 }
+                    // On the same connection if it can still take streams (the keeper drops
+                    // it once it cannot: a GOAWAY), else on a new one.
                     Task {
-                        await connections.discard(connection)
                         do {
                             try await self.open(headers: headers, body: body, options: options, attempts: attempts, continuation: continuation)
                         } catch {
@@ -241,8 +241,10 @@ actor ConnectionKeeper {
         }
     }
 
+    /// Forgets `connection` if it can take no more streams (it closes itself once its streams
+    /// are done); a usable one is kept, as other calls may be on it.
     func discard(_ connection: HTTP2ClientConnection) {
-        if current === connection { current = nil }
+        if current === connection, !connection.isUsable { current = nil }
     }
 
     func close() async {
@@ -275,9 +277,18 @@ final class CallAttempts: Sendable {
 
     private let deadline: (at: ContinuousClock.Instant, timeout: Duration)?
     private let current = Mutex(Current())
+    private let attempts = Mutex(0)
 
     init(deadline: (at: ContinuousClock.Instant, timeout: Duration)?) {
         self.deadline = deadline
+    }
+
+    /// Counts one more attempt at the call; returns its number (the first is 1).
+    func countAttempt() -> Int {
+        attempts.withLock { count in
+            count += 1
+            return count
+        }
     }
 
     /// Makes `call` the current attempt, with what is left of the deadline; false when the call

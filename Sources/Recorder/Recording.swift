@@ -328,13 +328,15 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         var prefixTemplate = output.filenamePrefix
         if prefixTemplate.isEmpty || PathText.endsWithSlash(prefixTemplate) { prefixTemplate += defaultName }
         let prefix = try confine(naming.fill(prefixTemplate))
+        guard PathText.lastComponent(of: prefix).utf8.count + SegmentsOutput.longestSegmentSuffix <= OutputPath.maxComponentLength else {
+            throw RecorderError("the segment prefix \(prefix.debugDescription) makes names over \(OutputPath.maxComponentLength) bytes", code: 400)
+        }
         let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
         func playlist(_ name: String) throws -> ConfinedPath {
-            var file = PathText.lastComponent(of: naming.fill(name))
-            if !file.lowercased().hasSuffix(".m3u8") { file += ".m3u8" }
+            let file = SegmentsOutput.playlistFile(named: naming.fill(name), prefix: prefix)
             return ConfinedPath(root: configuration.outputDirectory, relative: try confine(directory + file))
         }
-        let full = try playlist(output.playlistName.isEmpty ? PathText.lastComponent(of: prefix) : output.playlistName)
+        let full = try playlist(output.playlistName)
         let live = try output.livePlaylistName.isEmpty ? nil : playlist(output.livePlaylistName)
         guard live != full else { throw RecorderError("live_playlist_name is the same file as playlist_name", code: 400) }
         return SegmentedOutput(output: output, prefix: ConfinedPath(root: configuration.outputDirectory, relative: prefix),

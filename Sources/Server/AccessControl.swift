@@ -14,10 +14,21 @@ struct AccessControl: Sendable {
     }
 
     /// `service` with every call's token verified from its metadata before any of its request
-    /// is read (UNAUTHENTICATED otherwise), and its grant checked for `permission(method)` once
-    /// the request is decoded (the room and identity are in it).
-    func protect(_ service: RPCService, _ permission: @escaping @Sendable (_ method: String, _ request: any Sendable) -> Permission) -> RPCService {
-        service.admitting { [self] metadata in try authenticate(metadata) }
+    /// is read (UNAUTHENTICATED otherwise), the kind of grant `before(method)` names checked then
+    /// too (a participant's token costs no decoding of an Egress request), and the grant checked
+    /// for `permission(method, request)` once the request is decoded (the room and identity are
+    /// in it).
+    func protect(_ service: RPCService, _ permission: @escaping @Sendable (_ method: String, _ request: any Sendable) -> Permission,
+                 before: @escaping @Sendable (_ method: String) -> Permission?) -> RPCService {
+        service.admitting { [self] method, metadata in
+            let token = try authenticate(metadata)
+            do throws(AuthError) {
+                try before(method)?.checkKind(token)
+            } catch {
+                throw RPCError(.permissionDenied, error.description)
+            }
+            return token
+        }
             .checking { [self] request, context in
                 let token = try context.admission as? AccessToken ?? authenticate(context.metadata)
                 let scope = request as? any RoomScopedRequest
@@ -45,6 +56,13 @@ struct AccessControl: Sendable {
 
     /// The Egress API: `roomRecord`.
     static func egress(_ method: String, _ request: any Sendable) -> Permission { .roomRecord }
+    static func egress(_ method: String) -> Permission? { .roomRecord }
+
+    /// RoomService's grants do not depend on the request's contents, only their scope does.
+    static func roomService(_ method: String) -> Permission? { roomService(method, ()) }
+
+    /// Publishing needs `roomJoin` whatever the request; the stats' grant depends on it.
+    static func ingest(_ method: String) -> Permission? { method == "GetIngestStats" ? nil : .roomJoin }
 
     /// RoomService: `roomList` to list rooms, `roomCreate` (what LiveKit asks, and its SDKs
     /// sign) or `roomAdmin` for the room to delete one, `roomAdmin` for the room otherwise.

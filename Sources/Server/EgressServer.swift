@@ -152,9 +152,11 @@ public final class EgressServer: Service {
         let access = AccessControl(keys: keys)
         let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         var services = [
-            access.protect(EgressService(sessions: sessions, configuration: egressConfiguration).rpcService, AccessControl.egress),
-            access.protect(RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }).rpcService, AccessControl.roomService),
-            access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest),
+            access.protect(EgressService(sessions: sessions, configuration: egressConfiguration).limitedService, AccessControl.egress,
+                           before: AccessControl.egress),
+            access.protect(RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }).rpcService, AccessControl.roomService,
+                           before: AccessControl.roomService),
+            access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest, before: AccessControl.ingest),
             // Open to load balancers without a token: its requests are a service name.
             HealthService(health).rpcService.limitingRequests(to: 4096),
         ]

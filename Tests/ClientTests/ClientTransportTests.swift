@@ -257,4 +257,48 @@ asyncio.run(main())
         }
         await served.stop()
     }
+
+    /// A server that refuses every stream (RST_STREAM REFUSED_STREAM to each HEADERS), keeping
+    /// its connection open. Stops when its stdin closes.
+    static let refusingServer = #"""
+import asyncio, sys
+
+async def handle(reader, writer):
+    writer.write(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # SETTINGS
+    data = b""
+    while chunk := await reader.read(65536):
+        data += chunk
+        at = 24 if data.startswith(b"PRI") else 0
+        while at + 9 <= len(data) and at + 9 + int.from_bytes(data[at:at + 3], "big") <= len(data):
+            length, kind, flags = int.from_bytes(data[at:at + 3], "big"), data[at + 3], data[at + 4]
+            stream = data[at + 5:at + 9]
+            if kind == 4 and not flags & 1:
+                writer.write(bytes([0, 0, 0, 4, 1, 0, 0, 0, 0]))  # SETTINGS ACK
+            if kind == 1:
+                writer.write(bytes([0, 0, 4, 3, 0]) + stream + (7).to_bytes(4, "big"))  # RST_STREAM REFUSED_STREAM
+            at += 9 + length
+        data = data[at:] if at > 24 or not data.startswith(b"PRI") else data
+        await writer.drain()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""#
+
+    /// A server that refuses every stream gets the call three times in all, on the one connection
+    /// (it is still usable): then UNAVAILABLE, with no connection opened per attempt.
+    @Test func aServerThatRefusesEveryStreamGetsThreeAttemptsOnOneConnection() async throws {
+        try await PythonServer.run(Self.refusingServer) { port in
+            let client = try client(port)
+            await #expect(throws: RPCError(.unavailable, "the server refused the stream before processing it")) {
+                _ = try await Grpc_Health_V1_HealthClient(client).check(Request(), options: CallOptions(timeout: .seconds(10)))
+            }
+            #expect(client.statistics.transparentRetries == 2)
+            #expect(client.statistics.connectionsOpened == 1)
+            await client.close()
+        }
+    }
 }

@@ -81,3 +81,59 @@ def test_adding_and_removing_forever_keeps_a_bounded_history(api, stubs):
     assert len(info.stream_results) == 100
     # The newest are the ones kept.
     assert info.stream_results[-1].url.startswith("rtmp://h/live/")
+
+
+def test_a_small_body_that_decodes_into_much_is_refused_before_it_is_decoded(fresh_server, stubs):
+    """`[{},{},…]` is 3 bytes an output in JSON (2 in protobuf) and hundreds once decoded. A token
+    without roomRecord (a participant's) is refused on its grant, and a Start* request over the
+    egress limit on its size, both before the body is decoded: such bodies, four at once, leave
+    the server's peak memory where it was (they once took it to almost 1 GB)."""
+    import json
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    import tokens
+
+    server = fresh_server()
+    e = stubs.egress
+    json_body = b'{"room_name":"r","identity":"a","file_outputs":[' + b",".join([b"{}"] * 1_390_000) + b"]}"
+    message = e.ParticipantEgressRequest(room_name="r", identity="a", file_outputs=[e.EncodedFileOutput()] * 1_500_000)
+    assert len(json_body) < 4 << 20 and message.ByteSize() < 4 << 20
+
+    def twirp(token):
+        request = urllib.request.Request(f"http://127.0.0.1:{server.port}/twirp/livekit.Egress/StartParticipantEgress", data=json_body,
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+        return 200, None
+
+    def grpc_call(token):
+        stub = stubs.egress_grpc.EgressStub(server.raw_channel())
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.StartParticipantEgress(message, metadata=[("authorization", f"Bearer {token}")], timeout=30)
+        return refused.value.code(), refused.value.details()
+
+    def peak_kib():
+        status = Path(f"/proc/{server.process.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+    before = peak_kib()
+    participant = tokens.token(roomJoin=True, room="r", identity="a")
+    recorder = tokens.token(roomRecord=True)
+    with ThreadPoolExecutor(4) as pool:
+        calls = [pool.submit(grpc_call, participant), pool.submit(grpc_call, recorder),
+                 pool.submit(twirp, recorder), pool.submit(twirp, recorder)]
+        answers = [call.result() for call in calls]
+    assert answers[0] == (grpc.StatusCode.PERMISSION_DENIED, "permission denied: the token has no roomRecord grant")
+    assert answers[1] == (grpc.StatusCode.INVALID_ARGUMENT,
+                          f"request of {message.ByteSize()} bytes is larger than the 32768 bytes an egress request may have")
+    for status, error in answers[2:]:
+        assert (status, error) == (400, {"code": "invalid_argument",
+                                         "msg": f"request of {len(json_body)} bytes is larger than the 32768 bytes an egress request may have"})
+    growth = (peak_kib() - before) / 1024
+    print(f"MEASURE peak memory growth {growth:.0f} MiB for four such bodies")
+    assert growth < 64, f"the server's peak memory grew by {growth:.0f} MiB"

@@ -214,3 +214,22 @@ def test_a_failing_output_leaves_the_others_recording(server, stubs, api, tmp_pa
     finally:
         bob.leave()
     assert "HLS" in failed.error and "symbolic link" in failed.error, failed.error
+
+
+@pytest.mark.parametrize("segments, field", [
+    ({"playlist_name": "same", "live_playlist_name": "same.m3u8"}, "live_playlist_name (it is the same file as playlist_name)"),
+    ({"filename_prefix": "p" * 240}, "filename_prefix (a segment's name, with its suffix, would be over 255 bytes)"),
+    ({"playlist_name": "q" * 250}, "playlist_name (the playlist's name would be over 255 bytes)"),
+    ({"playlist_name": "lists/"}, "playlist_name (it names a directory, not a playlist file)"),
+    ({"filename_suffix": 9}, "filename_suffix (unknown segment suffix 9)"),
+])
+def test_hls_names_that_cannot_be_written_are_refused_at_the_request(server, stubs, api, segments, field):
+    """What would fail only once media arrives is refused now, naming the field, and nothing starts."""
+    e = stubs.egress
+    before = api.ListEgress(e.ListEgressRequest(), timeout=10).items
+    with pytest.raises(grpc.RpcError) as refused:
+        api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-hls-names", identity="x", segment_outputs=[e.SegmentedFileOutput(**segments)]), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == f"request has missing or invalid field: {field}"
+    assert api.ListEgress(e.ListEgressRequest(), timeout=10).items == before

@@ -1,4 +1,5 @@
 import Foundation
+import APIMessages
 import JSON
 @testable import Protobuf
 import Testing
@@ -75,5 +76,27 @@ private struct Normalized: Equatable {
             Set(x.map(\.0) + y.map(\.0)).allSatisfy { key in same(x.first { $0.0 == key }?.1 ?? .null, y.first { $0.0 == key }?.1 ?? .null) }
         default: a == b
         }
+    }
+}
+
+/// Numbers as the JSON mapping reads them, for the generated and the dynamic mapping alike.
+@Suite struct JSONNumberTests {
+    /// Numbers as JSON writes them, not as Swift's parsers would take them: no hex, no `nan` or
+    /// `inf` spelt Swift's way, nothing that overflows into infinity, and a plain integer out of
+    /// range is refused rather than rounded into range.
+    @Test func numbersFollowJSONsGrammar() throws {
+        func options(_ text: String) throws -> Livekit_EncodingOptions {
+            try Livekit_EncodingOptions(jsonText: Array(text.utf8))
+        }
+        #expect(try options(#"{"width": 1e3, "height": "720.0", "keyFrameInterval": "NaN"}"#).width == 1000)
+        #expect(try options(#"{"key_frame_interval": 2.5}"#).keyFrameInterval == 2.5)
+        for bad in [#"{"width": "0x10"}"#, #"{"width": "0x1p5"}"#, #"{"keyFrameInterval": "nan"}"#, #"{"keyFrameInterval": "inf"}"#,
+                    #"{"keyFrameInterval": 1e400}"#, #"{"width": 2147483648}"#, #"{"width": 1.5}"#] {
+            #expect(throws: JSONError.self, "\(bad)", performing: { try options(bad) })
+        }
+        #expect(throws: JSONError("livekit.EgressInfo.started_at must be an integer in range, not -9223372036854775809")) {
+            try Livekit_EgressInfo(jsonText: Array(#"{"startedAt": "-9223372036854775809"}"#.utf8))
+        }
+        #expect(try Livekit_EgressInfo(jsonText: Array(#"{"startedAt": "-9223372036854775808"}"#.utf8)).startedAt == .min)
     }
 }

@@ -1,6 +1,7 @@
 import APIMessages
 import RPC
 import SessionManager
+import Support
 
 /// Reads the outputs of a request into `Outputs`: at most one file, one stream and one
 /// segmented output, any number of image outputs, paths confined to the output directory, and
@@ -152,13 +153,36 @@ struct OutputsDecoder {
         }
         let duration = segments.segmentDuration
         guard duration <= 3600 else { throw RequestErrors.invalidField("segment_duration", "\(duration) s is over an hour") }
+        let timestamp: Bool = switch segments.filenameSuffix {
+        case .index: false
+        case .timestamp: true
+        case .unrecognized(let other): throw RequestErrors.invalidField("filename_suffix", "unknown segment suffix \(other)")
+        }
+        let prefix = try confined(segments.filenamePrefix, field: "filename_prefix")
+        let playlist = try confined(segments.playlistName, field: "playlist_name")
+        let live = try confined(segments.livePlaylistName, field: "live_playlist_name")
+        // The names the files get (a segment's suffix, a playlist's temporary `.part`) must fit
+        // a file name too, and the two playlists must be two files.
+        if PathText.lastComponent(of: prefix).utf8.count + SegmentsOutput.longestSegmentSuffix > OutputPath.maxComponentLength {
+            throw RequestErrors.invalidField("filename_prefix", "a segment's name, with its suffix, would be over \(OutputPath.maxComponentLength) bytes")
+        }
+        for (field, name) in [("playlist_name", playlist), ("live_playlist_name", live)] where !name.isEmpty {
+            guard !PathText.endsWithSlash(name) else { throw RequestErrors.invalidField(field, "it names a directory, not a playlist file") }
+            let file = SegmentsOutput.playlistFile(named: name, prefix: prefix)
+            guard file.utf8.count + ".part".utf8.count <= OutputPath.maxComponentLength else {
+                throw RequestErrors.invalidField(field, "the playlist's name would be over \(OutputPath.maxComponentLength) bytes")
+            }
+        }
+        if !live.isEmpty, SegmentsOutput.playlistFile(named: live, prefix: prefix) == SegmentsOutput.playlistFile(named: playlist, prefix: prefix) {
+            throw RequestErrors.invalidField("live_playlist_name", "it is the same file as playlist_name")
+        }
         return SegmentsOutput(
             fragmentedMP4: fragmented,
-            filenamePrefix: try confined(segments.filenamePrefix, field: "filename_prefix"),
-            playlistName: try confined(segments.playlistName, field: "playlist_name"),
-            livePlaylistName: try confined(segments.livePlaylistName, field: "live_playlist_name"),
+            filenamePrefix: prefix,
+            playlistName: playlist,
+            livePlaylistName: live,
             segmentDuration: duration == 0 ? 4 : duration,
-            timestampSuffix: segments.filenameSuffix == .timestamp,
+            timestampSuffix: timestamp,
             disableManifest: segments.disableManifest)
     }
 

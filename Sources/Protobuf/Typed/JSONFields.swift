@@ -25,8 +25,19 @@ public enum JSONRead {
     private static func integer<T: FixedWidthInteger>(_ json: JSONValue, at path: String) throws(JSONError) -> T {
         guard let t = text(json) else { throw JSONError("\(path) must be an integer") }
         if let exact = T(t) { return exact }
-        if let d = Double(t), d == d.rounded(), let exact = T(exactly: d) { return exact }
+        // A JSON number with a fraction or an exponent that is whole (`1e3`, `5.0`); a plain
+        // integer that did not parse is out of range (its Double would round into range).
+        if isJSONNumber(t), t.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 | 0x20 == UInt8(ascii: "e") }),
+           let d = Double(t), d == d.rounded(), let exact = T(exactly: d) {
+            return exact
+        }
         throw JSONError("\(path) must be an integer in range, not \(t)")
+    }
+
+    /// JSON's number grammar, loosely: a sign, digits, a fraction, an exponent; not Swift's wider
+    /// one (`0x10`, `nan`, `inf`).
+    private static func isJSONNumber(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || "+-.eE".utf8.contains($0) }
     }
 
     public static func int32(_ json: JSONValue, at path: String) throws(JSONError) -> Int32 { try integer(json, at: path) }
@@ -40,7 +51,7 @@ public enum JSONRead {
         case "NaN": .nan
         case "Infinity": .infinity
         case "-Infinity": -.infinity
-        default: Double(t)
+        default: isJSONNumber(t) ? Double(t).flatMap { $0.isFinite ? $0 : nil } : nil
         }
         guard let value else { throw JSONError("\(path) must be a number, not \(t)") }
         return value

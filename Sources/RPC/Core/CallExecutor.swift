@@ -71,8 +71,11 @@ struct CallExecutor: Sendable {
 
     private func refuseSize(_ request: ByteBuffer, _ handler: RPCHandler) -> RPCError? {
         let limit = requestLimit(of: handler)
-        guard request.readableBytes > limit else { return nil }
-        return RPCError(.resourceExhausted, "received message larger than max (\(request.readableBytes) vs. \(limit))")
+        if request.readableBytes > limit {
+            return RPCError(.resourceExhausted, "received message larger than max (\(request.readableBytes) vs. \(limit))")
+        }
+        if let own = handler.decodeLimit, request.readableBytes > own.bytes { return own.refusal(request.readableBytes) }
+        return nil
     }
 
     /// The status a failure answers the call with; the one mapping of every transport.

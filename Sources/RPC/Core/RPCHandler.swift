@@ -78,6 +78,9 @@ public struct RPCHandler: Sendable {
     var admission: RPCAdmission?
     /// The largest request message this method takes, when smaller than the server's limit.
     var maxRequestSize: Int?
+    /// A smaller limit the service sets for its own reasons (what a request may cost to keep),
+    /// checked on the request's bytes before they are decoded, answered with the service's error.
+    var decodeLimit: (bytes: Int, refusal: @Sendable (_ size: Int) -> RPCError)?
     /// Run on every decoded request message before the body.
     var check: RequestCheck?
 

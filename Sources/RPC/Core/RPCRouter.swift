@@ -47,6 +47,27 @@ public struct RPCService: Sendable {
         })
     }
 
+    /// The same service admitting each call by its method's name and metadata (see the other
+    /// `admitting`): what a caller must hold for a method can be checked before its body is read.
+    public func admitting(_ admit: @escaping @Sendable (_ method: String, Metadata) throws -> (any Sendable)?) -> RPCService {
+        RPCService(descriptor: descriptor, handlers: Dictionary(uniqueKeysWithValues: handlers.map { name, handler in
+            var handler = handler
+            handler.admission = { metadata in try admit(name, metadata) }
+            return (name, handler)
+        }))
+    }
+
+    /// The same service refusing, before decoding them, requests of `methods` over `bytes`,
+    /// answered with `refusal` (a service's own limit, below the transport's).
+    public func refusingRequests(over bytes: Int, for methods: Set<String>,
+                                 _ refusal: @escaping @Sendable (_ size: Int) -> RPCError) -> RPCService {
+        RPCService(descriptor: descriptor, handlers: Dictionary(uniqueKeysWithValues: handlers.map { name, handler in
+            var handler = handler
+            if methods.contains(name) { handler.decodeLimit = (bytes, refusal) }
+            return (name, handler)
+        }))
+    }
+
     /// The same service with `check` run on every decoded request message before its handler,
     /// on the gRPC and Twirp paths alike: an error it throws is the call's answer, and the
     /// handler does not run. Checks added earlier run first.

@@ -27,7 +27,7 @@ struct HLSPlaylist: Equatable {
         var lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:3",
-            "#EXT-X-TARGETDURATION:\(max(Int(segmentDuration), Int(longest.rounded(.up))))",
+            "#EXT-X-TARGETDURATION:\(max(Int(segmentDuration), Int(min(longest, 1e9).rounded(.up))))",
             "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)",
         ]
         if isEvent { lines.append("#EXT-X-PLAYLIST-TYPE:EVENT") }

@@ -97,11 +97,11 @@ final class SegmentedOutput: PacketOutput {
         var result = SegmentsResult(playlistName: playlistTarget.relative, livePlaylistName: livePlaylistTarget?.relative ?? "",
                                     playlistLocation: playlistTarget.path, livePlaylistLocation: livePlaylistTarget?.path ?? "")
         let seconds = playlist.segments.reduce(0) { $0 + $1.duration }
-        result.duration = Int64((seconds * 1e9).rounded())
+        result.duration = Self.nanoseconds(seconds)
         result.size = bytesWritten
         result.segmentCount = Int64(playlist.segments.count)
         result.startedAt = playlist.segments.first?.startedAt ?? 0
-        result.endedAt = result.startedAt + result.duration
+        result.endedAt = result.startedAt &+ result.duration
         return result
     }
 
@@ -109,7 +109,7 @@ final class SegmentedOutput: PacketOutput {
 
     private func openSegment(at time: Double) throws {
         let index = playlist.mediaSequence + playlist.segments.count
-        let startedAt = wallClockOrigin + Int64((time * 1e9).rounded())
+        let startedAt = wallClockOrigin &+ Self.nanoseconds(time)
         let suffix = timestampSuffix ? Self.timestamp(startedAt) : String(format: "%05d", index)
         let target = prefix.sibling(named: PathText.lastComponent(of: prefix.relative) + "_" + suffix + ".ts")
         let muxer = try Muxer(file: try ConfinedFile.create(target), format: "mpegts")
@@ -126,7 +126,7 @@ final class SegmentedOutput: PacketOutput {
         try segment.muxer.finish()
         var next = playlist
         next.segments.append(HLSPlaylist.Segment(uri: PathText.lastComponent(of: segment.name), duration: max(0, end - segment.start),
-                                                 startedAt: wallClockOrigin + Int64((segment.start * 1e9).rounded())))
+                                                 startedAt: wallClockOrigin &+ Self.nanoseconds(segment.start)))
         // The results count what the playlist on disk lists: a segment is in once it is there.
         try writePlaylists(next)
         playlist = next
@@ -147,6 +147,13 @@ final class SegmentedOutput: PacketOutput {
         try part.append(Array(text.utf8))
         try part.rename(to: name)
         return part
+    }
+
+    /// Seconds of media as nanoseconds, never a trapping conversion (a packet without a time
+    /// gives a meaningless number, not a crash): within ±100 years.
+    static func nanoseconds(_ seconds: Double) -> Int64 {
+        guard seconds.isFinite else { return 0 }
+        return Int64((min(max(seconds, -3.2e9), 3.2e9) * 1e9).rounded())
     }
 
     /// A segment's time suffix: UTC, to the millisecond (`20261128T054000123`).

@@ -1,3 +1,5 @@
+import Support
+
 /// Where an egress writes. Paths are relative to the server's output directory, already checked
 /// to stay inside it; they may hold filename templates (`{room_name}`, `{time}`, ...).
 public struct Outputs: Sendable, Equatable {
@@ -71,6 +73,17 @@ public struct SegmentsOutput: Sendable, Equatable {
     public var segmentDuration: UInt32
     public var timestampSuffix: Bool
     public var disableManifest: Bool
+
+    /// The longest segment-name suffix: `_` + a UTC time to the millisecond + `.ts`.
+    public static let longestSegmentSuffix = "_20261128T054000123.ts".utf8.count
+
+    /// The file name a playlist (`name`, or the prefix's last name when empty) is written as:
+    /// its last component, with `.m3u8` added if it has not got it. Its directory is the prefix's.
+    public static func playlistFile(named name: String, prefix: String) -> String {
+        var file = PathText.lastComponent(of: name.isEmpty ? prefix : name)
+        if !file.lowercased().hasSuffix(".m3u8") { file += ".m3u8" }
+        return file
+    }
 
     public init(fragmentedMP4: Bool, filenamePrefix: String, playlistName: String, livePlaylistName: String,
                 segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool) {
