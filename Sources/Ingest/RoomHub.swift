@@ -301,7 +301,8 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         for subscriber in subscribers[room]?.values ?? [:].values { subscriber.handle(event) }
     }
 
-    private func touch(room: String, identity: String) {
+    /// Notes that `identity` was heard from now (on the hub's loop).
+    func touch(room: String, identity: String) {
         lastCall[ParticipantKey(room: room, identity: identity)] = MonotonicClock.nanoseconds()
     }
 

@@ -41,7 +41,6 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var writer: (any MediaWriter)?
     /// Frames that came before the file was opened, while waiting to see which tracks there are.
     private var early: [MediaFrame] = []
-    private var relativePath = ""
     private var roomID = ""
     private var visibility = VideoVisibility()
     /// Frames dropped for being timed more than `maxLead` ahead of now, or before the start.
@@ -302,45 +301,15 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                                 trackID: named?.sid ?? "",
                                 trackType: videoTrack != nil ? "video" : "audio",
                                 trackSource: "\(named?.source ?? .unknown)", now: Date())
-        var fileTarget: ConfinedPath?
-        if let file = outputs.file, let fileType = plan.fileType {
-            let filled = naming.filename(for: file.path, defaultTemplate: plan.defaultName, fileType: fileType)
-            relativePath = try confine(filled)
-            fileTarget = ConfinedPath(root: configuration.outputDirectory, relative: relativePath)
+        let targets = OutputTargets(outputDirectory: configuration.outputDirectory, naming: naming, defaultName: plan.defaultName)
+        let fileTarget = try outputs.file.flatMap { file in try plan.fileType.map { try targets.file(file, fileType: $0) } }
+        let segments = try outputs.segments.map { output in
+            let (prefix, playlist, live) = try targets.segments(output)
+            return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live,
+                                   wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
         }
-        let segments = try outputs.segments.map { try segmentedOutput($0, naming: naming, defaultName: plan.defaultName) }
         writer = try plan.makeWriter(file: fileTarget, segments: segments, staleAfter: configuration.staleVideoAfter.nanoseconds)
-        logger.info("recording started", metadata: ["file": "\(relativePath)", "playlist": "\(segments?.playlistPath ?? "")"])
-    }
-
-    /// A filled-in path, checked again: the values may make a path the template did not (a
-    /// room named ".").
-    private func confine(_ filled: String) throws -> String {
-        switch OutputPath.checkFilled(filled, in: configuration.outputDirectory) {
-        case .success(let relative): return relative
-        case .failure(let problem): throw RecorderError("the output path \(filled.debugDescription) cannot be used: \(problem)", code: 400)
-        }
-    }
-
-    /// The HLS output: segments named after the prefix (default: the file's default name), the
-    /// playlists (default `<prefix>.m3u8`; a live one only when named) in the prefix's directory.
-    private func segmentedOutput(_ output: SegmentsOutput, naming: FileNaming, defaultName: String) throws -> SegmentedOutput {
-        var prefixTemplate = output.filenamePrefix
-        if prefixTemplate.isEmpty || PathText.endsWithSlash(prefixTemplate) { prefixTemplate += defaultName }
-        let prefix = try confine(naming.fill(prefixTemplate))
-        guard PathText.lastComponent(of: prefix).utf8.count + SegmentsOutput.longestSegmentSuffix <= OutputPath.maxComponentLength else {
-            throw RecorderError("the segment prefix \(prefix.debugDescription) makes names over \(OutputPath.maxComponentLength) bytes", code: 400)
-        }
-        let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
-        func playlist(_ name: String) throws -> ConfinedPath {
-            let file = SegmentsOutput.playlistFile(named: naming.fill(name), prefix: prefix)
-            return ConfinedPath(root: configuration.outputDirectory, relative: try confine(directory + file))
-        }
-        let full = try playlist(output.playlistName)
-        let live = try output.livePlaylistName.isEmpty ? nil : playlist(output.livePlaylistName)
-        guard live != full else { throw RecorderError("live_playlist_name is the same file as playlist_name", code: 400) }
-        return SegmentedOutput(output: output, prefix: ConfinedPath(root: configuration.outputDirectory, relative: prefix),
-                               playlist: full, livePlaylist: live, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
+        logger.info("recording started", metadata: ["file": "\(fileTarget?.relative ?? "")", "playlist": "\(segments?.playlistPath ?? "")"])
     }
 
     /// The source went away: ENDING, then the file is closed.
@@ -358,9 +327,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             var results = results()
             let outputs = egress.spec.outputs
             let wantsManifest = (outputs.file.map { !$0.disableManifest } ?? false) || (outputs.segments.map { !$0.disableManifest } ?? false)
-            if wantsManifest, let writer, let at = writer.target ?? writer.segments.map({ _ in
-                ConfinedPath(root: configuration.outputDirectory, relative: results.segments.first?.playlistName ?? egress.id)
-            }) {
+            if wantsManifest, let writer, let at = writer.target ?? writer.segments?.playlistTarget {
                 results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: writer.file, at: at)
             }
             logger.info("egress finalized", metadata: [
@@ -391,7 +358,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         guard let writer, let origin else { return results }
         let duration = writer.duration
         if let target = writer.target {
-            results.files = [FileResult(filename: relativePath, location: target.path, size: writer.file?.size ?? 0,
+            results.files = [FileResult(filename: target.relative, location: target.path, size: writer.file?.size ?? 0,
                                         duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
         }
         if let segments = writer.segments {

@@ -27,8 +27,12 @@ import Testing
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: try output.fileHandleForReading.readToEnd() ?? Data(), as: UTF8.self)
-        process.waitUntilExit()
+        let reader = output.fileHandleForReading
+        let text = try await offThePool {
+            let bytes = try reader.readToEnd() ?? Data()
+            process.waitUntilExit()
+            return String(decoding: bytes, as: UTF8.self)
+        }
         await server.stop()
         #expect(process.terminationStatus == 0, "\(text)")
         let lines = text.split(separator: "\n").map(String.init)

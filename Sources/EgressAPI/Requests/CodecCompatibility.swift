@@ -90,10 +90,9 @@ enum CodecCompatibility {
             case .websocket: formats.append(Format(name: "websocket", audio: [.opus, .aac], video: [], muxer: "ogg"))
             }
         }
-        if let segments = outputs.segments {
-            formats.append(segments.fragmentedMP4
-                ? Format(name: "application/x-mpegurl (fmp4)", audio: [.aac, .opus], video: [.h264], muxer: "hls")
-                : Format(name: "application/x-mpegurl", audio: [.aac], video: [.h264], muxer: "hls"))
+        if outputs.segments != nil {
+            // MPEG-TS segments; the playlists are written here, not by FFmpeg's hls muxer.
+            formats.append(Format(name: "application/x-mpegurl", audio: [.aac], video: [.h264], muxer: "mpegts"))
         }
         return formats
     }

@@ -144,8 +144,8 @@ struct OutputsDecoder {
 
     private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput) throws(RPCError) -> SegmentsOutput {
         try rejectUpload(segments.output.map(Upload.init))
-        let fragmented: Bool = switch segments.protocol {
-        case .defaultSegmentedFileProtocol, .hlsProtocol: false
+        switch segments.protocol {
+        case .defaultSegmentedFileProtocol, .hlsProtocol: break
         case .hlsFmp4Protocol:
             throw RPCError.unimplemented("segment_outputs protocol HLS_FMP4_PROTOCOL: fragmented-MP4 segments are not written yet; "
                 + "HLS_PROTOCOL (MPEG-TS segments) is")
@@ -177,7 +177,6 @@ struct OutputsDecoder {
             throw RequestErrors.invalidField("live_playlist_name", "it is the same file as playlist_name")
         }
         return SegmentsOutput(
-            fragmentedMP4: fragmented,
             filenamePrefix: prefix,
             playlistName: playlist,
             livePlaylistName: live,

@@ -6,11 +6,19 @@ import Foundation
 struct HLSPlaylist: Equatable {
     struct Segment: Equatable {
         /// The segment's name relative to the playlist.
-        var uri: String
+        let uri: String
         /// Seconds.
-        var duration: Double
-        /// Unix nanoseconds at which its media starts (`#EXT-X-PROGRAM-DATE-TIME`).
-        var startedAt: Int64
+        let duration: Double
+        /// Unix nanoseconds at which its media starts.
+        let startedAt: Int64
+        /// `startedAt` as `#EXT-X-PROGRAM-DATE-TIME` writes it: formatted once, not at every
+        /// rewrite of a playlist that lists every segment.
+        let dateTime: String
+
+        init(uri: String, duration: Double, startedAt: Int64) {
+            (self.uri, self.duration, self.startedAt) = (uri, duration, startedAt)
+            dateTime = HLSPlaylist.dateTime(startedAt)
+        }
     }
 
     var segments: [Segment] = []
@@ -32,7 +40,7 @@ struct HLSPlaylist: Equatable {
         ]
         if isEvent { lines.append("#EXT-X-PLAYLIST-TYPE:EVENT") }
         for segment in segments {
-            lines.append("#EXT-X-PROGRAM-DATE-TIME:\(Self.dateTime(segment.startedAt))")
+            lines.append("#EXT-X-PROGRAM-DATE-TIME:\(segment.dateTime)")
             lines.append("#EXTINF:\(String(format: "%.3f", segment.duration)),")
             lines.append(segment.uri)
         }

@@ -17,7 +17,7 @@ final class SegmentedOutput: PacketOutput {
     /// `<prefix>` of the segment names, relative to the output directory.
     private let prefix: ConfinedPath
     private let timestampSuffix: Bool
-    private let playlistTarget: ConfinedPath
+    let playlistTarget: ConfinedPath
     private let livePlaylistTarget: ConfinedPath?
     /// Unix nanoseconds of media position 0.
     private let wallClockOrigin: Int64
@@ -54,7 +54,6 @@ final class SegmentedOutput: PacketOutput {
 
     var label: String { "HLS \(playlistTarget.path)" }
     var playlistPath: String { playlistTarget.relative }
-    var livePlaylistPath: String { livePlaylistTarget?.relative ?? "" }
 
     func start(video: Encoder?, audio: Encoder) throws {
         self.video = video

@@ -65,7 +65,6 @@ public struct StreamOutput: Sendable, Equatable {
 }
 
 public struct SegmentsOutput: Sendable, Equatable {
-    public var fragmentedMP4: Bool
     public var filenamePrefix: String
     public var playlistName: String
     public var livePlaylistName: String
@@ -85,9 +84,8 @@ public struct SegmentsOutput: Sendable, Equatable {
         return file
     }
 
-    public init(fragmentedMP4: Bool, filenamePrefix: String, playlistName: String, livePlaylistName: String,
+    public init(filenamePrefix: String, playlistName: String, livePlaylistName: String,
                 segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool) {
-        self.fragmentedMP4 = fragmentedMP4
         self.filenamePrefix = filenamePrefix
         self.playlistName = playlistName
         self.livePlaylistName = livePlaylistName
