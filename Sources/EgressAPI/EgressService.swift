@@ -78,14 +78,15 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
 
     public func updateStream(request: Livekit_UpdateStreamRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let id = try egressID(request.egressId)
-        let add = request.addOutputUrls + request.addDestinations.map(\.url)
+        var add = request.addOutputUrls + request.addDestinations.map(\.url)
         if let stream = sessions.record(id)?.spec.outputs.stream {
-            try OutputsDecoder.checkStreamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
+            add = try OutputsDecoder.streamURLs(add, for: stream.streamProtocol, field: "add_output_urls")
         }
-        let remove = request.removeOutputUrls
-        guard remove.count <= StreamOutput.maxURLs else {
-            throw RequestErrors.invalidField("remove_output_urls", "\(remove.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
+        guard request.removeOutputUrls.count <= StreamOutput.maxURLs else {
+            throw RequestErrors.invalidField("remove_output_urls", "\(request.removeOutputUrls.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
         }
+        // Named as they were added: a shortcut is the URL it expanded to.
+        let remove = request.removeOutputUrls.map(StreamKey.expanded)
         return Livekit_EgressInfo(try sessions.updateStream(id, add: add, remove: remove))
     }
 
@@ -116,7 +117,8 @@ extension EgressStoreError: RPCErrorConvertible {
     /// The gRPC status of each refusal.
     public var rpcError: RPCError {
         switch self {
-        case .notFound: RPCError(.notFound, description)
+        case .notFound, .streamNotFound: RPCError(.notFound, description)
+        case .notStreaming: RPCError(.invalidArgument, description)
         case .alreadyEnded, .wrongState: RPCError(.failedPrecondition, description)
         case .capacityExhausted: RPCError(.resourceExhausted, description)
         case .invalidPageToken: RequestErrors.invalidField("page_token", description)

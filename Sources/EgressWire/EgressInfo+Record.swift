@@ -73,6 +73,8 @@ extension Livekit_StreamInfo {
         endedAt = stream.endedAt
         duration = stream.duration
         error = stream.error
+        retries = stream.retries
+        lastRetryAt = stream.lastRetryAt
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A bounded queue from the hub's thread (producer) to one recording's thread (consumer).
+/// A bounded queue from one thread (producer) to another (consumer): the hub's to a recording's, a
+/// recording's to one of its live streams'.
 /// Frames are collected in batches at the consumer's pace and never wake it (no context switch
 /// per frame); room events and control inputs wake it at once. Frames beyond the capacity are
 /// dropped and counted; events and controls always get in, since losing one would leave the
@@ -24,19 +25,21 @@ final class InputQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     /// Adds a frame (`urgent` false: may be dropped, wakes nobody) or an event or control
-    /// (`urgent` true: always kept, wakes the consumer).
-    func push(_ element: Element, urgent: Bool) {
+    /// (`urgent` true: always kept, wakes the consumer). Returns whether it was kept.
+    @discardableResult
+    func push(_ element: Element, urgent: Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard urgent || items.count < capacity else {
             droppedCount += 1
-            return
+            return false
         }
         items.append(element)
         if urgent && !hasUrgent {
             hasUrgent = true
             condition.signal()  // wakes the consumer; a frame waits for the next batch
         }
+        return true
     }
 
     /// Everything queued, after waiting up to `interval` seconds (less if something urgent comes).

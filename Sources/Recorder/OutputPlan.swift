@@ -17,7 +17,8 @@ struct OutputPlan {
     /// The name used when the request's path (or segment prefix) is empty or a directory.
     var defaultName: String
 
-    static func make(spec: EgressSpec, file: FileOutput?, segments: SegmentsOutput?, video: HubTrack?, hasAudio: Bool) throws -> OutputPlan {
+    static func make(spec: EgressSpec, video: HubTrack?, hasAudio: Bool) throws -> OutputPlan {
+        let (file, segments, streams) = (spec.outputs.file, spec.outputs.segments, spec.outputs.stream)
         let defaultName: String = switch spec.source {
         case .track: "{room_name}-{track_id}-{time}"
         case .trackComposite: "{room_name}-{time}"
@@ -25,8 +26,8 @@ struct OutputPlan {
         }
         let passthrough: Bool = if case .track = spec.source { true } else { spec.encoding == .passthrough }
         if passthrough {
-            guard let file, segments == nil else {
-                throw RecorderError("HLS segments are encoded: a passthrough egress writes a file only", code: 400)
+            guard let file, segments == nil, streams == nil else {
+                throw RecorderError("HLS segments and live streams are encoded: a passthrough egress writes a file only", code: 400)
             }
             let fileType = try passthroughType(file.fileType, video: video?.codec, hasAudio: hasAudio)
             return OutputPlan(fileType: fileType,
@@ -34,7 +35,12 @@ struct OutputPlan {
                               defaultName: defaultName)
         }
         guard case .transcode(let settings) = spec.encoding else { throw RecorderError("no encoding settings") }
-        let fileType = file.map { $0.fileType ?? (spec.recordsVideo && video != nil ? .mp4 : .ogg) }
+        // A live stream (FLV, MPEG-TS) carries AAC: beside one, the file is MP4 unless it says otherwise.
+        let fileType = file?.container(recordsVideo: spec.recordsVideo, audioCodec: settings.audioCodec,
+                                       besideStream: spec.outputs.carriesLiveStream)
+        if let fileType, spec.outputs.carriesLiveStream, fileType != .mp4 {
+            throw RecorderError("a live stream carries AAC audio, which a \(fileType.rawValue) file does not take; record MP4 beside it", code: 400)
+        }
         let audioEncoder: String
         switch (fileType, settings.audioCodec) {
         case (.mp4?, .opus?): audioEncoder = "libopus"
@@ -44,9 +50,9 @@ struct OutputPlan {
         case (.webm?, _): throw RecorderError("WebM output needs VP8 encoding, which this server does not do yet; use MP4 or PASSTHROUGH")
         }
         if settings.videoCodec == .vp8 { throw RecorderError("VP8 encoding is not supported yet; use H.264") }
-        // The file decides whether there is video (OGG and MP3 have none); HLS alone has video
-        // when the egress records it and there is a video track.
-        let withVideo = if let fileType { fileType == .mp4 && spec.recordsVideo } else { spec.recordsVideo && video != nil }
+        // The file decides whether there is video (OGG and MP3 have none); without one, there
+        // is video when the egress records it.
+        let withVideo = if let fileType { fileType == .mp4 && spec.recordsVideo } else { spec.recordsVideo }
         return OutputPlan(fileType: fileType, mode: .transcode(settings, withVideo: withVideo, audioEncoder: audioEncoder),
                           defaultName: defaultName)
     }
@@ -72,16 +78,16 @@ struct OutputPlan {
         return requested
     }
 
-    /// The writer for the file at `file` and the HLS output `segments` (either may be absent,
-    /// not both).
-    func makeWriter(file: ConfinedPath?, segments: SegmentedOutput?, staleAfter: Int64) throws -> any MediaWriter {
+    /// The writer for the file at `file`, the HLS output `segments` and the live `streams` (any
+    /// may be absent, not all).
+    func makeWriter(file: ConfinedPath?, segments: SegmentedOutput?, streams: [LiveStreamOutput], staleAfter: Int64) throws -> any MediaWriter {
         switch mode {
         case .passthrough(let expectsVideo, let expectsAudio):
             guard let file, let fileType else { throw RecorderError("a passthrough egress without a file") }
             return PassthroughWriter(target: file, format: fileType.rawValue, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
         case .transcode(let settings, let withVideo, let audioEncoder):
             let fileOutput = try file.map { target in try FilePacketOutput(target: target, format: fileType?.rawValue ?? "mp4") }
-            return try TranscodingWriter(file: fileOutput, segments: segments, settings: settings, withVideo: withVideo,
+            return try TranscodingWriter(file: fileOutput, segments: segments, streams: streams, settings: settings, withVideo: withVideo,
                                          audioEncoderName: audioEncoder, staleAfter: staleAfter)
         }
     }

@@ -17,6 +17,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         case room(HubRoom?)
         case event(RoomEvent)
         case frame(MediaFrame)
+        /// UpdateStream: streams to start (with their ids) and URLs to stop.
+        case updateStreams(add: [StreamResult], remove: [String])
         case stop
     }
 
@@ -48,6 +50,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private static let maxLead: Int64 = 5_000_000_000
     private let createdAt = MonotonicClock.nanoseconds()
     private var lastProgress: Int64 = 0
+    /// The live streams to open with the outputs (then the writer has them): the request's,
+    /// with the ids the store gave them, changed by UpdateStream.
+    private var pendingStreams: [StreamResult]
     /// Failed outputs already logged and reported.
     private var failuresReported = 0
     private var done = false
@@ -60,6 +65,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         self.configuration = configuration
         self.onEnded = onEnded
         selection = TrackSelection(egress.spec.source)
+        pendingStreams = egress.results.streams
         queue = InputQueue(capacity: configuration.queueCapacity)
         var logger = logger
         logger[metadataKey: "egress_id"] = "\(egress.id)"
@@ -87,6 +93,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     func requestStop() {
         queue.push(.stop, urgent: true)
+    }
+
+    func updateStreams(add: [StreamResult], remove: [String]) {
+        queue.push(.updateStreams(add: add, remove: remove), urgent: true)
     }
 
     // MARK: RoomSubscriber (the hub's thread)
@@ -127,6 +137,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                 try apply(event)
             case .frame(let frame):
                 try record(frame)
+            case .updateStreams(let add, let remove):
+                try applyStreamUpdate(add: add, remove: remove)
             case .stop:
                 finalize()
             }
@@ -159,6 +171,24 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         case .roomDeleted:
             end("room deleted")
         }
+    }
+
+    private func applyStreamUpdate(add: [StreamResult], remove: [String]) throws {
+        guard let writer = writer as? TranscodingWriter else {
+            pendingStreams.removeAll { remove.contains($0.url) }
+            pendingStreams += add
+            return
+        }
+        for url in remove where writer.removeStream(url: url) {
+            logger.info("stream removed", metadata: ["url": "\(StreamKey.redacted(url))"])
+        }
+        for stream in add {
+            try writer.addStream(LiveStreamOutput(id: stream.id, url: stream.url, policy: configuration.streamRetry))
+            logger.info("stream added", metadata: ["url": "\(StreamKey.redacted(stream.url))"])
+        }
+        writer.trimStreams(keeping: StreamOutput.maxResults)
+        lastProgress = 0
+        if !writer.hasOutputs { end("All streams stopped") }
     }
 
     /// Takes `track` into the recording if the egress wants it and its slot is free.
@@ -290,12 +320,11 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private func openFile() throws {
         let outputs = egress.spec.outputs
-        guard outputs.file != nil || outputs.segments != nil else {
-            throw RecorderError("this server writes file and segment (HLS) outputs; stream and image outputs are not written yet")
+        guard outputs.file != nil || outputs.segments != nil || outputs.stream != nil else {
+            throw RecorderError("this server writes file, segment (HLS) and stream outputs; image outputs are not written yet")
         }
         let named = videoTrack ?? audioTracks.first?.track
-        let plan = try OutputPlan.make(spec: egress.spec, file: outputs.file, segments: outputs.segments, video: videoTrack,
-                                       hasAudio: !audioTracks.isEmpty)
+        let plan = try OutputPlan.make(spec: egress.spec, video: videoTrack, hasAudio: !audioTracks.isEmpty)
         let naming = FileNaming(roomName: egress.spec.roomName, roomID: roomID,
                                 publisherIdentity: named?.participantIdentity ?? selection.participant ?? "",
                                 trackID: named?.sid ?? "",
@@ -308,7 +337,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live,
                                    wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
         }
-        writer = try plan.makeWriter(file: fileTarget, segments: segments, staleAfter: configuration.staleVideoAfter.nanoseconds)
+        let streams = pendingStreams.map { LiveStreamOutput(id: $0.id, url: $0.url, policy: configuration.streamRetry) }
+        pendingStreams = []
+        writer = try plan.makeWriter(file: fileTarget, segments: segments, streams: streams,
+                                     staleAfter: configuration.staleVideoAfter.nanoseconds)
         logger.info("recording started", metadata: ["file": "\(fileTarget?.relative ?? "")", "playlist": "\(segments?.playlistPath ?? "")"])
     }
 
@@ -340,7 +372,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func fail(_ error: any Error, code: Int32? = nil) {
-        let code = code ?? (error as? RecorderError)?.code ?? 500
+        // Every output failed: "unavailable", as LiveKit's egress says when its last output goes.
+        let code = code ?? (error as? RecorderError)?.code ?? (error is AllOutputsFailed ? 503 : 500)
         done = true
         try? closeFile()
         logger.error("egress failed", metadata: ["error": "\(error)"])
@@ -363,6 +396,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         if let segments = writer.segments {
             results.segments = [segments.result()]
+        }
+        if let writer = writer as? TranscodingWriter {
+            results.streams = writer.streams.map { $0.result() }
         }
         results.failedOutputs = writer.failedOutputs.map { "\($0.label): \($0.error)" }
         return results

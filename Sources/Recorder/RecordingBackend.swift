@@ -30,6 +30,10 @@ public final class RecordingBackend: EgressBackend {
         recordings.withLock { $0[egressID] }?.requestStop()
     }
 
+    public func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async {
+        recordings.withLock { $0[egressID] }?.updateStreams(add: add, remove: remove)
+    }
+
     /// Recordings still running.
     public var activeCount: Int { recordings.withLock { $0.count } }
 }

@@ -56,7 +56,7 @@ import Testing
 
             var update = Livekit_UpdateStreamRequest()
             update.egressId = started.egressId
-            #expect(await status { _ = try await egress.updateStream(update) } == .failedPrecondition)
+            #expect(await status { _ = try await egress.updateStream(update) } == .invalidArgument)
 
             var stop = Livekit_StopEgressRequest()
             stop.egressId = started.egressId

@@ -284,7 +284,7 @@ def test_update_stream(api, stubs):
     e = stubs.egress
     plain = api.StartParticipantEgress(participant(stubs), timeout=10)
     error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=plain.egress_id, add_output_urls=["rtmp://a/b/c"]))
-    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and "no stream output" in error.details()
+    assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT, "UpdateStream called on non-streaming egress")
 
     streaming = api.StartParticipantEgress(
         participant(stubs, stream_outputs=[e.StreamOutput(protocol=e.RTMP, urls=[])]), timeout=10)
@@ -295,8 +295,19 @@ def test_update_stream(api, stubs):
     info = api.UpdateStream(e.UpdateStreamRequest(egress_id=streaming.egress_id, remove_output_urls=["rtmp://host/live/key1"]), timeout=10)
     assert [s.status for s in info.stream_results] == [e.StreamInfo.FINISHED]
 
+    error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=streaming.egress_id, remove_output_urls=["rtmp://host/live/key1"]))
+    assert (error.code(), error.details()) == (grpc.StatusCode.NOT_FOUND, "stream rtmp://host/live/{stream_key} not found")
     error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=streaming.egress_id, add_output_urls=["http://not-rtmp"]))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # An RTMP URL must name its app and stream key, as LiveKit's egress requires.
+    error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=streaming.egress_id, add_output_urls=["rtmp://host/live"]))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "rtmp urls must be of format rtmp(s)://{host}(/{path})/{app}/{stream_key}" in error.details()
+    # LiveKit's shortcuts are the URLs they stand for; removed by either name.
+    info = api.UpdateStream(e.UpdateStreamRequest(egress_id=streaming.egress_id, add_output_urls=["mux://mux-key"]), timeout=10)
+    assert info.stream_results[-1].url == "rtmps://global-live.mux.com:443/app/{stream_key}"
+    info = api.UpdateStream(e.UpdateStreamRequest(egress_id=streaming.egress_id, remove_output_urls=["mux://mux-key"]), timeout=10)
+    assert info.stream_results[-1].status == e.StreamInfo.FINISHED
+    assert "mux-key" not in str(api.ListEgress(e.ListEgressRequest(egress_id=streaming.egress_id), timeout=10))
     error = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id="EG_unknown", add_output_urls=["rtmp://a/b/c"]))
     assert error.code() == grpc.StatusCode.NOT_FOUND
 

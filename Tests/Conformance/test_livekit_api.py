@@ -141,10 +141,13 @@ def test_update_stream(server):
     info = call(server, lambda lk: lk.egress.start_participant_egress(request))
     added = call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
         egress_id=info.egress_id, add_output_urls=["rtmp://127.0.0.1:1/live/second"])))
-    assert [r.url for r in added.stream_results] == ["rtmp://127.0.0.1:1/live/{stream_key}"]
+    # The request's URL is listed from the start, so that it can be removed too.
+    assert [r.url for r in info.stream_results] == ["rtmp://127.0.0.1:1/live/{stream_key}"]
+    assert [r.url for r in added.stream_results] == ["rtmp://127.0.0.1:1/live/{stream_key}"] * 2
+    assert added.stream_results[0].id == info.stream_results[0].id
     removed = call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
-        egress_id=info.egress_id, remove_output_urls=["rtmp://127.0.0.1:1/live/second"])))
-    assert [r.status for r in removed.stream_results] == [api.StreamInfo.FINISHED]
+        egress_id=info.egress_id, remove_output_urls=["rtmp://127.0.0.1:1/live/first"])))
+    assert [r.status for r in removed.stream_results] == [api.StreamInfo.FINISHED, api.StreamInfo.ACTIVE]
     with pytest.raises(api.TwirpError) as caught:
         call(server, lambda lk: lk.egress.update_stream(api.UpdateStreamRequest(
             egress_id=info.egress_id, add_output_urls=["srt://127.0.0.1:1"])))

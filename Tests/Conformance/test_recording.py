@@ -140,22 +140,35 @@ def test_participant_passthrough_keeps_the_published_encoding(server, stubs, api
     assert_pattern_in_sync(result.location, wall)
 
 
-def test_audio_only_participant_records_to_ogg_by_default(server, stubs, api):
-    bob = Publisher(server, stubs, "r-audio", "bob")
+def test_a_camera_published_after_the_microphone_joins_the_mp4(server, stubs, api):
+    """DEFAULT_FILETYPE and a `.mp4` path, the camera published 4 s after the microphone: the
+    file keeps its name and is MP4 with video from the start (black until the camera comes,
+    then its flashes) and the microphone throughout, as LiveKit records a participant."""
+    bob = Publisher(server, stubs, "r-late", "bob")
     bob.send(bob.publish("audio"))
     try:
-        started = participant_egress(api, stubs, "r-audio", "bob")
-        info, wall = record_for(api, stubs, started.egress_id, 4)
+        started = participant_egress(api, stubs, "r-late", "bob", filepath="late/{room_name}.mp4")
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        active_at = time.monotonic()
+        time.sleep(4)
+        bob.send(bob.publish("video"))
+        time.sleep(6)
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        wall = time.monotonic() - active_at
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
     finally:
         bob.leave()
     [result] = info.file_results
-    assert result.filename.endswith(".ogg")
+    assert result.filename == "late/r-late.mp4"
     streams, fmt = streams_by_type(result.location)
-    assert list(streams) == ["audio"]
-    assert (streams["audio"]["codec_name"], streams["audio"]["sample_rate"], streams["audio"]["channels"]) == ("opus", "48000", 2)
-    assert_duration(float(fmt["duration"]), wall)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert_duration(float(streams["video"]["duration"]), wall)
+    flashes, luma = flash_times(result.location)
+    # Black before the camera, its flashes (one a second) after.
+    assert flashes and flashes[0] > 3.5 and len(flashes) >= 4, flashes
+    assert luma[:int(3 * 30)].max() < 20
     beeps, _ = beep_times(result.location)
-    assert len(beeps) >= int(wall) - 1
+    assert beeps[0] < 1.5 and len(beeps) >= int(wall) - 1, beeps
 
 
 def test_audio_only_participant_to_mp4_gets_black_video(server, stubs, api):

@@ -29,8 +29,17 @@ import Testing
         ("rtmps://a.b/x/y/key live=1", "rtmps://a.b/x/y/{stream_key} live=1"),
         ("rtmp://host/app", "rtmp://host/app"),
         ("srt://host:9000", "srt://host:9000"),
+        ("mux://sk_123", "mux://{stream_key}"),
+        ("TWITCH://live_123", "twitch://{stream_key}"),
     ])
     func rtmpStreamKeysAreRedacted(url: String, redacted: String) {
         #expect(StreamKey.redacted(url) == redacted)
+    }
+
+    @Test func shortcutsExpandAsLiveKitsDo() {
+        #expect(StreamKey.expanded("mux://sk_123") == "rtmps://global-live.mux.com:443/app/sk_123")
+        #expect(StreamKey.expanded("twitch://live_1") == "rtmp://live.twitch.tv/app/live_1")
+        #expect(StreamKey.expanded("rtmp://h/app/k") == "rtmp://h/app/k")
+        #expect(StreamKey.redacted(StreamKey.expanded("mux://sk_123")) == "rtmps://global-live.mux.com:443/app/{stream_key}")
     }
 }

@@ -16,6 +16,10 @@ public struct NoMediaSourceBackend: EgressBackend {
         await waiting.remove(egressID)?.report(.finalized(EgressResults()))
     }
 
+    /// Nothing is streamed before media arrives, and here it never does: the store's records
+    /// of the streams are all there is.
+    public func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async {}
+
     private actor WaitingEgresses {
         var events: [String: EgressReporter] = [:]
 

@@ -7,6 +7,7 @@ import Testing
 final class ScriptedBackend: EgressBackend {
     let started = Mutex<[String: EgressReporter]>([:])
     let stopped = Mutex<[String]>([])
+    let streamUpdates = Mutex<[(id: String, add: [StreamResult], remove: [String])]>([])
 
     func start(_ egress: EgressRecord, reporter: EgressReporter) async {
         started.withLock { $0[egress.id] = reporter }
@@ -14,6 +15,10 @@ final class ScriptedBackend: EgressBackend {
 
     func stop(_ egressID: String) async {
         stopped.withLock { $0.append(egressID) }
+    }
+
+    func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async {
+        streamUpdates.withLock { $0.append((egressID, add, remove)) }
     }
 
     func events(_ id: String) async throws -> EgressReporter {
@@ -136,7 +141,7 @@ final class ScriptedBackend: EgressBackend {
     @Test func updateStreamNeedsAStreamOutput() throws {
         let sessions = manager()
         let record = try sessions.start(spec(), request: echo)
-        #expect(throws: EgressStoreError.wrongState("egress \(record.id) has no stream output to update")) {
+        #expect(throws: EgressStoreError.notStreaming) {
             try sessions.updateStream(record.id, add: ["rtmp://a/b/c"], remove: [])
         }
         var streaming = spec()
@@ -144,6 +149,43 @@ final class ScriptedBackend: EgressBackend {
         let withStream = try sessions.start(streaming, request: echo)
         let updated = try sessions.updateStream(withStream.id, add: ["rtmp://a/b/c"], remove: [])
         #expect(updated.results.streams.map(\.url) == ["rtmp://a/b/c"])
+        #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/b/{stream_key}")) {
+            try sessions.updateStream(withStream.id, add: [], remove: ["rtmp://a/b/d"])
+        }
+    }
+
+    @Test func streamUpdatesReachTheBackendAndItsReportsDoNotUndoThem() async throws {
+        let sessions = manager()
+        var streaming = spec()
+        streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: ["rtmp://h/app/one"])
+        let record = try sessions.start(streaming, request: echo)
+        let first = try #require(record.results.streams.first)
+        #expect(record.results.streams.count == 1 && first.url == "rtmp://h/app/one" && first.id.hasPrefix("ST_"))
+        let events = try await backend.events(record.id)
+        events.report(.mediaStarted(at: 1))
+
+        let updated = try sessions.updateStream(record.id, add: ["rtmp://h/app/two"], remove: ["rtmp://h/app/one"])
+        #expect(updated.results.streams.map(\.status) == [.finished, .active])
+        let added = updated.results.streams[1]
+        // The backend is told, in order after start, with the ids the store gave.
+        for _ in 0..<500 where backend.streamUpdates.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(2)) }
+        let calls = backend.streamUpdates.withLock { $0 }
+        #expect(calls.count == 1 && calls[0].id == record.id && calls[0].add == [added] && calls[0].remove == ["rtmp://h/app/one"])
+
+        // A report written before the backend saw the update: the removed stream stays
+        // FINISHED, the added one stays listed.
+        var stale = EgressResults()
+        stale.streams = [StreamResult(id: first.id, url: first.url, startedAt: 5)]
+        events.report(.progress(stale))
+        let merged = try #require(sessions.record(record.id)).results.streams
+        #expect(merged.map(\.id) == [first.id, added.id] && merged.map(\.status) == [.finished, .active])
+        #expect(merged[0].startedAt == 5)
+
+        // The egress ends: a stream still ACTIVE in the record ends with it.
+        _ = try sessions.stop(record.id)
+        events.report(.finalized(stale))
+        let ended = try #require(sessions.record(record.id))
+        #expect(ended.results.streams.allSatisfy { $0.status == .finished && $0.endedAt > 0 })
     }
 
     @Test func egressIDsLookLikeLiveKits() {

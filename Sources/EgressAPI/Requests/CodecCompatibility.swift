@@ -46,6 +46,14 @@ enum CodecCompatibility {
                 }
             }
         }
+        // One audio encoder feeds every output: a live stream's AAC cannot go into OGG or MP3.
+        if let file = outputs.file, outputs.carriesLiveStream, case .transcode(let settings) = encoding {
+            let type = file.container(recordsVideo: recordsVideo, audioCodec: settings.audioCodec, besideStream: true)
+            guard type == .mp4 else {
+                throw RequestErrors.invalidField("file_type", "an \(type.rawValue.uppercased()) file cannot be written beside an RTMP or SRT stream, "
+                    + "which carries AAC audio from the same encoder; record MP4")
+            }
+        }
         if case .transcode = encoding, !outputs.images.isEmpty {
             try require("mjpeg", for: "image/jpeg", in: capabilities)
         }
@@ -75,7 +83,7 @@ enum CodecCompatibility {
     private static func formats(of outputs: Outputs, settings: EncodingSettings?, recordsVideo: Bool) -> [Format] {
         var formats: [Format] = []
         if let file = outputs.file {
-            let type = file.fileType ?? defaultFileType(recordsVideo: recordsVideo, audioCodec: settings?.audioCodec)
+            let type = file.container(recordsVideo: recordsVideo, audioCodec: settings?.audioCodec, besideStream: outputs.carriesLiveStream)
             switch type {
             case .mp4: formats.append(Format(name: "video/mp4", audio: [.aac, .opus], video: [.h264], muxer: "mp4"))
             case .ogg: formats.append(Format(name: "audio/ogg", audio: [.opus], video: [], muxer: "ogg"))
@@ -95,12 +103,6 @@ enum CodecCompatibility {
             formats.append(Format(name: "application/x-mpegurl", audio: [.aac], video: [.h264], muxer: "mpegts"))
         }
         return formats
-    }
-
-    /// LiveKit's DEFAULT_FILETYPE: MP4 when there is video (or AAC audio), OGG for audio only.
-    static func defaultFileType(recordsVideo: Bool, audioCodec: AudioCodec?) -> FileType {
-        if recordsVideo || audioCodec == .aac { return .mp4 }
-        return audioCodec == .mp3 ? .mp3 : .ogg
     }
 
     private static func mime(_ codec: AudioCodec) -> String {

@@ -122,6 +122,9 @@ struct EgressRequestDecoder {
         if spec.encoding == .passthrough, spec.outputs.segments != nil {
             throw RequestErrors.invalidField("segment_outputs", "HLS segments are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
         }
+        if spec.encoding == .passthrough, spec.outputs.carriesLiveStream {
+            throw RequestErrors.invalidField("stream_outputs", "RTMP and SRT streams are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
+        }
         try CodecCompatibility.check(spec.outputs, encoding: spec.encoding, recordsVideo: spec.recordsVideo,
                                      videoIsOptional: videoIsOptional, capabilities: configuration.capabilities)
         try checkFilledPaths(spec)

@@ -122,12 +122,12 @@ struct OutputsDecoder {
         case .unrecognized(let other): throw RequestErrors.invalidField("protocol", "unknown stream protocol \(other)")
         }
         let urls = stream.urls + stream.destinations.map(\.url)
-        try Self.checkStreamURLs(urls, for: streamProtocol, field: "stream url")
-        return StreamOutput(streamProtocol: streamProtocol, urls: urls)
+        return StreamOutput(streamProtocol: streamProtocol, urls: try Self.streamURLs(urls, for: streamProtocol, field: "stream url"))
     }
 
-    /// Each URL must use the scheme of the stream's protocol.
-    static func checkStreamURLs(_ urls: [String], for streamProtocol: StreamProtocol, field: String) throws(RPCError) {
+    /// The URLs to connect to: each must use the scheme of the stream's protocol, an RTMP one
+    /// must name its app and stream key (LiveKit's `mux://` and `twitch://` shortcuts expanded).
+    static func streamURLs(_ urls: [String], for streamProtocol: StreamProtocol, field: String) throws(RPCError) -> [String] {
         guard urls.count <= StreamOutput.maxURLs else {
             throw RequestErrors.invalidField(field, "\(urls.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
         }
@@ -135,11 +135,18 @@ struct OutputsDecoder {
             throw RequestErrors.invalidField(field, "a URL of \(long.utf8.count) bytes; at most \(StreamOutput.maxURLLength) are allowed")
         }
         let schemes = switch streamProtocol {
-        case .rtmp: ["rtmp", "rtmps"]
+        case .rtmp: ["rtmp", "rtmps", "mux", "twitch"]
         case .srt: ["srt"]
         case .websocket: ["ws", "wss"]
         }
-        for url in urls { try checkURL(url, schemes: schemes, field: field) }
+        return try urls.map { url throws(RPCError) in
+            try checkURL(url, schemes: schemes, field: field)
+            let expanded = StreamKey.expanded(url)
+            guard streamProtocol != .rtmp || StreamKey.hasAppAndKey(expanded) else {
+                throw RequestErrors.invalidField(field, "invalid url \(url): rtmp urls must be of format rtmp(s)://{host}(/{path})/{app}/{stream_key}( live=1)")
+            }
+            return expanded
+        }
     }
 
     private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput) throws(RPCError) -> SegmentsOutput {

@@ -1,5 +1,6 @@
 import APIMessages
 import EgressWire
+import SessionManager
 
 /// What is echoed back of a request loses its secrets, as LiveKit's egress does: the key of an
 /// RTMP stream URL becomes `{stream_key}`.

@@ -1,9 +1,10 @@
 import CFFmpeg
 import Support
 
-/// A libavformat output file: streams are added, the header written, packets interleaved in,
-/// the trailer written on `finish`. MP4 is written fragmented (one fragment a second at most),
-/// so a crash loses at most the last fragment; `finish` then rewrites it as a plain MP4.
+/// A libavformat output, a file or a live stream: streams are added, the header written,
+/// packets interleaved in, the trailer written on `finish`. MP4 is written fragmented (one
+/// fragment a second at most), so a crash loses at most the last fragment; `finish` then
+/// rewrites it as a plain MP4. A stream's blocking I/O gives up when its `IOInterrupter` says so.
 public final class Muxer: @unchecked Sendable {
     /// What a stream carries when its packets are copied, not encoded here.
     public enum PassthroughStream: Sendable {
@@ -13,8 +14,12 @@ public final class Muxer: @unchecked Sendable {
         case opus(channels: Int32)
     }
 
-    public let file: ConfinedFile
-    public var path: String { file.path }
+    /// The file written; nil for a live stream.
+    public let file: ConfinedFile?
+    /// What errors name: the file's path, or the stream's URL with its key redacted.
+    public let label: String
+    /// Keeps the interrupt callback's object alive while libavformat may call it.
+    private let interrupter: IOInterrupter?
     private var context: UnsafeMutablePointer<AVFormatContext>?
     private var headerWritten = false
     private var finished = false
@@ -23,11 +28,32 @@ public final class Muxer: @unchecked Sendable {
     /// Writes the container `format` (an FFmpeg muxer name: mp4, ogg, webm) into `file`.
     public init(file: ConfinedFile, format: String) throws(MediaError) {
         self.file = file
+        label = file.path
+        interrupter = nil
         var context: UnsafeMutablePointer<AVFormatContext>?
         // Named by its /proc/self/fd path too: anything FFmpeg reopens by name is this file.
         try check(avformat_alloc_output_context2(&context, nil, format, file.openablePath), "creating a \(format) file")
         self.context = context
         try check(avio_open(&context!.pointee.pb, file.openablePath, AVIO_FLAG_WRITE), "opening \(file.path)")
+    }
+
+    /// Connects to `url` (rtmp://, rtmps://, srt://) and streams the container `format` (flv,
+    /// mpegts) to it. Connecting and every write give up when `interrupter` says so. `label`
+    /// is what errors call it: never the URL itself, which holds a secret key.
+    public init(url: String, label: String, format: String, interrupter: IOInterrupter) throws(MediaError) {
+        file = nil
+        self.label = label
+        self.interrupter = interrupter
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&context, nil, format, nil), "creating a \(format) stream")
+        self.context = context
+        let callback = AVIOInterruptCB(callback: ioInterruptCallback, opaque: Unmanaged.passUnretained(interrupter).toOpaque())
+        context!.pointee.interrupt_callback = callback
+        var options: OpaquePointer?
+        defer { av_dict_free(&options) }
+        if format == "flv" { av_dict_set(&options, "flvflags", "no_duration_filesize", 0) }
+        try check(avio_open2(&context!.pointee.pb, url, AVIO_FLAG_WRITE, &context!.pointee.interrupt_callback, &options),
+                  "connecting to \(label)")
     }
 
     deinit {
@@ -48,6 +74,14 @@ public final class Muxer: @unchecked Sendable {
         let stream = try newStream()
         try check(avcodec_parameters_from_context(stream.pointee.codecpar, encoder.context), "describing a stream")
         stream.pointee.time_base = AVRational(num: encoder.timeBase.num, den: encoder.timeBase.den)
+        return Int(stream.pointee.index)
+    }
+
+    /// Adds a stream described by `parameters` (an encoder's, copied); returns its index.
+    public func addStream(_ parameters: StreamParameters) throws(MediaError) -> Int {
+        let stream = try newStream()
+        try check(avcodec_parameters_copy(stream.pointee.codecpar, parameters.pointer), "describing a stream")
+        stream.pointee.time_base = parameters.timeBase
         return Int(stream.pointee.index)
     }
 
@@ -83,12 +117,12 @@ public final class Muxer: @unchecked Sendable {
         var options: OpaquePointer?
         defer { av_dict_free(&options) }
         let name = String(cString: context!.pointee.oformat.pointee.name)
-        if name == "mp4" || name == "mov" {
+        if name == "mp4" || name == "mov", file != nil {
             av_dict_set(&options, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "1000000", 0)
         }
         context!.pointee.flush_packets = 1
-        try check(avformat_write_header(context, &options), "writing the header of \(path)")
+        try check(avformat_write_header(context, &options), "writing the header of \(label)")
         headerWritten = true
     }
 
@@ -99,7 +133,7 @@ public final class Muxer: @unchecked Sendable {
         packet.timeBase = (target.num, target.den)
         packet.pointer.pointee.stream_index = Int32(index)
         bytesWritten += Int64(packet.size)
-        try check(av_interleaved_write_frame(context, packet.pointer), "writing to \(path)")
+        try check(av_interleaved_write_frame(context, packet.pointer), "writing to \(label)")
     }
 
     /// Writes the trailer and closes the file. Safe to call once the header was written.
@@ -107,8 +141,9 @@ public final class Muxer: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         guard let context else { return }
-        if headerWritten { try check(av_write_trailer(context), "finishing \(path)") }
+        if headerWritten { try check(av_write_trailer(context), "finishing \(label)") }
         avio_closep(&context.pointee.pb)
+        guard let file else { return }
         // A file without even a header plays nowhere: it is not left behind.
         if !headerWritten { file.remove() }
         let name = String(cString: context.pointee.oformat.pointee.name)
@@ -116,7 +151,7 @@ public final class Muxer: @unchecked Sendable {
     }
 
     private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {
-        guard let stream = avformat_new_stream(context, nil) else { throw MediaError("adding a stream to \(path)") }
+        guard let stream = avformat_new_stream(context, nil) else { throw MediaError("adding a stream to \(label)") }
         return stream
     }
 

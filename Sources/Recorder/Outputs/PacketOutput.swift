@@ -22,15 +22,17 @@ protocol PacketOutput: AnyObject {
 
 /// One container file (MP4, OGG, MP3): a libavformat muxer.
 final class FilePacketOutput: PacketOutput {
+    let file: ConfinedFile
     let muxer: Muxer
     private var videoStream: Int?
     private var audioStream = 0
 
     init(target: ConfinedPath, format: String) throws {
-        muxer = try Muxer(file: try ConfinedFile.create(target), format: format)
+        file = try ConfinedFile.create(target)
+        muxer = try Muxer(file: file, format: format)
     }
 
-    var label: String { "file \(muxer.path)" }
+    var label: String { "file \(file.path)" }
     /// Whether the encoders must keep their codec headers out of band for this container.
     var wantsGlobalHeader: Bool { muxer.wantsGlobalHeader }
 

@@ -34,6 +34,7 @@ final class SegmentedOutput: PacketOutput {
     private(set) var playlistFile: ConfinedFile?
 
     private struct Segment {
+        let file: ConfinedFile
         let muxer: Muxer
         let videoStream: Int?
         let audioStream: Int
@@ -111,12 +112,13 @@ final class SegmentedOutput: PacketOutput {
         let startedAt = wallClockOrigin &+ Self.nanoseconds(time)
         let suffix = timestampSuffix ? Self.timestamp(startedAt) : String(format: "%05d", index)
         let target = prefix.sibling(named: PathText.lastComponent(of: prefix.relative) + "_" + suffix + ".ts")
-        let muxer = try Muxer(file: try ConfinedFile.create(target), format: "mpegts")
+        let file = try ConfinedFile.create(target)
+        let muxer = try Muxer(file: file, format: "mpegts")
         let videoStream = try video.map { try muxer.addStream(from: $0) }
         guard let audio else { throw RecorderError("HLS output started without its encoders") }
         let audioStream = try muxer.addStream(from: audio)
         try muxer.writeHeader()
-        current = Segment(muxer: muxer, videoStream: videoStream, audioStream: audioStream, name: target.relative, start: time)
+        current = Segment(file: file, muxer: muxer, videoStream: videoStream, audioStream: audioStream, name: target.relative, start: time)
     }
 
     private func closeSegment(endingAt end: Double) throws {
@@ -129,7 +131,7 @@ final class SegmentedOutput: PacketOutput {
         // The results count what the playlist on disk lists: a segment is in once it is there.
         try writePlaylists(next)
         playlist = next
-        bytesWritten += segment.muxer.file.size
+        bytesWritten += segment.file.size
     }
 
     private func writePlaylists(_ playlist: HLSPlaylist) throws {

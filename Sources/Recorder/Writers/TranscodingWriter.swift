@@ -13,6 +13,8 @@ final class TranscodingWriter: MediaWriter {
     /// The file output, if the egress has one.
     let fileOutput: FilePacketOutput?
     let segments: SegmentedOutput?
+    /// Every live stream it has had (removed and failed ones too: their results stay listed).
+    private(set) var streams: [LiveStreamOutput] = []
     /// The outputs still written to, and the ones that failed, with why.
     private var outputs: [any PacketOutput]
     private(set) var failedOutputs: [(label: String, error: String)] = []
@@ -55,13 +57,15 @@ final class TranscodingWriter: MediaWriter {
     /// - Parameters:
     ///   - file: the file output (MP4, OGG: no video; MP3), if any.
     ///   - segments: the HLS output, if any; its segment duration sets the key-frame interval.
+    ///   - streams: the live streams (RTMP, SRT), if any.
     ///   - audioEncoderName: `aac`, `libopus` or `libmp3lame`.
-    init(file: FilePacketOutput?, segments: SegmentedOutput?, settings: EncodingSettings, withVideo: Bool,
+    init(file: FilePacketOutput?, segments: SegmentedOutput?, streams: [LiveStreamOutput], settings: EncodingSettings, withVideo: Bool,
          audioEncoderName: String, staleAfter: Int64) throws {
         fileOutput = file
         self.segments = segments
+        self.streams = streams
         self.staleAfter = staleAfter
-        let outputs: [any PacketOutput] = [file as (any PacketOutput)?, segments].compactMap { $0 }
+        let outputs: [any PacketOutput] = [file as (any PacketOutput)?, segments].compactMap { $0 } + streams
         guard !outputs.isEmpty else { throw RecorderError("an egress without outputs") }
         // Codec headers out of band if a container wants them (MP4); MPEG-TS takes them either
         // way (its muxer puts them before each key frame itself).
@@ -85,6 +89,29 @@ final class TranscodingWriter: MediaWriter {
         self.outputs = outputs
     }
 
+    /// Starts streaming to one more URL (UpdateStream), from the next key frame.
+    func addStream(_ stream: LiveStreamOutput) throws {
+        try stream.start(video: video?.encoder, audio: audioEncoder)
+        streams.append(stream)
+        outputs.append(stream)
+    }
+
+    /// Stops streaming to `url` (UpdateStream); the others go on. False if it is not streamed to.
+    func removeStream(url: String) -> Bool {
+        guard let index = outputs.firstIndex(where: { ($0 as? LiveStreamOutput)?.url == url }),
+              let stream = outputs.remove(at: index) as? LiveStreamOutput else { return false }
+        stream.close()
+        return true
+    }
+
+    /// Forgets the results of the oldest ended streams past `keeping`.
+    func trimStreams(keeping limit: Int) {
+        while streams.count > limit, let oldest = streams.firstIndex(where: { !$0.isActive }) { streams.remove(at: oldest) }
+    }
+
+    /// Whether it still writes anywhere (removing every stream of a stream-only egress leaves nothing).
+    var hasOutputs: Bool { !outputs.isEmpty }
+
     /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
     /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With
     /// HLS segments of `segmentSeconds`, the largest count up to that which divides a segment's
@@ -101,9 +128,9 @@ final class TranscodingWriter: MediaWriter {
         return Int32(clamping: interval)
     }
 
-    var target: ConfinedPath? { fileOutput?.muxer.file.target }
+    var target: ConfinedPath? { fileOutput?.file.target }
     var bytesWritten: Int64 { (fileOutput?.muxer.bytesWritten ?? 0) + (segments?.bytesWritten ?? 0) }
-    var file: ConfinedFile? { fileOutput?.muxer.file ?? segments?.playlistFile }
+    var file: ConfinedFile? { fileOutput?.file ?? segments?.playlistFile }
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
@@ -193,19 +220,25 @@ final class TranscodingWriter: MediaWriter {
 
     /// Hands each packet to every output still written to (the last one gets the packet itself,
     /// the others a reference to its data). An output that fails is dropped and remembered.
+    /// (With no output left after UpdateStream removed the last stream, there is nothing to do.)
     private func emit(_ packets: [Packet], _ kind: StreamKind) throws {
         for packet in packets {
             for (index, output) in outputs.enumerated().reversed() {
                 do {
                     try output.write(index == 0 ? packet : try packet.reference(), kind)
                 } catch {
-                    failedOutputs.append((output.label, "\(error)"))
-                    outputs.remove(at: index)
+                    try drop(at: index, failure: error)
                     try? output.finish()
                 }
             }
-            guard !outputs.isEmpty else { throw AllOutputsFailed(failures: failedOutputs) }
         }
+    }
+
+    /// Drops the output at `index`, which failed; throws when it was the last one.
+    private func drop(at index: Int, failure: any Error) throws {
+        let output = outputs.remove(at: index)
+        failedOutputs.append((output.label, "\(failure)"))
+        if outputs.isEmpty { throw AllOutputsFailed(failures: failedOutputs) }
     }
 
     func finish(at position: Int64, visibility: VideoVisibility) throws {
@@ -218,11 +251,9 @@ final class TranscodingWriter: MediaWriter {
             do {
                 try output.finish()
             } catch {
-                failedOutputs.append((output.label, "\(error)"))
-                outputs.remove(at: index)
+                try drop(at: index, failure: error)
             }
         }
-        guard !outputs.isEmpty else { throw AllOutputsFailed(failures: failedOutputs) }
     }
 }
 

@@ -8,6 +8,10 @@ public protocol EgressBackend: Sendable {
 
     /// Asks for the outputs to be finished and closed; the backend then reports `.finalized`.
     func stop(_ egressID: String) async
+
+    /// UpdateStream: starts streaming to `add` (ids given) and stops streaming to the URLs in
+    /// `remove`, leaving the egress's other outputs as they are. The store has checked both.
+    func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async
 }
 
 /// What happens to one egress: the one vocabulary its state machine (`EgressState`) takes. A

@@ -82,6 +82,9 @@ public struct StreamResult: Sendable, Equatable {
     public var endedAt: Int64
     public var duration: Int64
     public var error: String
+    /// Reconnections so far, and when the last one began (Unix ns).
+    public var retries: UInt32 = 0
+    public var lastRetryAt: Int64 = 0
 
     public init(id: String, url: String, status: Status = .active, startedAt: Int64 = 0, endedAt: Int64 = 0, duration: Int64 = 0, error: String = "") {
         self.id = id

@@ -19,14 +19,27 @@ public struct Outputs: Sendable, Equatable {
         self.websocketURL = websocketURL
     }
 
+    /// Whether it streams over RTMP or SRT (encoded: FLV or MPEG-TS with H.264 and AAC).
+    public var carriesLiveStream: Bool {
+        guard let stream else { return false }
+        return stream.streamProtocol != .websocket
+    }
+
     public var isEmpty: Bool {
         file == nil && stream == nil && segments == nil && images.isEmpty && websocketURL == nil
     }
 }
 
 /// A container; its raw value is also the extension its files get.
-public enum FileType: String, Sendable, Equatable {
+public enum FileType: String, Sendable, Equatable, CaseIterable {
     case mp4, ogg, mp3, webm
+
+    /// The container a path's extension names (`rec/a.MP4` → mp4), if any.
+    public init?(extensionOf path: String) {
+        let last = PathText.lastComponent(of: path).lowercased()
+        guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return nil }
+        self.init(rawValue: String(last[last.index(after: dot)...]))
+    }
 }
 
 public struct FileOutput: Sendable, Equatable {
@@ -40,6 +53,18 @@ public struct FileOutput: Sendable, Equatable {
         self.fileType = fileType
         self.path = path
         self.disableManifest = disableManifest
+    }
+
+    /// The container the file is written as — the one rule the request's checks and the
+    /// recorder share. DEFAULT_FILETYPE becomes the path's extension if it names a container
+    /// (a requested `.mp4` is never renamed), else MP4 whenever there is video (a participant's
+    /// camera may come later: black until then, as LiveKit records it), AAC audio or a live
+    /// stream beside it (FLV and MPEG-TS carry AAC), MP3 for MP3 audio, OGG for other audio alone.
+    public func container(recordsVideo: Bool, audioCodec: AudioCodec?, besideStream: Bool) -> FileType {
+        if let fileType { return fileType }
+        if let named = FileType(extensionOf: path) { return named }
+        if recordsVideo || audioCodec == .aac || besideStream { return .mp4 }
+        return audioCodec == .mp3 ? .mp3 : .ogg
     }
 }
 

@@ -48,8 +48,10 @@ public final class EgressStore: Sendable {
             }
             var id = EgressID.make()
             while store.records[id] != nil { id = EgressID.make() }
-            let record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
+            var record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
                                       sequence: store.nextSequence)
+            // Each stream URL is listed from the start, with the id it keeps (and can be removed).
+            record.results.streams = (spec.outputs.stream?.urls ?? []).map { StreamResult(id: RandomID.make(prefix: "ST_"), url: $0) }
             store.nextSequence += 1
             store.records[id] = record
             store.order.append(id)
@@ -84,26 +86,32 @@ public final class EgressStore: Sendable {
 
     /// Adds and removes stream URLs of a live egress that has a stream output.
     public func updateStream(_ id: String, add: [String], remove: [String]) throws(EgressStoreError) -> EgressRecord {
-        try state.withLock { store throws(EgressStoreError) -> EgressRecord in
+        let (record, added, removed) = try state.withLock { store throws(EgressStoreError) -> (EgressRecord, [StreamResult], [String]) in
             guard var record = store.records[id] else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
-            guard record.spec.outputs.stream != nil else {
-                throw .wrongState("egress \(id) has no stream output to update")
-            }
+            guard record.spec.outputs.carriesLiveStream else { throw .notStreaming }
             let now = WallClock.nanoseconds()
             // Changes are made on a copy: a refusal leaves the record as it was.
             var active = [String: Int]()
             for (at, stream) in record.results.streams.enumerated() where stream.status == .active { active[stream.url] = at }
+            var removed: [String] = []
             for url in remove {
                 guard let at = active.removeValue(forKey: url) else {
-                    throw .wrongState("egress \(id) is not streaming to \(url)")
+                    throw .streamNotFound(url: StreamKey.redacted(url))
                 }
                 record.results.streams[at].status = .finished
                 record.results.streams[at].endedAt = now
+                if record.results.streams[at].startedAt > 0 {
+                    record.results.streams[at].duration = now - record.results.streams[at].startedAt
+                }
+                removed.append(url)
             }
+            var added: [StreamResult] = []
             for url in add where active[url] == nil {
                 active[url] = record.results.streams.count
-                record.results.streams.append(StreamResult(id: RandomID.make(prefix: "ST_"), url: url))
+                let stream = StreamResult(id: RandomID.make(prefix: "ST_"), url: url)
+                record.results.streams.append(stream)
+                added.append(stream)
             }
             guard active.count <= StreamOutput.maxURLs else {
                 throw .tooMany("egress \(id) would stream to \(active.count) URLs; at most \(StreamOutput.maxURLs) are allowed")
@@ -116,8 +124,12 @@ public final class EgressStore: Sendable {
             record.updatedAt = now
             store.records[id] = record
             observer?(EgressChange(kind: .updated, record: record))
-            return record
+            return (record, added, removed)
         }
+        if !added.isEmpty || !removed.isEmpty {
+            enqueueBackendCall(for: id) { backend in await backend.updateStreams(id, add: added, remove: removed) }
+        }
+        return record
     }
 
     public func record(_ id: String) -> EgressRecord? {
@@ -187,10 +199,12 @@ public final class EgressStore: Sendable {
             switch event {
             case .mediaStarted, .stopRequested: break
             case .roomIdentified(let roomID): record.roomID = roomID
-            case .progress(let results), .finalized(let results), .limitReached(let results): record.results = results
+            case .progress(let results), .finalized(let results), .limitReached(let results):
+                record.results = Self.merging(results, into: record.results)
             case .sourceEnded(let reason): record.details = reason
             case .failed(let error, let code, let details, let results):
-                (record.error, record.errorCode, record.details, record.results) = (error, code, details, results)
+                (record.error, record.errorCode, record.details) = (error, code, details)
+                record.results = Self.merging(results, into: record.results)
             }
             switch record.state.applying(event) {
             case .success(let next): record.state = next
@@ -199,6 +213,11 @@ public final class EgressStore: Sendable {
             record.updatedAt = now
             if record.status.isEnded {
                 record.endedAt = now
+                // A stream the backend never got to (or never reported) ends with the egress.
+                for at in record.results.streams.indices where record.results.streams[at].status == .active {
+                    record.results.streams[at].status = record.status == .failed ? .failed : .finished
+                    record.results.streams[at].endedAt = now
+                }
                 store.liveCount -= 1
                 store.endedCount += 1
                 store.backendCalls[id] = nil
@@ -221,6 +240,23 @@ public final class EgressStore: Sendable {
         case nil:
             logger.warning("backend report for an unknown egress", metadata: ["egress_id": "\(id)"])
         }
+    }
+
+    /// A backend's results, with the store's own view of the streams kept where the backend's
+    /// is behind: a stream added by UpdateStream that the backend has not reported yet stays
+    /// listed, and one that was removed never shows ACTIVE again.
+    static func merging(_ reported: EgressResults, into current: EgressResults) -> EgressResults {
+        var merged = reported
+        let reportedIDs = Set(reported.streams.map(\.id))
+        for (at, stream) in merged.streams.enumerated() where stream.status == .active {
+            if let known = current.streams.first(where: { $0.id == stream.id }), known.status != .active {
+                merged.streams[at].status = known.status
+                merged.streams[at].endedAt = known.endedAt
+                merged.streams[at].duration = known.duration
+            }
+        }
+        merged.streams += current.streams.filter { $0.status == .active && !reportedIDs.contains($0.id) }
+        return merged
     }
 
     private static func evictEnded(_ store: inout State, keeping limit: Int) {

@@ -1,6 +1,10 @@
 /// Why the egress store refused a request; the API layer gives each case its gRPC status.
 public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(egressID: String)
+    /// UpdateStream named a URL the egress does not stream to (redacted).
+    case streamNotFound(url: String)
+    /// UpdateStream on an egress without a stream output.
+    case notStreaming
     /// The egress has already ended.
     case alreadyEnded(egressID: String, status: EgressStatus)
     /// The egress is not in a state that allows the operation.
@@ -13,6 +17,8 @@ public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .notFound(let id): "egress \(id) not found"
+        case .streamNotFound(let url): "stream \(url) not found"
+        case .notStreaming: "UpdateStream called on non-streaming egress"
         case .alreadyEnded(let id, let status): "egress \(id) has already ended (\(status))"
         case .wrongState(let message): message
         case .capacityExhausted(let limit): "the server is already running its limit of \(limit) egresses"
