@@ -26,8 +26,8 @@ struct OutputPlan {
         }
         let passthrough: Bool = if case .track = spec.source { true } else { spec.encoding == .passthrough }
         if passthrough {
-            guard let file, segments == nil, streams == nil else {
-                throw RecorderError("HLS segments and live streams are encoded: a passthrough egress writes a file only", code: 400)
+            guard let file, segments == nil, streams == nil, spec.outputs.images.isEmpty else {
+                throw RecorderError("HLS segments, live streams and images are encoded: a passthrough egress writes a file only", code: 400)
             }
             let fileType = try passthroughType(file.fileType, video: video?.codec, hasAudio: hasAudio)
             return OutputPlan(fileType: fileType,
@@ -57,6 +57,12 @@ struct OutputPlan {
                           defaultName: defaultName)
     }
 
+    /// The size of the recording's pictures (what thumbnails default to).
+    var pictureSize: (width: Int32, height: Int32) {
+        if case .transcode(let settings, _, _) = mode { return (settings.width, settings.height) }
+        return (0, 0)
+    }
+
     /// The container a codec goes into without transcoding.
     private static func passthroughType(_ requested: FileType?, video: RTPCodec?, hasAudio: Bool) throws -> FileType {
         let natural: FileType = switch video {
@@ -80,14 +86,15 @@ struct OutputPlan {
 
     /// The writer for the file at `file`, the HLS output `segments` and the live `streams` (any
     /// may be absent, not all).
-    func makeWriter(file: ConfinedPath?, segments: SegmentedOutput?, streams: [LiveStreamOutput], staleAfter: Int64) throws -> any MediaWriter {
+    func makeWriter(file: ConfinedPath?, segments: SegmentedOutput?, streams: [LiveStreamOutput], thumbnails: [ThumbnailOutput],
+                    staleAfter: Int64) throws -> any MediaWriter {
         switch mode {
         case .passthrough(let expectsVideo, let expectsAudio):
             guard let file, let fileType else { throw RecorderError("a passthrough egress without a file") }
             return PassthroughWriter(target: file, format: fileType.rawValue, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
         case .transcode(let settings, let withVideo, let audioEncoder):
             let fileOutput = try file.map { target in try FilePacketOutput(target: target, format: fileType?.rawValue ?? "mp4") }
-            return try TranscodingWriter(file: fileOutput, segments: segments, streams: streams, settings: settings, withVideo: withVideo,
+            return try TranscodingWriter(file: fileOutput, segments: segments, streams: streams, thumbnails: thumbnails, settings: settings, withVideo: withVideo,
                                          audioEncoderName: audioEncoder, staleAfter: staleAfter)
         }
     }

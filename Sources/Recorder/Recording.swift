@@ -320,8 +320,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private func openFile() throws {
         let outputs = egress.spec.outputs
-        guard outputs.file != nil || outputs.segments != nil || outputs.stream != nil else {
-            throw RecorderError("this server writes file, segment (HLS) and stream outputs; image outputs are not written yet")
+        guard outputs.file != nil || outputs.segments != nil || outputs.stream != nil || !outputs.images.isEmpty else {
+            throw RecorderError("this server writes file, segment (HLS), stream and image outputs; a WebSocket is not written yet")
         }
         let named = videoTrack ?? audioTracks.first?.track
         let plan = try OutputPlan.make(spec: egress.spec, video: videoTrack, hasAudio: !audioTracks.isEmpty)
@@ -339,7 +339,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         let streams = pendingStreams.map { LiveStreamOutput(id: $0.id, url: $0.url, policy: configuration.streamRetry) }
         pendingStreams = []
-        writer = try plan.makeWriter(file: fileTarget, segments: segments, streams: streams,
+        let size = plan.pictureSize
+        let thumbnails = try outputs.images.map { image in
+            try ThumbnailOutput(output: image, prefix: try targets.images(image), width: size.width, height: size.height,
+                                wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
+        }
+        writer = try plan.makeWriter(file: fileTarget, segments: segments, streams: streams, thumbnails: thumbnails,
                                      staleAfter: configuration.staleVideoAfter.nanoseconds)
         logger.info("recording started", metadata: ["file": "\(fileTarget?.relative ?? "")", "playlist": "\(segments?.playlistPath ?? "")"])
     }
@@ -399,6 +404,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
         if let writer = writer as? TranscodingWriter {
             results.streams = writer.streams.map { $0.result() }
+            results.images = writer.thumbnails.map { $0.result() }
         }
         results.failedOutputs = writer.failedOutputs.map { "\($0.label): \($0.error)" }
         return results

@@ -91,6 +91,17 @@ public final class ConfinedFile: @unchecked Sendable {
         }
     }
 
+    /// Writes `bytes` as the file at `target`, whole: under a temporary name beside it
+    /// (`<name>.part`), then renamed over it, so a reader never finds it half-written.
+    @discardableResult
+    public static func replace(_ target: ConfinedPath, with bytes: [UInt8]) throws(Failure) -> ConfinedFile {
+        let name = PathText.lastComponent(of: target.relative)
+        let part = try create(target.sibling(named: name + ".part"))
+        try part.append(bytes)
+        try part.rename(to: name)
+        return part
+    }
+
     /// Creates (or truncates) a file named `name` beside this one.
     public func sibling(named name: String) throws(Failure) -> ConfinedFile {
         let sibling = target.sibling(named: name)

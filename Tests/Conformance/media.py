@@ -94,16 +94,16 @@ class Publisher:
     def camera_and_microphone(self, video_codec="H264"):
         return self.publish("video", codec=video_codec), self.publish("audio")
 
-    def send(self, *tracks, seconds=60, size="640x360", dest_port=None, clock_offset=0, tone=1000, noise=False):
+    def send(self, *tracks, seconds=60, size="640x360", dest_port=None, clock_offset=0, tone=1000, noise=False, color="0x505050"):
         """Starts one ffmpeg sending the test pattern on `tracks` in real time, one wall clock for
         all (`clock_offset` seconds away from ours, as a sender on another machine might be); the
         beeps are a `tone` Hz sine. With `noise` the picture is grainy, so that its encodings
-        take their full bitrate."""
+        take their full bitrate; `color` is the picture's colour between flashes."""
         port = dest_port or self.server.rtp_port
         url = f"rtp://127.0.0.1:{port}?rtcpport={port}&pkt_size=1200"
         now_us = int((time.time() + clock_offset) * 1_000_000)
         args = ["ffmpeg", "-nostdin", "-v", "error", "-re",
-                "-f", "lavfi", "-i", f"color=c=0x505050:s={size}:r=30,{'noise=alls=40:allf=t,' if noise else ''}{FLASH}",
+                "-f", "lavfi", "-i", f"color=c={color}:s={size}:r=30,{'noise=alls=40:allf=t,' if noise else ''}{FLASH}",
                 "-re", "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000,{BEEP}"]  # -re is per input
         for track in tracks:
             if track.kind == "video":

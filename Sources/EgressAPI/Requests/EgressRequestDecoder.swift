@@ -122,6 +122,9 @@ struct EgressRequestDecoder {
         if spec.encoding == .passthrough, spec.outputs.segments != nil {
             throw RequestErrors.invalidField("segment_outputs", "HLS segments are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
         }
+        if spec.encoding == .passthrough, !spec.outputs.images.isEmpty {
+            throw RequestErrors.invalidField("image_outputs", "images are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
+        }
         if spec.encoding == .passthrough, spec.outputs.carriesLiveStream {
             throw RequestErrors.invalidField("stream_outputs", "RTMP and SRT streams are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
         }

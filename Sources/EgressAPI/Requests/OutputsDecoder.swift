@@ -195,18 +195,24 @@ struct OutputsDecoder {
     private func imageOutput(_ image: Livekit_ImageOutput) throws(RPCError) -> ImageOutput {
         try rejectUpload(image.output.map(Upload.init))
         for (dimension, value) in [("width", image.width), ("height", image.height)] {
-            guard value == 0 || (value >= 16 && value % 2 == 0) else {
-                throw RequestErrors.invalidField(dimension, "\(value) is not an even number of pixels of at least 16")
+            guard value == 0 || (value >= 16 && value <= ImageOutput.maxDimension && value % 2 == 0) else {
+                throw RequestErrors.invalidField(dimension, "\(value) is not an even number of pixels from 16 to \(ImageOutput.maxDimension)")
             }
+        }
+        guard image.captureInterval <= 86_400 else {
+            throw RequestErrors.invalidField("capture_interval", "\(image.captureInterval) s is over a day")
         }
         guard image.imageCodec.rawValue <= 1 else { throw RequestErrors.invalidField("image_codec") }
         guard let suffix = ImageOutput.Suffix(rawValue: image.filenameSuffix.rawValue) else {
             throw RequestErrors.invalidField("filename_suffix")
         }
         let interval = image.captureInterval
+        let prefix = try confined(image.filenamePrefix, field: "filename_prefix")
+        if PathText.lastComponent(of: prefix).utf8.count + ImageOutput.longestSuffix > OutputPath.maxComponentLength {
+            throw RequestErrors.invalidField("filename_prefix", "an image's name, with its suffix, would be over \(OutputPath.maxComponentLength) bytes")
+        }
         return ImageOutput(captureInterval: interval == 0 ? 10 : interval, width: image.width, height: image.height,
-                           filenamePrefix: try confined(image.filenamePrefix, field: "filename_prefix"),
-                           suffix: suffix, disableManifest: image.disableManifest)
+                           filenamePrefix: prefix, suffix: suffix, disableManifest: image.disableManifest)
     }
 
     // MARK: Checks

@@ -8,6 +8,8 @@ public final class Encoder: @unchecked Sendable {
         case h264(width: Int32, height: Int32, framerate: Int32, kbps: Int32, keyFrameInterval: Int32, profile: String)
         /// `aac` or `libopus`, stereo, planar or interleaved float as the encoder wants.
         case audio(encoder: String, sampleRate: Int32, kbps: Int32)
+        /// Still JPEG pictures (full-range YUV 4:2:0) at a fixed quality scale (2 best … 31).
+        case jpeg(width: Int32, height: Int32, quality: Int32)
     }
 
     let context: UnsafeMutablePointer<AVCodecContext>
@@ -18,6 +20,7 @@ public final class Encoder: @unchecked Sendable {
         let name: String = switch settings {
         case .h264: "libx264"
         case .audio(let encoder, _, _): encoder
+        case .jpeg: "mjpeg"
         }
         guard let codec = avcodec_find_encoder_by_name(name), let context = avcodec_alloc_context3(codec) else {
             throw MediaError("no \(name) encoder in this FFmpeg")
@@ -43,6 +46,13 @@ public final class Encoder: @unchecked Sendable {
             context.pointee.sample_fmt = Self.preferredSampleFormat(codec)
             context.pointee.bit_rate = Int64(kbps) * 1000
             context.pointee.time_base = AVRational(num: 1, den: sampleRate)
+        case .jpeg(let width, let height, let quality):
+            context.pointee.width = width
+            context.pointee.height = height
+            context.pointee.pix_fmt = AV_PIX_FMT_YUVJ420P
+            context.pointee.time_base = AVRational(num: 1, den: 1)
+            context.pointee.flags |= AV_CODEC_FLAG_QSCALE
+            context.pointee.global_quality = FF_QP2LAMBDA * quality
         }
         if globalHeader { context.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
         timeBase = (context.pointee.time_base.num, context.pointee.time_base.den)

@@ -50,4 +50,10 @@ public final class Packet: @unchecked Sendable {
     public var dts: Int64 { pointer.pointee.dts }
     public var size: Int { Int(pointer.pointee.size) }
     public var isKeyframe: Bool { pointer.pointee.flags & AV_PKT_FLAG_KEY != 0 }
+
+    /// The packet's data, copied (a JPEG picture to write as a file).
+    public var bytes: [UInt8] {
+        guard let data = pointer.pointee.data, size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: size))
+    }
 }

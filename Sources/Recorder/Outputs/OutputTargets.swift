@@ -19,12 +19,7 @@ struct OutputTargets {
     /// HLS: the segments' prefix (default: the file's default name), the playlist (default
     /// `<prefix>.m3u8`) and the live playlist (only when named), both in the prefix's directory.
     func segments(_ output: SegmentsOutput) throws -> (prefix: ConfinedPath, playlist: ConfinedPath, live: ConfinedPath?) {
-        var prefixTemplate = output.filenamePrefix
-        if prefixTemplate.isEmpty || PathText.endsWithSlash(prefixTemplate) { prefixTemplate += defaultName }
-        let prefix = try confine(naming.fill(prefixTemplate))
-        guard PathText.lastComponent(of: prefix).utf8.count + SegmentsOutput.longestSegmentSuffix <= OutputPath.maxComponentLength else {
-            throw RecorderError("the segment prefix \(prefix.debugDescription) makes names over \(OutputPath.maxComponentLength) bytes", code: 400)
-        }
+        let prefix = try filledPrefix(output.filenamePrefix, longestSuffix: SegmentsOutput.longestSegmentSuffix)
         let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
         func playlist(_ name: String) throws -> ConfinedPath {
             let file = SegmentsOutput.playlistFile(named: naming.fill(name), prefix: prefix)
@@ -34,6 +29,22 @@ struct OutputTargets {
         let live = try output.livePlaylistName.isEmpty ? nil : playlist(output.livePlaylistName)
         guard live != full else { throw RecorderError("live_playlist_name is the same file as playlist_name", code: 400) }
         return (ConfinedPath(root: outputDirectory, relative: prefix), full, live)
+    }
+
+    /// Thumbnails: the images' prefix (default: the file's default name).
+    func images(_ output: ImageOutput) throws -> ConfinedPath {
+        ConfinedPath(root: outputDirectory, relative: try filledPrefix(output.filenamePrefix, longestSuffix: ImageOutput.longestSuffix))
+    }
+
+    /// A prefix template filled and confined, checked to leave room for the longest suffix.
+    private func filledPrefix(_ template: String, longestSuffix: Int) throws -> String {
+        var template = template
+        if template.isEmpty || PathText.endsWithSlash(template) { template += defaultName }
+        let prefix = try confine(naming.fill(template))
+        guard PathText.lastComponent(of: prefix).utf8.count + longestSuffix <= OutputPath.maxComponentLength else {
+            throw RecorderError("the prefix \(prefix.debugDescription) makes names over \(OutputPath.maxComponentLength) bytes", code: 400)
+        }
+        return prefix
     }
 
     private func confine(_ filled: String) throws -> String {

@@ -135,19 +135,10 @@ final class SegmentedOutput: PacketOutput {
     }
 
     private func writePlaylists(_ playlist: HLSPlaylist) throws {
-        playlistFile = try Self.replace(playlistTarget, with: playlist.text)
+        playlistFile = try ConfinedFile.replace(playlistTarget, with: Array(playlist.text.utf8))
         if let livePlaylistTarget {
-            _ = try Self.replace(livePlaylistTarget, with: HLSPlaylist.live(of: playlist, keeping: Self.livePlaylistLength).text)
+            try ConfinedFile.replace(livePlaylistTarget, with: Array(HLSPlaylist.live(of: playlist, keeping: Self.livePlaylistLength).text.utf8))
         }
-    }
-
-    /// Writes `text` to `target` whole: under a temporary name beside it, then renamed to it.
-    private static func replace(_ target: ConfinedPath, with text: String) throws -> ConfinedFile {
-        let name = PathText.lastComponent(of: target.relative)
-        let part = try ConfinedFile.create(target.sibling(named: name + ".part"))
-        try part.append(Array(text.utf8))
-        try part.rename(to: name)
-        return part
     }
 
     /// Seconds of media as nanoseconds, never a trapping conversion (a packet without a time

@@ -15,6 +15,9 @@ final class TranscodingWriter: MediaWriter {
     let segments: SegmentedOutput?
     /// Every live stream it has had (removed and failed ones too: their results stay listed).
     private(set) var streams: [LiveStreamOutput] = []
+    /// Every thumbnail output, and the ones still captured (a failed one is dropped).
+    let thumbnails: [ThumbnailOutput]
+    private var capturing: [ThumbnailOutput]
     /// The outputs still written to, and the ones that failed, with why.
     private var outputs: [any PacketOutput]
     private(set) var failedOutputs: [(label: String, error: String)] = []
@@ -58,15 +61,18 @@ final class TranscodingWriter: MediaWriter {
     ///   - file: the file output (MP4, OGG: no video; MP3), if any.
     ///   - segments: the HLS output, if any; its segment duration sets the key-frame interval.
     ///   - streams: the live streams (RTMP, SRT), if any.
+    ///   - thumbnails: the image outputs, if any (they take the pictures, not the packets).
     ///   - audioEncoderName: `aac`, `libopus` or `libmp3lame`.
-    init(file: FilePacketOutput?, segments: SegmentedOutput?, streams: [LiveStreamOutput], settings: EncodingSettings, withVideo: Bool,
-         audioEncoderName: String, staleAfter: Int64) throws {
+    init(file: FilePacketOutput?, segments: SegmentedOutput?, streams: [LiveStreamOutput], thumbnails: [ThumbnailOutput],
+         settings: EncodingSettings, withVideo: Bool, audioEncoderName: String, staleAfter: Int64) throws {
         fileOutput = file
         self.segments = segments
         self.streams = streams
+        self.thumbnails = thumbnails
+        capturing = withVideo ? thumbnails : []
         self.staleAfter = staleAfter
         let outputs: [any PacketOutput] = [file as (any PacketOutput)?, segments].compactMap { $0 } + streams
-        guard !outputs.isEmpty else { throw RecorderError("an egress without outputs") }
+        guard !outputs.isEmpty || !capturing.isEmpty else { throw RecorderError("an egress without outputs") }
         // Codec headers out of band if a container wants them (MP4); MPEG-TS takes them either
         // way (its muxer puts them before each key frame itself).
         let globalHeader = file?.wantsGlobalHeader ?? false
@@ -110,7 +116,7 @@ final class TranscodingWriter: MediaWriter {
     }
 
     /// Whether it still writes anywhere (removing every stream of a stream-only egress leaves nothing).
-    var hasOutputs: Bool { !outputs.isEmpty }
+    var hasOutputs: Bool { !outputs.isEmpty || !capturing.isEmpty }
 
     /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
     /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With
@@ -193,6 +199,7 @@ final class TranscodingWriter: MediaWriter {
                     picture = current.frame
                 }
                 picture.pts = video.nextSlot
+                try capture(picture, at: time)
                 try emit(try video.encoder.encode(picture), .video)
                 video.nextSlot += 1
             }
@@ -238,7 +245,20 @@ final class TranscodingWriter: MediaWriter {
     private func drop(at index: Int, failure: any Error) throws {
         let output = outputs.remove(at: index)
         failedOutputs.append((output.label, "\(failure)"))
-        if outputs.isEmpty { throw AllOutputsFailed(failures: failedOutputs) }
+        if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
+    }
+
+    /// Gives the picture shown at `time` to the thumbnail outputs; one that fails is dropped.
+    private func capture(_ picture: Frame, at time: Int64) throws {
+        for (index, thumbnail) in capturing.enumerated().reversed() {
+            do {
+                try thumbnail.offer(picture, at: time)
+            } catch {
+                capturing.remove(at: index)
+                failedOutputs.append((thumbnail.label, "\(error)"))
+                if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
+            }
+        }
     }
 
     func finish(at position: Int64, visibility: VideoVisibility) throws {

@@ -125,6 +125,12 @@ public struct ImageOutput: Sendable, Equatable {
         case index = 0, timestamp = 1, noneOverwrite = 2
     }
 
+    /// The longest image-name suffix: `_` + a UTC time to the millisecond + `.jpeg` + the
+    /// temporary `.part` it is written under.
+    public static let longestSuffix = "_20261128T054000123.jpeg.part".utf8.count
+    /// The largest width or height, in pixels.
+    public static let maxDimension: Int32 = 3840
+
     /// Seconds between captures.
     public var captureInterval: UInt32
     public var width: Int32
