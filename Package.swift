@@ -9,12 +9,13 @@ import PackageDescription
 /// - the wire: Protobuf (protobuf-c underneath; descriptors, the dynamic JSON mapping) →
 ///   APIMessages (a generated Swift type per message, with its JSON mapping); GRPCWire (status
 ///   codes, metadata, framing, shared by server and client); HTTP (the API port's HTTP/2 over
-///   nghttp2 and HTTP/1.1, TLS; the client's HTTP/2 connection; HTTP/1.1 out for webhooks and Twirp);
+///   nghttp2 and HTTP/1.1, TLS; the client's HTTP/2 connection; HTTP/1.1 out for webhooks and Twirp;
+///   a WebSocket client for a Track egress);
 /// - server side: RPC (one call path for gRPC and Twirp) → APIServices (a generated protocol per
 ///   service) → GRPCServices (health, reflection), RoomAPI, EgressAPI; Auth (tokens);
 ///   SessionManager (egress records and states, no wire types) → EgressWire (a record as
 ///   EgressInfo) → Webhooks; Rooms (rooms, tracks, the MediaSource protocol) → Ingest (the room
-///   hub: RTP in, a MediaSource) and Recorder (Media: FFmpeg); all of it → Server → egress-server;
+///   hub: RTP in, a MediaSource) and Recorder (Media: FFmpeg; HTTP: WebSockets); all of it → Server → egress-server;
 /// - client side: RPCClient (gRPC and Twirp transports, tokens) → APIClients (a generated client
 ///   per service) = the EgressClient library; `egress`, the command-line client, is built on it.
 let package = Package(
@@ -80,6 +81,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -112,7 +114,7 @@ let package = Package(
         .target(
             name: "Recorder",
             dependencies: [
-                "SessionManager", "Rooms", "RTP", "Media", "Support",
+                "SessionManager", "Rooms", "RTP", "Media", "HTTP", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -155,7 +155,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             consider(track)
         case .trackMuteChanged(let track):
             if videoTrack?.sid == track.sid { videoTrack = track }
-            if let at = audioTracks.firstIndex(where: { $0.track.sid == track.sid }) { audioTracks[at].track = track }
+            if let at = audioTracks.firstIndex(where: { $0.track.sid == track.sid }) {
+                audioTracks[at].track = track
+                try writer?.muteChanged(track.muted)
+            }
             noteVisibility()
         case .trackUnpublished(let track):
             if videoTrack?.sid == track.sid { videoTrack = nil }
@@ -320,8 +323,14 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private func openFile() throws {
         let outputs = egress.spec.outputs
-        guard outputs.file != nil || outputs.segments != nil || outputs.stream != nil || !outputs.images.isEmpty else {
-            throw RecorderError("this server writes file, segment (HLS), stream and image outputs; a WebSocket is not written yet")
+        if let url = outputs.websocketURL {
+            writer = try WebSocketAudioWriter(url: url)
+            if audioTracks.first?.track.muted == true { try writer?.muteChanged(true) }
+            logger.info("recording started", metadata: ["websocket": "\(url)"])
+            return
+        }
+        if outputs.stream?.streamProtocol == .websocket {
+            throw RecorderError("stream_outputs over WEBSOCKET are not written yet; a Track egress's websocket_url is", code: 501)
         }
         let named = videoTrack ?? audioTracks.first?.track
         let plan = try OutputPlan.make(spec: egress.spec, video: videoTrack, hasAudio: !audioTracks.isEmpty)
@@ -377,6 +386,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func fail(_ error: any Error, code: Int32? = nil) {
+        // The receiver closed its end (a WebSocket server): the egress ends, it did not fail.
+        if let closed = error as? OutputClosed { return end(closed.reason) }
         // Every output failed: "unavailable", as LiveKit's egress says when its last output goes.
         let code = code ?? (error as? RecorderError)?.code ?? (error is AllOutputsFailed ? 503 : 500)
         done = true

@@ -1,4 +1,5 @@
 import APIMessages
+import HTTP
 import RPC
 import SessionManager
 import Support
@@ -94,6 +95,9 @@ struct OutputsDecoder {
                                             disableManifest: file.disableManifest))
         case .websocketUrl(let url)?:
             try Self.checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
+            guard url.utf8.count <= StreamOutput.maxURLLength, HTTPURL(url) != nil else {
+                throw RequestErrors.invalidField("websocket_url", "not a ws:// or wss:// URL with a host (and a port from 1 to 65535) of at most \(StreamOutput.maxURLLength) bytes")
+            }
             return Outputs(websocketURL: url)
         case nil:
             throw RequestErrors.invalidField("output")

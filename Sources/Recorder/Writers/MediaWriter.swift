@@ -26,6 +26,8 @@ protocol MediaWriter: AnyObject {
     func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws
     /// `track` is gone (unpublished): stop mixing it.
     func removeAudio(track: String)
+    /// The recorded audio track was muted or unmuted (a WebSocket tells its server).
+    func muteChanged(_ muted: Bool) throws
     /// Writes everything up to `position`. `visibility` says where the video track is muted,
     /// unpublished or absent (transcoding shows black there).
     func advance(to position: Int64, visibility: VideoVisibility) throws
@@ -35,6 +37,8 @@ protocol MediaWriter: AnyObject {
 
 extension MediaWriter {
     var segments: SegmentedOutput? { nil }
+    /// Files and streams carry a muted track as silence, and need no word of it.
+    func muteChanged(_ muted: Bool) throws {}
     var failedOutputs: [(label: String, error: String)] { [] }
 
     func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
