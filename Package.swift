@@ -39,6 +39,7 @@ let package = Package(
     targets: [
         // System libraries (Debian -dev packages), one module map each.
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(
             name: "CFFmpeg", pkgConfig: "libavformat",
@@ -110,11 +111,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Uploads of finished files to S3 and S3-compatible storage (libcurl's AWS Signature V4).
+        .target(name: "Storage", dependencies: ["CCurl", "SessionManager", "Support"]),
         // The EgressBackend that records: track selection, timeline, writers (FFmpeg via Media).
         .target(
             name: "Recorder",
             dependencies: [
-                "SessionManager", "Rooms", "RTP", "Media", "HTTP", "Support",
+                "SessionManager", "Rooms", "RTP", "Media", "HTTP", "Storage", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -172,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "egress",
             dependencies: [
-                "APIClients", "APIMessages", "GRPCWire", "HTTP", "Protobuf", "RPCClient",
+                "APIClients", "APIMessages", "GRPCWire", "HTTP", "Protobuf", "RPCClient", "SessionManager", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

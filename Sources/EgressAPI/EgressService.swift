@@ -30,7 +30,7 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
 
     public func startTrackEgress(request: Livekit_TrackEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let spec = try decoder.track(request)
-        return try start(spec, echo: .init(kind: .track, encoded: request.wireBytes()))
+        return try start(spec, echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startEgress(request: Livekit_StartEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {

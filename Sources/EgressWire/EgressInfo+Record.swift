@@ -22,6 +22,7 @@ extension Livekit_EgressInfo {
         details = ([record.details] + record.results.failedOutputs.map { "output failed: \($0)" })
             .filter { !$0.isEmpty }.joined(separator: "; ")
         manifestLocation = record.results.manifestLocation
+        backupStorageUsed = record.results.backupStorageUsed
 
         let results = record.results
         fileResults = results.files.map(Livekit_FileInfo.init)

@@ -12,6 +12,8 @@ public struct RecorderConfiguration: Sendable {
     public var staleVideoAfter: Duration = .seconds(2)
     /// Inputs (frames and room events) one recording may have waiting; beyond, frames are dropped and counted.
     public var queueCapacity = 4096
+    /// Files larger than this go to S3 as a multipart upload of parts this size (bytes).
+    public var uploadPartSize: Int64 = 16 << 20
     /// How live streams (RTMP, SRT) reconnect.
     public var streamRetry = StreamRetryPolicy()
 

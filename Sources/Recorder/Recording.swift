@@ -3,6 +3,7 @@ import Logging
 import Rooms
 import RTP
 import SessionManager
+import Storage
 import Support
 import Synchronization
 
@@ -372,6 +373,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             try closeFile()
             var results = results()
             let outputs = egress.spec.outputs
+            if let upload = outputs.file?.upload, let writer, let target = writer.target, !results.files.isEmpty {
+                results.files[0] = FileUpload.upload(results.files[0], from: target, file: writer.file, to: upload,
+                                                     partSize: configuration.uploadPartSize, results: &results, logger: logger)
+            }
             let wantsManifest = (outputs.file.map { !$0.disableManifest } ?? false) || (outputs.segments.map { !$0.disableManifest } ?? false)
             if wantsManifest, let writer, let at = writer.target ?? writer.segments?.playlistTarget {
                 results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: writer.file, at: at)

@@ -140,6 +140,7 @@ public final class EgressServer: Service {
         let hub = RoomHub(loop: mediaGroup.next(), configuration: hubConfiguration, logger: logger)
         var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
         recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
+        recorderConfiguration.uploadPartSize = Int64(configuration.uploadPartSizeMiB) << 20
         let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
         let webhooks: WebhookNotifier
         do {

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var hub = RoomHubConfiguration()
     /// A Participant egress whose participant has not joined after this long ends FAILED (default 30 s).
     public var participantWaitTimeout: Duration = .seconds(30)
+    /// Uploads larger than this many MiB go to S3 in parts of this size (5 to 1024).
+    public var uploadPartSizeMiB = 16
 
     public init() {}
 }

@@ -55,6 +55,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.participantWaitTimeout.help)
     var participantWaitTimeout: Double?
 
+    @Option(help: ServerSettings.uploadPartSize.help)
+    var uploadPartSize: Int?
+
     @Option(help: "API keys and secrets, \"key1: secret1, key2: secret2\". [LIVEKIT_KEYS]")
     var keys: String?
 
@@ -108,6 +111,9 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.portFile = try Environment.value(portFile, "EGRESS_PORT_FILE", flag: "--port-file")
         guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
             throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
+        }
+        guard (5...1024).contains(configuration.uploadPartSizeMiB) else {
+            throw ValidationError("--upload-part-size \(configuration.uploadPartSizeMiB) is not from 5 to 1024 MiB (S3's parts are at least 5 MiB)")
         }
         configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
         configuration.rpc.echoesInteropMetadata = grpcInteropEcho

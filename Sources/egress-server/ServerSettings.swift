@@ -101,12 +101,15 @@ enum ServerSettings {
     static let sendTimeout = SecondsSetting(flag: "--send-timeout", environment: "EGRESS_SEND_TIMEOUT",
                                             summary: "Seconds a connection may take none of the bytes waiting for it before it is closed.",
                                             option: \.sendTimeout, target: \.http2.sendTimeout)
+    static let uploadPartSize = ValueSetting(flag: "--upload-part-size", environment: "EGRESS_UPLOAD_PART_SIZE",
+                                             summary: "MiB: larger files go to S3 in parts of this size (5 to 1024).",
+                                             option: \.uploadPartSize, target: \.uploadPartSizeMiB)
     static let threads = ValueSetting(flag: "--threads", environment: "EGRESS_THREADS", summary: "Event loop threads.",
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core")
 
     static let all: [any ServerSetting] = [
         host, port, outputDir, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
-        rtpPort, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout, threads,
+        rtpPort, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout, uploadPartSize, threads,
     ]
 }
 

@@ -15,7 +15,7 @@ struct EgressCommand: AsyncParsableCommand {
         commandName: "egress",
         abstract: "Start, list, stop and update egresses, and list rooms and participants.",
         subcommands: [StartParticipant.self, StartTrackComposite.self, StartTrack.self, List.self, Stop.self,
-                      UpdateStream.self, ListRooms.self, ListParticipants.self])
+                      UpdateStream.self, ListRooms.self, ListParticipants.self, Upload.self])
 }
 
 /// The server and the credentials, shared by every subcommand.

@@ -44,8 +44,8 @@ struct OutputsDecoder {
         guard request.segments.count <= 1 else { throw RequestErrors.invalidField("multiple segmented file outputs") }
 
         if let file = request.files.first {
-            try rejectUpload(file.output.map(Upload.init))
-            outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest)
+            outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
+                                          upload: try upload(file.output.map(Upload.init)))
         }
         if let stream = request.streams.first {
             outputs.stream = try streamOutput(stream)
@@ -61,21 +61,25 @@ struct OutputsDecoder {
     // MARK: The unified request (repeated Output)
 
     func unifiedOutputs(_ list: [Livekit_Output], storage: Livekit_StorageConfig?, recordsVideo: Bool) throws(RPCError) -> Outputs {
-        try rejectStorage(storage)
+        // The request's storage is for the outputs that name none of their own.
+        let requestStorage = try upload(storage?.provider.map(Upload.init))
         var outputs = Outputs()
         for output in list {
-            try rejectStorage(output.storage)
+            let storage = try upload(output.storage?.provider.map(Upload.init)) ?? requestStorage
             switch output.config {
             case .file(let file)?:
                 guard outputs.file == nil else { throw RequestErrors.invalidField("multiple file outputs") }
-                outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest)
+                outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
+                                              upload: storage)
             case .stream(let stream)?:
                 guard outputs.stream == nil else { throw RequestErrors.invalidField("multiple stream outputs") }
                 outputs.stream = try streamOutput(stream)
             case .segments(let segments)?:
                 guard outputs.segments == nil else { throw RequestErrors.invalidField("multiple segmented file outputs") }
+                try uploadNotYet(storage, of: "segment_outputs")
                 outputs.segments = try segmentsOutput(segments)
             case .images(let images)?:
+                try uploadNotYet(storage, of: "image_outputs")
                 outputs.images.append(try imageOutput(images))
             case nil:
                 throw RequestErrors.invalidField("output", "an output sets none of file, stream, segments, images")
@@ -90,9 +94,8 @@ struct OutputsDecoder {
     func directOutput(_ output: Livekit_TrackEgressRequest.OneOf_Output?) throws(RPCError) -> Outputs {
         switch output {
         case .file(let file)?:
-            try rejectUpload(file.output.map(Upload.init))
             return Outputs(file: FileOutput(fileType: nil, path: try confined(file.filepath, field: "filepath"),
-                                            disableManifest: file.disableManifest))
+                                            disableManifest: file.disableManifest, upload: try upload(file.output.map(Upload.init))))
         case .websocketUrl(let url)?:
             try Self.checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
             guard url.utf8.count <= StreamOutput.maxURLLength, HTTPURL(url) != nil else {
@@ -106,7 +109,7 @@ struct OutputsDecoder {
 
     // MARK: One output each
 
-    private func fileOutput(fileType: Livekit_EncodedFileType, path: String, disableManifest: Bool) throws(RPCError) -> FileOutput {
+    private func fileOutput(fileType: Livekit_EncodedFileType, path: String, disableManifest: Bool, upload: S3Upload?) throws(RPCError) -> FileOutput {
         let type: FileType? = switch fileType {
         case .defaultFiletype: nil
         case .mp4: .mp4
@@ -114,7 +117,7 @@ struct OutputsDecoder {
         case .mp3: .mp3
         case .unrecognized(let other): throw RequestErrors.invalidField("file_type", "unknown file type \(other)")
         }
-        return FileOutput(fileType: type, path: try confined(path, field: "filepath"), disableManifest: disableManifest)
+        return FileOutput(fileType: type, path: try confined(path, field: "filepath"), disableManifest: disableManifest, upload: upload)
     }
 
     private func streamOutput(_ stream: Livekit_StreamOutput) throws(RPCError) -> StreamOutput {
@@ -154,7 +157,7 @@ struct OutputsDecoder {
     }
 
     private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput) throws(RPCError) -> SegmentsOutput {
-        try rejectUpload(segments.output.map(Upload.init))
+        try uploadNotYet(try upload(segments.output.map(Upload.init)), of: "segment_outputs")
         switch segments.protocol {
         case .defaultSegmentedFileProtocol, .hlsProtocol: break
         case .hlsFmp4Protocol:
@@ -197,7 +200,7 @@ struct OutputsDecoder {
     }
 
     private func imageOutput(_ image: Livekit_ImageOutput) throws(RPCError) -> ImageOutput {
-        try rejectUpload(image.output.map(Upload.init))
+        try uploadNotYet(try upload(image.output.map(Upload.init)), of: "image_outputs")
         for (dimension, value) in [("width", image.width), ("height", image.height)] {
             guard value == 0 || (value >= 16 && value <= ImageOutput.maxDimension && value % 2 == 0) else {
                 throw RequestErrors.invalidField(dimension, "\(value) is not an even number of pixels from 16 to \(ImageOutput.maxDimension)")
@@ -237,9 +240,10 @@ struct OutputsDecoder {
         }
     }
 
-    /// Where an output would be uploaded; any upload is refused (the files stay in the output directory).
+    /// Where an output is uploaded: S3 (and S3-compatible storage) is; the other providers are
+    /// refused by name.
     private enum Upload {
-        case s3, gcp, azure, aliOSS
+        case s3(Livekit_S3Upload), gcp, azure, aliOSS
 
         var name: String {
             switch self {
@@ -252,7 +256,7 @@ struct OutputsDecoder {
 
         init(_ output: Livekit_EncodedFileOutput.OneOf_Output) {
             switch output {
-            case .s3: self = .s3
+            case .s3(let s3): self = .s3(s3)
             case .gcp: self = .gcp
             case .azure: self = .azure
             case .aliOSS: self = .aliOSS
@@ -261,7 +265,7 @@ struct OutputsDecoder {
 
         init(_ output: Livekit_DirectFileOutput.OneOf_Output) {
             switch output {
-            case .s3: self = .s3
+            case .s3(let s3): self = .s3(s3)
             case .gcp: self = .gcp
             case .azure: self = .azure
             case .aliOSS: self = .aliOSS
@@ -270,7 +274,7 @@ struct OutputsDecoder {
 
         init(_ output: Livekit_SegmentedFileOutput.OneOf_Output) {
             switch output {
-            case .s3: self = .s3
+            case .s3(let s3): self = .s3(s3)
             case .gcp: self = .gcp
             case .azure: self = .azure
             case .aliOSS: self = .aliOSS
@@ -279,7 +283,7 @@ struct OutputsDecoder {
 
         init(_ output: Livekit_ImageOutput.OneOf_Output) {
             switch output {
-            case .s3: self = .s3
+            case .s3(let s3): self = .s3(s3)
             case .gcp: self = .gcp
             case .azure: self = .azure
             case .aliOSS: self = .aliOSS
@@ -288,7 +292,7 @@ struct OutputsDecoder {
 
         init(_ provider: Livekit_StorageConfig.OneOf_Provider) {
             switch provider {
-            case .s3: self = .s3
+            case .s3(let s3): self = .s3(s3)
             case .gcp: self = .gcp
             case .azure: self = .azure
             case .aliOSS: self = .aliOSS
@@ -296,12 +300,51 @@ struct OutputsDecoder {
         }
     }
 
-    private func rejectUpload(_ upload: Upload?) throws(RPCError) {
-        if let upload { throw RequestErrors.uploadNotSupported(upload.name) }
+    /// The S3 upload asked for, checked; another provider is refused naming it.
+    private func upload(_ upload: Upload?) throws(RPCError) -> S3Upload? {
+        guard let upload else { return nil }
+        guard case .s3(let s3) = upload else { throw RequestErrors.uploadNotSupported(upload.name) }
+        for (field, value) in [("access_key", s3.accessKey), ("secret", s3.secret), ("bucket", s3.bucket)] where value.isEmpty {
+            throw RequestErrors.invalidField("s3.\(field)", "empty (this server has no other credentials to use)")
+        }
+        if !s3.assumeRoleArn.isEmpty { throw RPCError.unimplemented("s3.assume_role_arn: assuming a role is not implemented; give access_key and secret") }
+        if s3.proxy != nil { throw RPCError.unimplemented("s3.proxy: uploading through a proxy is not implemented") }
+        let texts = [("access_key", s3.accessKey), ("secret", s3.secret), ("session_token", s3.sessionToken), ("region", s3.region),
+                     ("endpoint", s3.endpoint), ("bucket", s3.bucket), ("tagging", s3.tagging), ("content_disposition", s3.contentDisposition)]
+            + s3.metadata.flatMap { [("metadata", $0.key), ("metadata", $0.value)] }
+        for (field, value) in texts {
+            // They become header lines: no line breaks or other control characters.
+            guard value.utf8.count <= S3Upload.maxFieldLength, !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw RequestErrors.invalidField("s3.\(field)", "over \(S3Upload.maxFieldLength) bytes, or with a control character")
+            }
+        }
+        guard s3.metadata.count <= S3Upload.maxMetadata,
+              s3.metadata.keys.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { Self.isTokenByte($0) } }) else {
+            throw RequestErrors.invalidField("s3.metadata", "at most \(S3Upload.maxMetadata) entries, each named with letters, digits and -_.")
+        }
+        guard s3.bucket.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
+            throw RequestErrors.invalidField("s3.bucket", "\(s3.bucket) is not a bucket name")
+        }
+        if !s3.endpoint.isEmpty, HTTPURL(s3.endpoint) == nil || s3.endpoint.lowercased().hasPrefix("ws") {
+            throw RequestErrors.invalidField("s3.endpoint", "\(s3.endpoint) is not an http:// or https:// URL")
+        }
+        return S3Upload(accessKey: s3.accessKey, secret: s3.secret, sessionToken: s3.sessionToken, region: s3.region,
+                        endpoint: s3.endpoint, bucket: s3.bucket, forcePathStyle: s3.forcePathStyle, metadata: s3.metadata,
+                        tagging: s3.tagging, contentDisposition: s3.contentDisposition)
     }
 
-    private func rejectStorage(_ storage: Livekit_StorageConfig?) throws(RPCError) {
-        try rejectUpload(storage?.provider.map(Upload.init))
+    /// Letters, digits, `-`, `_`, `.`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: ".")
+    }
+
+    /// Uploads of segments and images are not done yet: refused naming the output.
+    private func uploadNotYet(_ upload: S3Upload?, of output: String) throws(RPCError) {
+        if upload != nil {
+            throw RPCError.unimplemented("s3 uploads of \(output) are not implemented yet; file outputs are uploaded")
+        }
     }
 
     private static func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {

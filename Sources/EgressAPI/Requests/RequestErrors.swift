@@ -18,6 +18,6 @@ enum RequestErrors {
     }
 
     static func uploadNotSupported(_ provider: String) -> RPCError {
-        .invalidArgument("\(provider) upload is not supported: this server writes to its local output directory")
+        .unimplemented("\(provider) upload is not implemented; s3 (and S3-compatible storage: MinIO, R2, GCS's XML API) is")
     }
 }

@@ -46,6 +46,8 @@ public struct EgressResults: Sendable, Equatable {
     public var manifestLocation = ""
     /// Outputs that failed while the others went on, each with why ("HLS rec/a.m3u8: ...").
     public var failedOutputs: [String] = []
+    /// An upload failed and the local copy was kept in its place.
+    public var backupStorageUsed = false
 
     public init() {}
 }

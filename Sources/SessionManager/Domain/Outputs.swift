@@ -48,11 +48,14 @@ public struct FileOutput: Sendable, Equatable {
     /// Relative path or template; empty or ending in "/" gets a default name.
     public var path: String
     public var disableManifest: Bool
+    /// Uploaded there once finished (the local copy is then removed), if set.
+    public var upload: S3Upload?
 
-    public init(fileType: FileType?, path: String, disableManifest: Bool) {
+    public init(fileType: FileType?, path: String, disableManifest: Bool, upload: S3Upload? = nil) {
         self.fileType = fileType
         self.path = path
         self.disableManifest = disableManifest
+        self.upload = upload
     }
 
     /// The container the file is written as — the one rule the request's checks and the

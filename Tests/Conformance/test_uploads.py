@@ -1,0 +1,140 @@
+"""Uploads to S3: a recorded file sent to `moto` (in server mode, signatures checked) and checked
+with boto3 — the object's bytes are the file's, its metadata, tagging and content disposition
+are set, the result's location is its URL and the local copy is gone; a wrong secret keeps the
+local file, says why and sets backup_storage_used; secrets never come back; other providers and
+hostile fields are refused at the request."""
+import time
+
+import grpc
+import pytest
+
+from media import Publisher, probe
+from s3_server import S3Server
+from test_recording import stop_and_finish, wait_for
+
+
+@pytest.fixture
+def api(server, stubs):
+    return stubs.egress_grpc.EgressStub(server.channel())
+
+
+@pytest.fixture(scope="module")
+def s3():
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+def record(server, stubs, api, room, file_output, seconds=4):
+    e = stubs.egress
+    alice = Publisher(server, stubs, room, "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name=room, identity="alice", preset=e.H264_720P_30, file_outputs=[file_output]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(seconds)
+        return started, stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+
+
+def test_a_recording_is_uploaded_to_s3(server, stubs, api, s3, tmp_path):
+    e = stubs.egress
+    upload = s3.upload(stubs, metadata={"room": "r-s3", "team": "blue"}, tagging="kind=meeting&year=2026",
+                       content_disposition='attachment; filename="meeting.mp4"')
+    started, info = record(server, stubs, api, "r-s3", e.EncodedFileOutput(filepath="s3/{room_name}.mp4", s3=upload))
+    # The secrets are not echoed, not even in the first answer.
+    for echoed in (started, info):
+        assert s3.secret not in str(echoed) and s3.access_key not in str(echoed)
+        assert echoed.participant.file_outputs[0].s3.secret == "{secret}"
+    [file] = info.file_results
+    assert file.location == f"{s3.endpoint}/{s3.bucket}/s3/r-s3.mp4" and file.filename == "s3/r-s3.mp4"
+    assert not (server.output_dir / "s3/r-s3.mp4").exists()  # uploaded: the local copy is removed
+    assert not info.backup_storage_used and "output failed" not in info.details
+    head = s3.client.head_object(Bucket=s3.bucket, Key="s3/r-s3.mp4")
+    assert head["ContentLength"] == file.size and head["ContentType"] == "video/mp4"
+    assert head["Metadata"] == {"room": "r-s3", "team": "blue"}
+    assert head["ContentDisposition"] == 'attachment; filename="meeting.mp4"'
+    tags = s3.client.get_object_tagging(Bucket=s3.bucket, Key="s3/r-s3.mp4")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("kind", "meeting"), ("year", "2026")]
+    # What is in the bucket is a playable recording.
+    local = tmp_path / "downloaded.mp4"
+    s3.client.download_file(s3.bucket, "s3/r-s3.mp4", str(local))
+    assert local.stat().st_size == file.size
+    streams, fmt = probe(local)
+    assert {s["codec_type"] for s in streams} == {"video", "audio"} and float(fmt["duration"]) > 3.5
+    assert s3.secret not in server.log_text()
+
+
+def test_a_wrong_secret_keeps_the_local_file(server, stubs, api, s3):
+    e = stubs.egress
+    _, info = record(server, stubs, api, "r-s3-bad", e.EncodedFileOutput(filepath="s3bad/{room_name}.mp4",
+                                                                         s3=s3.upload(stubs, secret="not-the-secret")), seconds=3)
+    assert info.status == e.EGRESS_COMPLETE
+    [file] = info.file_results
+    local = server.output_dir / "s3bad/r-s3-bad.mp4"
+    assert file.location == str(local) and local.stat().st_size == file.size
+    assert info.backup_storage_used
+    assert "SignatureDoesNotMatch" in info.details and "kept" in info.details, info.details
+    keys = [o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket).get("Contents", [])]
+    assert "s3bad/r-s3-bad.mp4" not in keys
+
+
+def test_a_large_file_goes_up_in_parts(fresh_server, stubs, s3, tmp_path):
+    """With 5 MiB parts (the least S3 takes), a recording of about 8 MB — a grainy picture at
+    8 Mbit/s for 8 s — goes up as a multipart upload; the object is the whole file, its ETag
+    that of a multipart upload (`-<parts>`)."""
+    server = fresh_server("--upload-part-size", "5")
+    e = stubs.egress
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    alice = Publisher(server, stubs, "r-s3-parts", "alice")
+    alice.send(*alice.camera_and_microphone(), noise=True, size="1280x720")
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-s3-parts", identity="alice",
+            advanced=e.EncodingOptions(width=1280, height=720, framerate=30, video_bitrate=8000, audio_bitrate=128),
+            file_outputs=[e.EncodedFileOutput(filepath="parts/{room_name}.mp4", s3=s3.upload(stubs))]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(9)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+    [file] = info.file_results
+    assert file.size > 5 << 20 and not info.backup_storage_used, (file.size, info.details)
+    head = s3.client.head_object(Bucket=s3.bucket, Key="parts/r-s3-parts.mp4")
+    parts = -(-file.size // (5 << 20))
+    assert head["ContentLength"] == file.size and head["ETag"].strip('"').endswith(f"-{parts}"), head
+    local = tmp_path / "parts.mp4"
+    s3.client.download_file(s3.bucket, "parts/r-s3-parts.mp4", str(local))
+    streams, fmt = probe(local)
+    assert {s["codec_type"] for s in streams} == {"video", "audio"} and float(fmt["duration"]) > 8
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"bucket": ""}, "s3.bucket"),
+    ({"secret": ""}, "s3.secret"),
+    ({"tagging": "a=b\r\nx-amz-acl: public-read"}, "s3.tagging"),
+    ({"metadata": {"bad name": "x"}}, "s3.metadata"),
+    ({"metadata": {"k": "v\nx"}}, "s3.metadata"),
+    ({"endpoint": "ftp://host"}, "s3.endpoint"),
+    ({"bucket": "a/../b"}, "s3.bucket"),
+])
+def test_hostile_s3_fields_are_refused(server, stubs, api, s3, fields, field):
+    e = stubs.egress
+    before = api.ListEgress(e.ListEgressRequest(), timeout=10).items
+    with pytest.raises(grpc.RpcError) as refused:
+        api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r", identity="x", file_outputs=[e.EncodedFileOutput(s3=s3.upload(stubs, **fields))]), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in refused.value.details(), refused.value.details()
+    assert api.ListEgress(e.ListEgressRequest(), timeout=10).items == before
+
+
+def test_other_providers_are_refused_by_name(server, stubs, api):
+    e = stubs.egress
+    for output, name in [(e.EncodedFileOutput(gcp=e.GCPUpload(bucket="b")), "gcp"),
+                         (e.EncodedFileOutput(azure=e.AzureBlobUpload(container_name="c")), "azure"),
+                         (e.EncodedFileOutput(aliOSS=e.AliOSSUpload(bucket="b")), "aliOSS")]:
+        with pytest.raises(grpc.RpcError) as refused:
+            api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="r", identity="x", file_outputs=[output]), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED and refused.value.details().startswith(name), refused.value.details()
