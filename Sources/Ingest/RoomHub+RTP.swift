@@ -39,8 +39,14 @@ extension RoomHub {
         }
     }
 
-    /// Frames timed by sender reports, moved onto the local clock by their sender's offset;
-    /// frames then still far from the local clock are dropped and counted.
+    /// Frames timed by sender reports, moved onto the local clock by their clock's offset;
+    /// frames then still far from the local clock are dropped and counted. A track's first
+    /// reported frame says which clock it is on: one of its participant's known clocks if its
+    /// offset is within `sameClockTolerance` of that clock's, else a clock of its own.
+    static let sameClockTolerance: Int64 = 1_000_000_000
+    /// Clocks one participant may have (one per sender, at most).
+    static let maxClocksPerParticipant = 16
+
     func localized(_ frames: [MediaFrame], of receiver: TrackReceiver) -> [MediaFrame] {
         guard !frames.isEmpty else { return frames }
         let track = receiver.track
@@ -51,7 +57,7 @@ extension RoomHub {
             var frame = frame
             if frame.synchronized {
                 let offset: Int64
-                if let known = senderClockOffsets[key] {
+                if let known = receiver.clockOffset {
                     offset = known
                 } else {
                     let (learned, overflowed) = now.subtractingReportingOverflow(frame.captureTime)
@@ -59,8 +65,15 @@ extension RoomHub {
                         receiver.framesOutOfTime += 1
                         return nil
                     }
-                    senderClockOffsets[key] = learned
-                    offset = learned
+                    let clocks = senderClockOffsets[key, default: []]
+                    if let shared = clocks.first(where: { $0.subtractingReportingOverflow(learned).partialValue.magnitude <= Self.sameClockTolerance
+                        && !$0.subtractingReportingOverflow(learned).overflow }) {
+                        offset = shared
+                    } else {
+                        offset = learned
+                        if clocks.count < Self.maxClocksPerParticipant { senderClockOffsets[key, default: []].append(learned) }
+                    }
+                    receiver.clockOffset = offset
                 }
                 let (local, overflowed) = frame.captureTime.addingReportingOverflow(offset)
                 guard !overflowed else {

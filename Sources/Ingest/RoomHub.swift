@@ -19,11 +19,12 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     /// Monotonic ns of each participant's last call (keyed by room, identity).
     private var lastCall: [ParticipantKey: Int64] = [:]
     var subscribers: [String: [ObjectIdentifier: any RoomSubscriber]] = [:]
-    /// Per sender: the local wall clock minus the sender's, learned from the sender's first
-    /// frame timed by a sender report. Every track of the sender is moved by the same amount,
-    /// so their relative timing (A/V sync) stays the sender's while their times stay close to
-    /// ours — also when the sender's clock is far off, or its reports start after its media.
-    var senderClockOffsets: [ParticipantKey: Int64] = [:]
+    /// Per participant, one offset per sender clock: the local wall clock minus the sender's,
+    /// learned from the first frame timed by a sender report. Tracks on one clock are moved by
+    /// the same amount, so their relative timing (A/V sync) stays the sender's while their
+    /// times stay close to ours — also when the sender's clock is far off, or its reports start
+    /// after its media; a track on another clock (another sender, seconds off) gets its own.
+    var senderClockOffsets: [ParticipantKey: [Int64]] = [:]
     var unknownSSRCPackets = 0
     var malformedPackets = 0
     var oversizePackets = 0

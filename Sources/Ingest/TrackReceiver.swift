@@ -15,6 +15,8 @@ final class TrackReceiver {
     var packetsWrongSource = 0
     /// Frames dropped for a time too far from the server's clock.
     var framesOutOfTime = 0
+    /// The offset from its sender's clock to ours, once its first reported frame came.
+    var clockOffset: Int64?
     /// Where the track's RTP comes from: named when it was published, or the address of its
     /// first packet that fits it. Nothing from elsewhere is taken.
     var source: SourceAddress?

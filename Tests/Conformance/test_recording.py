@@ -171,6 +171,29 @@ def test_a_camera_published_after_the_microphone_joins_the_mp4(server, stubs, ap
     assert beeps[0] < 1.5 and len(beeps) >= int(wall) - 1, beeps
 
 
+def test_camera_and_microphone_from_two_senders_with_their_own_clocks(server, stubs, api):
+    """The camera and the microphone of one participant sent by two RTP senders whose sender
+    reports use clocks 30 s apart: each track's clock is learned on its own, so both are
+    recorded in full (no frame dropped for being timed in the future), side by side."""
+    bob = Publisher(server, stubs, "r-two-clocks", "bob")
+    video, audio = bob.camera_and_microphone()
+    bob.send(video)
+    bob.send(audio, clock_offset=30)
+    try:
+        started = participant_egress(api, stubs, "r-two-clocks", "bob", file_type=stubs.egress.MP4)
+        info, wall = record_for(api, stubs, started.egress_id, 6)
+    finally:
+        bob.leave()
+    [result] = info.file_results
+    flashes, _ = flash_times(result.location)
+    beeps, _ = beep_times(result.location)
+    assert len(flashes) >= int(wall) - 1 and len(beeps) >= int(wall) - 1, (flashes, beeps)
+    # The two senders started together: their flashes and beeps line up within their start-up gap.
+    offset, _, _ = av_offset(result.location)
+    assert offset is not None and abs(offset) <= 0.25, offset
+    assert "timed far in the future" not in server.log_text()
+
+
 def test_audio_only_participant_to_mp4_gets_black_video(server, stubs, api):
     bob = Publisher(server, stubs, "r-audio-mp4", "bob")
     bob.send(bob.publish("audio"))
