@@ -82,7 +82,7 @@ def test_a_track_composite_ends_when_its_tracks_are_unpublished(server, stubs, a
         info = wait_for(api, stubs, started.egress_id, e.EGRESS_COMPLETE)
     finally:
         carol.leave()
-    assert info.details == f"track {audio.sid} ended"
+    assert info.details == f"End reason: track {audio.sid} ended"
     assert 2.0 < info.file_results[0].duration / 1e9 < 3.5
 
 

@@ -112,7 +112,7 @@ def test_a_silent_participant_times_out_and_its_egress_ends(fresh_server, stubs)
     started = participant_egress(api, stubs, "rs-timeout", "quiet")
     time.sleep(0.3)
     info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ABORTED, timeout=10)
-    assert info.details == "participant timed out"
+    assert info.details == "End reason: participant timed out"
     assert rooms.ListRooms(stubs.room.ListRoomsRequest(), timeout=10).rooms == []
 
 
@@ -139,7 +139,7 @@ def test_remove_participant_ends_the_participants_egress_and_keeps_what_it_recor
     finally:
         alice.stop_sending()
         bob.leave()
-    assert (e.EgressStatus.Name(info.status), info.details) == ("EGRESS_COMPLETE", "participant removed")
+    assert (e.EgressStatus.Name(info.status), info.details) == ("EGRESS_COMPLETE", "End reason: participant removed")
     streams, fmt = probe(info.file_results[0].location)
     assert sorted(s["codec_type"] for s in streams) == ["audio", "video"]
     assert 1.5 < float(fmt["duration"]) < 3.5
@@ -172,7 +172,7 @@ def test_delete_room_ends_every_egress_of_the_room(server, stubs, rooms):
         pub.stop_sending()
     assert ended["recorded"].status == e.EGRESS_COMPLETE and ended["recorded"].file_results[0].duration > 1_000_000_000
     assert ended["composite"].status == e.EGRESS_COMPLETE and ended["composite"].file_results[0].duration > 1_000_000_000
-    assert (ended["ghost"].status, ended["ghost"].details, list(ended["ghost"].file_results)) == (e.EGRESS_ABORTED, "room deleted", [])
+    assert (ended["ghost"].status, ended["ghost"].details, list(ended["ghost"].file_results)) == (e.EGRESS_ABORTED, "End reason: room deleted", [])
     assert info_of(api, stubs, elsewhere.egress_id).status == e.EGRESS_STARTING
     api.StopEgress(e.StopEgressRequest(egress_id=elsewhere.egress_id), timeout=10)
     assert rooms.ListRooms(stubs.room.ListRoomsRequest(names=["rs-delete"]), timeout=10).rooms == []

@@ -57,7 +57,8 @@ final class ScriptedBackend: EgressBackend {
         #expect(sessions.record(record.id)?.status == .starting)
         events.report(.mediaStarted(at: 1))
         #expect(sessions.record(record.id)?.status == .active)
-        #expect(try sessions.stop(record.id).status == .ending)
+        let stopping = try sessions.stop(record.id)
+        #expect(stopping.status == .ending && stopping.details == "End reason: StopEgress called")
         var results = EgressResults()
         results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: 42)]
         events.report(.finalized(results))
@@ -94,7 +95,7 @@ final class ScriptedBackend: EgressBackend {
         events.report(.mediaStarted(at: 1))
         events.report(.sourceEnded(reason: "participant left"))
         #expect(sessions.record(record.id)?.status == .ending)
-        #expect(sessions.record(record.id)?.details == "participant left")
+        #expect(sessions.record(record.id)?.details == "End reason: participant left")
     }
 
     @Test func aReportThatDoesNotFitTheStateChangesNothing() async throws {

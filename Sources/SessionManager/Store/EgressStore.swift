@@ -75,6 +75,7 @@ public final class EgressStore: Sendable {
             }
             record.state = next
             record.updatedAt = WallClock.nanoseconds()
+            record.details = Self.endReason("StopEgress called")
             store.records[id] = record
             observer?(EgressChange(kind: .updated, record: record))
             return record
@@ -201,7 +202,7 @@ public final class EgressStore: Sendable {
             case .roomIdentified(let roomID): record.roomID = roomID
             case .progress(let results), .finalized(let results), .limitReached(let results):
                 record.results = Self.merging(results, into: record.results)
-            case .sourceEnded(let reason): record.details = reason
+            case .sourceEnded(let reason): record.details = Self.endReason(reason)
             case .failed(let error, let code, let details, let results):
                 (record.error, record.errorCode, record.details) = (error, code, details)
                 record.results = Self.merging(results, into: record.results)
@@ -241,6 +242,9 @@ public final class EgressStore: Sendable {
             logger.warning("backend report for an unknown egress", metadata: ["egress_id": "\(id)"])
         }
     }
+
+    /// Why an egress ended, in `details` as LiveKit's egress words it.
+    static func endReason(_ reason: String) -> String { "End reason: \(reason)" }
 
     /// A backend's results, with the store's own view of the streams kept where the backend's
     /// is behind: a stream added by UpdateStream that the backend has not reported yet stays
