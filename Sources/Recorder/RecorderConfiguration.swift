@@ -14,6 +14,8 @@ public struct RecorderConfiguration: Sendable {
     public var queueCapacity = 4096
     /// Files larger than this go to S3 as a multipart upload of parts this size (bytes).
     public var uploadPartSize: Int64 = 16 << 20
+    /// LiveKit's `session_limits`: how long an egress with each kind of output may record.
+    public var limits = SessionLimits()
     /// How live streams (RTMP, SRT) reconnect.
     public var streamRetry = StreamRetryPolicy()
 

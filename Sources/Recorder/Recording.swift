@@ -280,6 +280,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                 failuresReported = failures.count
                 lastProgress = 0
             }
+            if let reached = limitReached(writer) {
+                logger.info("session limit reached", metadata: ["limit": "\(reached)"])
+                return finalize(limit: reached)
+            }
             if now - lastProgress > 2_000_000_000 {
                 lastProgress = now
                 reporter.report(.progress(results()))
@@ -366,11 +370,24 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         finalize()
     }
 
-    private func finalize() {
+    /// Which session limit `writer` has reached, if one.
+    private func limitReached(_ writer: any MediaWriter) -> String? {
+        if let limit = configuration.limits.maxDuration(for: egress.spec.outputs), writer.duration >= limit {
+            return "the session's maximum duration of \(limit / 1_000_000_000) s"
+        }
+        if let maxSize = configuration.limits.fileOutputMaxSize, egress.spec.outputs.file != nil, (writer.file?.size ?? 0) >= maxSize {
+            return "the file's maximum size of \(maxSize) bytes"
+        }
+        return nil
+    }
+
+    /// Closes the outputs and reports them: COMPLETE, or LIMIT_REACHED when `limit` says which.
+    private func finalize(limit: String? = nil) {
         guard !done else { return }
         done = true
+        if let limit { reporter.report(.sourceEnded(reason: "\(limit) was reached")) }
         do {
-            try closeFile()
+            try closeFile(atLimit: limit != nil)
             var results = results()
             let outputs = egress.spec.outputs
             if let upload = outputs.file?.upload, let writer, let target = writer.target, !results.files.isEmpty {
@@ -384,7 +401,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
             ])
-            reporter.report(.finalized(results))
+            reporter.report(limit == nil ? .finalized(results) : .limitReached(results))
         } catch {
             fail(error)
         }
@@ -401,10 +418,12 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         reporter.report(.failed(error: "\(error)", code: code, details: "", results: results()))
     }
 
-    private func closeFile() throws {
+    /// Closes the outputs with media up to now, or only up to what is written when `atLimit`.
+    private func closeFile(atLimit: Bool = false) throws {
         if origin != nil, writer == nil { try openFileIfReady(force: true) }
         guard let writer, let origin else { return }
-        try writer.finish(at: MonotonicClock.nanoseconds() - origin.monotonic, visibility: visibility)
+        let end = atLimit ? writer.duration : MonotonicClock.nanoseconds() - origin.monotonic
+        try writer.finish(at: end, visibility: visibility)
     }
 
     private func results() -> EgressResults {

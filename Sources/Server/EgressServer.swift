@@ -141,6 +141,12 @@ public final class EgressServer: Service {
         var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
         recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
         recorderConfiguration.uploadPartSize = Int64(configuration.uploadPartSizeMiB) << 20
+        let limit = { (duration: Duration) in duration > .zero ? duration : nil }
+        recorderConfiguration.limits.fileOutputMaxDuration = limit(configuration.fileOutputMaxDuration)
+        recorderConfiguration.limits.streamOutputMaxDuration = limit(configuration.streamOutputMaxDuration)
+        recorderConfiguration.limits.segmentOutputMaxDuration = limit(configuration.segmentOutputMaxDuration)
+        recorderConfiguration.limits.imageOutputMaxDuration = limit(configuration.imageOutputMaxDuration)
+        recorderConfiguration.limits.fileOutputMaxSize = configuration.fileOutputMaxSize > 0 ? configuration.fileOutputMaxSize : nil
         let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
         let webhooks: WebhookNotifier
         do {

@@ -36,6 +36,13 @@ public struct ServerConfiguration: Sendable {
     public var hub = RoomHubConfiguration()
     /// A Participant egress whose participant has not joined after this long ends FAILED (default 30 s).
     public var participantWaitTimeout: Duration = .seconds(30)
+    /// LiveKit's `session_limits`: the longest an egress with a file, stream, segment or image
+    /// output may record (zero: no limit), and the largest file (bytes; zero: no limit).
+    public var fileOutputMaxDuration: Duration = .zero
+    public var streamOutputMaxDuration: Duration = .zero
+    public var segmentOutputMaxDuration: Duration = .zero
+    public var imageOutputMaxDuration: Duration = .zero
+    public var fileOutputMaxSize: Int64 = 0
     /// Uploads larger than this many MiB go to S3 in parts of this size (5 to 1024).
     public var uploadPartSizeMiB = 16
 

@@ -55,6 +55,21 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.participantWaitTimeout.help)
     var participantWaitTimeout: Double?
 
+    @Option(help: ServerSettings.fileOutputMaxDuration.help)
+    var fileOutputMaxDuration: Double?
+
+    @Option(help: ServerSettings.streamOutputMaxDuration.help)
+    var streamOutputMaxDuration: Double?
+
+    @Option(help: ServerSettings.segmentOutputMaxDuration.help)
+    var segmentOutputMaxDuration: Double?
+
+    @Option(help: ServerSettings.imageOutputMaxDuration.help)
+    var imageOutputMaxDuration: Double?
+
+    @Option(help: ServerSettings.fileOutputMaxSize.help)
+    var fileOutputMaxSize: Int64?
+
     @Option(help: ServerSettings.uploadPartSize.help)
     var uploadPartSize: Int?
 
@@ -111,6 +126,9 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.portFile = try Environment.value(portFile, "EGRESS_PORT_FILE", flag: "--port-file")
         guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
             throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
+        }
+        guard configuration.fileOutputMaxSize >= 0 else {
+            throw ValidationError("--file-output-max-size \(configuration.fileOutputMaxSize) is negative")
         }
         guard (5...1024).contains(configuration.uploadPartSizeMiB) else {
             throw ValidationError("--upload-part-size \(configuration.uploadPartSizeMiB) is not from 5 to 1024 MiB (S3's parts are at least 5 MiB)")

@@ -101,6 +101,21 @@ enum ServerSettings {
     static let sendTimeout = SecondsSetting(flag: "--send-timeout", environment: "EGRESS_SEND_TIMEOUT",
                                             summary: "Seconds a connection may take none of the bytes waiting for it before it is closed.",
                                             option: \.sendTimeout, target: \.http2.sendTimeout)
+    static let fileOutputMaxDuration = SecondsSetting(flag: "--file-output-max-duration", environment: "EGRESS_FILE_OUTPUT_MAX_DURATION",
+                                                      summary: "Seconds an egress with a file output may record; 0: no limit.",
+                                                      option: \.fileOutputMaxDuration, target: \.fileOutputMaxDuration)
+    static let streamOutputMaxDuration = SecondsSetting(flag: "--stream-output-max-duration", environment: "EGRESS_STREAM_OUTPUT_MAX_DURATION",
+                                                        summary: "Seconds an egress with a stream or WebSocket may record; 0: no limit.",
+                                                        option: \.streamOutputMaxDuration, target: \.streamOutputMaxDuration)
+    static let segmentOutputMaxDuration = SecondsSetting(flag: "--segment-output-max-duration", environment: "EGRESS_SEGMENT_OUTPUT_MAX_DURATION",
+                                                         summary: "Seconds an egress with HLS segments may record; 0: no limit.",
+                                                         option: \.segmentOutputMaxDuration, target: \.segmentOutputMaxDuration)
+    static let imageOutputMaxDuration = SecondsSetting(flag: "--image-output-max-duration", environment: "EGRESS_IMAGE_OUTPUT_MAX_DURATION",
+                                                       summary: "Seconds an egress with image outputs may record; 0: no limit.",
+                                                       option: \.imageOutputMaxDuration, target: \.imageOutputMaxDuration)
+    static let fileOutputMaxSize = ValueSetting(flag: "--file-output-max-size", environment: "EGRESS_FILE_OUTPUT_MAX_SIZE",
+                                                summary: "Bytes a file output may reach; 0: no limit.",
+                                                option: \.fileOutputMaxSize, target: \.fileOutputMaxSize)
     static let uploadPartSize = ValueSetting(flag: "--upload-part-size", environment: "EGRESS_UPLOAD_PART_SIZE",
                                              summary: "MiB: larger files go to S3 in parts of this size (5 to 1024).",
                                              option: \.uploadPartSize, target: \.uploadPartSizeMiB)
@@ -109,7 +124,8 @@ enum ServerSettings {
 
     static let all: [any ServerSetting] = [
         host, port, outputDir, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
-        rtpPort, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout, uploadPartSize, threads,
+        rtpPort, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
+        fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
     ]
 }
 
