@@ -1,3 +1,4 @@
+import Media
 import Rooms
 import RTP
 import SessionManager
@@ -8,7 +9,7 @@ import Support
 struct OutputPlan {
     enum Mode {
         case passthrough(expectsVideo: Bool, expectsAudio: Bool)
-        case transcode(EncodingSettings, withVideo: Bool, audioEncoder: String)
+        case transcode(EncodingSettings, withVideo: Bool, audioEncoding: Encoder.AudioEncoding)
     }
 
     /// The file's container; nil when the egress has no file output.
@@ -41,19 +42,19 @@ struct OutputPlan {
         if let fileType, spec.outputs.carriesLiveStream, fileType != .mp4 {
             throw RecorderError("a live stream carries AAC audio, which a \(fileType.rawValue) file does not take; record MP4 beside it", code: 400)
         }
-        let audioEncoder: String
+        let audioEncoding: Encoder.AudioEncoding
         switch (fileType, settings.audioCodec) {
-        case (.mp4?, .opus?): audioEncoder = "libopus"
-        case (.mp4?, _), (nil, _): audioEncoder = "aac"
-        case (.ogg?, _): audioEncoder = "libopus"
-        case (.mp3?, _): audioEncoder = "libmp3lame"
+        case (.mp4?, .opus?): audioEncoding = .opus
+        case (.mp4?, _), (nil, _): audioEncoding = .aac
+        case (.ogg?, _): audioEncoding = .opus
+        case (.mp3?, _): audioEncoding = .mp3
         case (.webm?, _): throw RecorderError("WebM output needs VP8 encoding, which this server does not do yet; use MP4 or PASSTHROUGH")
         }
         if settings.videoCodec == .vp8 { throw RecorderError("VP8 encoding is not supported yet; use H.264") }
         // The file decides whether there is video (OGG and MP3 have none); without one, there
         // is video when the egress records it.
         let withVideo = if let fileType { fileType == .mp4 && spec.recordsVideo } else { spec.recordsVideo }
-        return OutputPlan(fileType: fileType, mode: .transcode(settings, withVideo: withVideo, audioEncoder: audioEncoder),
+        return OutputPlan(fileType: fileType, mode: .transcode(settings, withVideo: withVideo, audioEncoding: audioEncoding),
                           defaultName: defaultName)
     }
 
@@ -92,10 +93,10 @@ struct OutputPlan {
         case .passthrough(let expectsVideo, let expectsAudio):
             guard let file, let fileType else { throw RecorderError("a passthrough egress without a file") }
             return PassthroughWriter(target: file, format: fileType.rawValue, expectsVideo: expectsVideo, expectsAudio: expectsAudio)
-        case .transcode(let settings, let withVideo, let audioEncoder):
+        case .transcode(let settings, let withVideo, let audioEncoding):
             let fileOutput = try file.map { target in try FilePacketOutput(target: target, format: fileType?.rawValue ?? "mp4") }
             return try TranscodingWriter(file: fileOutput, segments: segments, streams: streams, thumbnails: thumbnails, settings: settings, withVideo: withVideo,
-                                         audioEncoderName: audioEncoder, staleAfter: staleAfter)
+                                         audioEncoding: audioEncoding, staleAfter: staleAfter)
         }
     }
 }

@@ -2,12 +2,30 @@ import CFFmpeg
 
 /// A libavcodec encoder: frames in, packets out, in the encoder's time base.
 public final class Encoder: @unchecked Sendable {
+    /// The audio encoders used: each a codec and the FFmpeg encoder that makes it.
+    public enum AudioEncoding: Sendable, Equatable {
+        case aac, opus, mp3
+
+        var ffmpegName: String {
+            switch self {
+            case .aac: "aac"
+            case .opus: "libopus"
+            case .mp3: "libmp3lame"
+            }
+        }
+
+        /// The sample rate it encodes at: Opus always at 48 kHz, the others as asked.
+        public func sampleRate(asked: Int32) -> Int32 {
+            self == .opus ? 48_000 : asked
+        }
+    }
+
     /// What to encode to.
     public enum Settings: Sendable {
         /// libx264, YUV 4:2:0.
         case h264(width: Int32, height: Int32, framerate: Int32, kbps: Int32, keyFrameInterval: Int32, profile: String)
-        /// `aac` or `libopus`, stereo, planar or interleaved float as the encoder wants.
-        case audio(encoder: String, sampleRate: Int32, kbps: Int32)
+        /// Stereo, planar or interleaved float as the encoder wants.
+        case audio(AudioEncoding, sampleRate: Int32, kbps: Int32)
         /// Still JPEG pictures (full-range YUV 4:2:0) at a fixed quality scale (2 best … 31).
         case jpeg(width: Int32, height: Int32, quality: Int32)
     }
@@ -19,7 +37,7 @@ public final class Encoder: @unchecked Sendable {
     public init(_ settings: Settings, globalHeader: Bool) throws(MediaError) {
         let name: String = switch settings {
         case .h264: "libx264"
-        case .audio(let encoder, _, _): encoder
+        case .audio(let encoding, _, _): encoding.ffmpegName
         case .jpeg: "mjpeg"
         }
         guard let codec = avcodec_find_encoder_by_name(name), let context = avcodec_alloc_context3(codec) else {

@@ -62,9 +62,9 @@ final class TranscodingWriter: MediaWriter {
     ///   - segments: the HLS output, if any; its segment duration sets the key-frame interval.
     ///   - streams: the live streams (RTMP, SRT), if any.
     ///   - thumbnails: the image outputs, if any (they take the pictures, not the packets).
-    ///   - audioEncoderName: `aac`, `libopus` or `libmp3lame`.
+    ///   - audioEncoding: the audio codec every output takes.
     init(file: FilePacketOutput?, segments: SegmentedOutput?, streams: [LiveStreamOutput], thumbnails: [ThumbnailOutput],
-         settings: EncodingSettings, withVideo: Bool, audioEncoderName: String, staleAfter: Int64) throws {
+         settings: EncodingSettings, withVideo: Bool, audioEncoding: Encoder.AudioEncoding, staleAfter: Int64) throws {
         fileOutput = file
         self.segments = segments
         self.streams = streams
@@ -88,8 +88,8 @@ final class TranscodingWriter: MediaWriter {
         } else {
             video = nil
         }
-        let rate = audioEncoderName == "libopus" ? 48_000 : settings.audioFrequency
-        audioEncoder = try Encoder(.audio(encoder: audioEncoderName, sampleRate: rate, kbps: settings.audioBitrate), globalHeader: globalHeader)
+        let rate = audioEncoding.sampleRate(asked: settings.audioFrequency)
+        audioEncoder = try Encoder(.audio(audioEncoding, sampleRate: rate, kbps: settings.audioBitrate), globalHeader: globalHeader)
         audioRate = rate
         for output in outputs { try output.start(video: video?.encoder, audio: audioEncoder) }
         self.outputs = outputs
