@@ -121,12 +121,15 @@ def test_a_file_and_hls_from_one_encode(server, stubs, api):
 
 
 def test_audio_only_hls_is_cut_on_audio(server, stubs, api):
+    """A TrackComposite of a microphone alone (a participant's recording has video, black
+    without a camera): MPEG-TS segments of audio, cut on audio packets."""
     e = stubs.egress
     bob = Publisher(server, stubs, "r-hls-audio", "bob")
-    bob.send(bob.publish("audio"))
+    audio = bob.publish("audio")
+    bob.send(audio)
     try:
-        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
-            room_name="r-hls-audio", identity="bob",
+        started = api.StartTrackCompositeEgress(e.TrackCompositeEgressRequest(
+            room_name="r-hls-audio", audio_track_id=audio.sid,
             segment_outputs=[e.SegmentedFileOutput(filename_prefix="radio/bob", segment_duration=3)]), timeout=10)
         wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
         time.sleep(10)
