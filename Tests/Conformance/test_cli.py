@@ -78,7 +78,8 @@ def test_track_composite_and_update_stream(server, participant):
     assert streaming["participant"]["stream_outputs"][0]["protocol"] == "RTMP"
     out = egress(server, "update-stream", streaming["egress_id"], "--add", "rtmp://127.0.0.1:1/live/y").stdout
     assert out.splitlines()[0].split() == ["URL", "STATUS"]
-    assert [line.split()[0] for line in out.splitlines()[1:]] == ["rtmp://127.0.0.1:1/live/{stream_key}"]
+    # The request's URL and the added one, each listed.
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["rtmp://127.0.0.1:1/live/{stream_key}"] * 2
     for egress_id in (info["egress_id"], streaming["egress_id"]):
         egress(server, "stop", egress_id)
 

@@ -183,12 +183,13 @@ def test_an_absolute_path_inside_the_output_directory_is_accepted(api, stubs, se
     assert info.participant.file_outputs[0].filepath == path
 
 
-def test_cloud_uploads_are_refused_because_the_server_writes_locally(api, stubs):
+def test_uploads_other_than_s3_and_s3_without_credentials_are_refused(api, stubs):
     e = stubs.egress
-    request = participant(stubs, file_outputs=[mp4(s3=e.S3Upload(bucket="b", secret="s"))])
-    error = rpc_error(api.StartParticipantEgress, request)
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert error.details().startswith("s3 upload is not supported")
+    error = rpc_error(api.StartParticipantEgress, participant(stubs, file_outputs=[mp4(s3=e.S3Upload(bucket="b", secret="s"))]))
+    assert (error.code(), error.details()) == (grpc.StatusCode.INVALID_ARGUMENT,
+        "request has missing or invalid field: s3.access_key (empty (this server has no other credentials to use))")
+    error = rpc_error(api.StartParticipantEgress, participant(stubs, file_outputs=[mp4(gcp=e.GCPUpload(bucket="b"))]))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED and error.details().startswith("gcp upload is not implemented")
 
 
 def test_image_outputs_need_video(api, stubs):

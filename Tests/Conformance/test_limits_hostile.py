@@ -55,7 +55,7 @@ def test_update_stream_keeps_an_egress_at_20_urls_and_a_refusal_changes_nothing(
     assert len([s for s in info.stream_results if s.status == e.StreamInfo.ACTIVE]) == 20
     # A refused remove (an URL not streamed to) changes nothing either.
     code, _ = rpc_error(api.UpdateStream, e.UpdateStreamRequest(egress_id=egress.egress_id, remove_output_urls=["rtmp://h/live/b0", "rtmp://nowhere/x/y"]))
-    assert code == grpc.StatusCode.FAILED_PRECONDITION
+    assert code == grpc.StatusCode.NOT_FOUND
     assert len(active_urls(api, stubs, egress.egress_id)) == 20
 
 
