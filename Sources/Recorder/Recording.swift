@@ -54,6 +54,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     /// The live streams to open with the outputs (then the writer has them): the request's,
     /// with the ids the store gave them, changed by UpdateStream.
     private var pendingStreams: [StreamResult]
+    /// The session limits that apply to this egress's outputs.
+    private let limits: SessionLimits.Applying
     /// Failed outputs already logged and reported.
     private var failuresReported = 0
     private var done = false
@@ -67,6 +69,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         self.onEnded = onEnded
         selection = TrackSelection(egress.spec.source)
         pendingStreams = egress.results.streams
+        limits = configuration.limits.applying(to: egress.spec.outputs)
         queue = InputQueue(capacity: configuration.queueCapacity)
         var logger = logger
         logger[metadataKey: "egress_id"] = "\(egress.id)"
@@ -280,7 +283,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                 failuresReported = failures.count
                 lastProgress = 0
             }
-            if let reached = limitReached(writer) {
+            if let reached = limits.reached(duration: writer.duration, fileSize: { writer.file?.size ?? 0 }) {
                 logger.info("session limit reached", metadata: ["limit": "\(reached)"])
                 return finalize(limit: reached)
             }
@@ -327,40 +330,13 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func openFile() throws {
-        let outputs = egress.spec.outputs
-        if let url = outputs.websocketURL {
-            writer = try WebSocketAudioWriter(url: url)
-            if audioTracks.first?.track.muted == true { try writer?.muteChanged(true) }
-            logger.info("recording started", metadata: ["websocket": "\(url)"])
-            return
-        }
-        if outputs.stream?.streamProtocol == .websocket {
-            throw RecorderError("stream_outputs over WEBSOCKET are not written yet; a Track egress's websocket_url is", code: 501)
-        }
-        let named = videoTrack ?? audioTracks.first?.track
-        let plan = try OutputPlan.make(spec: egress.spec, video: videoTrack, hasAudio: !audioTracks.isEmpty)
-        let naming = FileNaming(roomName: egress.spec.roomName, roomID: roomID,
-                                publisherIdentity: named?.participantIdentity ?? selection.participant ?? "",
-                                trackID: named?.sid ?? "",
-                                trackType: videoTrack != nil ? "video" : "audio",
-                                trackSource: "\(named?.source ?? .unknown)", now: Date())
-        let targets = OutputTargets(outputDirectory: configuration.outputDirectory, naming: naming, defaultName: plan.defaultName)
-        let fileTarget = try outputs.file.flatMap { file in try plan.fileType.map { try targets.file(file, fileType: $0) } }
-        let segments = try outputs.segments.map { output in
-            let (prefix, playlist, live) = try targets.segments(output)
-            return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live,
-                                   wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
-        }
-        let streams = pendingStreams.map { LiveStreamOutput(id: $0.id, url: $0.url, policy: configuration.streamRetry) }
+        let tracks = WriterFactory.Tracks(video: videoTrack, audio: audioTracks.map(\.track), participant: selection.participant,
+                                          roomID: roomID)
+        let made = try WriterFactory(spec: egress.spec, configuration: configuration)
+            .make(for: tracks, streams: pendingStreams, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
         pendingStreams = []
-        let size = plan.pictureSize
-        let thumbnails = try outputs.images.map { image in
-            try ThumbnailOutput(output: image, prefix: try targets.images(image), width: size.width, height: size.height,
-                                wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
-        }
-        writer = try plan.makeWriter(file: fileTarget, segments: segments, streams: streams, thumbnails: thumbnails,
-                                     staleAfter: configuration.staleVideoAfter.nanoseconds)
-        logger.info("recording started", metadata: ["file": "\(fileTarget?.relative ?? "")", "playlist": "\(segments?.playlistPath ?? "")"])
+        writer = made.writer
+        logger.info("recording started", metadata: made.logged.mapValues { .string($0) })
     }
 
     /// The source went away: ENDING, then the file is closed.
@@ -368,17 +344,6 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         logger.info("egress ending", metadata: ["reason": "\(reason)"])
         reporter.report(.sourceEnded(reason: reason))
         finalize()
-    }
-
-    /// Which session limit `writer` has reached, if one.
-    private func limitReached(_ writer: any MediaWriter) -> String? {
-        if let limit = configuration.limits.maxDuration(for: egress.spec.outputs), writer.duration >= limit {
-            return "the session's maximum duration of \(limit / 1_000_000_000) s"
-        }
-        if let maxSize = configuration.limits.fileOutputMaxSize, egress.spec.outputs.file != nil, (writer.file?.size ?? 0) >= maxSize {
-            return "the file's maximum size of \(maxSize) bytes"
-        }
-        return nil
     }
 
     /// Closes the outputs and reports them: COMPLETE, or LIMIT_REACHED when `limit` says which.
@@ -427,21 +392,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     private func results() -> EgressResults {
-        var results = EgressResults()
-        guard let writer, let origin else { return results }
-        let duration = writer.duration
-        if let target = writer.target {
-            results.files = [FileResult(filename: target.relative, location: target.path, size: writer.file?.size ?? 0,
-                                        duration: duration, startedAt: origin.wallClock, endedAt: origin.wallClock + duration)]
-        }
-        if let segments = writer.segments {
-            results.segments = [segments.result()]
-        }
-        if let writer = writer as? TranscodingWriter {
-            results.streams = writer.streams.map { $0.result() }
-            results.images = writer.thumbnails.map { $0.result() }
-        }
-        results.failedOutputs = writer.failedOutputs.map { "\($0.label): \($0.error)" }
-        return results
+        guard let writer, let origin else { return EgressResults() }
+        return writer.results(startedAt: origin.wallClock)
     }
 }

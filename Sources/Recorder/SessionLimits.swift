@@ -14,14 +14,33 @@ public struct SessionLimits: Sendable, Equatable {
 
     public init() {}
 
-    /// The limit on the media time of an egress with `outputs` (ns), if any.
-    func maxDuration(for outputs: Outputs) -> Int64? {
-        let applying: [Duration?] = [
+    /// The limits of an egress with `outputs`: the shortest duration among its outputs' (ns),
+    /// and the file's size if it has a file.
+    func applying(to outputs: Outputs) -> Applying {
+        let durations: [Duration?] = [
             outputs.file != nil ? fileOutputMaxDuration : nil,
             outputs.stream != nil || outputs.websocketURL != nil ? streamOutputMaxDuration : nil,
             outputs.segments != nil ? segmentOutputMaxDuration : nil,
             outputs.images.isEmpty ? nil : imageOutputMaxDuration,
         ]
-        return applying.compactMap { $0?.nanoseconds }.min()
+        return Applying(maxDuration: durations.compactMap { $0?.nanoseconds }.min(),
+                        maxFileSize: outputs.file != nil ? fileOutputMaxSize : nil)
+    }
+
+    /// The limits one egress has, worked out once.
+    struct Applying {
+        let maxDuration: Int64?
+        let maxFileSize: Int64?
+
+        /// Which limit a recording of `duration` ns, its file `fileSize` bytes, has reached, if one.
+        func reached(duration: Int64, fileSize: () -> Int64) -> String? {
+            if let maxDuration, duration >= maxDuration {
+                return "the session's maximum duration of \(maxDuration / 1_000_000_000) s"
+            }
+            if let maxFileSize, fileSize() >= maxFileSize {
+                return "the file's maximum size of \(maxFileSize) bytes"
+            }
+            return nil
+        }
     }
 }

@@ -39,6 +39,26 @@ extension MediaWriter {
     var segments: SegmentedOutput? { nil }
     /// Files and streams carry a muted track as silence, and need no word of it.
     func muteChanged(_ muted: Bool) throws {}
+
+    /// What every output has written so far, for a recording whose media began at `startedAt`
+    /// (Unix ns).
+    func results(startedAt: Int64) -> EgressResults {
+        var results = EgressResults()
+        let duration = self.duration
+        if let target {
+            results.files = [FileResult(filename: target.relative, location: target.path, size: file?.size ?? 0,
+                                        duration: duration, startedAt: startedAt, endedAt: startedAt + duration)]
+        }
+        if let segments {
+            results.segments = [segments.result()]
+        }
+        if let writer = self as? TranscodingWriter {
+            results.streams = writer.streams.map { $0.result() }
+            results.images = writer.thumbnails.map { $0.result() }
+        }
+        results.failedOutputs = failedOutputs.map { "\($0.label): \($0.error)" }
+        return results
+    }
     var failedOutputs: [(label: String, error: String)] { [] }
 
     func mutedVideo(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
