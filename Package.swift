@@ -225,7 +225,7 @@ let package = Package(
             dependencies: ["APIMessages", "EgressAPI", "EgressWire", "RPC", "Protobuf", "SessionManager", "Media", .product(name: "Logging", package: "swift-log")]
         ),
 
-        // Fuzzing (Tests/Fuzz): a harness for every parser of network input, one executable each
+        // Fuzzing (Tests/Fuzz): a harness for every parser of network input, in one executable
         // (libFuzzer's entry point when Scripts/fuzz builds it with -DFUZZING and the sanitizers;
         // otherwise a replay of the files it is given), and a test that replays the committed inputs.
         .target(
@@ -240,14 +240,7 @@ let package = Package(
             ],
             path: "Tests/Fuzz/Harnesses"
         ),
-        .executableTarget(name: "fuzz-jwt", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-jwt"),
-        .executableTarget(name: "fuzz-json", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-json"),
-        .executableTarget(name: "fuzz-protobuf", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-protobuf"),
-        .executableTarget(name: "fuzz-grpc-framing", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-grpc-framing"),
-        .executableTarget(name: "fuzz-http1", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-http1"),
-        .executableTarget(name: "fuzz-http2", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-http2"),
-        .executableTarget(name: "fuzz-rtp", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-rtp"),
-        .executableTarget(name: "fuzz-depacketizers", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executables/fuzz-depacketizers"),
+        .executableTarget(name: "fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executable"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]

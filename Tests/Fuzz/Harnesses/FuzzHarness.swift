@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// The parsers of network input, each as a function of one input's bytes: what a libFuzzer
-/// executable (`fuzz-<name>`, built with `-DFUZZING` by Scripts/fuzz) calls for every input,
+/// The parsers of network input, each as a function of one input's bytes: what the libFuzzer
+/// executable (`fuzz`, built with `-DFUZZING` by Scripts/fuzz, FUZZ_HARNESS=<name>) calls for every input,
 /// and what `FuzzReplayTests` calls for every committed corpus and regression file.
 ///
 /// A harness returns normally on any input; a crash (a trap, a failed `precondition` of a
@@ -15,9 +15,9 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
     case grpcFraming = "grpc-framing"
     case http1, http2, rtp, depacketizers
 
-    /// The libFuzzer executable's name. Its inputs are under Tests/Fuzz/Corpus/`rawValue` (seeds)
-    /// and Tests/Fuzz/Regressions/`rawValue` (crashes found and fixed).
-    public var executableName: String { "fuzz-\(rawValue)" }
+    /// How messages name it. Its inputs are under Tests/Fuzz/Corpus/`rawValue` (seeds) and
+    /// Tests/Fuzz/Regressions/`rawValue` (crashes found and fixed).
+    public var executableName: String { "fuzz \(rawValue)" }
 
     /// Whether the harnesses were compiled: they reach internal APIs with `@testable import`,
     /// which needs a build with testing enabled (debug, or Scripts/fuzz's).
