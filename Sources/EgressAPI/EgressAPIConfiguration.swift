@@ -1,3 +1,4 @@
+import SessionManager
 import Media
 
 /// What the Egress API handlers need to know about the server.
@@ -11,6 +12,9 @@ public struct EgressAPIConfiguration: Sendable {
     public var maxStartRequestSize: Int
     /// The server's API keys: a request's webhook may be signed with any of them.
     public var apiKeys: Set<String>
+    /// The server's default storage: where the outputs of a request that names none are
+    /// uploaded (LiveKit's `storage` config). nil: they stay in the output directory.
+    public var defaultUpload: S3Upload?
 
     public init(outputDirectory: String, capabilities: MediaCapabilities, apiKeys: Set<String>, maxStartRequestSize: Int = 32 * 1024) {
         self.outputDirectory = outputDirectory

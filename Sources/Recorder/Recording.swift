@@ -190,7 +190,11 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             logger.info("stream removed", metadata: ["url": "\(StreamKey.redacted(url))"])
         }
         for stream in add {
-            try writer.addStream(LiveStreamOutput(id: stream.id, url: stream.url, policy: configuration.streamRetry))
+            if egress.spec.outputs.stream?.streamProtocol == .websocket {
+                writer.addWebSocket(WebSocketPCMOutput(id: stream.id, url: stream.url))
+            } else {
+                try writer.addStream(LiveStreamOutput(id: stream.id, url: stream.url, policy: configuration.streamRetry))
+            }
             logger.info("stream added", metadata: ["url": "\(StreamKey.redacted(stream.url))"])
         }
         writer.trimStreams(keeping: StreamOutput.maxResults)
@@ -283,7 +287,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
                 failuresReported = failures.count
                 lastProgress = 0
             }
-            if let reached = limits.reached(duration: writer.duration, fileSize: { writer.file?.size ?? 0 }) {
+            if let reached = limits.reached(duration: writer.duration, fileSize: { writer.files.map { $0.file?.size ?? 0 }.max() ?? 0 }) {
                 logger.info("session limit reached", metadata: ["limit": "\(reached)"])
                 return finalize(limit: reached)
             }
@@ -355,13 +359,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             try closeFile(atLimit: limit != nil)
             var results = results()
             let outputs = egress.spec.outputs
-            if let upload = outputs.file?.upload, let writer, let target = writer.target, !results.files.isEmpty {
-                results.files[0] = FileUpload.upload(results.files[0], from: target, file: writer.file, to: upload,
-                                                     partSize: configuration.uploadPartSize, results: &results, logger: logger)
-            }
-            let wantsManifest = (outputs.file.map { !$0.disableManifest } ?? false) || (outputs.segments.map { !$0.disableManifest } ?? false)
-            if wantsManifest, let writer, let at = writer.target ?? writer.segments?.playlistTarget {
-                results.manifestLocation = try Manifest.write(for: egress, roomID: roomID, results: results, beside: writer.file, at: at)
+            if let writer {
+                FileUpload.uploadFiles(of: outputs, from: writer, results: &results, partSize: configuration.uploadPartSize, logger: logger)
+                results.manifestLocation = try Manifest.writeIfWanted(for: egress, roomID: roomID, results: results, writer: writer,
+                                                                      partSize: configuration.uploadPartSize, logger: logger) ?? ""
             }
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",

@@ -15,16 +15,16 @@ public struct SessionLimits: Sendable, Equatable {
     public init() {}
 
     /// The limits of an egress with `outputs`: the shortest duration among its outputs' (ns),
-    /// and the file's size if it has a file.
+    /// and the files' size if it has files (each one's).
     func applying(to outputs: Outputs) -> Applying {
         let durations: [Duration?] = [
-            outputs.file != nil ? fileOutputMaxDuration : nil,
+            outputs.files.isEmpty ? nil : fileOutputMaxDuration,
             outputs.stream != nil || outputs.websocketURL != nil ? streamOutputMaxDuration : nil,
-            outputs.segments != nil ? segmentOutputMaxDuration : nil,
+            outputs.segments.isEmpty ? nil : segmentOutputMaxDuration,
             outputs.images.isEmpty ? nil : imageOutputMaxDuration,
         ]
         return Applying(maxDuration: durations.compactMap { $0?.nanoseconds }.min(),
-                        maxFileSize: outputs.file != nil ? fileOutputMaxSize : nil)
+                        maxFileSize: outputs.files.isEmpty ? nil : fileOutputMaxSize)
     }
 
     /// The limits one egress has, worked out once.
@@ -32,7 +32,7 @@ public struct SessionLimits: Sendable, Equatable {
         let maxDuration: Int64?
         let maxFileSize: Int64?
 
-        /// Which limit a recording of `duration` ns, its file `fileSize` bytes, has reached, if one.
+        /// Which limit a recording of `duration` ns, its largest file `fileSize` bytes, has reached, if one.
         func reached(duration: Int64, fileSize: () -> Int64) -> String? {
             if let maxDuration, duration >= maxDuration {
                 return "the session's maximum duration of \(maxDuration / 1_000_000_000) s"

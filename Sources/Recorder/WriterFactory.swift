@@ -29,9 +29,6 @@ struct WriterFactory {
             // The URL's query may hold a token: only where it goes is logged.
             return (writer, ["websocket": HTTPURL(url).map { "\($0.host):\($0.port)" } ?? ""])
         }
-        if outputs.stream?.streamProtocol == .websocket {
-            throw RecorderError("stream_outputs over WEBSOCKET are not written yet; a Track egress's websocket_url is", code: 501)
-        }
         let named = tracks.video ?? tracks.audio.first
         let plan = try OutputPlan.make(spec: spec, video: tracks.video, hasAudio: !tracks.audio.isEmpty)
         let naming = FileNaming(roomName: spec.roomName, roomID: tracks.roomID,
@@ -40,19 +37,27 @@ struct WriterFactory {
                                 trackType: tracks.video != nil ? "video" : "audio",
                                 trackSource: "\(named?.source ?? .unknown)", now: Date())
         let targets = OutputTargets(outputDirectory: configuration.outputDirectory, naming: naming, defaultName: plan.defaultName)
-        let fileTarget = try outputs.file.flatMap { file in try plan.fileType.map { try targets.file(file, fileType: $0) } }
+        let files = try zip(outputs.files, plan.fileTypes).map { file, type in try targets.file(file, fileType: type) }
         let segments = try outputs.segments.map { output in
             let (prefix, playlist, live) = try targets.segments(output)
-            return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live, wallClockOrigin: wallClockOrigin)
+            return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live, wallClockOrigin: wallClockOrigin,
+                                   uploader: output.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize) })
         }
-        let liveStreams = streams.map { LiveStreamOutput(id: $0.id, url: $0.url, policy: configuration.streamRetry) }
+        // Streams over WEBSOCKET take the mix as PCM; the others (RTMP, SRT) encoded packets.
+        let overWebSocket = outputs.stream?.streamProtocol == .websocket
+        let liveStreams = overWebSocket ? [] : streams.map { LiveStreamOutput(id: $0.id, url: $0.url, policy: configuration.streamRetry) }
+        let webSockets = overWebSocket ? streams.map { WebSocketPCMOutput(id: $0.id, url: $0.url) } : []
         let size = plan.pictureSize
-        let thumbnails = try outputs.images.map { image in
-            try ThumbnailOutput(output: image, prefix: try targets.images(image), width: size.width, height: size.height,
-                                wallClockOrigin: wallClockOrigin)
+        let imagePrefixes = try outputs.images.map { try targets.images($0) }
+        // Filled, two outputs may name the same files: refused before anything is written.
+        try OutputTargets.checkDistinct(files: files, playlists: segments.flatMap { [$0.playlistTarget] + ($0.livePlaylistTarget.map { [$0] } ?? []) },
+                                        segmentPrefixes: segments.map(\.prefix), imagePrefixes: imagePrefixes)
+        let thumbnails = try zip(outputs.images, imagePrefixes).map { image, prefix in
+            try ThumbnailOutput(output: image, prefix: prefix, width: size.width, height: size.height, wallClockOrigin: wallClockOrigin,
+                                uploader: image.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize) })
         }
-        let writer = try plan.makeWriter(file: fileTarget, segments: segments, streams: liveStreams, thumbnails: thumbnails,
+        let writer = try plan.makeWriter(files: files, segments: segments, streams: liveStreams, webSockets: webSockets, thumbnails: thumbnails,
                                          staleAfter: configuration.staleVideoAfter.nanoseconds)
-        return (writer, ["file": fileTarget?.relative ?? "", "playlist": segments?.playlistPath ?? ""])
+        return (writer, ["files": files.map(\.relative).joined(separator: " "), "playlists": segments.map(\.playlistPath).joined(separator: " ")])
     }
 }

@@ -157,7 +157,8 @@ public final class EgressServer: Service {
         }
         let sessions = EgressStore(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
         let access = AccessControl(keys: keys)
-        let egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
+        var egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
+        egressConfiguration.defaultUpload = configuration.defaultStorage
         var services = [
             access.protect(EgressService(sessions: sessions, configuration: egressConfiguration).limitedService, AccessControl.egress,
                            before: AccessControl.egress),

@@ -45,6 +45,9 @@ public struct ServerConfiguration: Sendable {
     public var fileOutputMaxSize: Int64 = 0
     /// Uploads larger than this many MiB go to S3 in parts of this size (5 to 1024).
     public var uploadPartSizeMiB = 16
+    /// The default storage (LiveKit's `storage.s3`): outputs of a request that names no
+    /// storage are uploaded there. nil: they stay in the output directory.
+    public var defaultStorage: S3Upload?
 
     public init() {}
 }

@@ -136,6 +136,12 @@ public final class ConfinedFile: @unchecked Sendable {
         unlinkat(directory, name, 0)
     }
 
+    /// Removes the file named `name` (one name, not a path) from this file's directory.
+    public func removeSibling(named name: String) {
+        guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "/")), !PathText.isDot(name), !PathText.isDotDot(name) else { return }
+        unlinkat(directory, name, 0)
+    }
+
     /// Writes `bytes` at the end of the file, all of them.
     public func append(_ bytes: [UInt8]) throws(Failure) {
         var offset = 0

@@ -73,6 +73,21 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.uploadPartSize.help)
     var uploadPartSize: Int?
 
+    @Option(help: "Default storage: the S3 bucket outputs go to when a request names no storage. [EGRESS_S3_BUCKET]")
+    var s3Bucket: String?
+
+    @Option(help: "Its region. [EGRESS_S3_REGION, default us-east-1]")
+    var s3Region: String?
+
+    @Option(help: "S3-compatible storage's http(s)://host[:port]; without it, AWS. [EGRESS_S3_ENDPOINT]")
+    var s3Endpoint: String?
+
+    @Option(help: "Its access key. [EGRESS_S3_ACCESS_KEY, else AWS_ACCESS_KEY_ID]")
+    var s3AccessKey: String?
+
+    @Flag(help: "Address the bucket as endpoint/bucket rather than bucket.endpoint. [EGRESS_S3_FORCE_PATH_STYLE=true]")
+    var s3ForcePathStyle = false
+
     @Option(help: "API keys and secrets, \"key1: secret1, key2: secret2\". [LIVEKIT_KEYS]")
     var keys: String?
 
@@ -139,6 +154,7 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
                                                           2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))
         configuration.keys = try loadKeys()
+        configuration.defaultStorage = try loadStorage()
         configuration.webhooks.urls = webhookUrl.isEmpty
             ? (try Environment.value(nil as String?, "EGRESS_WEBHOOK_URLS", flag: "--webhook-url") ?? "").split(separator: ",").map(String.init)
             : webhookUrl
@@ -183,6 +199,38 @@ extension EgressServerCommand {
             throw ValidationError("API keys: \(error)")
         }
         return dev ? .development : nil
+    }
+}
+
+extension EgressServerCommand {
+    /// The default storage: --s3-bucket (or EGRESS_S3_BUCKET) and its credentials. The secret
+    /// is read from the environment only (EGRESS_S3_SECRET, else AWS_SECRET_ACCESS_KEY), never
+    /// from a flag other users could see in the process list.
+    func loadStorage() throws -> S3Upload? {
+        guard let bucket = try Environment.value(s3Bucket, "EGRESS_S3_BUCKET", flag: "--s3-bucket") else { return nil }
+        let accessKey = try Environment.value(s3AccessKey, "EGRESS_S3_ACCESS_KEY", flag: "--s3-access-key")
+            ?? Environment.value(nil as String?, "AWS_ACCESS_KEY_ID", flag: "--s3-access-key") ?? ""
+        let secret = try Environment.value(nil as String?, "EGRESS_S3_SECRET", flag: "EGRESS_S3_SECRET")
+            ?? Environment.value(nil as String?, "AWS_SECRET_ACCESS_KEY", flag: "EGRESS_S3_SECRET") ?? ""
+        let region = try Environment.value(s3Region, "EGRESS_S3_REGION", flag: "--s3-region") ?? ""
+        let endpoint = try Environment.value(s3Endpoint, "EGRESS_S3_ENDPOINT", flag: "--s3-endpoint") ?? ""
+        let pathStyle = try s3ForcePathStyle || (Environment.value(nil as Bool?, "EGRESS_S3_FORCE_PATH_STYLE", flag: "--s3-force-path-style") ?? false)
+        guard !accessKey.isEmpty, !secret.isEmpty else {
+            throw ValidationError("--s3-bucket needs an access key (--s3-access-key, EGRESS_S3_ACCESS_KEY) and a secret (EGRESS_S3_SECRET)")
+        }
+        // Letters, digits, "-", "_" and ".": it becomes part of a host name or a path.
+        let bucketBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
+        guard !bucket.isEmpty, bucket.utf8.allSatisfy(bucketBytes.contains) else {
+            throw ValidationError("--s3-bucket \(bucket) is not a bucket name")
+        }
+        for (flag, value) in [("--s3-access-key", accessKey), ("EGRESS_S3_SECRET", secret), ("--s3-region", region), ("--s3-endpoint", endpoint)]
+        where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) || value.utf8.count > S3Upload.maxFieldLength {
+            throw ValidationError("\(flag) has a control character or is over \(S3Upload.maxFieldLength) bytes")
+        }
+        if !endpoint.isEmpty, !(endpoint.lowercased().hasPrefix("http://") || endpoint.lowercased().hasPrefix("https://")) {
+            throw ValidationError("--s3-endpoint \(endpoint) is not an http:// or https:// URL")
+        }
+        return S3Upload(accessKey: accessKey, secret: secret, region: region, endpoint: endpoint, bucket: bucket, forcePathStyle: pathStyle)
     }
 }
 

@@ -87,7 +87,8 @@ def test_secrets_in_stream_urls_are_redacted_in_the_echo(api, stubs):
     ("StartParticipantEgress", dict(identity=""), "request has missing or invalid field: identity"),
     ("StartParticipantEgress", dict(room_name=""), "request has missing or invalid field: room_name"),
     ("StartParticipantEgress", dict(file_outputs=[]), "request has missing or invalid field: output"),
-    ("StartParticipantEgress", dict(file_outputs=lambda: [mp4(), mp4()]), "request has missing or invalid field: multiple file outputs"),
+    ("StartParticipantEgress", dict(file_outputs=lambda: [mp4(), mp4()]),
+     "request has missing or invalid field: filepath (two outputs write rec/{room_name}.mp4)"),
 ])
 def test_participant_validation_errors(api, stubs, method, request_kw, message):
     request_kw = {k: v() if callable(v) else v for k, v in request_kw.items()}

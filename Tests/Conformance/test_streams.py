@@ -266,7 +266,6 @@ def test_a_stream_whose_server_never_answers_fails_alone(server, stubs, api, rtm
 
 
 @pytest.mark.parametrize("request_fields, field", [
-    ({"preset": 0, "file_outputs": "ogg"}, "file_type"),
     ({"preset": "PASSTHROUGH"}, "stream_outputs"),
 ])
 def test_what_a_stream_cannot_go_with_is_refused(server, stubs, api, rtmp, request_fields, field):
@@ -274,8 +273,6 @@ def test_what_a_stream_cannot_go_with_is_refused(server, stubs, api, rtmp, reque
     before = api.ListEgress(e.ListEgressRequest(), timeout=10).items
     request = e.ParticipantEgressRequest(room_name="r-refused", identity="x",
                                          stream_outputs=[e.StreamOutput(protocol=e.RTMP, urls=[rtmp.url("k")])])
-    if request_fields.get("file_outputs") == "ogg":
-        request.file_outputs.append(e.EncodedFileOutput(file_type=e.OGG))
     if request_fields.get("preset") == "PASSTHROUGH":
         request.preset = e.PASSTHROUGH
     with pytest.raises(grpc.RpcError) as refused:

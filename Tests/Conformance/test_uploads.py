@@ -2,15 +2,21 @@
 with boto3 — the object's bytes are the file's, its metadata, tagging and content disposition
 are set, the result's location is its URL and the local copy is gone; a wrong secret keeps the
 local file, says why and sets backup_storage_used; secrets never come back; other providers and
-hostile fields are refused at the request."""
+hostile fields are refused at the request. HLS segments, playlists and thumbnails go up as they
+are written (a failed upload keeps them all, playable); the server's default storage takes the
+outputs of requests that name none."""
+import os
+import subprocess
 import time
 
 import grpc
 import pytest
 
+from conftest import BINARY
 from media import Publisher, probe
 from s3_server import S3Server
 from test_recording import stop_and_finish, wait_for
+from test_segments import entries
 
 
 @pytest.fixture
@@ -138,3 +144,110 @@ def test_other_providers_are_refused_by_name(server, stubs, api):
         with pytest.raises(grpc.RpcError) as refused:
             api.StartParticipantEgress(e.ParticipantEgressRequest(room_name="r", identity="x", file_outputs=[output]), timeout=10)
         assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED and refused.value.details().startswith(name), refused.value.details()
+
+
+def bucket_keys(s3, prefix):
+    return sorted(o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket, Prefix=prefix).get("Contents", []))
+
+
+def test_hls_and_thumbnails_go_up_as_they_are_written(server, stubs, api, s3, tmp_path):
+    """Segments, both playlists and images reach the bucket while the egress records; at the end
+    the results and the manifest name the bucket's URLs, the bucket's playlist plays, and the
+    local copies are gone."""
+    e = stubs.egress
+    upload = s3.upload(stubs)
+    alice = Publisher(server, stubs, "r-s3-hls", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-s3-hls", identity="alice", preset=e.H264_720P_30,
+            segment_outputs=[e.SegmentedFileOutput(filename_prefix="s3hls/{room_name}/seg", playlist_name="index.m3u8",
+                                                   live_playlist_name="live.m3u8", segment_duration=2, s3=upload)],
+            image_outputs=[e.ImageOutput(capture_interval=2, width=320, height=180, filename_prefix="s3img/{room_name}", s3=upload)]),
+            timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        # While recording: segments and the playlists are in the bucket already.
+        deadline = time.monotonic() + 15
+        while not {"s3hls/r-s3-hls/seg_00001.ts", "s3hls/r-s3-hls/index.m3u8", "s3hls/r-s3-hls/live.m3u8"} <= set(bucket_keys(s3, "s3hls/")):
+            assert time.monotonic() < deadline, bucket_keys(s3, "s3hls/")
+            time.sleep(0.2)
+        assert any(k.endswith(".jpeg") for k in bucket_keys(s3, "s3img/"))
+        assert started.participant.segment_outputs[0].s3.secret == "{secret}"
+        time.sleep(2)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+    assert info.status == e.EGRESS_COMPLETE and not info.backup_storage_used, info.details
+    [segments] = info.segment_results
+    base = f"{s3.endpoint}/{s3.bucket}/s3hls/r-s3-hls"
+    assert (segments.playlist_location, segments.live_playlist_location) == (f"{base}/index.m3u8", f"{base}/live.m3u8")
+    keys = bucket_keys(s3, "s3hls/")
+    playlist = s3.client.get_object(Bucket=s3.bucket, Key="s3hls/r-s3-hls/index.m3u8")["Body"].read().decode()
+    assert "#EXT-X-ENDLIST" in playlist
+    listed = [uri for _, uri in entries(playlist)]
+    assert len(listed) == segments.segment_count >= 3 and all(f"s3hls/r-s3-hls/{uri}" in keys for uri in listed), (listed, keys)
+    # What is in the bucket plays: the playlist and its segments, downloaded.
+    for key in keys:
+        s3.client.download_file(s3.bucket, key, str(tmp_path / key.rsplit("/", 1)[1]))
+    streams, fmt = probe(tmp_path / "index.m3u8")
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"] and float(fmt["duration"]) > 5
+    [images] = info.image_results
+    jpegs = bucket_keys(s3, "s3img/")
+    assert len(jpegs) == images.image_count >= 3 and all(k.endswith(".jpeg") for k in jpegs), jpegs
+    head = s3.client.head_object(Bucket=s3.bucket, Key=jpegs[0])
+    assert head["ContentType"] == "image/jpeg"
+    # Uploaded: nothing is left in the output directory but the directories.
+    for directory in ("s3hls", "s3img"):
+        left = [p for p in (server.output_dir / directory).rglob("*") if p.is_file()]
+        assert left == [], left
+    assert info.manifest_location == f"{base}/{info.egress_id}.json"
+    manifest = s3.client.get_object(Bucket=s3.bucket, Key=f"s3hls/r-s3-hls/{info.egress_id}.json")["Body"].read().decode()
+    assert f"{base}/index.m3u8" in manifest and '"image_count"' in manifest
+
+
+def test_a_failed_hls_upload_keeps_every_segment_playable(server, stubs, api, s3):
+    e = stubs.egress
+    alice = Publisher(server, stubs, "r-s3-hls-bad", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-s3-hls-bad", identity="alice", preset=e.H264_720P_30,
+            segment_outputs=[e.SegmentedFileOutput(filename_prefix="s3hlsbad/seg", segment_duration=2,
+                                                   s3=s3.upload(stubs, secret="not-the-secret"))]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(5)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+    assert info.status == e.EGRESS_COMPLETE and info.backup_storage_used
+    assert "SignatureDoesNotMatch" in info.details and "kept" in info.details, info.details
+    [segments] = info.segment_results
+    local = server.output_dir / "s3hlsbad/seg.m3u8"
+    assert segments.playlist_location == str(local)
+    listed = entries(local.read_text())
+    assert len(listed) == segments.segment_count >= 2 and all((local.parent / uri).exists() for _, uri in listed)
+    streams, fmt = probe(local)
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"] and float(fmt["duration"]) > 3.5
+    assert bucket_keys(s3, "s3hlsbad/") == []
+
+
+def test_the_servers_default_storage_takes_outputs_that_name_none(fresh_server, stubs, s3):
+    """--s3-bucket and friends, the secret from the environment only: a request without `s3`
+    goes to that bucket; the credentials are neither echoed nor logged."""
+    server = fresh_server("--s3-bucket", s3.bucket, "--s3-endpoint", s3.endpoint, "--s3-access-key", s3.access_key,
+                          "--s3-region", "us-east-1", "--s3-force-path-style", env={"EGRESS_S3_SECRET": s3.secret})
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    started, info = record(server, stubs, api, "r-s3-default", stubs.egress.EncodedFileOutput(filepath="default/{room_name}.mp4"), 3)
+    [file] = info.file_results
+    assert file.location == f"{s3.endpoint}/{s3.bucket}/default/r-s3-default.mp4", info.details
+    assert s3.client.head_object(Bucket=s3.bucket, Key="default/r-s3-default.mp4")["ContentLength"] == file.size
+    assert not (server.output_dir / "default/r-s3-default.mp4").exists()
+    for text in (str(started), str(info), server.log_text()):
+        assert s3.secret not in text and s3.access_key not in text
+
+
+def test_default_storage_without_its_secret_does_not_start(s3, tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("EGRESS_", "AWS_"))}
+    ran = subprocess.run([str(BINARY), "--dev", "--port", "0", "--output-dir", str(tmp_path), "--s3-bucket", s3.bucket,
+                          "--s3-access-key", s3.access_key], capture_output=True, text=True, timeout=30, env=environment)
+    assert ran.returncode != 0 and "EGRESS_S3_SECRET" in ran.stderr, ran.stderr

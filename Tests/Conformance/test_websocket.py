@@ -105,6 +105,8 @@ def test_the_microphone_as_pcm_with_mute_messages(server, stubs, api):
         time.sleep(0.5)
         receiver.stop()
     assert receiver.headers["Content-Type"] == "audio/x-raw"
+    # The query (where a token would go) is sent to the server, and not echoed.
+    assert started.track.websocket_url == receiver.url("/transcribe?lang={lang}")
     assert {len(m) for m in receiver.binary} == {1920}  # 10 ms of s16le stereo at 48 kHz
     pcm = receiver.pcm()
     # As long as the egress was recording (11 s), at the recording's pace.
@@ -181,3 +183,62 @@ def test_a_server_that_stops_reading_is_cut_off_without_the_memory_growing(serve
     assert receiver.connected.is_set()
     assert "not reading" in info.error and info.error_code == 503, info
     assert growth < 20, growth
+
+
+def test_a_participants_mix_to_websocket_stream_outputs(server, stubs, api):
+    """`stream_outputs` over WEBSOCKET on a Participant egress: the mix as the same PCM, beside an
+    OGG file from the same decode; the mute messages; UpdateStream adds a second WebSocket and
+    removes the first (closed normally), each listed in `stream_results`."""
+    e = stubs.egress
+    first, second = Receiver(), Receiver()
+    alice = Publisher(server, stubs, "r-ws-mix", "alice")
+    audio = alice.publish("audio")
+    alice.send(audio)
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-ws-mix", identity="alice",
+            file_outputs=[e.EncodedFileOutput(file_type=e.OGG, filepath="wsmix/{room_name}")],
+            stream_outputs=[e.StreamOutput(protocol=e.WEBSOCKET, urls=[first.url("/a?token=t1")])]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(3)
+        alice.mute(audio)
+        time.sleep(2)
+        alice.mute(audio, muted=False)
+        api.UpdateStream(e.UpdateStreamRequest(egress_id=started.egress_id, add_output_urls=[second.url("/b")]), timeout=10)
+        time.sleep(3)
+        api.UpdateStream(e.UpdateStreamRequest(egress_id=started.egress_id, remove_output_urls=[first.url("/a?token=t1")]), timeout=10)
+        time.sleep(3)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+        time.sleep(0.5)
+        first.stop()
+        second.stop()
+    assert info.status == e.EGRESS_COMPLETE, (info.error, info.details)
+    assert {len(m) for m in first.binary} == {1920} and first.headers["Content-Type"] == "audio/x-raw"
+    assert [t for _, t in first.texts] == ['{"muted":true}', '{"muted":false}'], first.texts
+    assert first.close_code == 1000 and second.close_code == 1000
+    beeps, _ = onsets(first.pcm())
+    gaps = np.diff(beeps)
+    assert len(beeps) >= 5 and sum(abs(g - 1.0) < 0.05 for g in gaps) >= len(gaps) - 2, gaps
+    # The second got the mix from when it was added: about the last 6 s.
+    later = len(second.pcm()) / 48000
+    assert 4.5 < later < 8, later
+    beeps, _ = onsets(second.pcm())
+    assert len(beeps) >= 4, beeps
+    # The token in the query is not echoed.
+    assert "token=t1" not in str(info) and info.participant.stream_outputs[0].urls == [first.url("/a?token={token}")]
+    urls = {s.url: s for s in info.stream_results}
+    assert urls[first.url("/a?token={token}")].status == e.StreamInfo.FINISHED
+    assert urls[second.url("/b")].status == e.StreamInfo.FINISHED
+    [file] = info.file_results
+    assert file.filename == "wsmix/r-ws-mix.ogg" and file.size > 0
+
+
+def test_a_websocket_stream_of_a_composite_with_video_is_refused(server, stubs, api):
+    e = stubs.egress
+    with pytest.raises(grpc.RpcError) as refused:
+        api.StartTrackCompositeEgress(e.TrackCompositeEgressRequest(
+            room_name="r-ws-video", audio_track_id="TR_a", video_track_id="TR_v",
+            stream_outputs=[e.StreamOutput(protocol=e.WEBSOCKET, urls=["ws://127.0.0.1:9/x"])]), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "websocket" in refused.value.details(), refused.value.details()

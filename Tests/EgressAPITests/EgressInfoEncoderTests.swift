@@ -12,7 +12,7 @@ import Testing
         request.set("room_name", "lobby")
         request.set("track_id", "TR_1")
         let spec = EgressSpec(roomName: "lobby", source: .track(trackID: "TR_1"), encoding: .passthrough,
-                              outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
+                              outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
         let record = try sessions.start(spec, request: .init(kind: .track, encoded: request.encoded()))
         let info = try ProtoMessage(decoding: Livekit_EgressInfo(record).wireBytes(), as: ProtoMessage("livekit.EgressInfo").descriptor)
         #expect(info.string("egress_id") == record.id)
@@ -31,8 +31,13 @@ import Testing
         ("srt://host:9000", "srt://host:9000"),
         ("mux://sk_123", "mux://{stream_key}"),
         ("TWITCH://live_123", "twitch://{stream_key}"),
+        ("srt://host:9000?streamid=room&passphrase=hunter2hunter2", "srt://host:9000?streamid=room&passphrase={passphrase}"),
+        ("SRT://host:9000?PassPhrase=x#f", "SRT://host:9000?PassPhrase={PassPhrase}#f"),
+        ("wss://asr.example/v1?token=abc&lang=en", "wss://asr.example/v1?token={token}&lang={lang}"),
+        ("ws://h/p?a%20b=1&flag", "ws://h/p?a%20b={redacted}&flag"),
+        ("ws://h/p", "ws://h/p"),
     ])
-    func rtmpStreamKeysAreRedacted(url: String, redacted: String) {
+    func streamSecretsAreRedacted(url: String, redacted: String) {
         #expect(StreamKey.redacted(url) == redacted)
     }
 

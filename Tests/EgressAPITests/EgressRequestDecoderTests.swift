@@ -28,7 +28,7 @@ import Testing
         #expect(spec.roomName == "lobby")
         #expect(spec.source == .participant(identity: "alice", screenShare: true))
         #expect(spec.encoding == .transcode(.default))
-        #expect(spec.outputs.file == FileOutput(fileType: nil, path: "rec/{room_name}.mp4", disableManifest: false))
+        #expect(spec.outputs.files == [FileOutput(fileType: nil, path: "rec/{room_name}.mp4", disableManifest: false)])
     }
 
     @Test(arguments: [(Int32(1), 1280, 720, 60, 4500), (4, 720, 1280, 30, 3000), (7, 1080, 1920, 60, 6000)])
@@ -61,7 +61,7 @@ import Testing
         file.fileType = .ogg
         request.output = .file(file)
         let spec = try decoder.trackComposite(request)
-        #expect(spec.outputs.file?.fileType == .ogg)
+        #expect(spec.outputs.files.first?.fileType == .ogg)
         #expect(spec.recordsVideo == false)
     }
 

@@ -33,9 +33,9 @@ import Testing
 
     @Test func routingSendsAMonoMixToOneSide() {
         let stereo: [Float] = [1, 0, 0.5, 0.5]
-        #expect(TranscodingWriter.route(stereo, to: .left) == [0.5, 0, 0.5, 0])
-        #expect(TranscodingWriter.route(stereo, to: .right) == [0, 0.5, 0, 0.5])
-        #expect(TranscodingWriter.route(stereo, to: .both) == stereo)
+        #expect(AudioMix.route(stereo, to: .left) == [0.5, 0, 0.5, 0])
+        #expect(AudioMix.route(stereo, to: .right) == [0, 0.5, 0, 0.5])
+        #expect(AudioMix.route(stereo, to: .both) == stereo)
     }
 
     @Test func samplesBeforeWhatWasWrittenAreDropped() {

@@ -42,7 +42,7 @@ final class ScriptedBackend: EgressBackend {
 
     func spec(room: String = "lobby") -> EgressSpec {
         EgressSpec(roomName: room, source: .participant(identity: "alice", screenShare: false), encoding: .transcode(.default),
-                   outputs: Outputs(file: FileOutput(fileType: nil, path: "", disableManifest: false)))
+                   outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
     }
 
     var echo: EgressRecord.EchoedRequest { .init(kind: .participant, encoded: []) }

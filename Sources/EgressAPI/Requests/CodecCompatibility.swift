@@ -46,14 +46,6 @@ enum CodecCompatibility {
                 }
             }
         }
-        // One audio encoder feeds every output: a live stream's AAC cannot go into OGG or MP3.
-        if let file = outputs.file, outputs.carriesLiveStream, case .transcode(let settings) = encoding {
-            let type = file.container(recordsVideo: recordsVideo, audioCodec: settings.audioCodec, besideStream: true)
-            guard type == .mp4 else {
-                throw RequestErrors.invalidField("file_type", "an \(type.rawValue.uppercased()) file cannot be written beside an RTMP or SRT stream, "
-                    + "which carries AAC audio from the same encoder; record MP4")
-            }
-        }
         if case .transcode = encoding, !outputs.images.isEmpty {
             try require("mjpeg", for: "image/jpeg", in: capabilities)
         }
@@ -82,7 +74,7 @@ enum CodecCompatibility {
 
     private static func formats(of outputs: Outputs, settings: EncodingSettings?, recordsVideo: Bool) -> [Format] {
         var formats: [Format] = []
-        if let file = outputs.file {
+        for file in outputs.files {
             let type = file.container(recordsVideo: recordsVideo, audioCodec: settings?.audioCodec, besideStream: outputs.carriesLiveStream)
             switch type {
             case .mp4: formats.append(Format(name: "video/mp4", audio: [.aac, .opus], video: [.h264], muxer: "mp4"))
@@ -95,10 +87,11 @@ enum CodecCompatibility {
             switch stream.streamProtocol {
             case .rtmp: formats.append(Format(name: "rtmp", audio: [.aac], video: [.h264], muxer: "flv"))
             case .srt: formats.append(Format(name: "srt", audio: [.aac], video: [.h264], muxer: "mpegts"))
-            case .websocket: formats.append(Format(name: "websocket", audio: [.opus, .aac], video: [], muxer: "ogg"))
+            // Raw PCM of the mix: any audio codec asked for the other outputs; no video.
+            case .websocket: formats.append(Format(name: "websocket", audio: [.opus, .aac, .mp3], video: [], muxer: "ogg"))
             }
         }
-        if outputs.segments != nil {
+        if !outputs.segments.isEmpty {
             // MPEG-TS segments; the playlists are written here, not by FFmpeg's hls muxer.
             formats.append(Format(name: "application/x-mpegurl", audio: [.aac], video: [.h264], muxer: "mpegts"))
         }

@@ -9,7 +9,9 @@ import Support
 struct EgressRequestDecoder {
     let configuration: EgressAPIConfiguration
 
-    private var outputs: OutputsDecoder { OutputsDecoder(outputDirectory: configuration.outputDirectory) }
+    private var outputs: OutputsDecoder {
+        OutputsDecoder(outputDirectory: configuration.outputDirectory, defaultUpload: configuration.defaultUpload)
+    }
 
     func participant(_ request: Livekit_ParticipantEgressRequest) throws(RPCError) -> EgressSpec {
         guard !request.identity.isEmpty else { throw RequestErrors.invalidField("identity") }
@@ -119,7 +121,10 @@ struct EgressRequestDecoder {
     }
 
     private func check(_ spec: EgressSpec, videoIsOptional: Bool) throws(RPCError) {
-        if spec.encoding == .passthrough, spec.outputs.segments != nil {
+        if spec.encoding == .passthrough, spec.outputs.files.count > 1 {
+            throw RequestErrors.invalidField("file_outputs", "PASSTHROUGH writes the track as it came into one file; encode to write several")
+        }
+        if spec.encoding == .passthrough, !spec.outputs.segments.isEmpty {
             throw RequestErrors.invalidField("segment_outputs", "HLS segments are encoded, and PASSTHROUGH encodes nothing; use a preset or advanced options")
         }
         if spec.encoding == .passthrough, !spec.outputs.images.isEmpty {
@@ -143,13 +148,13 @@ struct EgressRequestDecoder {
         case .track(let trackID): known.append(("{track_id}", trackID))
         case .trackComposite, .media: break
         }
-        var paths: [(field: String, path: String)] = []
-        if let file = spec.outputs.file { paths.append(("filepath", file.path)) }
-        if let segments = spec.outputs.segments {
+        var paths: [(field: String, path: String)] = spec.outputs.files.map { ("filepath", $0.path) }
+        for segments in spec.outputs.segments {
             paths += [("filename_prefix", segments.filenamePrefix), ("playlist_name", segments.playlistName),
                       ("live_playlist_name", segments.livePlaylistName)]
         }
         paths += spec.outputs.images.map { ("filename_prefix", $0.filenamePrefix) }
+        try checkDistinct(spec.outputs)
         for (field, path) in paths {
             // An empty path, or a directory, gets a default name when the file is made.
             let given = PathText.endsWithSlash(path) ? String(decoding: path.utf8.dropLast(), as: UTF8.self) : path
@@ -158,5 +163,21 @@ struct EgressRequestDecoder {
                 throw RequestErrors.invalidField(field, problem.description)
             }
         }
+    }
+
+    /// Two outputs of one kind may not write the same files: the same file path, segment prefix
+    /// or playlist, or the same image prefix (as given; what the templates make is checked again
+    /// when they are filled).
+    private func checkDistinct(_ outputs: Outputs) throws(RPCError) {
+        func check(_ names: [String], field: String) throws(RPCError) {
+            var seen = Set<String>()
+            for name in names where !name.isEmpty && !PathText.endsWithSlash(name) {
+                guard seen.insert(name).inserted else { throw RequestErrors.invalidField(field, "two outputs write \(name)") }
+            }
+        }
+        try check(outputs.files.map(\.path), field: "filepath")
+        try check(outputs.segments.map(\.filenamePrefix), field: "filename_prefix")
+        try check(outputs.segments.flatMap { [$0.playlistName, $0.livePlaylistName] }, field: "playlist_name")
+        try check(outputs.images.map(\.filenamePrefix), field: "filename_prefix")
     }
 }

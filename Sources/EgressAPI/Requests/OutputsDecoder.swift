@@ -4,11 +4,13 @@ import RPC
 import SessionManager
 import Support
 
-/// Reads the outputs of a request into `Outputs`: at most one file, one stream and one
-/// segmented output, any number of image outputs, paths confined to the output directory, and
-/// only local storage.
+/// Reads the outputs of a request into `Outputs`: up to `Outputs.maxPerKind` files, segmented
+/// outputs and image outputs, one stream output (with its URLs), paths confined to the output
+/// directory, uploads to S3 only.
 struct OutputsDecoder {
     let outputDirectory: String
+    /// The server's storage, for the outputs a request gives none.
+    var defaultUpload: S3Upload? = nil
 
     // MARK: Legacy requests (file_outputs, stream_outputs, segment_outputs, image_outputs)
 
@@ -38,22 +40,22 @@ struct OutputsDecoder {
 
     /// The encoded outputs of a Participant / TrackComposite request.
     func encodedOutputs(_ request: EncodedOutputs, recordsVideo: Bool) throws(RPCError) -> Outputs {
+        guard request.streams.count <= 1 else { throw RequestErrors.invalidField("stream_outputs", "more than one; list every URL in one") }
+        try Self.checkCount(request.files.count, field: "file_outputs")
+        try Self.checkCount(request.segments.count, field: "segment_outputs")
+        try Self.checkCount(request.images.count, field: "image_outputs")
         var outputs = Outputs()
-        guard request.files.count <= 1 else { throw RequestErrors.invalidField("multiple file outputs") }
-        guard request.streams.count <= 1 else { throw RequestErrors.invalidField("multiple stream outputs") }
-        guard request.segments.count <= 1 else { throw RequestErrors.invalidField("multiple segmented file outputs") }
-
-        if let file = request.files.first {
-            outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
-                                          upload: try upload(file.output.map(Upload.init)))
+        outputs.files = try request.files.map { file throws(RPCError) in
+            try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
+                           upload: try upload(file.output.map(Upload.init)) ?? defaultUpload)
         }
-        if let stream = request.streams.first {
-            outputs.stream = try streamOutput(stream)
+        outputs.stream = try request.streams.first.map { stream throws(RPCError) in try streamOutput(stream) }
+        outputs.segments = try request.segments.map { segments throws(RPCError) in
+            try segmentsOutput(segments, upload: try upload(segments.output.map(Upload.init)) ?? defaultUpload)
         }
-        if let segment = request.segments.first {
-            outputs.segments = try segmentsOutput(segment)
+        outputs.images = try request.images.map { image throws(RPCError) in
+            try imageOutput(image, upload: try upload(image.output.map(Upload.init)) ?? defaultUpload)
         }
-        outputs.images = try request.images.map { image throws(RPCError) in try imageOutput(image) }
         try checkShape(outputs, recordsVideo: recordsVideo)
         return outputs
     }
@@ -61,32 +63,39 @@ struct OutputsDecoder {
     // MARK: The unified request (repeated Output)
 
     func unifiedOutputs(_ list: [Livekit_Output], storage: Livekit_StorageConfig?, recordsVideo: Bool) throws(RPCError) -> Outputs {
-        // The request's storage is for the outputs that name none of their own.
-        let requestStorage = try upload(storage?.provider.map(Upload.init))
+        // The request's storage is for the outputs that name none of their own; the server's
+        // default storage for the outputs of a request that names none at all.
+        let requestStorage = try upload(storage?.provider.map(Upload.init)) ?? defaultUpload
         var outputs = Outputs()
         for output in list {
             let storage = try upload(output.storage?.provider.map(Upload.init)) ?? requestStorage
             switch output.config {
             case .file(let file)?:
-                guard outputs.file == nil else { throw RequestErrors.invalidField("multiple file outputs") }
-                outputs.file = try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
-                                              upload: storage)
+                outputs.files.append(try fileOutput(fileType: file.fileType, path: file.filepath, disableManifest: file.disableManifest,
+                                                    upload: storage))
             case .stream(let stream)?:
-                guard outputs.stream == nil else { throw RequestErrors.invalidField("multiple stream outputs") }
+                guard outputs.stream == nil else { throw RequestErrors.invalidField("outputs.stream", "more than one; list every URL in one") }
                 outputs.stream = try streamOutput(stream)
             case .segments(let segments)?:
-                guard outputs.segments == nil else { throw RequestErrors.invalidField("multiple segmented file outputs") }
-                try uploadNotYet(storage, of: "segment_outputs")
-                outputs.segments = try segmentsOutput(segments)
+                outputs.segments.append(try segmentsOutput(segments, upload: storage))
             case .images(let images)?:
-                try uploadNotYet(storage, of: "image_outputs")
-                outputs.images.append(try imageOutput(images))
+                outputs.images.append(try imageOutput(images, upload: storage))
             case nil:
                 throw RequestErrors.invalidField("output", "an output sets none of file, stream, segments, images")
             }
         }
+        try Self.checkCount(outputs.files.count, field: "outputs.file")
+        try Self.checkCount(outputs.segments.count, field: "outputs.segments")
+        try Self.checkCount(outputs.images.count, field: "outputs.images")
         try checkShape(outputs, recordsVideo: recordsVideo)
         return outputs
+    }
+
+    /// At most `Outputs.maxPerKind` outputs of one kind.
+    private static func checkCount(_ count: Int, field: String) throws(RPCError) {
+        guard count <= Outputs.maxPerKind else {
+            throw RequestErrors.invalidField(field, "\(count) outputs; at most \(Outputs.maxPerKind) of one kind are allowed")
+        }
     }
 
     // MARK: Track egress (DirectFileOutput or websocket_url)
@@ -94,8 +103,9 @@ struct OutputsDecoder {
     func directOutput(_ output: Livekit_TrackEgressRequest.OneOf_Output?) throws(RPCError) -> Outputs {
         switch output {
         case .file(let file)?:
-            return Outputs(file: FileOutput(fileType: nil, path: try confined(file.filepath, field: "filepath"),
-                                            disableManifest: file.disableManifest, upload: try upload(file.output.map(Upload.init))))
+            return Outputs(files: [FileOutput(fileType: nil, path: try confined(file.filepath, field: "filepath"),
+                                              disableManifest: file.disableManifest,
+                                              upload: try upload(file.output.map(Upload.init)) ?? defaultUpload)])
         case .websocketUrl(let url)?:
             try Self.checkURL(url, schemes: ["ws", "wss"], field: "websocket_url")
             guard url.utf8.count <= StreamOutput.maxURLLength, HTTPURL(url) != nil else {
@@ -156,8 +166,7 @@ struct OutputsDecoder {
         }
     }
 
-    private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput) throws(RPCError) -> SegmentsOutput {
-        try uploadNotYet(try upload(segments.output.map(Upload.init)), of: "segment_outputs")
+    private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput, upload: S3Upload?) throws(RPCError) -> SegmentsOutput {
         switch segments.protocol {
         case .defaultSegmentedFileProtocol, .hlsProtocol: break
         case .hlsFmp4Protocol:
@@ -196,11 +205,11 @@ struct OutputsDecoder {
             livePlaylistName: live,
             segmentDuration: duration == 0 ? 4 : duration,
             timestampSuffix: timestamp,
-            disableManifest: segments.disableManifest)
+            disableManifest: segments.disableManifest,
+            upload: upload)
     }
 
-    private func imageOutput(_ image: Livekit_ImageOutput) throws(RPCError) -> ImageOutput {
-        try uploadNotYet(try upload(image.output.map(Upload.init)), of: "image_outputs")
+    private func imageOutput(_ image: Livekit_ImageOutput, upload: S3Upload?) throws(RPCError) -> ImageOutput {
         for (dimension, value) in [("width", image.width), ("height", image.height)] {
             guard value == 0 || (value >= 16 && value <= ImageOutput.maxDimension && value % 2 == 0) else {
                 throw RequestErrors.invalidField(dimension, "\(value) is not an even number of pixels from 16 to \(ImageOutput.maxDimension)")
@@ -219,7 +228,7 @@ struct OutputsDecoder {
             throw RequestErrors.invalidField("filename_prefix", "an image's name, with its suffix, would be over \(OutputPath.maxComponentLength) bytes")
         }
         return ImageOutput(captureInterval: interval == 0 ? 10 : interval, width: image.width, height: image.height,
-                           filenamePrefix: prefix, suffix: suffix, disableManifest: image.disableManifest)
+                           filenamePrefix: prefix, suffix: suffix, disableManifest: image.disableManifest, upload: upload)
     }
 
     // MARK: Checks
@@ -227,7 +236,7 @@ struct OutputsDecoder {
     /// An output list that records nothing, or images of an audio-only egress, is refused.
     private func checkShape(_ outputs: Outputs, recordsVideo: Bool) throws(RPCError) {
         if !outputs.images.isEmpty, !recordsVideo { throw RequestErrors.invalidField("audio_only", "image outputs need video") }
-        if let stream = outputs.stream, stream.urls.isEmpty, outputs.file == nil, outputs.segments == nil, outputs.images.isEmpty {
+        if let stream = outputs.stream, stream.urls.isEmpty, outputs.files.isEmpty, outputs.segments.isEmpty, outputs.images.isEmpty {
             throw RequestErrors.invalidField("stream url")
         }
         if outputs.isEmpty { throw RequestErrors.invalidField("output") }
@@ -338,13 +347,6 @@ struct OutputsDecoder {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
             || byte == UInt8(ascii: ".")
-    }
-
-    /// Uploads of segments and images are not done yet: refused naming the output.
-    private func uploadNotYet(_ upload: S3Upload?, of output: String) throws(RPCError) {
-        if upload != nil {
-            throw RPCError.unimplemented("s3 uploads of \(output) are not implemented yet; file outputs are uploaded")
-        }
     }
 
     private static func checkURL(_ url: String, schemes: [String], field: String) throws(RPCError) {

@@ -4,12 +4,15 @@ import SessionManager
 
 /// What is echoed back of a request loses its secrets, as LiveKit's egress does: the key of an
 /// RTMP stream URL becomes `{stream_key}`; an S3 upload's access key, secret and session token
-/// become `{access_key}`, `{secret}`, `{session_token}`.
+/// become `{access_key}`, `{secret}`, `{session_token}`. Beyond LiveKit: an SRT passphrase
+/// and the query values of a WebSocket URL become `{passphrase}`, `{token}` … (`StreamKey`).
 enum Redaction {
     static func redacted(_ request: Livekit_ParticipantEgressRequest) -> Livekit_ParticipantEgressRequest {
         var request = request
         request.streamOutputs = request.streamOutputs.map(redacted)
         request.fileOutputs = request.fileOutputs.map(redacted)
+        request.segmentOutputs = request.segmentOutputs.map(redacted)
+        request.imageOutputs = request.imageOutputs.map(redacted)
         return request
     }
 
@@ -17,9 +20,12 @@ enum Redaction {
         var request = request
         request.streamOutputs = request.streamOutputs.map(redacted)
         request.fileOutputs = request.fileOutputs.map(redacted)
+        request.segmentOutputs = request.segmentOutputs.map(redacted)
+        request.imageOutputs = request.imageOutputs.map(redacted)
         switch request.output {
         case .stream(let stream)?: request.output = .stream(redacted(stream))
         case .file(let file)?: request.output = .file(redacted(file))
+        case .segments(let segments)?: request.output = .segments(redacted(segments))
         default: break
         }
         return request
@@ -27,6 +33,7 @@ enum Redaction {
 
     static func redacted(_ request: Livekit_TrackEgressRequest) -> Livekit_TrackEgressRequest {
         var request = request
+        if case .websocketUrl(let url)? = request.output { request.output = .websocketUrl(StreamKey.redacted(url)) }
         if case .file(var file)? = request.output, case .s3(let s3)? = file.output {
             file.output = .s3(redacted(s3))
             request.output = .file(file)
@@ -50,6 +57,18 @@ enum Redaction {
         var file = file
         if case .s3(let s3)? = file.output { file.output = .s3(redacted(s3)) }
         return file
+    }
+
+    private static func redacted(_ segments: Livekit_SegmentedFileOutput) -> Livekit_SegmentedFileOutput {
+        var segments = segments
+        if case .s3(let s3)? = segments.output { segments.output = .s3(redacted(s3)) }
+        return segments
+    }
+
+    private static func redacted(_ image: Livekit_ImageOutput) -> Livekit_ImageOutput {
+        var image = image
+        if case .s3(let s3)? = image.output { image.output = .s3(redacted(s3)) }
+        return image
     }
 
     private static func redacted(_ s3: Livekit_S3Upload) -> Livekit_S3Upload {

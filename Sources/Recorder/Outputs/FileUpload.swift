@@ -8,6 +8,16 @@ import Support
 /// kept, the result keeps its local location, `backup_storage_used` is set and the details
 /// say why.
 enum FileUpload {
+    /// Each finished file of `writer` to its bucket, if its output has one (the outputs, the
+    /// writer's files and the results are all in the request's order).
+    static func uploadFiles(of outputs: Outputs, from writer: any MediaWriter, results: inout EgressResults, partSize: Int64, logger: Logger) {
+        for (index, (output, written)) in zip(outputs.files, writer.files).enumerated() where index < results.files.count {
+            guard let upload = output.upload else { continue }
+            results.files[index] = FileUpload.upload(results.files[index], from: written.target, file: written.file, to: upload,
+                                                     partSize: partSize, results: &results, logger: logger)
+        }
+    }
+
     static func upload(_ result: FileResult, from target: ConfinedPath, file: ConfinedFile?, to upload: S3Upload, partSize: Int64,
                        results: inout EgressResults, logger: Logger) -> FileResult {
         var result = result

@@ -36,6 +36,18 @@ struct OutputTargets {
         ConfinedPath(root: outputDirectory, relative: try filledPrefix(output.filenamePrefix, longestSuffix: ImageOutput.longestSuffix))
     }
 
+    /// Two outputs writing the same files would spoil each other: the files and playlists must
+    /// all be different files, and so must the segment prefixes and the image prefixes.
+    static func checkDistinct(files: [ConfinedPath], playlists: [ConfinedPath], segmentPrefixes: [ConfinedPath],
+                              imagePrefixes: [ConfinedPath]) throws {
+        for group in [files + playlists, segmentPrefixes, imagePrefixes] {
+            var seen = Set<String>()
+            for target in group where !seen.insert(target.relative).inserted {
+                throw RecorderError("two outputs would write \(target.relative.debugDescription); give each its own name", code: 400)
+            }
+        }
+    }
+
     /// A prefix template filled and confined, checked to leave room for the longest suffix.
     private func filledPrefix(_ template: String, longestSuffix: Int) throws -> String {
         var template = template

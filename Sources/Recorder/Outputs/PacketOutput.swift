@@ -1,4 +1,5 @@
 import Media
+import SessionManager
 import Support
 
 /// The kind of stream a packet belongs to.
@@ -6,8 +7,8 @@ enum StreamKind {
     case video, audio
 }
 
-/// Where an egress's encoded packets go: a file, HLS segments (and, to come, live streams and
-/// thumbnails). The encoders run once and every output gets each packet (`TranscodingWriter`);
+/// Where an egress's encoded packets go: a file, HLS segments, a live stream. The encoders run
+/// once and every output gets each packet of its codecs (`TranscodingWriter`);
 /// an output that fails is dropped from the fan-out while the others go on.
 protocol PacketOutput: AnyObject {
     /// What the output is, for logs and errors ("file rec/a.mp4", "HLS rec/playlist.m3u8").
@@ -24,12 +25,15 @@ protocol PacketOutput: AnyObject {
 final class FilePacketOutput: PacketOutput {
     let file: ConfinedFile
     let muxer: Muxer
+    /// Whether the container holds video (MP4, WebM; not OGG or MP3).
+    let takesVideo: Bool
     private var videoStream: Int?
     private var audioStream = 0
 
-    init(target: ConfinedPath, format: String) throws {
+    init(target: ConfinedPath, type: FileType) throws {
         file = try ConfinedFile.create(target)
-        muxer = try Muxer(file: file, format: format)
+        muxer = try Muxer(file: file, format: type.rawValue)
+        takesVideo = type == .mp4 || type == .webm
     }
 
     var label: String { "file \(file.path)" }

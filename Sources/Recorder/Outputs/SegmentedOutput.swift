@@ -15,10 +15,10 @@ final class SegmentedOutput: PacketOutput {
 
     let segmentDuration: UInt32
     /// `<prefix>` of the segment names, relative to the output directory.
-    private let prefix: ConfinedPath
+    let prefix: ConfinedPath
     private let timestampSuffix: Bool
     let playlistTarget: ConfinedPath
-    private let livePlaylistTarget: ConfinedPath?
+    let livePlaylistTarget: ConfinedPath?
     /// Unix nanoseconds of media position 0.
     private let wallClockOrigin: Int64
 
@@ -32,6 +32,12 @@ final class SegmentedOutput: PacketOutput {
     private(set) var bytesWritten: Int64 = 0
     /// The playlist file once written (its directory is where the manifest goes).
     private(set) var playlistFile: ConfinedFile?
+    /// Sends segments and playlists to the output's bucket as they are written, if it has one.
+    private let uploader: OutputUploader?
+    /// Why the upload failed, once finished (the local copies are kept then).
+    private(set) var uploadFailure: String?
+    /// Whether everything went up (the results name the bucket's URLs, the local copies are gone).
+    private var uploaded = false
 
     private struct Segment {
         let file: ConfinedFile
@@ -43,7 +49,9 @@ final class SegmentedOutput: PacketOutput {
         let start: Double
     }
 
-    init(output: SegmentsOutput, prefix: ConfinedPath, playlist: ConfinedPath, livePlaylist: ConfinedPath?, wallClockOrigin: Int64) {
+    init(output: SegmentsOutput, prefix: ConfinedPath, playlist: ConfinedPath, livePlaylist: ConfinedPath?, wallClockOrigin: Int64,
+         uploader: OutputUploader?) {
+        self.uploader = uploader
         segmentDuration = max(1, output.segmentDuration)
         self.prefix = prefix
         timestampSuffix = output.timestampSuffix
@@ -90,12 +98,21 @@ final class SegmentedOutput: PacketOutput {
         ended.ended = true
         try writePlaylists(ended)
         playlist = ended
+        if let uploader {
+            uploadFailure = uploader.finish()
+            uploaded = uploadFailure == nil
+        }
     }
 
     /// What was written, for `segment_results`.
     func result() -> SegmentsResult {
+        func location(_ target: ConfinedPath?) -> String {
+            guard let target else { return "" }
+            guard uploaded, let uploader else { return target.path }
+            return uploader.url(of: target.relative)
+        }
         var result = SegmentsResult(playlistName: playlistTarget.relative, livePlaylistName: livePlaylistTarget?.relative ?? "",
-                                    playlistLocation: playlistTarget.path, livePlaylistLocation: livePlaylistTarget?.path ?? "")
+                                    playlistLocation: location(playlistTarget), livePlaylistLocation: location(livePlaylistTarget))
         let seconds = playlist.segments.reduce(0) { $0 + $1.duration }
         result.duration = Self.nanoseconds(seconds)
         result.size = bytesWritten
@@ -125,6 +142,7 @@ final class SegmentedOutput: PacketOutput {
         guard let segment = current else { return }
         current = nil
         try segment.muxer.finish()
+        uploader?.send(segment.file, at: segment.file.target)
         var next = playlist
         next.segments.append(HLSPlaylist.Segment(uri: PathText.lastComponent(of: segment.name), duration: max(0, end - segment.start),
                                                  startedAt: wallClockOrigin &+ Self.nanoseconds(segment.start)))
@@ -135,9 +153,12 @@ final class SegmentedOutput: PacketOutput {
     }
 
     private func writePlaylists(_ playlist: HLSPlaylist) throws {
-        playlistFile = try ConfinedFile.replace(playlistTarget, with: Array(playlist.text.utf8))
+        let full = try ConfinedFile.replace(playlistTarget, with: Array(playlist.text.utf8))
+        playlistFile = full
+        uploader?.send(full, at: playlistTarget)
         if let livePlaylistTarget {
-            try ConfinedFile.replace(livePlaylistTarget, with: Array(HLSPlaylist.live(of: playlist, keeping: Self.livePlaylistLength).text.utf8))
+            let live = try ConfinedFile.replace(livePlaylistTarget, with: Array(HLSPlaylist.live(of: playlist, keeping: Self.livePlaylistLength).text.utf8))
+            uploader?.send(live, at: livePlaylistTarget)
         }
     }
 

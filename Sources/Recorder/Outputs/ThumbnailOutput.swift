@@ -9,7 +9,7 @@ import Support
 /// temporary name and renamed, so a reader never finds half a picture.
 final class ThumbnailOutput {
     private let output: ImageOutput
-    private let prefix: ConfinedPath
+    let prefix: ConfinedPath
     /// Unix nanoseconds of media position 0.
     private let wallClockOrigin: Int64
     private let encoder: JPEGEncoder
@@ -18,8 +18,13 @@ final class ThumbnailOutput {
     private var count: Int64 = 0
     private var firstAt: Int64 = 0
     private var lastAt: Int64 = 0
+    /// Sends each image to the output's bucket once written, if it has one.
+    private let uploader: OutputUploader?
+    /// Why the upload failed, once finished (the local copies are kept then).
+    private(set) var uploadFailure: String?
 
-    init(output: ImageOutput, prefix: ConfinedPath, width: Int32, height: Int32, wallClockOrigin: Int64) throws {
+    init(output: ImageOutput, prefix: ConfinedPath, width: Int32, height: Int32, wallClockOrigin: Int64, uploader: OutputUploader?) throws {
+        self.uploader = uploader
         self.output = output
         self.prefix = prefix
         self.wallClockOrigin = wallClockOrigin
@@ -35,7 +40,9 @@ final class ThumbnailOutput {
         nextCapture = position + Int64(max(1, output.captureInterval)) * 1_000_000_000
         let jpeg = try encoder.encode(picture)
         let takenAt = wallClockOrigin &+ position
-        try ConfinedFile.replace(target(index: count, takenAt: takenAt), with: jpeg)
+        let target = target(index: count, takenAt: takenAt)
+        let written = try ConfinedFile.replace(target, with: jpeg)
+        uploader?.send(written, at: target)
         if count == 0 { firstAt = takenAt }
         lastAt = takenAt
         count += 1
@@ -49,6 +56,11 @@ final class ThumbnailOutput {
         case .noneOverwrite: ""
         }
         return prefix.sibling(named: name + suffix + ".jpeg")
+    }
+
+    /// Waits for the images' uploads to end (at the end of the recording).
+    func finishUploads() {
+        if let uploader, uploadFailure == nil { uploadFailure = uploader.finish() }
     }
 
     /// What was captured, for `image_results`.

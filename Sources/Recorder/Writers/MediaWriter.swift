@@ -6,14 +6,16 @@ import Support
 /// Turns a recording's timed frames into its outputs. Positions are nanoseconds of media
 /// time from the start of the recording. Called from the recording's own thread only.
 protocol MediaWriter: AnyObject {
-    /// Where the file output goes, if there is one; it is made when the writer first writes.
-    var target: ConfinedPath? { get }
-    /// The HLS output, if there is one.
-    var segments: SegmentedOutput? { get }
+    /// The file outputs, in the request's order: where each goes, and the file once made (a
+    /// remux makes it when it first writes).
+    var files: [(target: ConfinedPath, file: ConfinedFile?)] { get }
+    /// The HLS outputs, in the request's order.
+    var segmentOutputs: [SegmentedOutput] { get }
     /// Outputs dropped after they failed, with why (the others went on).
     var failedOutputs: [(label: String, error: String)] { get }
     var bytesWritten: Int64 { get }
-    /// The file first made (its directory stays open: the manifest goes there).
+    /// The first file output's file, or else the first playlist (its directory stays open: the
+    /// manifest goes there).
     var file: ConfinedFile? { get }
     /// Nanoseconds of media written so far.
     var duration: Int64 { get }
@@ -36,7 +38,7 @@ protocol MediaWriter: AnyObject {
 }
 
 extension MediaWriter {
-    var segments: SegmentedOutput? { nil }
+    var segmentOutputs: [SegmentedOutput] { [] }
     /// Files and streams carry a muted track as silence, and need no word of it.
     func muteChanged(_ muted: Bool) throws {}
 
@@ -45,18 +47,21 @@ extension MediaWriter {
     func results(startedAt: Int64) -> EgressResults {
         var results = EgressResults()
         let duration = self.duration
-        if let target {
-            results.files = [FileResult(filename: target.relative, location: target.path, size: file?.size ?? 0,
-                                        duration: duration, startedAt: startedAt, endedAt: startedAt + duration)]
+        results.files = files.map { target, file in
+            FileResult(filename: target.relative, location: target.path, size: file?.size ?? 0,
+                       duration: duration, startedAt: startedAt, endedAt: startedAt + duration)
         }
-        if let segments {
-            results.segments = [segments.result()]
-        }
+        results.segments = segmentOutputs.map { $0.result() }
+        var uploadFailures = segmentOutputs.compactMap(\.uploadFailure)
         if let writer = self as? TranscodingWriter {
-            results.streams = writer.streams.map { $0.result() }
+            results.streams = writer.streams.map { $0.result() } + writer.webSockets.map { $0.streamResult() }
             results.images = writer.thumbnails.map { $0.result() }
+            uploadFailures += writer.thumbnails.compactMap(\.uploadFailure)
         }
         results.failedOutputs = failedOutputs.map { "\($0.label): \($0.error)" }
+        // An output whose upload failed kept its files where they were written.
+        results.failedOutputs += uploadFailures.map { "\($0); its files are kept in the output directory" }
+        if !uploadFailures.isEmpty { results.backupStorageUsed = true }
         return results
     }
     var failedOutputs: [(label: String, error: String)] { [] }

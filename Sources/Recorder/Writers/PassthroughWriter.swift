@@ -9,7 +9,7 @@ import Support
 /// or two seconds have passed; video starts at its first key frame.
 final class PassthroughWriter: MediaWriter {
     private let destination: ConfinedPath
-    var target: ConfinedPath? { destination }
+    var files: [(target: ConfinedPath, file: ConfinedFile?)] { [(destination, muxer?.file)] }
     private let format: String
     private let expectsVideo: Bool
     private let expectsAudio: Bool

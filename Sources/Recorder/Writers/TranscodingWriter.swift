@@ -6,34 +6,50 @@ import Support
 /// Decodes, scales and re-encodes into constant-rate outputs: video at the output frame rate
 /// (black while there is no live picture, the last picture between frames), audio continuous
 /// (silence where nothing arrived). The timeline never has holes, so audio and video stay
-/// in step whatever the tracks do. It encodes once, whatever the number of outputs: every
-/// output (a file, HLS segments) gets each packet, and one that fails is dropped while the
-/// others go on; the writer fails only when every output has.
+/// in step whatever the tracks do. It decodes once and encodes once per codec, whatever the
+/// number of outputs: one video encoder, and one audio encoder per audio codec the outputs
+/// take (an MP4 and an OGG file: AAC and Opus from the same mix). Every output (files, HLS
+/// segments, live streams) gets each packet of its codecs, and one that fails is dropped while
+/// the others go on; the writer fails only when every output has.
 final class TranscodingWriter: MediaWriter {
-    /// The file output, if the egress has one.
-    let fileOutput: FilePacketOutput?
-    let segments: SegmentedOutput?
+    /// The file outputs, in the request's order.
+    let fileOutputs: [FilePacketOutput]
+    let segmentOutputs: [SegmentedOutput]
     /// Every live stream it has had (removed and failed ones too: their results stay listed).
     private(set) var streams: [LiveStreamOutput] = []
+    /// Every WebSocket it has had (`stream_outputs` over WEBSOCKET), and the ones still sent
+    /// the mix, as PCM, with the sample frames each has been sent.
+    private(set) var webSockets: [WebSocketPCMOutput] = []
+    private var pcmRoutes: [(output: WebSocketPCMOutput, written: Int64)] = []
     /// Every thumbnail output, and the ones still captured (a failed one is dropped).
     let thumbnails: [ThumbnailOutput]
     private var capturing: [ThumbnailOutput]
     /// The outputs still written to, and the ones that failed, with why.
-    private var outputs: [any PacketOutput]
+    private var routes: [Route]
     private(set) var failedOutputs: [(label: String, error: String)] = []
     private let video: VideoOutput?
-    private let audioEncoder: Encoder
+    /// One encoder per audio codec, each fed the same mix.
+    private var audioBranches: [AudioBranch]
     private let audioRate: Int32
-    /// One per audio track: decoded, resampled and placed on its own timeline; mixed on output.
-    private var audioInputs: [String: AudioInput] = [:]
-    /// Sample frames encoded so far.
-    private var audioWritten: Int64 = 0
+    /// The audio tracks, mixed.
+    private var mix: AudioMix
+    /// Mixed interleaved stereo samples not yet encoded by every branch, from sample frame `mixedStart`.
+    private var mixed: [Float] = []
+    private var mixedStart: Int64 = 0
+    private var mixedEnd: Int64 { mixedStart + Int64(mixed.count / 2) }
 
-    private struct AudioInput {
-        var decoder: Decoder
-        var resampler: AudioResampler
-        var timeline: AudioTimeline
-        var channel: EgressSpec.AudioRoute.Channel
+    /// An output and what it takes: video or not, and which audio encoder's packets.
+    private struct Route {
+        let output: any PacketOutput
+        let takesVideo: Bool
+        let audio: Int
+    }
+
+    private struct AudioBranch {
+        let encoding: Encoder.AudioEncoding
+        let encoder: Encoder
+        /// Sample frames encoded so far.
+        var written: Int64 = 0
     }
 
     /// The video half: decoder, scaler, encoder and the constant-rate clock.
@@ -58,26 +74,45 @@ final class TranscodingWriter: MediaWriter {
     private let staleAfter: Int64
 
     /// - Parameters:
-    ///   - file: the file output (MP4, OGG: no video; MP3), if any.
-    ///   - segments: the HLS output, if any; its segment duration sets the key-frame interval.
+    ///   - files: the file outputs (MP4; OGG and MP3 take no video), each with its audio codec.
+    ///   - segments: the HLS outputs; their segment durations set the key-frame interval.
     ///   - streams: the live streams (RTMP, SRT), if any.
     ///   - thumbnails: the image outputs, if any (they take the pictures, not the packets).
-    ///   - audioEncoding: the audio codec every output takes.
-    init(file: FilePacketOutput?, segments: SegmentedOutput?, streams: [LiveStreamOutput], thumbnails: [ThumbnailOutput],
-         settings: EncodingSettings, withVideo: Bool, audioEncoding: Encoder.AudioEncoding, staleAfter: Int64) throws {
-        fileOutput = file
-        self.segments = segments
+    ///   - webSockets: WebSockets that take the mix as PCM (connected, or failed to).
+    ///   - streamAudio: whether HLS and live streams need AAC (there are some, or UpdateStream may add them).
+    init(files: [(output: FilePacketOutput, audio: Encoder.AudioEncoding)], segments: [SegmentedOutput], streams: [LiveStreamOutput],
+         webSockets: [WebSocketPCMOutput] = [], thumbnails: [ThumbnailOutput], settings: EncodingSettings, withVideo: Bool,
+         streamAudio: Bool, staleAfter: Int64) throws {
+        fileOutputs = files.map(\.output)
+        segmentOutputs = segments
         self.streams = streams
         self.thumbnails = thumbnails
         capturing = withVideo ? thumbnails : []
         self.staleAfter = staleAfter
-        let outputs: [any PacketOutput] = [file as (any PacketOutput)?, segments].compactMap { $0 } + streams
-        guard !outputs.isEmpty || !capturing.isEmpty else { throw RecorderError("an egress without outputs") }
-        // Codec headers out of band if a container wants them (MP4); MPEG-TS takes them either
-        // way (its muxer puts them before each key frame itself).
-        let globalHeader = file?.wantsGlobalHeader ?? false
+        self.webSockets = webSockets
+        for socket in webSockets {
+            if let failure = socket.failure { failedOutputs.append((socket.label, failure)) } else { pcmRoutes.append((socket, 0)) }
+        }
+        // The audio codecs, in a fixed order: the files', then AAC for HLS and streams.
+        var encodings: [Encoder.AudioEncoding] = []
+        for encoding in files.map(\.audio) + (streamAudio || !segments.isEmpty ? [.aac] : []) where !encodings.contains(encoding) {
+            encodings.append(encoding)
+        }
+        guard !encodings.isEmpty || !capturing.isEmpty || !pcmRoutes.isEmpty else {
+            if !failedOutputs.isEmpty { throw AllOutputsFailed(failures: failedOutputs) }
+            throw RecorderError("an egress without outputs")
+        }
+        // Codec headers out of band if a container wants them (MP4); MPEG-TS and FLV take them
+        // either way (their muxers put them where they belong themselves).
+        let globalHeader = files.contains { $0.output.wantsGlobalHeader }
         if withVideo {
-            let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: segments?.segmentDuration)
+            // Every HLS output cuts on key frames: their interval divides each one's segments.
+            let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: segments.map(\.segmentDuration).reduce(nil) { common, next in
+                guard var a = common else { return next }
+                var b = next
+                while b != 0 { (a, b) = (b, a % b) }
+                return a
+            })
             let encoder = try Encoder(
                 .h264(width: settings.width, height: settings.height, framerate: settings.framerate, kbps: settings.videoBitrate,
                       keyFrameInterval: keyFrames, profile: settings.videoProfile.rawValue),
@@ -88,24 +123,50 @@ final class TranscodingWriter: MediaWriter {
         } else {
             video = nil
         }
-        let rate = audioEncoding.sampleRate(asked: settings.audioFrequency)
-        audioEncoder = try Encoder(.audio(audioEncoding, sampleRate: rate, kbps: settings.audioBitrate), globalHeader: globalHeader)
+        // One mix for every encoder, so one rate: 48 kHz when Opus is among them (it takes no
+        // other) or a WebSocket takes the mix (LiveKit's PCM is 48 kHz).
+        let rate = encodings.contains(.opus) || !webSockets.isEmpty ? WebSocketPCMOutput.sampleRate : settings.audioFrequency
         audioRate = rate
-        for output in outputs { try output.start(video: video?.encoder, audio: audioEncoder) }
-        self.outputs = outputs
+        mix = AudioMix(rate: rate)
+        audioBranches = try encodings.map { encoding in
+            AudioBranch(encoding: encoding, encoder: try Encoder(.audio(encoding, sampleRate: rate, kbps: settings.audioBitrate),
+                                                                 globalHeader: globalHeader))
+        }
+        let aac = encodings.firstIndex(of: .aac) ?? 0
+        var routes = files.map { file in
+            Route(output: file.output, takesVideo: file.output.takesVideo, audio: encodings.firstIndex(of: file.audio) ?? 0)
+        }
+        routes += (segments as [any PacketOutput] + streams).map { Route(output: $0, takesVideo: true, audio: aac) }
+        for route in routes {
+            try route.output.start(video: route.takesVideo ? video?.encoder : nil, audio: audioBranches[route.audio].encoder)
+        }
+        self.routes = routes
     }
 
     /// Starts streaming to one more URL (UpdateStream), from the next key frame.
     func addStream(_ stream: LiveStreamOutput) throws {
-        try stream.start(video: video?.encoder, audio: audioEncoder)
+        guard let aac = audioBranches.firstIndex(where: { $0.encoding == .aac }) else {
+            throw RecorderError("this egress encodes no AAC audio for a live stream", code: 400)
+        }
+        try stream.start(video: video?.encoder, audio: audioBranches[aac].encoder)
         streams.append(stream)
-        outputs.append(stream)
+        routes.append(Route(output: stream, takesVideo: true, audio: aac))
+    }
+
+    /// Starts sending the mix to one more WebSocket (UpdateStream), from now.
+    func addWebSocket(_ socket: WebSocketPCMOutput) {
+        webSockets.append(socket)
+        if let failure = socket.failure { failedOutputs.append((socket.label, failure)) } else { pcmRoutes.append((socket, mixedEnd)) }
     }
 
     /// Stops streaming to `url` (UpdateStream); the others go on. False if it is not streamed to.
     func removeStream(url: String) -> Bool {
-        guard let index = outputs.firstIndex(where: { ($0 as? LiveStreamOutput)?.url == url }),
-              let stream = outputs.remove(at: index) as? LiveStreamOutput else { return false }
+        if let index = pcmRoutes.firstIndex(where: { $0.output.url == url }) {
+            pcmRoutes.remove(at: index).output.close()
+            return true
+        }
+        guard let index = routes.firstIndex(where: { ($0.output as? LiveStreamOutput)?.url == url }),
+              let stream = routes.remove(at: index).output as? LiveStreamOutput else { return false }
         stream.close()
         return true
     }
@@ -113,10 +174,11 @@ final class TranscodingWriter: MediaWriter {
     /// Forgets the results of the oldest ended streams past `keeping`.
     func trimStreams(keeping limit: Int) {
         while streams.count > limit, let oldest = streams.firstIndex(where: { !$0.isActive }) { streams.remove(at: oldest) }
+        while webSockets.count > limit, let oldest = webSockets.firstIndex(where: { !$0.isOpen }) { webSockets.remove(at: oldest) }
     }
 
     /// Whether it still writes anywhere (removing every stream of a stream-only egress leaves nothing).
-    var hasOutputs: Bool { !outputs.isEmpty || !capturing.isEmpty }
+    var hasOutputs: Bool { !routes.isEmpty || !capturing.isEmpty || !pcmRoutes.isEmpty }
 
     /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
     /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With
@@ -134,13 +196,16 @@ final class TranscodingWriter: MediaWriter {
         return Int32(clamping: interval)
     }
 
-    var target: ConfinedPath? { fileOutput?.file.target }
-    var bytesWritten: Int64 { (fileOutput?.muxer.bytesWritten ?? 0) + (segments?.bytesWritten ?? 0) }
-    var file: ConfinedFile? { fileOutput?.file ?? segments?.playlistFile }
+    var files: [(target: ConfinedPath, file: ConfinedFile?)] { fileOutputs.map { ($0.file.target, $0.file) } }
+    var bytesWritten: Int64 {
+        fileOutputs.reduce(0) { $0 + $1.muxer.bytesWritten } + segmentOutputs.reduce(0) { $0 + $1.bytesWritten }
+    }
+    var file: ConfinedFile? { fileOutputs.first?.file ?? segmentOutputs.lazy.compactMap(\.playlistFile).first }
 
     var duration: Int64 {
         if let video { return video.slotTime(video.nextSlot) }
-        return audioWritten.rescaled(by: 1_000_000_000, over: Int64(audioRate)) ?? .max
+        let written = audioBranches.map(\.written).min() ?? mixedEnd
+        return written.rescaled(by: 1_000_000_000, over: Int64(audioRate)) ?? .max
     }
 
     func video(_ frame: EncodedFrame, codec: RTPCodec, at position: Int64) throws {
@@ -163,27 +228,11 @@ final class TranscodingWriter: MediaWriter {
     }
 
     func audio(_ frame: EncodedFrame, track: String, channel: EgressSpec.AudioRoute.Channel, at position: Int64) throws {
-        if audioInputs[track] == nil {
-            audioInputs[track] = AudioInput(decoder: try Decoder(.opus), resampler: AudioResampler(sampleRate: audioRate),
-                                            timeline: AudioTimeline(rate: audioRate, start: audioWritten), channel: channel)
-        }
-        for decoded in audioInputs[track]!.decoder.decode(frame.data, pts: position) {
-            let samples = Self.route(try audioInputs[track]!.resampler.convert(decoded), to: channel)
-            audioInputs[track]!.timeline.place(samples, at: decoded.pts)
-        }
+        try mix.add(frame, track: track, channel: channel, at: position, start: mixedEnd)
     }
 
     func removeAudio(track: String) {
-        audioInputs[track] = nil
-    }
-
-    /// Stereo samples sent to one side (as mono) or left as they are.
-    static func route(_ samples: [Float], to channel: EgressSpec.AudioRoute.Channel) -> [Float] {
-        guard channel != .both else { return samples }
-        var out = [Float](repeating: 0, count: samples.count)
-        let side = channel == .left ? 0 : 1
-        for i in stride(from: 0, to: samples.count - 1, by: 2) { out[i + side] = (samples[i] + samples[i + 1]) / 2 }
-        return out
+        mix.remove(track: track)
     }
 
     func advance(to position: Int64, visibility: VideoVisibility) throws {
@@ -204,35 +253,83 @@ final class TranscodingWriter: MediaWriter {
                 video.nextSlot += 1
             }
         }
-        let frameSize = audioEncoder.frameSize > 0 ? audioEncoder.frameSize : 1024
-        let target = position.rescaled(by: Int64(audioRate), over: 1_000_000_000) ?? audioWritten
-        while audioWritten + Int64(frameSize) <= target {
-            let frame = try audioEncoder.audioFrame(interleaved: mixNext(frameSize)[...], pts: audioWritten)
-            try emit(try audioEncoder.encode(frame), .audio)
-            audioWritten += Int64(frameSize)
+        // Mixed in slices of at most 0.1 s, each encoded by every branch in whole frames of its own size.
+        let target = position.rescaled(by: Int64(audioRate), over: 1_000_000_000) ?? mixedEnd
+        while mixedEnd < target {
+            mixed += mix.next(Int(min(target - mixedEnd, Int64(audioRate / 10))))
+            try encodeMixed()
         }
     }
 
-    /// The next `frames` sample frames of every audio input, summed (silence without inputs).
-    private func mixNext(_ frames: Int) -> [Float] {
-        var keys = audioInputs.keys.makeIterator()
-        guard let first = keys.next() else { return [Float](repeating: 0, count: frames * 2) }
-        var mix = audioInputs[first]!.timeline.take(frames)
-        while let key = keys.next() {
-            let samples = audioInputs[key]!.timeline.take(frames)
-            for i in mix.indices { mix[i] = min(1, max(-1, mix[i] + samples[i])) }
+    /// Encodes, on every branch, the whole frames the mix has for it; forgets what all have encoded.
+    private func encodeMixed() throws {
+        for index in audioBranches.indices {
+            let encoder = audioBranches[index].encoder
+            let frameSize = Int64(encoder.frameSize > 0 ? encoder.frameSize : 1024)
+            while audioBranches[index].written + frameSize <= mixedEnd {
+                let from = Int(audioBranches[index].written - mixedStart) * 2
+                let frame = try encoder.audioFrame(interleaved: mixed[from ..< from + Int(frameSize) * 2], pts: audioBranches[index].written)
+                try emit(try encoder.encode(frame), .audio(index))
+                audioBranches[index].written += frameSize
+            }
         }
-        return mix
-    }
-
-    /// Hands each packet to every output still written to (the last one gets the packet itself,
-    /// the others a reference to its data). An output that fails is dropped and remembered.
-    /// (With no output left after UpdateStream removed the last stream, there is nothing to do.)
-    private func emit(_ packets: [Packet], _ kind: StreamKind) throws {
-        for packet in packets {
-            for (index, output) in outputs.enumerated().reversed() {
+        for index in pcmRoutes.indices.reversed() {
+            let frames = Int64(WebSocketPCMOutput.messageFrames)
+            while index < pcmRoutes.count, pcmRoutes[index].written + frames <= mixedEnd {
+                let from = Int(pcmRoutes[index].written - mixedStart) * 2
+                // A route added by UpdateStream starts at the mix's end: never before what is kept.
+                guard from >= 0 else { pcmRoutes[index].written = mixedStart; continue }
                 do {
-                    try output.write(index == 0 ? packet : try packet.reference(), kind)
+                    try pcmRoutes[index].output.send(pcm: mixed[from ..< from + Int(frames) * 2])
+                    pcmRoutes[index].written += frames
+                } catch let closed as OutputClosed {
+                    // The server ended it: not a failure; the egress ends if it was the last output.
+                    pcmRoutes.remove(at: index)
+                    if !hasOutputs { throw closed }
+                } catch {
+                    let socket = pcmRoutes.remove(at: index).output
+                    socket.close(failure: "\(error)")
+                    failedOutputs.append((socket.label, "\(error)"))
+                    if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
+                }
+            }
+        }
+        let done = (audioBranches.map(\.written) + pcmRoutes.map(\.written)).min() ?? mixedEnd
+        if done > mixedStart {
+            mixed.removeFirst(Int(done - mixedStart) * 2)
+            mixedStart = done
+        }
+    }
+
+    /// The recorded microphone was muted or unmuted: the WebSockets are told.
+    func muteChanged(_ muted: Bool) throws {
+        for route in pcmRoutes { try route.output.muteChanged(muted) }
+    }
+
+    /// What a packet is: video, or audio of one branch.
+    private enum Source: Equatable {
+        case video
+        case audio(Int)
+    }
+
+    /// Hands each packet to every output still written to that takes it (the first of them gets
+    /// the packet itself, the others a reference to its data). An output that fails is dropped
+    /// and remembered. (With no output left after UpdateStream removed the last stream, there is
+    /// nothing to do.)
+    private func emit(_ packets: [Packet], _ source: Source) throws {
+        let kind: StreamKind = source == .video ? .video : .audio
+        for packet in packets {
+            let takers = routes.indices.filter { index in
+                switch source {
+                case .video: routes[index].takesVideo
+                case .audio(let branch): routes[index].audio == branch
+                }
+            }
+            // From the last, so that dropping one leaves the indices before it as they are.
+            for (order, index) in takers.enumerated().reversed() {
+                let output = routes[index].output
+                do {
+                    try output.write(order == 0 ? packet : try packet.reference(), kind)
                 } catch {
                     try drop(at: index, failure: error)
                     try? output.finish()
@@ -243,7 +340,7 @@ final class TranscodingWriter: MediaWriter {
 
     /// Drops the output at `index`, which failed; throws when it was the last one.
     private func drop(at index: Int, failure: any Error) throws {
-        let output = outputs.remove(at: index)
+        let output = routes.remove(at: index).output
         failedOutputs.append((output.label, "\(failure)"))
         if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
     }
@@ -263,17 +360,19 @@ final class TranscodingWriter: MediaWriter {
 
     func finish(at position: Int64, visibility: VideoVisibility) throws {
         // Whatever happens, what was written is closed playable (finishing twice is harmless).
-        defer { for output in outputs { try? output.finish() } }
+        defer { for route in routes { try? route.output.finish() } }
         try advance(to: position, visibility: visibility)
         if let video { try emit(try video.encoder.flush(), .video) }
-        try emit(try audioEncoder.flush(), .audio)
-        for (index, output) in outputs.enumerated().reversed() {
+        for index in audioBranches.indices { try emit(try audioBranches[index].encoder.flush(), .audio(index)) }
+        for (index, route) in routes.enumerated().reversed() {
             do {
-                try output.finish()
+                try route.output.finish()
             } catch {
                 try drop(at: index, failure: error)
             }
         }
+        for route in pcmRoutes { route.output.close() }
+        for thumbnail in thumbnails { thumbnail.finishUploads() }
     }
 }
 

@@ -2,17 +2,24 @@ import Support
 
 /// Where an egress writes. Paths are relative to the server's output directory, already checked
 /// to stay inside it; they may hold filename templates (`{room_name}`, `{time}`, ...).
+///
+/// An egress may have several outputs of one kind (an MP4 and an OGG file, two HLS outputs):
+/// the media is decoded and encoded once for all of them (a second audio encoder when two
+/// containers take different audio codecs).
 public struct Outputs: Sendable, Equatable {
-    public var file: FileOutput?
+    /// Files, HLS outputs or image outputs an egress may have, of each kind.
+    public static let maxPerKind = 4
+
+    public var files: [FileOutput]
     public var stream: StreamOutput?
-    public var segments: SegmentsOutput?
+    public var segments: [SegmentsOutput]
     public var images: [ImageOutput]
     /// Track egress only: raw media to a WebSocket.
     public var websocketURL: String?
 
-    public init(file: FileOutput? = nil, stream: StreamOutput? = nil, segments: SegmentsOutput? = nil,
+    public init(files: [FileOutput] = [], stream: StreamOutput? = nil, segments: [SegmentsOutput] = [],
                 images: [ImageOutput] = [], websocketURL: String? = nil) {
-        self.file = file
+        self.files = files
         self.stream = stream
         self.segments = segments
         self.images = images
@@ -26,7 +33,7 @@ public struct Outputs: Sendable, Equatable {
     }
 
     public var isEmpty: Bool {
-        file == nil && stream == nil && segments == nil && images.isEmpty && websocketURL == nil
+        files.isEmpty && stream == nil && segments.isEmpty && images.isEmpty && websocketURL == nil
     }
 }
 
@@ -100,6 +107,8 @@ public struct SegmentsOutput: Sendable, Equatable {
     public var segmentDuration: UInt32
     public var timestampSuffix: Bool
     public var disableManifest: Bool
+    /// Segments and playlists are uploaded there as they are written, if set.
+    public var upload: S3Upload?
 
     /// The longest segment-name suffix: `_` + a UTC time to the millisecond + `.ts`.
     public static let longestSegmentSuffix = "_20261128T054000123.ts".utf8.count
@@ -113,7 +122,8 @@ public struct SegmentsOutput: Sendable, Equatable {
     }
 
     public init(filenamePrefix: String, playlistName: String, livePlaylistName: String,
-                segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool) {
+                segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool, upload: S3Upload? = nil) {
+        self.upload = upload
         self.filenamePrefix = filenamePrefix
         self.playlistName = playlistName
         self.livePlaylistName = livePlaylistName
@@ -141,8 +151,12 @@ public struct ImageOutput: Sendable, Equatable {
     public var filenamePrefix: String
     public var suffix: Suffix
     public var disableManifest: Bool
+    /// Each image is uploaded there once written, if set.
+    public var upload: S3Upload?
 
-    public init(captureInterval: UInt32, width: Int32, height: Int32, filenamePrefix: String, suffix: Suffix, disableManifest: Bool) {
+    public init(captureInterval: UInt32, width: Int32, height: Int32, filenamePrefix: String, suffix: Suffix, disableManifest: Bool,
+                upload: S3Upload? = nil) {
+        self.upload = upload
         self.captureInterval = captureInterval
         self.width = width
         self.height = height

@@ -1,10 +1,15 @@
 /// An RTMP stream URL's key is a secret: whatever echoes a URL (the request in `EgressInfo`, a
-/// stream result) shows `{stream_key}` in its place, as LiveKit's egress does.
+/// stream result, the log) shows `{stream_key}` in its place, as LiveKit's egress does. So are an
+/// SRT URL's `passphrase` and the query of a WebSocket URL (where a token usually goes).
 public enum StreamKey {
     /// `rtmp(s)://host[/path]/app/key[ live=1]` → `.../app/{stream_key}[ live=1]`;
-    /// `mux://key` → `mux://{stream_key}` (and `twitch://`); other URLs unchanged.
+    /// `mux://key` → `mux://{stream_key}` (and `twitch://`); `srt://…?passphrase=p` →
+    /// `…?passphrase={passphrase}`; `ws(s)://host/path?token=t&lang=en` →
+    /// `…?token={token}&lang={lang}`; other URLs unchanged.
     public static func redacted(_ url: String) -> String {
         let lower = url.lowercased()
+        if lower.hasPrefix("srt://") { return redactingQuery(url, only: ["passphrase"]) }
+        if lower.hasPrefix("ws://") || lower.hasPrefix("wss://") { return redactingQuery(url, only: nil) }
         for scheme in shortcutSchemes where lower.hasPrefix(scheme + "://") {
             return scheme + "://{stream_key}"
         }
@@ -20,6 +25,27 @@ public enum StreamKey {
         guard slashes.count >= 4, let lastSlash = slashes.last,
               body.index(after: lastSlash) < body.endIndex else { return url }
         return body[...lastSlash] + "{stream_key}" + suffix
+    }
+
+    /// The URL with the values of its query parameters named `only` (every one when nil)
+    /// replaced by `{name}`.
+    static func redactingQuery(_ url: String, only names: Set<String>?) -> String {
+        guard let question = url.firstIndex(of: "?") else { return url }
+        var query = url[url.index(after: question)...]
+        var fragment = ""
+        if let hash = query.firstIndex(of: "#") {
+            fragment = String(query[hash...])
+            query = query[..<hash]
+        }
+        let pairs = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            guard let equals = pair.firstIndex(of: "=") else { return String(pair) }
+            let name = pair[..<equals]
+            guard names.map({ $0.contains(name.lowercased()) }) ?? true else { return String(pair) }
+            // The name goes in braces as it came; one that is not plain text is not repeated.
+            let shown = name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? String(name) : "redacted"
+            return "\(name)={\(shown)}"
+        }
+        return url[...question] + pairs.joined(separator: "&") + fragment
     }
 
     /// LiveKit's shortcuts for two services, whose stream key is the "host".

@@ -90,7 +90,7 @@ public final class EgressStore: Sendable {
         let (record, added, removed) = try state.withLock { store throws(EgressStoreError) -> (EgressRecord, [StreamResult], [String]) in
             guard var record = store.records[id] else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
-            guard record.spec.outputs.carriesLiveStream else { throw .notStreaming }
+            guard record.spec.outputs.stream != nil else { throw .notStreaming }
             let now = WallClock.nanoseconds()
             // Changes are made on a copy: a refusal leaves the record as it was.
             var active = [String: Int]()

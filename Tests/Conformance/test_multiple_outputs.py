@@ -1,0 +1,133 @@
+"""More than one output of a kind, from one decode: two files in two containers (MP4 with AAC and
+video, OGG with Opus) and two HLS outputs with their own segment durations, checked with ffprobe
+and the flashes and beeps; an OGG file beside an RTMP stream (Opus for one, AAC for the other);
+two outputs that would write the same files are refused, at the request or once their names are
+filled, and so is a sixth file."""
+import re
+import time
+
+import grpc
+import pytest
+
+from media import Publisher, beep_times, probe
+from stream_servers import RTMPServer
+from test_recording import assert_pattern_in_sync, stop_and_finish, wait_for
+from test_segments import entries
+
+
+@pytest.fixture
+def api(server, stubs):
+    return stubs.egress_grpc.EgressStub(server.channel())
+
+
+def record(server, stubs, api, request, seconds):
+    e = stubs.egress
+    alice = Publisher(server, stubs, request.room_name, "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(request, timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        began = time.monotonic()
+        time.sleep(seconds)
+        info = stop_and_finish(api, stubs, started.egress_id)
+        return info, time.monotonic() - began
+    finally:
+        alice.leave()
+
+
+def test_two_files_and_two_hls_outputs_from_one_encode(server, stubs, api):
+    e = stubs.egress
+    request = e.ParticipantEgressRequest(
+        room_name="r-multi", identity="alice", preset=e.H264_720P_30,
+        file_outputs=[e.EncodedFileOutput(filepath="multi/{room_name}.mp4"),
+                      e.EncodedFileOutput(file_type=e.OGG, filepath="multi/{room_name}")],
+        segment_outputs=[e.SegmentedFileOutput(filename_prefix="multi/short/seg", segment_duration=2),
+                         e.SegmentedFileOutput(filename_prefix="multi/long/seg", segment_duration=3)])
+    info, wall = record(server, stubs, api, request, 8)
+    assert info.status == e.EGRESS_COMPLETE, (info.error, info.details)
+    mp4, ogg = info.file_results
+    assert (mp4.filename, ogg.filename) == ("multi/r-multi.mp4", "multi/r-multi.ogg")
+    streams, fmt = probe(mp4.location)
+    assert sorted((s["codec_type"], s["codec_name"]) for s in streams) == [("audio", "aac"), ("video", "h264")]
+    assert_pattern_in_sync(mp4.location, float(fmt["duration"]))
+    streams, ogg_fmt = probe(ogg.location)
+    assert [(s["codec_type"], s["codec_name"]) for s in streams] == [("audio", "opus")]
+    assert abs(float(ogg_fmt["duration"]) - float(fmt["duration"])) < 0.3, (ogg_fmt["duration"], fmt["duration"])
+    # The same mix in both: the beeps at the same moments.
+    mp4_beeps, _ = beep_times(mp4.location)
+    ogg_beeps, _ = beep_times(ogg.location)
+    assert len(ogg_beeps) >= int(wall) - 2 and len(ogg_beeps) == len(mp4_beeps), (ogg_beeps, mp4_beeps)
+    assert all(abs(a - b) < 0.05 for a, b in zip(mp4_beeps, ogg_beeps)), (mp4_beeps, ogg_beeps)
+    # Two HLS outputs, each cut at its own duration (the key frames fall on both).
+    short, long = info.segment_results
+    assert (short.playlist_name, long.playlist_name) == ("multi/short/seg.m3u8", "multi/long/seg.m3u8")
+    for result, seconds in ((short, 2), (long, 3)):
+        listed = entries((server.output_dir / result.playlist_name).read_text())
+        assert len(listed) == result.segment_count >= 2, listed
+        assert all(abs(d - seconds) <= 0.5 for d, _ in listed[:-1]), (seconds, listed)
+        assert abs(sum(d for d, _ in listed) - float(fmt["duration"])) < 0.5
+        streams, _ = probe(server.output_dir / result.playlist_name)
+        assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"]
+    # One manifest lists them all.
+    manifest = server.output_dir / "multi" / f"{info.egress_id}.json"
+    assert info.manifest_location == str(manifest)
+    text = manifest.read_text()
+    assert text.count('"filename"') == 2 and text.count('"playlist_name"') == 2
+
+
+def test_an_ogg_file_beside_a_stream_gets_opus_and_the_stream_aac(server, stubs, api):
+    e = stubs.egress
+    rtmp = RTMPServer()
+    try:
+        request = e.ParticipantEgressRequest(
+            room_name="r-ogg-rtmp", identity="alice", preset=e.H264_720P_30,
+            file_outputs=[e.EncodedFileOutput(file_type=e.OGG, filepath="oggrtmp/{room_name}")],
+            stream_outputs=[e.StreamOutput(protocol=e.RTMP, urls=[rtmp.url("oggside")])])
+        info, _ = record(server, stubs, api, request, 4)
+        assert info.status == e.EGRESS_COMPLETE, (info.error, info.details)
+        [file] = info.file_results
+        streams, _ = probe(file.location)
+        assert [(s["codec_type"], s["codec_name"]) for s in streams] == [("audio", "opus")]
+        [flv] = rtmp.recorded("oggside")
+        streams, fmt = probe(flv)
+        assert sorted((s["codec_type"], s["codec_name"]) for s in streams) == [("audio", "aac"), ("video", "h264")]
+        assert float(fmt["duration"]) > 2.5
+    finally:
+        rtmp.stop()
+
+
+@pytest.mark.parametrize("outputs, field, says", [
+    (dict(file_outputs=["same/{room_name}.mp4", "same/{room_name}.mp4"]), "filepath", "two outputs write same/{room_name}.mp4"),
+    (dict(segment_outputs=["hls/x", "hls/x"]), "filename_prefix", "two outputs write hls/x"),
+    (dict(file_outputs=[f"many/{i}.mp4" for i in range(5)]), "file_outputs", "at most 4"),
+])
+def test_outputs_that_would_collide_are_refused_at_the_request(server, stubs, api, outputs, field, says):
+    e = stubs.egress
+    before = api.ListEgress(e.ListEgressRequest(), timeout=10).items
+    request = e.ParticipantEgressRequest(room_name="r-collide", identity="x")
+    for path in outputs.get("file_outputs", []):
+        request.file_outputs.append(e.EncodedFileOutput(filepath=path))
+    for prefix in outputs.get("segment_outputs", []):
+        request.segment_outputs.append(e.SegmentedFileOutput(filename_prefix=prefix))
+    with pytest.raises(grpc.RpcError) as refused:
+        api.StartParticipantEgress(request, timeout=10)
+    details = refused.value.details()
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and field in details and says in details, details
+    assert api.ListEgress(e.ListEgressRequest(), timeout=10).items == before
+
+
+def test_names_that_collide_once_filled_fail_before_anything_is_written(server, stubs, api):
+    """`{room_name}.mp4` and `r-filled.mp4` differ as templates and are one file in room r-filled."""
+    e = stubs.egress
+    request = e.ParticipantEgressRequest(
+        room_name="r-filled", identity="alice", preset=e.H264_720P_30,
+        file_outputs=[e.EncodedFileOutput(filepath="filled/{room_name}.mp4"), e.EncodedFileOutput(filepath="filled/r-filled.mp4")])
+    alice = Publisher(server, stubs, "r-filled", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(request, timeout=10)
+        info = wait_for(api, stubs, started.egress_id, e.EGRESS_FAILED)
+    finally:
+        alice.leave()
+    assert info.error_code == 400 and re.search(r'two outputs would write "filled/r-filled.mp4"', info.error), info.error
+    assert not (server.output_dir / "filled").exists() or not any((server.output_dir / "filled").iterdir())
