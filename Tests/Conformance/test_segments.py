@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from media import Publisher, assert_index_in_front, av_offset, probe
+from media import Publisher, assert_index_in_front, av_offset, probe, top_level_boxes
 from test_recording import stop_and_finish, wait_for
 
 
@@ -161,13 +161,41 @@ def test_segments_need_an_encode(server, stubs, api):
     assert api.ListEgress(e.ListEgressRequest(), timeout=10).items == before
 
 
-def test_fragmented_mp4_segments_are_refused_by_name(server, stubs, api):
+def test_fragmented_mp4_segments(server, stubs, api):
+    """HLS_FMP4_PROTOCOL: an init segment (ftyp, moov) named by #EXT-X-MAP and .m4s segments of
+    one fragment each (moof, mdat), cut on key frames; the playlist plays, in sync."""
     e = stubs.egress
-    with pytest.raises(grpc.RpcError) as refused:
-        api.StartParticipantEgress(e.ParticipantEgressRequest(
-            room_name="r-fmp4", identity="x", segment_outputs=[e.SegmentedFileOutput(protocol=e.HLS_FMP4_PROTOCOL)]), timeout=10)
-    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "HLS_FMP4_PROTOCOL" in refused.value.details()
+    alice = Publisher(server, stubs, "r-fmp4", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-fmp4", identity="alice", preset=e.H264_720P_30,
+            segment_outputs=[e.SegmentedFileOutput(protocol=e.HLS_FMP4_PROTOCOL, filename_prefix="fmp4/{room_name}/seg",
+                                                   live_playlist_name="live.m3u8", segment_duration=2)]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(8)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+    [result] = info.segment_results
+    playlist = server.output_dir / result.playlist_name
+    text = playlist.read_text()
+    assert tag(text, "EXT-X-VERSION") == "7" and tag(text, "EXT-X-MAP") == 'URI="seg_init.mp4"', text
+    assert tag((server.output_dir / result.live_playlist_name).read_text(), "EXT-X-MAP") == 'URI="seg_init.mp4"'
+    segments = entries(text)
+    assert [uri for _, uri in segments] == [f"seg_{i:05d}.m4s" for i in range(len(segments))] and len(segments) >= 3, text
+    for duration, _ in segments[:-1]:
+        assert abs(duration - 2) <= 0.5, text
+    assert top_level_boxes(playlist.parent / "seg_init.mp4") == ["ftyp", "moov"]
+    for _, uri in segments:
+        boxes = top_level_boxes(playlist.parent / uri)
+        assert boxes == ["moof", "mdat"], (uri, boxes)
+    assert result.size == sum((playlist.parent / uri).stat().st_size for _, uri in segments)
+    streams, fmt = probe(playlist)
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"]
+    assert abs(float(fmt["duration"]) - sum(d for d, _ in segments)) < 0.5, fmt
+    offset, flashes, beeps = av_offset(playlist)
+    assert offset is not None and abs(offset) <= 0.1, (offset, flashes, beeps)
 
 
 def test_a_failing_output_leaves_the_others_recording(server, stubs, api, tmp_path):

@@ -251,3 +251,39 @@ def test_default_storage_without_its_secret_does_not_start(s3, tmp_path):
     ran = subprocess.run([str(BINARY), "--dev", "--port", "0", "--output-dir", str(tmp_path), "--s3-bucket", s3.bucket,
                           "--s3-access-key", s3.access_key], capture_output=True, text=True, timeout=30, env=environment)
     assert ran.returncode != 0 and "EGRESS_S3_SECRET" in ran.stderr, ran.stderr
+
+
+def test_a_bucket_lost_mid_recording_keeps_every_segment_playable(server, stubs, api):
+    """The S3 server dies after the first segments went up: the uploads stop, and every segment
+    — those already in the bucket too — stays in the output directory with a playable playlist."""
+    e = stubs.egress
+    lost = S3Server()
+    alice = Publisher(server, stubs, "r-s3-lost", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-s3-lost", identity="alice", preset=e.H264_720P_30,
+            segment_outputs=[e.SegmentedFileOutput(filename_prefix="s3lost/seg", segment_duration=2, s3=lost.upload(stubs))]),
+            timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        deadline = time.monotonic() + 15
+        while "s3lost/seg_00001.ts" not in bucket_keys(lost, "s3lost/"):
+            assert time.monotonic() < deadline, bucket_keys(lost, "s3lost/")
+            time.sleep(0.2)
+        lost.stop()
+        time.sleep(4)
+        info = stop_and_finish(api, stubs, started.egress_id)
+    finally:
+        alice.leave()
+        lost.stop()
+    assert info.status == e.EGRESS_COMPLETE and info.backup_storage_used, info.details
+    assert "s3lost/" in info.details and "kept" in info.details, info.details
+    [segments] = info.segment_results
+    local = server.output_dir / "s3lost/seg.m3u8"
+    assert segments.playlist_location == str(local)
+    listed = entries(local.read_text())
+    assert len(listed) == segments.segment_count >= 4, listed
+    missing = [uri for _, uri in listed if not (local.parent / uri).exists()]
+    assert missing == [], missing  # the ones uploaded before the loss are kept too
+    streams, fmt = probe(local)
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"] and float(fmt["duration"]) > 5

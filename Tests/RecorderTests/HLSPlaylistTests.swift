@@ -31,6 +31,14 @@ import Testing
         #expect(full.text.hasSuffix("s_1.ts\n#EXT-X-ENDLIST\n"))
     }
 
+    @Test func fragmentedMP4PlaylistsNameTheirInitSegmentAtVersion7() {
+        var full = playlist([4])
+        full.mapURI = "s_init.mp4"
+        #expect(full.text.hasPrefix("#EXTM3U\n#EXT-X-VERSION:7\n"))
+        #expect(full.text.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MAP:URI=\"s_init.mp4\"\n#EXT-X-PROGRAM-DATE-TIME"))
+        #expect(HLSPlaylist.live(of: full, keeping: 5).text.contains("#EXT-X-MAP:URI=\"s_init.mp4\"\n"))
+    }
+
     @Test func theLivePlaylistSlides() {
         let full = playlist([4, 4, 4, 4, 4, 4, 4])
         let live = HLSPlaylist.live(of: full, keeping: 5)

@@ -167,11 +167,10 @@ struct OutputsDecoder {
     }
 
     private func segmentsOutput(_ segments: Livekit_SegmentedFileOutput, upload: S3Upload?) throws(RPCError) -> SegmentsOutput {
+        let fragmented: Bool
         switch segments.protocol {
-        case .defaultSegmentedFileProtocol, .hlsProtocol: break
-        case .hlsFmp4Protocol:
-            throw RPCError.unimplemented("segment_outputs protocol HLS_FMP4_PROTOCOL: fragmented-MP4 segments are not written yet; "
-                + "HLS_PROTOCOL (MPEG-TS segments) is")
+        case .defaultSegmentedFileProtocol, .hlsProtocol: fragmented = false
+        case .hlsFmp4Protocol: fragmented = true
         case .unrecognized(let other): throw RequestErrors.invalidField("protocol", "unknown segmented file protocol \(other)")
         }
         let duration = segments.segmentDuration
@@ -199,7 +198,7 @@ struct OutputsDecoder {
         if !live.isEmpty, SegmentsOutput.playlistFile(named: live, prefix: prefix) == SegmentsOutput.playlistFile(named: playlist, prefix: prefix) {
             throw RequestErrors.invalidField("live_playlist_name", "it is the same file as playlist_name")
         }
-        return SegmentsOutput(
+        var output = SegmentsOutput(
             filenamePrefix: prefix,
             playlistName: playlist,
             livePlaylistName: live,
@@ -207,6 +206,8 @@ struct OutputsDecoder {
             timestampSuffix: timestamp,
             disableManifest: segments.disableManifest,
             upload: upload)
+        output.fragmentedMP4 = fragmented
+        return output
     }
 
     private func imageOutput(_ image: Livekit_ImageOutput, upload: S3Upload?) throws(RPCError) -> ImageOutput {

@@ -20,6 +20,8 @@ public final class Muxer: @unchecked Sendable {
     public let label: String
     /// Keeps the interrupt callback's object alive while libavformat may call it.
     private let interrupter: IOInterrupter?
+    /// Where a muxer of its own I/O writes (kept alive while libavformat may call it).
+    private let sink: SinkBox?
     private var context: UnsafeMutablePointer<AVFormatContext>?
     private var headerWritten = false
     private var finished = false
@@ -30,6 +32,7 @@ public final class Muxer: @unchecked Sendable {
         self.file = file
         label = file.path
         interrupter = nil
+        sink = nil
         var context: UnsafeMutablePointer<AVFormatContext>?
         // Named by its /proc/self/fd path too: anything FFmpeg reopens by name is this file.
         try check(avformat_alloc_output_context2(&context, nil, format, file.openablePath), "creating a \(format) file")
@@ -44,6 +47,7 @@ public final class Muxer: @unchecked Sendable {
         file = nil
         self.label = label
         self.interrupter = interrupter
+        sink = nil
         var context: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_alloc_output_context2(&context, nil, format, nil), "creating a \(format) stream")
         self.context = context
@@ -56,12 +60,55 @@ public final class Muxer: @unchecked Sendable {
                   "connecting to \(label)")
     }
 
+    /// Writes the container `format` through `sink`, in the order libavformat makes the bytes.
+    /// For fragmented MP4 (`format` mp4): the header is the init segment, and each
+    /// `flushFragment()` writes the fragment of what came since the last one, so the sink can
+    /// send each part to a file of its own (HLS with fMP4 segments).
+    public init(format: String, sink: any MuxerSink, label: String) throws(MediaError) {
+        file = nil
+        self.label = label
+        interrupter = nil
+        let box = SinkBox(sink)
+        self.sink = box
+        var context: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&context, nil, format, nil), "creating a \(format) output")
+        self.context = context
+        let size = 64 * 1024
+        guard let buffer = av_malloc(size),
+              let io = avio_alloc_context(buffer.assumingMemoryBound(to: UInt8.self), Int32(size), 1,
+                                          Unmanaged.passUnretained(box).toOpaque(), nil, sinkWrite, nil) else {
+            throw MediaError("allocating the output of \(label)")
+        }
+        context!.pointee.pb = io
+        context!.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
+    }
+
     deinit {
         if !finished { try? finish() }
         if let context {
-            avio_closep(&context.pointee.pb)
+            closeIO(context)
             avformat_free_context(context)
         }
+    }
+
+    private func closeIO(_ context: UnsafeMutablePointer<AVFormatContext>) {
+        guard sink != nil else {
+            avio_closep(&context.pointee.pb)
+            return
+        }
+        guard context.pointee.pb != nil else { return }
+        avio_flush(context.pointee.pb)
+        av_freep(&context.pointee.pb.pointee.buffer)
+        avio_context_free(&context.pointee.pb)
+    }
+
+    /// Writes out, for a fragmented MP4 of its own I/O, the fragment of the packets written
+    /// since the last one; the sink has every byte of it when this returns.
+    public func flushFragment() throws(MediaError) {
+        guard let context, headerWritten else { return }
+        try check(av_write_frame(context, nil), "writing a fragment of \(label)")
+        avio_flush(context.pointee.pb)
+        if context.pointee.pb.pointee.error < 0 { throw MediaError("writing a fragment of \(label): the output failed") }
     }
 
     /// Whether the format wants codec headers out of band (encoders must be told).
@@ -120,10 +167,14 @@ public final class Muxer: @unchecked Sendable {
         if name == "mp4" || name == "mov", file != nil {
             av_dict_set(&options, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "1000000", 0)
+        } else if name == "mp4", sink != nil {
+            // A fragment only when asked (flushFragment), each with its own base time; no index at the end.
+            av_dict_set(&options, "movflags", "+frag_custom+empty_moov+default_base_moof+skip_trailer", 0)
         }
         context!.pointee.flush_packets = 1
         try check(avformat_write_header(context, &options), "writing the header of \(label)")
         headerWritten = true
+        if sink != nil { avio_flush(context!.pointee.pb) }
     }
 
     /// Writes a packet of stream `index` (its times are rescaled from the packet's time base).
@@ -133,7 +184,13 @@ public final class Muxer: @unchecked Sendable {
         packet.timeBase = (target.num, target.den)
         packet.pointer.pointee.stream_index = Int32(index)
         bytesWritten += Int64(packet.size)
-        try check(av_interleaved_write_frame(context, packet.pointer), "writing to \(label)")
+        // A muxer of its own I/O cuts fragments where it is told: every packet given must be in
+        // the muxer by then, none held back to interleave.
+        if sink != nil {
+            try check(av_write_frame(context, packet.pointer), "writing to \(label)")
+        } else {
+            try check(av_interleaved_write_frame(context, packet.pointer), "writing to \(label)")
+        }
     }
 
     /// Writes the trailer and closes the file. Safe to call once the header was written.
@@ -142,7 +199,7 @@ public final class Muxer: @unchecked Sendable {
         finished = true
         guard let context else { return }
         if headerWritten { try check(av_write_trailer(context), "finishing \(label)") }
-        avio_closep(&context.pointee.pb)
+        closeIO(context)
         guard let file else { return }
         // A file without even a header plays nowhere: it is not left behind.
         if !headerWritten { file.remove() }
@@ -170,4 +227,23 @@ public final class Muxer: @unchecked Sendable {
                                           UInt8(rate & 0xFF), UInt8((rate >> 8) & 0xFF), UInt8((rate >> 16) & 0xFF), UInt8(rate >> 24),
                                           0, 0, 0]
     }
+}
+
+/// Where a muxer of its own I/O writes its bytes.
+public protocol MuxerSink: AnyObject {
+    /// Takes bytes in order; false when they could not be written (the muxer then fails).
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
+}
+
+/// A sink as libavformat's opaque pointer holds it.
+private final class SinkBox {
+    let sink: any MuxerSink
+    init(_ sink: any MuxerSink) { self.sink = sink }
+}
+
+/// libavformat's write callback for a muxer of its own I/O.
+private func sinkWrite(_ opaque: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ size: Int32) -> Int32 {
+    guard let opaque, let buffer, size >= 0 else { return -1 }
+    let box = Unmanaged<SinkBox>.fromOpaque(opaque).takeUnretainedValue()
+    return box.sink.write(UnsafeRawBufferPointer(start: buffer, count: Int(size))) ? size : -5  // AVERROR(EIO)
 }

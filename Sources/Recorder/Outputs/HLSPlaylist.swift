@@ -29,16 +29,20 @@ struct HLSPlaylist: Equatable {
     /// `#EXT-X-PLAYLIST-TYPE:EVENT` (segments are only ever added).
     var isEvent = true
     var ended = false
+    /// The init segment fMP4 segments need (`#EXT-X-MAP`), relative to the playlist; nil for MPEG-TS.
+    var mapURI: String?
 
     var text: String {
         let longest = segments.map(\.duration).max() ?? 0
         var lines = [
             "#EXTM3U",
-            "#EXT-X-VERSION:3",
+            // fMP4 segments (EXT-X-MAP on a playlist without I-frames only) need version 6; 7 as players expect.
+            "#EXT-X-VERSION:\(mapURI == nil ? 3 : 7)",
             "#EXT-X-TARGETDURATION:\(max(Int(segmentDuration), Int(min(longest, 1e9).rounded(.up))))",
             "#EXT-X-MEDIA-SEQUENCE:\(mediaSequence)",
         ]
         if isEvent { lines.append("#EXT-X-PLAYLIST-TYPE:EVENT") }
+        if let mapURI { lines.append("#EXT-X-MAP:URI=\"\(mapURI)\"") }
         for segment in segments {
             lines.append("#EXT-X-PROGRAM-DATE-TIME:\(segment.dateTime)")
             lines.append("#EXTINF:\(String(format: "%.3f", segment.duration)),")

@@ -5,7 +5,10 @@ import Support
 
 /// HLS (`segment_outputs`): MPEG-TS segments of about `segmentDuration` seconds, each cut at a
 /// video key frame (at an audio packet when there is no video), named `<prefix>_00000.ts` (or
-/// by the time their media starts), and the playlists that list them. The playlists are
+/// by the time their media starts), and the playlists that list them. With fragmented MP4
+/// (`HLS_FMP4_PROTOCOL`) one MP4 muxer runs for the whole output: its header is the init
+/// segment `<prefix>_init.mp4` (`#EXT-X-MAP`), and each segment, `<prefix>_00000.m4s`, is one
+/// of its fragments, cut where an MPEG-TS segment would be. The playlists are
 /// rewritten whole under a temporary name and renamed over the old, after every segment: a
 /// reader always finds a valid one. At the end the full playlist is closed with
 /// `#EXT-X-ENDLIST` (a complete VOD list).
@@ -17,6 +20,11 @@ final class SegmentedOutput: PacketOutput {
     /// `<prefix>` of the segment names, relative to the output directory.
     let prefix: ConfinedPath
     private let timestampSuffix: Bool
+    /// fMP4 segments rather than MPEG-TS.
+    private let fragmented: Bool
+    /// fMP4: the muxer whose fragments are the segments, and the sink that sends its bytes to
+    /// the file of the segment being written.
+    private var fragments: (muxer: Muxer, sink: SegmentSink, videoStream: Int?, audioStream: Int)?
     let playlistTarget: ConfinedPath
     let livePlaylistTarget: ConfinedPath?
     /// Unix nanoseconds of media position 0.
@@ -55,6 +63,7 @@ final class SegmentedOutput: PacketOutput {
         segmentDuration = max(1, output.segmentDuration)
         self.prefix = prefix
         timestampSuffix = output.timestampSuffix
+        fragmented = output.fragmentedMP4
         playlistTarget = playlist
         livePlaylistTarget = livePlaylist
         self.wallClockOrigin = wallClockOrigin
@@ -62,6 +71,8 @@ final class SegmentedOutput: PacketOutput {
     }
 
     var label: String { "HLS \(playlistTarget.path)" }
+    /// Whether the encoders must keep their codec headers out of band (an fMP4 init segment holds them).
+    var wantsGlobalHeader: Bool { fragmented }
     var playlistPath: String { playlistTarget.relative }
 
     func start(video: Encoder?, audio: Encoder) throws {
@@ -94,6 +105,11 @@ final class SegmentedOutput: PacketOutput {
         guard !closed else { return }
         closed = true
         if current != nil { try closeSegment(endingAt: lastEnd) }
+        if let fragments {
+            // Every fragment is out: nothing more goes to a segment (the trailer is skipped).
+            fragments.sink.file = nil
+            try fragments.muxer.finish()
+        }
         var ended = playlist
         ended.ended = true
         try writePlaylists(ended)
@@ -128,20 +144,51 @@ final class SegmentedOutput: PacketOutput {
         let index = playlist.mediaSequence + playlist.segments.count
         let startedAt = wallClockOrigin &+ Self.nanoseconds(time)
         let suffix = timestampSuffix ? Self.timestamp(startedAt) : String(format: "%05d", index)
-        let target = prefix.sibling(named: PathText.lastComponent(of: prefix.relative) + "_" + suffix + ".ts")
+        let name = PathText.lastComponent(of: prefix.relative)
+        let target = prefix.sibling(named: name + "_" + suffix + (fragmented ? ".m4s" : ".ts"))
+        guard let audio else { throw RecorderError("HLS output started without its encoders") }
+        if fragmented {
+            let fragments = try self.fragments ?? startFragments(audio: audio, initTarget: prefix.sibling(named: name + "_init.mp4"))
+            let file = try ConfinedFile.create(target)
+            fragments.sink.file = file
+            current = Segment(file: file, muxer: fragments.muxer, videoStream: fragments.videoStream, audioStream: fragments.audioStream,
+                              name: target.relative, start: time)
+            return
+        }
         let file = try ConfinedFile.create(target)
         let muxer = try Muxer(file: file, format: "mpegts")
         let videoStream = try video.map { try muxer.addStream(from: $0) }
-        guard let audio else { throw RecorderError("HLS output started without its encoders") }
         let audioStream = try muxer.addStream(from: audio)
         try muxer.writeHeader()
         current = Segment(file: file, muxer: muxer, videoStream: videoStream, audioStream: audioStream, name: target.relative, start: time)
     }
 
+    /// fMP4: the one muxer, its header written to the init segment at `initTarget`.
+    private func startFragments(audio: Encoder, initTarget: ConfinedPath) throws -> (muxer: Muxer, sink: SegmentSink, videoStream: Int?, audioStream: Int) {
+        let sink = SegmentSink()
+        let initFile = try ConfinedFile.create(initTarget)
+        sink.file = initFile
+        let muxer = try Muxer(format: "mp4", sink: sink, label: label)
+        let videoStream = try video.map { try muxer.addStream(from: $0) }
+        let audioStream = try muxer.addStream(from: audio)
+        try muxer.writeHeader()
+        if let failure = sink.failure { throw failure }
+        uploader?.send(initFile, at: initTarget)
+        playlist.mapURI = PathText.lastComponent(of: initTarget.relative)
+        let fragments = (muxer, sink, videoStream, audioStream)
+        self.fragments = fragments
+        return fragments
+    }
+
     private func closeSegment(endingAt end: Double) throws {
         guard let segment = current else { return }
         current = nil
-        try segment.muxer.finish()
+        if fragmented {
+            try segment.muxer.flushFragment()
+            if let failure = fragments?.sink.failure { throw failure }
+        } else {
+            try segment.muxer.finish()
+        }
         uploader?.send(segment.file, at: segment.file.target)
         var next = playlist
         next.segments.append(HLSPlaylist.Segment(uri: PathText.lastComponent(of: segment.name), duration: max(0, end - segment.start),
@@ -176,5 +223,25 @@ final class SegmentedOutput: PacketOutput {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS"
         return formatter.string(from: Date(timeIntervalSince1970: Double(unixNanoseconds) / 1e9))
+    }
+}
+
+/// Where an fMP4 output's muxer writes: the file of the segment being written (the init
+/// segment first), appended to as the bytes come.
+final class SegmentSink: MuxerSink {
+    var file: ConfinedFile?
+    /// The first write that failed.
+    private(set) var failure: ConfinedFile.Failure?
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil else { return false }
+        guard let file else { return true }  // between the last fragment and the end: nothing to keep
+        do {
+            try file.append(Array(bytes))
+            return true
+        } catch {
+            failure = error
+            return false
+        }
     }
 }

@@ -102,9 +102,9 @@ final class TranscodingWriter: MediaWriter {
             if !failedOutputs.isEmpty { throw AllOutputsFailed(failures: failedOutputs) }
             throw RecorderError("an egress without outputs")
         }
-        // Codec headers out of band if a container wants them (MP4); MPEG-TS and FLV take them
+        // Codec headers out of band if a container wants them (MP4, fMP4 segments); MPEG-TS and FLV take them
         // either way (their muxers put them where they belong themselves).
-        let globalHeader = files.contains { $0.output.wantsGlobalHeader }
+        let globalHeader = files.contains { $0.output.wantsGlobalHeader } || segments.contains { $0.wantsGlobalHeader }
         if withVideo {
             // Every HLS output cuts on key frames: their interval divides each one's segments.
             let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: segments.map(\.segmentDuration).reduce(nil) { common, next in

@@ -107,11 +107,13 @@ public struct SegmentsOutput: Sendable, Equatable {
     public var segmentDuration: UInt32
     public var timestampSuffix: Bool
     public var disableManifest: Bool
+    /// Fragmented-MP4 segments (`HLS_FMP4_PROTOCOL`: an init segment, then `.m4s`), not MPEG-TS.
+    public var fragmentedMP4 = false
     /// Segments and playlists are uploaded there as they are written, if set.
     public var upload: S3Upload?
 
-    /// The longest segment-name suffix: `_` + a UTC time to the millisecond + `.ts`.
-    public static let longestSegmentSuffix = "_20261128T054000123.ts".utf8.count
+    /// The longest segment-name suffix: `_` + a UTC time to the millisecond + `.m4s`.
+    public static let longestSegmentSuffix = "_20261128T054000123.m4s".utf8.count
 
     /// The file name a playlist (`name`, or the prefix's last name when empty) is written as:
     /// its last component, with `.m3u8` added if it has not got it. Its directory is the prefix's.
