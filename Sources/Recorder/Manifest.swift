@@ -49,7 +49,7 @@ enum Manifest {
     /// name on the way has changed since), or beside the first images. Uploaded to the bucket
     /// of the first output that has one; kept if that fails. Returns its location, if written.
     static func writeIfWanted(for egress: EgressRecord, roomID: String, results: EgressResults, writer: any MediaWriter,
-                              partSize: Int64, logger: Logger) throws -> String? {
+                              partSize: Int64, uploadDeadline: UploadDeadline, logger: Logger) throws -> String? {
         let outputs = egress.spec.outputs
         let wanted = outputs.files.contains { !$0.disableManifest } || outputs.segments.contains { !$0.disableManifest }
             || outputs.images.contains { !$0.disableManifest }
@@ -58,7 +58,7 @@ enum Manifest {
         let (manifest, target) = try write(for: egress, roomID: roomID, results: results, beside: writer.file, at: at)
         let uploads = outputs.files.map(\.upload) + outputs.segments.map(\.upload) + outputs.images.map(\.upload)
         guard let upload = uploads.lazy.compactMap({ $0 }).first else { return target.path }
-        let uploader = OutputUploader(upload, partSize: partSize)
+        let uploader = OutputUploader(upload, partSize: partSize, deadline: uploadDeadline)
         uploader.send(manifest, at: target)
         if let failure = uploader.finish() {
             logger.warning("manifest upload failed; the local copy is kept", metadata: ["error": "\(failure)"])

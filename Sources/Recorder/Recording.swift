@@ -56,6 +56,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private var pendingStreams: [StreamResult]
     /// The session limits that apply to this egress's outputs.
     private let limits: SessionLimits.Applying
+    /// How long the end waits for the uploads of outputs sent as they are written.
+    private let uploadDeadline = UploadDeadline()
     /// Failed outputs already logged and reported.
     private var failuresReported = 0
     private var done = false
@@ -190,11 +192,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             logger.info("stream removed", metadata: ["url": "\(StreamKey.redacted(url))"])
         }
         for stream in add {
-            if egress.spec.outputs.stream?.streamProtocol == .websocket {
-                writer.addWebSocket(WebSocketPCMOutput(id: stream.id, url: stream.url))
-            } else {
-                try writer.addStream(LiveStreamOutput(id: stream.id, url: stream.url, policy: configuration.streamRetry))
-            }
+            try writer.add(stream, overWebSocket: egress.spec.outputs.stream?.streamProtocol == .websocket, policy: configuration.streamRetry)
             logger.info("stream added", metadata: ["url": "\(StreamKey.redacted(stream.url))"])
         }
         writer.trimStreams(keeping: StreamOutput.maxResults)
@@ -337,7 +335,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         let tracks = WriterFactory.Tracks(video: videoTrack, audio: audioTracks.map(\.track), participant: selection.participant,
                                           roomID: roomID)
         let made = try WriterFactory(spec: egress.spec, configuration: configuration)
-            .make(for: tracks, streams: pendingStreams, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds())
+            .make(for: tracks, streams: pendingStreams, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds(),
+                  uploadDeadline: uploadDeadline)
         pendingStreams = []
         writer = made.writer
         logger.info("recording started", metadata: made.logged.mapValues { .string($0) })
@@ -360,9 +359,10 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
             var results = results()
             let outputs = egress.spec.outputs
             if let writer {
-                FileUpload.uploadFiles(of: outputs, from: writer, results: &results, partSize: configuration.uploadPartSize, logger: logger)
+                let partSize = configuration.uploadPartSize
+                FileUpload.uploadFiles(of: outputs, from: writer, results: &results, partSize: partSize, logger: logger)
                 results.manifestLocation = try Manifest.writeIfWanted(for: egress, roomID: roomID, results: results, writer: writer,
-                                                                      partSize: configuration.uploadPartSize, logger: logger) ?? ""
+                                                                      partSize: partSize, uploadDeadline: uploadDeadline, logger: logger) ?? ""
             }
             logger.info("egress finalized", metadata: [
                 "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",

@@ -21,7 +21,9 @@ struct WriterFactory {
     }
 
     /// The writer, and what to log about where it writes.
-    func make(for tracks: Tracks, streams: [StreamResult], wallClockOrigin: Int64) throws -> (writer: any MediaWriter, logged: [String: String]) {
+    /// - Parameter uploadDeadline: the egress's, for the uploaders of its HLS and image outputs.
+    func make(for tracks: Tracks, streams: [StreamResult], wallClockOrigin: Int64,
+              uploadDeadline: UploadDeadline) throws -> (writer: any MediaWriter, logged: [String: String]) {
         let outputs = spec.outputs
         if let url = outputs.websocketURL {
             let writer = try WebSocketAudioWriter(url: url)
@@ -41,7 +43,7 @@ struct WriterFactory {
         let segments = try outputs.segments.map { output in
             let (prefix, playlist, live) = try targets.segments(output)
             return SegmentedOutput(output: output, prefix: prefix, playlist: playlist, livePlaylist: live, wallClockOrigin: wallClockOrigin,
-                                   uploader: output.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize) })
+                                   uploader: output.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize, deadline: uploadDeadline) })
         }
         // Streams over WEBSOCKET take the mix as PCM; the others (RTMP, SRT) encoded packets.
         let overWebSocket = outputs.stream?.streamProtocol == .websocket
@@ -50,11 +52,11 @@ struct WriterFactory {
         let size = plan.pictureSize
         let imagePrefixes = try outputs.images.map { try targets.images($0) }
         // Filled, two outputs may name the same files: refused before anything is written.
-        try OutputTargets.checkDistinct(files: files, playlists: segments.flatMap { [$0.playlistTarget] + ($0.livePlaylistTarget.map { [$0] } ?? []) },
-                                        segmentPrefixes: segments.map(\.prefix), imagePrefixes: imagePrefixes)
+        let playlists = segments.flatMap { [$0.playlistTarget] + ($0.livePlaylistTarget.map { [$0] } ?? []) }
+        try OutputTargets.checkDistinct(exact: files + playlists, segmentPrefixes: segments.map(\.prefix), imagePrefixes: imagePrefixes)
         let thumbnails = try zip(outputs.images, imagePrefixes).map { image, prefix in
             try ThumbnailOutput(output: image, prefix: prefix, width: size.width, height: size.height, wallClockOrigin: wallClockOrigin,
-                                uploader: image.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize) })
+                                uploader: image.upload.map { OutputUploader($0, partSize: configuration.uploadPartSize, deadline: uploadDeadline) })
         }
         let writer = try plan.makeWriter(files: files, segments: segments, streams: liveStreams, webSockets: webSockets, thumbnails: thumbnails,
                                          staleAfter: configuration.staleVideoAfter.nanoseconds)

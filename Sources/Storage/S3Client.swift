@@ -14,6 +14,9 @@ public struct S3Client: Sendable {
     public var multipartThreshold: Int64 = 64 << 20
     public var partSize: Int64 = 16 << 20
     public var attempts = 3
+    /// Seconds one request may take in all, if set (small objects sent as they are written);
+    /// otherwise only a transfer slower than 1 kB/s for 30 s is given up (a large file).
+    public var requestTimeout: Int?
 
     public init(_ upload: S3Upload) {
         self.upload = upload
@@ -166,6 +169,7 @@ public struct S3Client: Sendable {
         // A transfer slower than 1 kB/s for 30 s is given up.
         set(cc_setopt_long(curl, CURLOPT_LOW_SPEED_LIMIT, 1024))
         set(cc_setopt_long(curl, CURLOPT_LOW_SPEED_TIME, 30))
+        if let requestTimeout { set(cc_setopt_long(curl, CURLOPT_TIMEOUT, requestTimeout)) }
         set(cc_setopt_string(curl, CURLOPT_PROTOCOLS_STR, "http,https"))
         set(cc_setopt_pointer(curl, CURLOPT_READDATA, context.toOpaque()))
         set(cc_setopt_callback(curl, CURLOPT_READFUNCTION, { buffer, size, count, context in

@@ -207,9 +207,15 @@ extension EgressServerCommand {
     /// is read from the environment only (EGRESS_S3_SECRET, else AWS_SECRET_ACCESS_KEY), never
     /// from a flag other users could see in the process list.
     func loadStorage() throws -> S3Upload? {
-        guard let bucket = try Environment.value(s3Bucket, "EGRESS_S3_BUCKET", flag: "--s3-bucket") else { return nil }
-        let accessKey = try Environment.value(s3AccessKey, "EGRESS_S3_ACCESS_KEY", flag: "--s3-access-key")
-            ?? Environment.value(nil as String?, "AWS_ACCESS_KEY_ID", flag: "--s3-access-key") ?? ""
+        let bucket = try Environment.value(s3Bucket, "EGRESS_S3_BUCKET", flag: "--s3-bucket")
+        let accessKeyGiven = try Environment.value(s3AccessKey, "EGRESS_S3_ACCESS_KEY", flag: "--s3-access-key")
+        guard let bucket else {
+            for (flag, given) in [("--s3-access-key", accessKeyGiven), ("--s3-region", s3Region), ("--s3-endpoint", s3Endpoint)] where given != nil {
+                throw ValidationError("\(flag) without --s3-bucket: there is no default storage to use it for")
+            }
+            return nil
+        }
+        let accessKey = try accessKeyGiven ?? Environment.value(nil as String?, "AWS_ACCESS_KEY_ID", flag: "--s3-access-key") ?? ""
         let secret = try Environment.value(nil as String?, "EGRESS_S3_SECRET", flag: "EGRESS_S3_SECRET")
             ?? Environment.value(nil as String?, "AWS_SECRET_ACCESS_KEY", flag: "EGRESS_S3_SECRET") ?? ""
         let region = try Environment.value(s3Region, "EGRESS_S3_REGION", flag: "--s3-region") ?? ""
@@ -220,16 +226,18 @@ extension EgressServerCommand {
         }
         // Letters, digits, "-", "_" and ".": it becomes part of a host name or a path.
         let bucketBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
-        guard !bucket.isEmpty, bucket.utf8.allSatisfy(bucketBytes.contains) else {
-            throw ValidationError("--s3-bucket \(bucket) is not a bucket name")
+        guard !bucket.isEmpty, bucket.utf8.count <= S3Upload.maxBucketLength, bucket.utf8.allSatisfy(bucketBytes.contains) else {
+            throw ValidationError("--s3-bucket \(bucket.debugDescription) is not a bucket name (letters, digits, -_. and at most \(S3Upload.maxBucketLength) of them)")
         }
         for (flag, value) in [("--s3-access-key", accessKey), ("EGRESS_S3_SECRET", secret), ("--s3-region", region), ("--s3-endpoint", endpoint)]
         where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) || value.utf8.count > S3Upload.maxFieldLength {
             throw ValidationError("\(flag) has a control character or is over \(S3Upload.maxFieldLength) bytes")
         }
-        if !endpoint.isEmpty, !(endpoint.lowercased().hasPrefix("http://") || endpoint.lowercased().hasPrefix("https://")) {
-            throw ValidationError("--s3-endpoint \(endpoint) is not an http:// or https:// URL")
+        if !endpoint.isEmpty, HTTPURL(endpoint) == nil || !(endpoint.lowercased().hasPrefix("http://") || endpoint.lowercased().hasPrefix("https://")) {
+            // Not repeated: it may hold a password.
+            throw ValidationError("--s3-endpoint is not an http:// or https:// URL with a host (and no user or password)")
         }
+        if let problem = S3Upload.problem(accessKey: accessKey, region: region) { throw ValidationError(problem) }
         return S3Upload(accessKey: accessKey, secret: secret, region: region, endpoint: endpoint, bucket: bucket, forcePathStyle: pathStyle)
     }
 }

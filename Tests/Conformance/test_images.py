@@ -1,6 +1,7 @@
 """Thumbnails (`image_outputs`): JPEGs every `capture_interval` seconds beside a file, from the
 same decode; their count, names, size and content (a white picture is white, a muted camera's
 black is black); TIMESTAMP and NONE_OVERWRITE names; what is refused at the request."""
+import json
 import re
 import subprocess
 import time
@@ -92,6 +93,12 @@ def test_images_alone_record_a_participant(server, stubs, api):
     [result] = info.image_results
     assert result.image_count >= 4 and not info.file_results
     assert len(list((server.output_dir / "only").glob("t_*.jpeg"))) == result.image_count
+    # The manifest goes beside the images, listing them.
+    manifest = server.output_dir / "only" / f"{info.egress_id}.json"
+    assert info.manifest_location == str(manifest)
+    listed = json.loads(manifest.read_text())["images"]
+    assert listed == [{"filename_prefix": "only/t", "image_count": result.image_count,
+                       "started_at": result.started_at, "ended_at": result.ended_at}], listed
 
 
 @pytest.mark.parametrize("image, field", [

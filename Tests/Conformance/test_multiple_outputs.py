@@ -116,12 +116,31 @@ def test_outputs_that_would_collide_are_refused_at_the_request(server, stubs, ap
     assert api.ListEgress(e.ListEgressRequest(), timeout=10).items == before
 
 
-def test_names_that_collide_once_filled_fail_before_anything_is_written(server, stubs, api):
-    """`{room_name}.mp4` and `r-filled.mp4` differ as templates and are one file in room r-filled."""
+COLLISIONS = {
+    # `{room_name}.mp4` and `r-filled.mp4` differ as templates and are one file in room r-filled.
+    "filled": dict(file_outputs=[dict(filepath="filled/{room_name}.mp4"), dict(filepath="filled/r-filled.mp4")],
+                   says="filled/r-filled.mp4"),
+    # A file named as the fMP4 init segment a prefix makes.
+    "init segment": dict(file_outputs=[dict(filepath="filled/seg_init.mp4")],
+                         segment_outputs=[dict(protocol="HLS_FMP4_PROTOCOL", filename_prefix="filled/seg")], says="filled/seg_init.mp4"),
+    # `x_00000.jpeg` is image 0 of prefix x and the one image of prefix x_00000.
+    "image names": dict(image_outputs=[dict(filename_prefix="filled/x"),
+                                       dict(filename_prefix="filled/x_00000", filename_suffix="IMAGE_SUFFIX_NONE_OVERWRITE")],
+                        says="filled/x_00000"),
+}
+
+
+@pytest.mark.parametrize("case", COLLISIONS)
+def test_names_that_collide_once_made_fail_before_anything_is_written(server, stubs, api, case):
     e = stubs.egress
-    request = e.ParticipantEgressRequest(
-        room_name="r-filled", identity="alice", preset=e.H264_720P_30,
-        file_outputs=[e.EncodedFileOutput(filepath="filled/{room_name}.mp4"), e.EncodedFileOutput(filepath="filled/r-filled.mp4")])
+    spec = COLLISIONS[case]
+    request = e.ParticipantEgressRequest(room_name="r-filled", identity="alice", preset=e.H264_720P_30)
+    for fields in spec.get("file_outputs", []):
+        request.file_outputs.append(e.EncodedFileOutput(**fields))
+    for fields in spec.get("segment_outputs", []):
+        request.segment_outputs.append(e.SegmentedFileOutput(**{k: getattr(e, v) if k == "protocol" else v for k, v in fields.items()}))
+    for fields in spec.get("image_outputs", []):
+        request.image_outputs.append(e.ImageOutput(**{k: getattr(e, v) if k == "filename_suffix" else v for k, v in fields.items()}))
     alice = Publisher(server, stubs, "r-filled", "alice")
     alice.send(*alice.camera_and_microphone())
     try:
@@ -129,5 +148,6 @@ def test_names_that_collide_once_filled_fail_before_anything_is_written(server, 
         info = wait_for(api, stubs, started.egress_id, e.EGRESS_FAILED)
     finally:
         alice.leave()
-    assert info.error_code == 400 and re.search(r'two outputs would write "filled/r-filled.mp4"', info.error), info.error
-    assert not (server.output_dir / "filled").exists() or not any((server.output_dir / "filled").iterdir())
+    assert info.error_code == 400 and f'two outputs would write "{spec["says"]}' in info.error, info.error
+    written = [p for p in (server.output_dir / "filled").rglob("*") if p.is_file()] if (server.output_dir / "filled").exists() else []
+    assert written == [], written

@@ -6,6 +6,7 @@ hostile fields are refused at the request. HLS segments, playlists and thumbnail
 are written (a failed upload keeps them all, playable); the server's default storage takes the
 outputs of requests that name none."""
 import os
+import socket
 import subprocess
 import time
 
@@ -287,3 +288,59 @@ def test_a_bucket_lost_mid_recording_keeps_every_segment_playable(server, stubs,
     assert missing == [], missing  # the ones uploaded before the loss are kept too
     streams, fmt = probe(local)
     assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"] and float(fmt["duration"]) > 5
+
+
+def test_a_silent_bucket_does_not_hold_the_end_of_a_recording(server, stubs, api):
+    """An S3 endpoint that takes connections and never answers: the recording goes on (the
+    uploads have their own thread), and its end waits for them at most 30 s: then it is COMPLETE
+    with every segment and image kept and backup_storage_used."""
+    e = stubs.egress
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    upload = e.S3Upload(access_key="AKIA", secret="s", region="us-east-1", endpoint=endpoint, bucket="b", force_path_style=True)
+    alice = Publisher(server, stubs, "r-s3-silent", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="r-s3-silent", identity="alice", preset=e.H264_720P_30,
+            segment_outputs=[e.SegmentedFileOutput(filename_prefix="silent/seg", segment_duration=1, s3=upload)],
+            image_outputs=[e.ImageOutput(capture_interval=1, filename_prefix="silent/img", s3=upload)]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(4)
+        # Recording went on meanwhile: segments were cut on time though none went up.
+        assert len(entries((server.output_dir / "silent/seg.m3u8").read_text())) >= 2
+        api.StopEgress(e.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        stopped = time.monotonic()
+        info = wait_for(api, stubs, started.egress_id, e.EGRESS_COMPLETE, e.EGRESS_FAILED, timeout=60)
+        took = time.monotonic() - stopped
+    finally:
+        alice.leave()
+        silent.close()
+    print(f"MEASURE stop with a silent bucket {took:.1f} s")
+    assert 25 < took < 45, took
+    assert info.status == e.EGRESS_COMPLETE and info.backup_storage_used, info.details
+    assert "still not up" in info.details, info.details
+    [segments] = info.segment_results
+    listed = entries((server.output_dir / "silent/seg.m3u8").read_text())
+    assert len(listed) == segments.segment_count and all((server.output_dir / "silent" / uri).exists() for _, uri in listed)
+    [images] = info.image_results
+    assert len(list((server.output_dir / "silent").glob("img_*.jpeg"))) == images.image_count >= 4
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--s3-bucket", "b" * 300], "--s3-bucket"),
+    (["--s3-bucket", "b", "--s3-endpoint", "http://user:pw@127.0.0.1:9"], "--s3-endpoint"),
+    (["--s3-bucket", "b", "--s3-access-key", "A:K"], "colon"),
+    (["--s3-bucket", "b", "--s3-region", "us:east"], "region"),
+    (["--s3-access-key", "AK"], "--s3-access-key without --s3-bucket"),
+])
+def test_hostile_default_storage_flags_are_refused_at_start(tmp_path, flags, says):
+    environment = {**{k: v for k, v in os.environ.items() if not k.startswith(("EGRESS_", "AWS_"))}, "EGRESS_S3_SECRET": "x"}
+    ran = subprocess.run([str(BINARY), "--dev", "--port", "0", "--output-dir", str(tmp_path), "--s3-access-key", "AK", *flags]
+                         if "--s3-access-key" not in flags else [str(BINARY), "--dev", "--port", "0", "--output-dir", str(tmp_path), *flags],
+                         capture_output=True, text=True, timeout=30, env=environment)
+    first, *_ = ran.stderr.splitlines()
+    assert ran.returncode != 0 and first.startswith("Error: ") and says in first, ran.stderr  # one line, whatever the value held
+    assert "pw@" not in ran.stderr

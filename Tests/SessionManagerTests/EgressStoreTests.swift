@@ -155,6 +155,20 @@ final class ScriptedBackend: EgressBackend {
         }
     }
 
+    @Test func aStreamCanBeRemovedByTheURLTheAPIShowsWhenThatNamesOne() throws {
+        let sessions = manager()
+        var streaming = spec()
+        streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: [])
+        let record = try sessions.start(streaming, request: echo)
+        _ = try sessions.updateStream(record.id, add: ["rtmp://a/app/key1", "rtmp://a/app/key2", "rtmp://b/app/key3"], remove: [])
+        // Two streams show as rtmp://a/app/{stream_key}: which one is meant cannot be told.
+        #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/app/{stream_key}")) {
+            try sessions.updateStream(record.id, add: [], remove: ["rtmp://a/app/{stream_key}"])
+        }
+        let updated = try sessions.updateStream(record.id, add: [], remove: ["rtmp://b/app/{stream_key}"])
+        #expect(updated.results.streams.map(\.status) == [.active, .active, .finished])
+    }
+
     @Test func streamUpdatesReachTheBackendAndItsReportsDoNotUndoThem() async throws {
         let sessions = manager()
         var streaming = spec()

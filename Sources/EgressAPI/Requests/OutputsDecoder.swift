@@ -332,8 +332,11 @@ struct OutputsDecoder {
               s3.metadata.keys.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { Self.isTokenByte($0) } }) else {
             throw RequestErrors.invalidField("s3.metadata", "at most \(S3Upload.maxMetadata) entries, each named with letters, digits and -_.")
         }
-        guard s3.bucket.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
-            throw RequestErrors.invalidField("s3.bucket", "\(s3.bucket) is not a bucket name")
+        guard s3.bucket.utf8.count <= S3Upload.maxBucketLength, s3.bucket.utf8.allSatisfy({ Self.isTokenByte($0) }) else {
+            throw RequestErrors.invalidField("s3.bucket", "\(s3.bucket.debugDescription) is not a bucket name")
+        }
+        if let problem = S3Upload.problem(accessKey: s3.accessKey, region: s3.region) {
+            throw RequestErrors.invalidField(s3.accessKey.contains(":") ? "s3.access_key" : "s3.region", problem)
         }
         if !s3.endpoint.isEmpty, HTTPURL(s3.endpoint) == nil || s3.endpoint.lowercased().hasPrefix("ws") {
             throw RequestErrors.invalidField("s3.endpoint", "\(s3.endpoint) is not an http:// or https:// URL")

@@ -36,14 +36,45 @@ struct OutputTargets {
         ConfinedPath(root: outputDirectory, relative: try filledPrefix(output.filenamePrefix, longestSuffix: ImageOutput.longestSuffix))
     }
 
-    /// Two outputs writing the same files would spoil each other: the files and playlists must
-    /// all be different files, and so must the segment prefixes and the image prefixes.
-    static func checkDistinct(files: [ConfinedPath], playlists: [ConfinedPath], segmentPrefixes: [ConfinedPath],
-                              imagePrefixes: [ConfinedPath]) throws {
-        for group in [files + playlists, segmentPrefixes, imagePrefixes] {
-            var seen = Set<String>()
-            for target in group where !seen.insert(target.relative).inserted {
-                throw RecorderError("two outputs would write \(target.relative.debugDescription); give each its own name", code: 400)
+    /// Two outputs writing the same files would spoil each other. Files and playlists are named
+    /// exactly; segments and images are named from a prefix (`<prefix>_00000.ts`,
+    /// `<prefix>_init.mp4`, `<prefix>_00000.jpeg`, `<prefix>.jpeg` …). So, in one directory: the
+    /// exact names must all differ, none may be one a prefix makes (`<prefix>_…`, or an image
+    /// prefix's `<prefix>.jpeg`), and of two segment (or two image) prefixes neither may be the
+    /// other or the other followed by `_` (`x` and `x_00000` make the same names).
+    static func checkDistinct(exact: [ConfinedPath], segmentPrefixes: [ConfinedPath], imagePrefixes: [ConfinedPath]) throws {
+        func refuse(_ target: ConfinedPath) -> RecorderError {
+            RecorderError("two outputs would write \(target.relative.debugDescription); give each its own name", code: 400)
+        }
+        func split(_ target: ConfinedPath) -> (directory: String, name: String) {
+            (PathText.directory(of: target.relative), PathText.lastComponent(of: target.relative))
+        }
+        var seen = Set<String>()
+        for target in exact where !seen.insert(target.relative).inserted { throw refuse(target) }
+        // A segment prefix makes `<stem>_init.mp4` and `<stem>_….ts` / `.m4s` (its playlist,
+        // `<stem>.m3u8`, is one of the exact names); an image prefix makes `<stem>_….jpeg` and
+        // `<stem>.jpeg`, each first as `.part`.
+        func makesSegment(_ name: String, _ stem: String) -> Bool {
+            name == stem + "_init.mp4" || name.hasPrefix(stem + "_") && (name.hasSuffix(".ts") || name.hasSuffix(".m4s"))
+        }
+        func makesImage(_ name: String, _ stem: String) -> Bool {
+            let whole = name.hasSuffix(".part") ? String(name.dropLast(5)) : name
+            return whole == stem + ".jpeg" || whole.hasPrefix(stem + "_") && whole.hasSuffix(".jpeg")
+        }
+        let stems = segmentPrefixes.map { (split($0), makesSegment) } + imagePrefixes.map { (split($0), makesImage) }
+        for ((directory, stem), makes) in stems {
+            for target in exact {
+                let (other, name) = split(target)
+                if other == directory, makes(name, stem) { throw refuse(target) }
+            }
+        }
+        for family in [segmentPrefixes, imagePrefixes] {
+            for (index, first) in family.enumerated() {
+                for second in family[(index + 1)...] {
+                    let (a, b) = (split(first), split(second))
+                    guard a.directory == b.directory else { continue }
+                    if a.name == b.name || a.name.hasPrefix(b.name + "_") || b.name.hasPrefix(a.name + "_") { throw refuse(second) }
+                }
             }
         }
     }

@@ -15,6 +15,11 @@ final class OutputUploader: @unchecked Sendable {
     /// Files that may wait for their upload; past this the bucket is too slow for the
     /// recording, and uploading stops (the local copies are kept).
     static let maxPending = 64
+    /// Seconds one file's request may take (each of its tries).
+    static let requestTimeout = 30
+    /// How long the end of a recording waits for what is still queued; past it, the uploads are
+    /// given up (a silent or trickling endpoint) and the local copies kept.
+    static let finishTimeout: Double = 30
 
     private struct Job {
         var file: ConfinedFile
@@ -24,6 +29,8 @@ final class OutputUploader: @unchecked Sendable {
 
     let upload: S3Upload
     private let client: S3Client
+    /// When waiting for the uploads ends, shared by every uploader of one egress.
+    private let deadline: UploadDeadline
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var pending: [Job] = []
@@ -36,11 +43,13 @@ final class OutputUploader: @unchecked Sendable {
     private var sent: [String: (anchor: ConfinedFile, names: [String])] = [:]
     private var sentKeys = Set<String>()
 
-    init(_ upload: S3Upload, partSize: Int64) {
+    init(_ upload: S3Upload, partSize: Int64, deadline: UploadDeadline) {
         self.upload = upload
+        self.deadline = deadline
         var client = S3Client(upload)
         client.partSize = partSize
         client.multipartThreshold = partSize
+        client.requestTimeout = Self.requestTimeout
         self.client = client
     }
 
@@ -103,13 +112,25 @@ final class OutputUploader: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits until everything queued is up or an upload failed. Nil when all went up, and
-    /// then the local copies are removed; else why not (and they are kept).
+    /// Waits until everything queued is up or an upload failed, until the egress's deadline
+    /// (`finishTimeout` after the first of its uploaders began to wait). Nil when all went up,
+    /// and then the local copies are removed; else why not (and they are kept).
     func finish() -> String? {
+        let deadline = deadline.begin(Self.finishTimeout)
         condition.lock()
         closed = true
         condition.broadcast()
-        while !pending.isEmpty || sending { condition.wait() }
+        while !pending.isEmpty || sending {
+            guard condition.wait(until: deadline) else {
+                // What is left is given up; a request still running ends on its own timeout.
+                if failure == nil {
+                    failure = "uploading to s3 bucket \(upload.bucket): \(pending.count + (sending ? 1 : 0)) files were still not up "
+                        + "\(Int(Self.finishTimeout)) s after the recording ended"
+                }
+                pending.removeAll()
+                break
+            }
+        }
         let failure = self.failure
         let sent = self.sent
         condition.unlock()
@@ -129,5 +150,22 @@ final class OutputUploader: @unchecked Sendable {
         if lower.hasSuffix(".jpeg") || lower.hasSuffix(".jpg") { return "image/jpeg" }
         if lower.hasSuffix(".json") { return "application/json" }
         return FileUpload.contentType(of: name)
+    }
+}
+
+/// How long the end of one egress waits for its uploads, all of them together: the clock starts
+/// when the first uploader begins to wait, and the others wait until the same moment.
+final class UploadDeadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var deadline: Date?
+
+    /// The deadline: `seconds` from now the first time, the same one after.
+    func begin(_ seconds: Double) -> Date {
+        lock.lock()
+        defer { lock.unlock() }
+        if let deadline { return deadline }
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        self.deadline = deadline
+        return deadline
     }
 }

@@ -143,6 +143,15 @@ final class TranscodingWriter: MediaWriter {
         self.routes = routes
     }
 
+    /// Starts one more stream output (UpdateStream): a WebSocket, or an RTMP or SRT stream.
+    func add(_ stream: StreamResult, overWebSocket: Bool, policy: StreamRetryPolicy) throws {
+        if overWebSocket {
+            addWebSocket(WebSocketPCMOutput(id: stream.id, url: stream.url))
+        } else {
+            try addStream(LiveStreamOutput(id: stream.id, url: stream.url, policy: policy))
+        }
+    }
+
     /// Starts streaming to one more URL (UpdateStream), from the next key frame.
     func addStream(_ stream: LiveStreamOutput) throws {
         guard let aac = audioBranches.firstIndex(where: { $0.encoding == .aac }) else {

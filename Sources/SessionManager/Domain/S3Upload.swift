@@ -20,6 +20,20 @@ public struct S3Upload: Sendable, Equatable {
     /// Limits on what a request may give.
     public static let maxMetadata = 32
     public static let maxFieldLength = 1024
+    /// The longest bucket name (GCS allows 222 with dots; S3 63).
+    public static let maxBucketLength = 222
+
+    /// What is wrong with an access key or a region that would make every signature wrong: a
+    /// colon in the key (the signer takes `key:secret`), a region other than letters, digits,
+    /// `-` and `_` (it goes into `aws:amz:<region>:s3`). Nil when nothing is.
+    public static func problem(accessKey: String, region: String) -> String? {
+        if accessKey.contains(":") { return "the access key has a colon, which no access key has" }
+        let allowed = { (c: Unicode.Scalar) in ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "-" || c == "_" }
+        if !region.unicodeScalars.allSatisfy(allowed) {
+            return "the region \(region.debugDescription) is not a region name (letters, digits, - and _)"
+        }
+        return nil
+    }
 
     public init(accessKey: String, secret: String, sessionToken: String = "", region: String = "", endpoint: String = "",
                 bucket: String, forcePathStyle: Bool = false, metadata: [String: String] = [:], tagging: String = "",
@@ -36,3 +50,4 @@ public struct S3Upload: Sendable, Equatable {
         self.contentDisposition = contentDisposition
     }
 }
+

@@ -96,9 +96,13 @@ public final class EgressStore: Sendable {
             var active = [String: Int]()
             for (at, stream) in record.results.streams.enumerated() where stream.status == .active { active[stream.url] = at }
             var removed: [String] = []
-            for url in remove {
-                guard let at = active.removeValue(forKey: url) else {
-                    throw .streamNotFound(url: StreamKey.redacted(url))
+            for given in remove {
+                // The URL as it was given, or as the API shows it (its key or token hidden) when
+                // that names one stream: what a client has that only read the answers.
+                let shownAs = active.keys.filter { $0 != given && StreamKey.redacted($0) == given }
+                guard let url = active[given] != nil ? given : shownAs.count == 1 ? shownAs[0] : nil,
+                      let at = active.removeValue(forKey: url) else {
+                    throw .streamNotFound(url: StreamKey.redacted(given))
                 }
                 record.results.streams[at].status = .finished
                 record.results.streams[at].endedAt = now
