@@ -41,8 +41,9 @@ def test_two_files_and_two_hls_outputs_from_one_encode(server, stubs, api):
         room_name="r-multi", identity="alice", preset=e.H264_720P_30,
         file_outputs=[e.EncodedFileOutput(filepath="multi/{room_name}.mp4"),
                       e.EncodedFileOutput(file_type=e.OGG, filepath="multi/{room_name}")],
-        segment_outputs=[e.SegmentedFileOutput(filename_prefix="multi/short/seg", segment_duration=2),
-                         e.SegmentedFileOutput(filename_prefix="multi/long/seg", segment_duration=3)])
+        # Live playlists named alike, in two directories: two files.
+        segment_outputs=[e.SegmentedFileOutput(filename_prefix="multi/short/seg", segment_duration=2, live_playlist_name="live.m3u8"),
+                         e.SegmentedFileOutput(filename_prefix="multi/long/seg", segment_duration=3, live_playlist_name="live.m3u8")])
     info, wall = record(server, stubs, api, request, 8)
     assert info.status == e.EGRESS_COMPLETE, (info.error, info.details)
     mp4, ogg = info.file_results
@@ -99,6 +100,7 @@ def test_an_ogg_file_beside_a_stream_gets_opus_and_the_stream_aac(server, stubs,
 @pytest.mark.parametrize("outputs, field, says", [
     (dict(file_outputs=["same/{room_name}.mp4", "same/{room_name}.mp4"]), "filepath", "two outputs write same/{room_name}.mp4"),
     (dict(segment_outputs=["hls/x", "hls/x"]), "filename_prefix", "two outputs write hls/x"),
+    (dict(segment_outputs=["hls/x", "hls/y"], live="live.m3u8"), "playlist_name", "two outputs write hls/live.m3u8"),
     (dict(file_outputs=[f"many/{i}.mp4" for i in range(5)]), "file_outputs", "at most 4"),
 ])
 def test_outputs_that_would_collide_are_refused_at_the_request(server, stubs, api, outputs, field, says):
@@ -108,7 +110,7 @@ def test_outputs_that_would_collide_are_refused_at_the_request(server, stubs, ap
     for path in outputs.get("file_outputs", []):
         request.file_outputs.append(e.EncodedFileOutput(filepath=path))
     for prefix in outputs.get("segment_outputs", []):
-        request.segment_outputs.append(e.SegmentedFileOutput(filename_prefix=prefix))
+        request.segment_outputs.append(e.SegmentedFileOutput(filename_prefix=prefix, live_playlist_name=outputs.get("live", "")))
     with pytest.raises(grpc.RpcError) as refused:
         api.StartParticipantEgress(request, timeout=10)
     details = refused.value.details()

@@ -177,7 +177,14 @@ struct EgressRequestDecoder {
         }
         try check(outputs.files.map(\.path), field: "filepath")
         try check(outputs.segments.map(\.filenamePrefix), field: "filename_prefix")
-        try check(outputs.segments.flatMap { [$0.playlistName, $0.livePlaylistName] }, field: "playlist_name")
+        // A playlist is written in its prefix's directory: two named alike in two directories differ.
+        try check(outputs.segments.flatMap { segments in
+            let prefix = segments.filenamePrefix
+            let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
+            let full = directory + SegmentsOutput.playlistFile(named: segments.playlistName, prefix: prefix)
+            let live = segments.livePlaylistName.isEmpty ? "" : directory + SegmentsOutput.playlistFile(named: segments.livePlaylistName, prefix: prefix)
+            return [full, live]
+        }, field: "playlist_name")
         try check(outputs.images.map(\.filenamePrefix), field: "filename_prefix")
     }
 }
