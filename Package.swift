@@ -100,6 +100,8 @@ let package = Package(
         ),
         // LiveKit access tokens: JWT HS256, API keys, grants.
         .target(name: "Auth", dependencies: ["JSON", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        // WebRTC ingest, layer by layer (STUN/ so far: messages, integrity, fingerprint).
+        .target(name: "WebRTC", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
@@ -241,6 +243,7 @@ let package = Package(
             path: "Tests/Fuzz/Harnesses"
         ),
         .executableTarget(name: "fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executable"),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]
