@@ -179,11 +179,9 @@ struct EgressRequestDecoder {
         try check(outputs.segments.map(\.filenamePrefix), field: "filename_prefix")
         // A playlist is written in its prefix's directory: two named alike in two directories differ.
         try check(outputs.segments.flatMap { segments in
-            let prefix = segments.filenamePrefix
-            let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
-            let full = directory + SegmentsOutput.playlistFile(named: segments.playlistName, prefix: prefix)
-            let live = segments.livePlaylistName.isEmpty ? "" : directory + SegmentsOutput.playlistFile(named: segments.livePlaylistName, prefix: prefix)
-            return [full, live]
+            let live = segments.livePlaylistName
+            return [SegmentsOutput.playlistPath(named: segments.playlistName, prefix: segments.filenamePrefix),
+                    live.isEmpty ? "" : SegmentsOutput.playlistPath(named: live, prefix: segments.filenamePrefix)]
         }, field: "playlist_name")
         try check(outputs.images.map(\.filenamePrefix), field: "filename_prefix")
     }

@@ -13,11 +13,6 @@ public final class Encoder: @unchecked Sendable {
             case .mp3: "libmp3lame"
             }
         }
-
-        /// The sample rate it encodes at: Opus always at 48 kHz, the others as asked.
-        public func sampleRate(asked: Int32) -> Int32 {
-            self == .opus ? 48_000 : asked
-        }
     }
 
     /// What to encode to.

@@ -20,10 +20,8 @@ struct OutputTargets {
     /// `<prefix>.m3u8`) and the live playlist (only when named), both in the prefix's directory.
     func segments(_ output: SegmentsOutput) throws -> (prefix: ConfinedPath, playlist: ConfinedPath, live: ConfinedPath?) {
         let prefix = try filledPrefix(output.filenamePrefix, longestSuffix: SegmentsOutput.longestSegmentSuffix)
-        let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
         func playlist(_ name: String) throws -> ConfinedPath {
-            let file = SegmentsOutput.playlistFile(named: naming.fill(name), prefix: prefix)
-            return ConfinedPath(root: outputDirectory, relative: try confine(directory + file))
+            ConfinedPath(root: outputDirectory, relative: try confine(SegmentsOutput.playlistPath(named: naming.fill(name), prefix: prefix)))
         }
         let full = try playlist(output.playlistName)
         let live = try output.livePlaylistName.isEmpty ? nil : playlist(output.livePlaylistName)

@@ -107,12 +107,7 @@ final class TranscodingWriter: MediaWriter {
         let globalHeader = files.contains { $0.output.wantsGlobalHeader } || segments.contains { $0.wantsGlobalHeader }
         if withVideo {
             // Every HLS output cuts on key frames: their interval divides each one's segments.
-            let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: segments.map(\.segmentDuration).reduce(nil) { common, next in
-                guard var a = common else { return next }
-                var b = next
-                while b != 0 { (a, b) = (b, a % b) }
-                return a
-            })
+            let keyFrames = Self.keyFrameFrames(settings, segmentSeconds: Self.commonDivisor(of: segments.map(\.segmentDuration)))
             let encoder = try Encoder(
                 .h264(width: settings.width, height: settings.height, framerate: settings.framerate, kbps: settings.videoBitrate,
                       keyFrameInterval: keyFrames, profile: settings.videoProfile.rawValue),
@@ -188,6 +183,16 @@ final class TranscodingWriter: MediaWriter {
 
     /// Whether it still writes anywhere (removing every stream of a stream-only egress leaves nothing).
     var hasOutputs: Bool { !routes.isEmpty || !capturing.isEmpty || !pcmRoutes.isEmpty }
+
+    /// The greatest common divisor of `values` (nil when there are none).
+    static func commonDivisor(of values: [UInt32]) -> UInt32? {
+        values.reduce(nil) { common, next in
+            guard var a = common else { return next }
+            var b = next
+            while b != 0 { (a, b) = (b, a % b) }
+            return a
+        }
+    }
 
     /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
     /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With

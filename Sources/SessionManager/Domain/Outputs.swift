@@ -123,6 +123,13 @@ public struct SegmentsOutput: Sendable, Equatable {
         return file
     }
 
+    /// Where a playlist named `name` is written, relative to the output directory: in the
+    /// directory of `prefix` (both filled, or both as given).
+    public static func playlistPath(named name: String, prefix: String) -> String {
+        let directory = prefix.utf8.contains(UInt8(ascii: "/")) ? PathText.directory(of: prefix) + "/" : ""
+        return directory + playlistFile(named: name, prefix: prefix)
+    }
+
     public init(filenamePrefix: String, playlistName: String, livePlaylistName: String,
                 segmentDuration: UInt32, timestampSuffix: Bool, disableManifest: Bool, upload: S3Upload? = nil) {
         self.upload = upload
