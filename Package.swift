@@ -46,6 +46,8 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
 
         // protoc-c's output for Protos/, compiled as it is.
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Rooms", "RTP", "Support",
+                "Rooms", "RTP", "Support", "WebRTC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -100,8 +102,9 @@ let package = Package(
         ),
         // LiveKit access tokens: JWT HS256, API keys, grants.
         .target(name: "Auth", dependencies: ["JSON", "Support", .product(name: "Crypto", package: "swift-crypto")]),
-        // WebRTC ingest, layer by layer (STUN/ so far: messages, integrity, fingerprint).
-        .target(name: "WebRTC", dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")]),
+        // WebRTC ingest without sockets: STUN (ICE-lite), DTLS 1.2 (OpenSSL), SRTP (libsrtp2), SDP
+        // offer/answer, RTCP feedback.
+        .target(name: "WebRTC", dependencies: ["COpenSSL", "CSRTP", "CZlib", "RTP", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
@@ -243,7 +246,7 @@ let package = Package(
             path: "Tests/Fuzz/Harnesses"
         ),
         .executableTarget(name: "fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executable"),
-        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "RTP"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]

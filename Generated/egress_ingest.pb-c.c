@@ -1441,7 +1441,7 @@ const ProtobufCMessageDescriptor egress__ingest__get_ingest_stats_request__descr
   (ProtobufCMessageInit) egress__ingest__get_ingest_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descriptors[15] =
+static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descriptors[19] =
 {
   {
     "track_sid",
@@ -1623,28 +1623,80 @@ static const ProtobufCFieldDescriptor egress__ingest__track_stats__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "packets_nacked",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, packets_nacked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "packets_recovered",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, packets_recovered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "key_frame_requests",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, key_frame_requests),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transport",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__TrackStats, transport),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__track_stats__field_indices_by_name[] = {
   10,   /* field[10] = bytes */
   9,   /* field[9] = frames */
   14,   /* field[14] = frames_out_of_time */
   2,   /* field[2] = identity */
+  17,   /* field[17] = key_frame_requests */
   7,   /* field[7] = packets_duplicate */
   5,   /* field[5] = packets_late */
   4,   /* field[4] = packets_lost */
+  15,   /* field[15] = packets_nacked */
   12,   /* field[12] = packets_out_of_range */
   3,   /* field[3] = packets_received */
+  16,   /* field[16] = packets_recovered */
   6,   /* field[6] = packets_reordered */
   8,   /* field[8] = packets_wrong_payload_type */
   11,   /* field[11] = packets_wrong_source */
   1,   /* field[1] = room */
   13,   /* field[13] = sequence_restarts */
   0,   /* field[0] = track_sid */
+  18,   /* field[18] = transport */
 };
 static const ProtobufCIntRange egress__ingest__track_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor egress__ingest__track_stats__descriptor =
 {
@@ -1654,14 +1706,14 @@ const ProtobufCMessageDescriptor egress__ingest__track_stats__descriptor =
   "Egress__Ingest__TrackStats",
   "egress.ingest",
   sizeof(Egress__Ingest__TrackStats),
-  15,
+  19,
   egress__ingest__track_stats__field_descriptors,
   egress__ingest__track_stats__field_indices_by_name,
   1,  egress__ingest__track_stats__number_ranges,
   (ProtobufCMessageInit) egress__ingest__track_stats__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descriptors[4] =
+static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descriptors[9] =
 {
   {
     "tracks",
@@ -1711,17 +1763,82 @@ static const ProtobufCFieldDescriptor egress__ingest__ingest_stats__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stun_ignored",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, stun_ignored),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secured_unrouted",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, secured_unrouted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secured_rejected",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, secured_rejected),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "plain_rtp_refused",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, plain_rtp_refused),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "webrtc_sessions",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Ingest__IngestStats, webrtc_sessions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__ingest__ingest_stats__field_indices_by_name[] = {
   2,   /* field[2] = malformed_packets */
   3,   /* field[3] = oversize_packets */
+  7,   /* field[7] = plain_rtp_refused */
+  6,   /* field[6] = secured_rejected */
+  5,   /* field[5] = secured_unrouted */
+  4,   /* field[4] = stun_ignored */
   0,   /* field[0] = tracks */
   1,   /* field[1] = unknown_ssrc_packets */
+  8,   /* field[8] = webrtc_sessions */
 };
 static const ProtobufCIntRange egress__ingest__ingest_stats__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor egress__ingest__ingest_stats__descriptor =
 {
@@ -1731,7 +1848,7 @@ const ProtobufCMessageDescriptor egress__ingest__ingest_stats__descriptor =
   "Egress__Ingest__IngestStats",
   "egress.ingest",
   sizeof(Egress__Ingest__IngestStats),
-  4,
+  9,
   egress__ingest__ingest_stats__field_descriptors,
   egress__ingest__ingest_stats__field_indices_by_name,
   1,  egress__ingest__ingest_stats__number_ranges,

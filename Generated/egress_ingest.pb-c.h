@@ -268,10 +268,23 @@ struct  Egress__Ingest__TrackStats
    * Frames whose time (from RTP timestamps and sender reports) was too far from the server's clock (dropped).
    */
   uint64_t frames_out_of_time;
+  /*
+   * WebRTC: lost packets asked for again with a generic NACK, and how many of them then came.
+   */
+  uint64_t packets_nacked;
+  uint64_t packets_recovered;
+  /*
+   * WebRTC: key frames asked for with a PLI (a recording started, or a loss could not be repaired).
+   */
+  uint64_t key_frame_requests;
+  /*
+   * "rtp" for a plain RTP track, "webrtc" for a track published over WHIP.
+   */
+  char *transport;
 };
 #define EGRESS__INGEST__TRACK_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__track_stats__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Egress__Ingest__IngestStats
@@ -291,10 +304,31 @@ struct  Egress__Ingest__IngestStats
    * Datagrams larger than the hub takes (16 KiB; dropped).
    */
   uint64_t oversize_packets;
+  /*
+   * STUN messages that were no valid connectivity check of a WHIP session (dropped).
+   */
+  uint64_t stun_ignored;
+  /*
+   * DTLS records from addresses no WHIP session verified (dropped; from such an address, what
+   * looks like RTP is taken as plain RTP).
+   */
+  uint64_t secured_unrouted;
+  /*
+   * SRTP and SRTCP of WHIP sessions that failed authentication or the replay check (dropped).
+   */
+  uint64_t secured_rejected;
+  /*
+   * Plain RTP and RTCP refused: plain ingest is off, or it named a WebRTC track's SSRC.
+   */
+  uint64_t plain_rtp_refused;
+  /*
+   * WHIP sessions open now.
+   */
+  uint64_t webrtc_sessions;
 };
 #define EGRESS__INGEST__INGEST_STATS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__ingest__ingest_stats__descriptor) \
-    , 0,NULL, 0, 0, 0 }
+    , 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /* Egress__Ingest__JoinRoomRequest methods */

@@ -12,6 +12,9 @@ public struct AccessToken: Sendable, Equatable {
     public var video: VideoGrant
     /// A webhook's `sha256` claim: base64 SHA-256 of the body.
     public var sha256: String
+    /// The participant's display name and metadata (`name`, `metadata`), for a join.
+    public var name: String
+    public var metadata: String
 
     /// LiveKit's `VideoGrant` (the claims it names in lowerCamelCase).
     public struct VideoGrant: Sendable, Equatable {
@@ -20,6 +23,8 @@ public struct AccessToken: Sendable, Equatable {
         public var roomRecord = false
         public var roomAdmin = false
         public var roomJoin = false
+        /// LiveKit's `canPublish`: true unless the token says false.
+        public var canPublish = true
         public var room = ""
 
         public init() {}
@@ -45,6 +50,8 @@ public struct AccessToken: Sendable, Equatable {
         notBefore = try time("nbf")
         issuedAt = try time("iat")
         sha256 = string(claims["sha256"])
+        name = string(claims["name"])
+        metadata = string(claims["metadata"])
         let grant = claims["video"]
         video = VideoGrant()
         video.roomCreate = flag(grant?["roomCreate"])
@@ -52,6 +59,7 @@ public struct AccessToken: Sendable, Equatable {
         video.roomRecord = flag(grant?["roomRecord"])
         video.roomAdmin = flag(grant?["roomAdmin"])
         video.roomJoin = flag(grant?["roomJoin"])
+        video.canPublish = grant?["canPublish"] != .bool(false)
         video.room = string(grant?["room"])
     }
 
@@ -64,6 +72,7 @@ public struct AccessToken: Sendable, Equatable {
         if video.roomRecord { grant.append(("roomRecord", .bool(true))) }
         if video.roomAdmin { grant.append(("roomAdmin", .bool(true))) }
         if video.roomJoin { grant.append(("roomJoin", .bool(true))) }
+        if !video.canPublish { grant.append(("canPublish", .bool(false))) }
         if !video.room.isEmpty { grant.append(("room", .string(video.room))) }
         var members: [(String, JSONValue)] = [("iss", .string(apiKey)), ("nbf", .number(String(now))), ("exp", .number(String(now + ttl)))]
         if !identity.isEmpty { members.append(("sub", .string(identity))) }

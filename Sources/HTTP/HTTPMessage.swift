@@ -61,25 +61,40 @@ public enum HTTPAdmission: Sendable {
 public typealias HTTPAdmitter = @Sendable (_ method: String, _ path: String, _ headers: [HeaderField]) -> HTTPAdmission
 
 /// What the server does with requests: gRPC streams through `streams`, and requests whose path
-/// starts with `bufferedPathPrefix` (every HTTP/1.1 request) whole through `responder`.
+/// starts with one of `bufferedPathPrefixes` or is one of `bufferedPaths` (and every HTTP/1.1
+/// request) whole through `responder`.
 public struct HTTPApplication: Sendable {
     public var streams: HTTP2StreamHandlerFactory
     public var responder: HTTPResponder
-    public var bufferedPathPrefix: String
+    public var bufferedPathPrefixes: [String]
+    /// Paths (without their query) answered whole as they are, not as prefixes: `/`, say.
+    public var bufferedPaths: Set<String> = []
     /// Run on each buffered request's head: an unauthenticated request is refused before its
     /// body is read, let alone decoded.
     public var admit: HTTPAdmitter
 
-    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefix: String,
+    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefixes: [String],
                 admit: @escaping HTTPAdmitter = { _, _, _ in .admitted }) {
         self.streams = streams
         self.responder = responder
-        self.bufferedPathPrefix = bufferedPathPrefix
+        self.bufferedPathPrefixes = bufferedPathPrefixes
         self.admit = admit
+    }
+
+    public init(streams: @escaping HTTP2StreamHandlerFactory, responder: @escaping HTTPResponder, bufferedPathPrefix: String,
+                admit: @escaping HTTPAdmitter = { _, _, _ in .admitted }) {
+        self.init(streams: streams, responder: responder, bufferedPathPrefixes: [bufferedPathPrefix], admit: admit)
     }
 
     /// For a server of gRPC only: every HTTP/1.1 request is answered 404.
     public init(streams: @escaping HTTP2StreamHandlerFactory) {
-        self.init(streams: streams, responder: { _ in HTTPResponse(status: 404) }, bufferedPathPrefix: "\u{0}")
+        self.init(streams: streams, responder: { _ in HTTPResponse(status: 404) }, bufferedPathPrefixes: [])
+    }
+
+    /// Whether an HTTP/2 request to `path` is answered whole by `responder` (else it is a gRPC stream).
+    public func isBuffered(_ path: String) -> Bool {
+        if bufferedPathPrefixes.contains(where: { path.hasPrefix($0) }) { return true }
+        guard !bufferedPaths.isEmpty else { return false }
+        return bufferedPaths.contains(String(path.prefix { $0 != "?" }))
     }
 }

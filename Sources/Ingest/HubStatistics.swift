@@ -16,6 +16,10 @@ public struct HubStatistics: Sendable {
         public var packetsOutOfRange: Int
         public var sequenceRestarts: Int
         public var framesOutOfTime: Int
+        public var packetsNacked: Int
+        public var packetsRecovered: Int
+        public var keyFrameRequests: Int
+        public var isWebRTC: Bool
     }
 
     public var tracks: [Track]
@@ -25,4 +29,11 @@ public struct HubStatistics: Sendable {
     public var malformedPackets: Int
     /// Datagrams over `RoomHubConfiguration.maxPacketSize`.
     public var oversizePackets: Int
+    /// STUN that checked no session, DTLS/SRTP from unverified addresses, SRTP that failed
+    /// authentication, plain RTP refused; open WHIP sessions.
+    public var stunIgnored = 0
+    public var securedUnrouted = 0
+    public var securedRejected = 0
+    public var plainRTPRefused = 0
+    public var webRTCSessions = 0
 }

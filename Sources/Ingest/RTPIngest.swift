@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import WebRTC
 
 /// The UDP port every publisher sends its RTP and RTCP to. Datagrams are handed to the hub on
 /// its own event loop.
@@ -16,9 +17,11 @@ public final class RTPIngest: Sendable {
         self.channel = channel
     }
 
-    /// Binds the hub's RTP port and starts the hub's periodic work.
+    /// Binds the hub's RTP port (WebRTC's too: a DTLS certificate is made for it) and starts
+    /// the hub's periodic work.
     public static func start(hub: RoomHub) async throws -> RTPIngest {
         let configuration = hub.configuration
+        let dtls = try DTLSContext(certificate: DTLSCertificate())
         let channel = try await DatagramBootstrap(group: hub.loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
@@ -31,8 +34,17 @@ public final class RTPIngest: Sendable {
             .bind(host: configuration.rtpHost, port: configuration.rtpPort)
             .get()
         let port = channel.localAddress?.port ?? configuration.rtpPort
+        try await hub.loop.submit {
+            hub.dtlsContext = dtls
+            hub.outbound = { buffer, address in
+                channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+            }
+        }.get()
         hub.startMaintenance(rtpHost: configuration.rtpHost, rtpPort: port)
-        hub.logger.info("RTP ingest listening", metadata: ["address": "\(configuration.rtpHost):\(port)"])
+        hub.logger.info("RTP ingest listening", metadata: [
+            "address": "\(configuration.rtpHost):\(port)", "plain_rtp": "\(configuration.plainRTP ? "on" : "off")",
+            "dtls_fingerprint": "\(dtls.certificate.fingerprint)",
+        ])
         return RTPIngest(hub: hub, channel: channel)
     }
 

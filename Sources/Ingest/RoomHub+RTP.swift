@@ -7,13 +7,39 @@ import Support
 extension RoomHub {
     /// Handles one datagram from the ingest port, sent from `sender`.
     func receive(datagram bytes: [UInt8], from sender: SourceAddress) {
-        guard bytes.count <= configuration.maxPacketSize else {
+        guard bytes.count <= configuration.maxPacketSize, let first = bytes.first else {
             oversizePackets += 1
+            return
+        }
+        // RFC 7983: the first byte says what a datagram is.
+        switch first {
+        case 0...3:
+            receiveSTUN(bytes, from: sender)
+            return
+        case 20...63:
+            receiveDTLS(bytes, from: sender)
+            return
+        case 128...191:
+            if let publisher = webRTCByAddress[sender] {
+                receiveSecured(bytes, publisher: publisher, from: sender)
+                return
+            }
+        default:
+            malformedPackets += 1
+            return
+        }
+        guard configuration.plainRTP else {
+            plainRTPRefused += 1
             return
         }
         if RTPPacket.isRTCP(bytes) {
             for report in RTCPSenderReport.parse(compound: bytes) {
-                receivers[report.ssrc]?.apply(report, from: sender)
+                guard let receiver = receivers[report.ssrc] else { continue }
+                guard receiver.webRTCSession == nil else {
+                    plainRTPRefused += 1
+                    continue
+                }
+                receiver.apply(report, from: sender)
             }
             return
         }
@@ -23,6 +49,11 @@ extension RoomHub {
         }
         guard let receiver = receivers[packet.ssrc] else {
             unknownSSRCPackets += 1
+            return
+        }
+        guard receiver.webRTCSession == nil else {
+            // A WebRTC track takes nothing but its session's SRTP.
+            receiver.packetsWrongSource += 1
             return
         }
         let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())

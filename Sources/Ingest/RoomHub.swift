@@ -3,6 +3,7 @@ import NIOCore
 import Rooms
 import RTP
 import Support
+import WebRTC
 
 /// The embedded room hub: rooms → participants → tracks, fed by RTP over one UDP port.
 ///
@@ -14,10 +15,10 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     let logger: Logger
 
     // Loop-confined state.
-    private var rooms: [String: HubRoom] = [:]
+    var rooms: [String: HubRoom] = [:]
     var receivers: [UInt32: TrackReceiver] = [:]
     /// Monotonic ns of each participant's last call (keyed by room, identity).
-    private var lastCall: [ParticipantKey: Int64] = [:]
+    var lastCall: [ParticipantKey: Int64] = [:]
     var subscribers: [String: [ObjectIdentifier: any RoomSubscriber]] = [:]
     /// Per participant, one offset per sender clock: the local wall clock minus the sender's,
     /// learned from the first frame timed by a sender report. Tracks on one clock are moved by
@@ -29,8 +30,25 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     var malformedPackets = 0
     var oversizePackets = 0
     private var maintenance: RepeatedTask?
+    /// WHIP sessions: by id, by local ICE username (STUN finds them so), by verified address
+    /// (DTLS and SRTP find them so).
+    var webRTCSessions: [String: WebRTCPublisher] = [:]
+    var webRTCByUsername: [String: WebRTCPublisher] = [:]
+    var webRTCByAddress: [SourceAddress: WebRTCPublisher] = [:]
+    /// The DTLS context every WHIP session is made from (made when the UDP port is bound).
+    var dtlsContext: DTLSContext?
+    /// Writes a datagram on the UDP port (set when it is bound).
+    var outbound: ((ByteBuffer, SocketAddress) -> Void)?
+    /// STUN messages that were not a valid check of any session.
+    var stunIgnored = 0
+    /// DTLS records from addresses no session verified.
+    var unroutedSecured = 0
+    /// Plain RTP dropped because `--rtp-ingest off`, or sent to a WebRTC track's SSRC.
+    var plainRTPRefused = 0
+    /// SRTP rejected by sessions since closed.
+    var closedSessionsRejected = 0
     /// Where publishers send RTP, once the ingest port is bound.
-    private var rtpAddress: (host: String, port: Int) = ("127.0.0.1", 0)
+    var rtpAddress: (host: String, port: Int) = ("127.0.0.1", 0)
 
     struct ParticipantKey: Hashable {
         var room: String
@@ -51,6 +69,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             self.rtpAddress = (rtpHost, rtpPort)
             self.maintenance = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { _ in
                 self.expireSilentParticipants()
+                self.maintainWebRTCSessions()
             }
         }
     }
@@ -71,6 +90,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             let now = MonotonicClock.nanoseconds()
             for receiver in self.receivers.values where receiver.hasPending {
                 self.deliver(self.localized(receiver.flush(now: now), of: receiver), room: receiver.track.room)
+                self.sendFeedback(for: receiver, now: now)
                 if receiver.hasPending { self.scheduleFlush() }
             }
         }
@@ -101,43 +121,41 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     // MARK: Publishing (the RoomIngest API)
 
     public func join(room: String, identity: String, name: String, kind: Int32, metadata: String) async throws -> (HubParticipant, HubRoom) {
-        guard !room.isEmpty else { throw HubError.invalidArgument("room is required") }
-        guard !identity.isEmpty else { throw HubError.invalidArgument("identity is required") }
-        let limit = configuration.maxNameLength
-        for (field, value) in [("room", room), ("identity", identity), ("name", name)] where value.utf8.count > limit {
-            throw HubError.invalidArgument("\(field) is \(value.utf8.count) bytes long; at most \(limit) are allowed")
-        }
-        guard metadata.utf8.count <= configuration.maxMetadataLength else {
-            throw HubError.invalidArgument("metadata is \(metadata.utf8.count) bytes long; at most \(configuration.maxMetadataLength) are allowed")
-        }
-        return try await onLoop {
-            var current: HubRoom
-            if let existing = self.rooms[room] {
-                current = existing
-            } else {
-                guard self.rooms.count < self.configuration.maxRooms else {
-                    throw HubError.invalidArgument("the hub already has \(self.configuration.maxRooms) rooms")
-                }
-                current = HubRoom(sid: RandomID.make(prefix: "RM_"), name: room, createdAt: WallClock.nanoseconds(), participants: [])
+        try validate(room: room, identity: identity, name: name, metadata: metadata)
+        return try await onLoop { try self.addParticipant(room: room, identity: identity, name: name, kind: kind, metadata: metadata) }
+    }
+
+    /// Adds a participant to a room (made if new); on the loop.
+    func addParticipant(room: String, identity: String, name: String, kind: Int32, metadata: String) throws -> (HubParticipant, HubRoom) {
+        var current: HubRoom
+        if let existing = rooms[room] {
+            current = existing
+        } else {
+            guard rooms.count < configuration.maxRooms else {
+                throw HubError.invalidArgument("the hub already has \(configuration.maxRooms) rooms")
             }
-            guard !current.participants.contains(where: { $0.identity == identity }) else {
-                throw HubError.alreadyExists("participant \(identity) is already in room \(room)")
-            }
-            guard current.participants.count < self.configuration.maxParticipantsPerRoom else {
-                throw HubError.invalidArgument("room \(room) is full (\(self.configuration.maxParticipantsPerRoom) participants)")
-            }
-            let participant = HubParticipant(sid: RandomID.make(prefix: "PA_"), identity: identity, name: name, kind: kind,
-                                             metadata: metadata, joinedAt: WallClock.nanoseconds(), state: .joined, tracks: [])
-            current.participants.append(participant)
-            self.rooms[room] = current
-            self.lastCall[ParticipantKey(room: room, identity: identity)] = MonotonicClock.nanoseconds()
-            self.logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(identity)"])
-            self.emit(.participantJoined(participant), room: room)
-            return (participant, current)
+            current = HubRoom(sid: RandomID.make(prefix: "RM_"), name: room, createdAt: WallClock.nanoseconds(), participants: [])
         }
+        guard !current.participants.contains(where: { $0.identity == identity }) else {
+            throw HubError.alreadyExists("participant \(identity) is already in room \(room)")
+        }
+        guard current.participants.count < configuration.maxParticipantsPerRoom else {
+            throw HubError.roomFull("room \(room) is full (\(configuration.maxParticipantsPerRoom) participants)")
+        }
+        let participant = HubParticipant(sid: RandomID.make(prefix: "PA_"), identity: identity, name: name, kind: kind,
+                                         metadata: metadata, joinedAt: WallClock.nanoseconds(), state: .joined, tracks: [])
+        current.participants.append(participant)
+        rooms[room] = current
+        lastCall[ParticipantKey(room: room, identity: identity)] = MonotonicClock.nanoseconds()
+        logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(identity)"])
+        emit(.participantJoined(participant), room: room)
+        return (participant, current)
     }
 
     public func publish(_ request: PublishRequest) async throws -> (HubTrack, host: String, port: Int) {
+        guard configuration.plainRTP else {
+            throw HubError.unavailable("plain RTP ingest is off on this server (--rtp-ingest off); publish over WebRTC (WHIP)")
+        }
         guard (request.kind == .video) == request.codec.isVideo else {
             throw HubError.invalidArgument("codec \(request.codec.rawValue) does not fit a track of type \(request.kind)")
         }
@@ -153,34 +171,42 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         let clockRate = request.clockRate == 0 ? request.codec.defaultClockRate : Int(request.clockRate)
         guard (8000...192_000).contains(clockRate) else { throw HubError.invalidArgument("clock_rate \(clockRate) is out of range") }
         return try await onLoop {
-            let (room, index) = try self.locate(room: request.room, identity: request.identity)
-            var participant = self.rooms[room]!.participants[index]
-            guard participant.tracks.count < self.configuration.maxTracksPerParticipant else {
-                throw HubError.invalidArgument("participant \(request.identity) already publishes \(participant.tracks.count) tracks")
-            }
-            let ssrc = request.ssrc != 0 ? request.ssrc : self.unusedSSRC()
-            guard self.receivers[ssrc] == nil else {
-                // Not whose: the answer must not tell one publisher about another's tracks.
-                throw HubError.alreadyExists("the ssrc is not available on this hub; leave ssrc 0 and the hub chooses one")
-            }
-            let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, roomSID: self.rooms[room]!.sid,
-                                 participantIdentity: participant.identity,
-                                 participantSID: participant.sid, participantKind: participant.kind, name: request.name, kind: request.kind, source: request.source,
-                                 codec: request.codec, payloadType: UInt8(request.payloadType), clockRate: clockRate,
-                                 ssrc: ssrc, stereo: request.stereo, muted: false)
-            participant.tracks.append(track)
-            participant.state = .active
-            self.rooms[room]!.participants[index] = participant
-            self.receivers[track.ssrc] = TrackReceiver(track: track, source: request.sender,
-                                                       maxJitterDelay: self.configuration.maxJitterDelay.nanoseconds)
-            self.touch(room: room, identity: participant.identity)
-            self.logger.info("track published", metadata: [
-                "room": "\(room)", "participant": "\(participant.identity)", "track": "\(track.sid)",
-                "codec": "\(track.codec.rawValue)", "ssrc": "\(track.ssrc)", "sender": "\(request.sender.map { "\($0)" } ?? "first packet")",
-            ])
-            self.emit(.trackPublished(track), room: room)
+            let track = try self.addTrack(request, clockRate: clockRate, webRTCSession: nil)
             return (track, self.rtpAddress.host, self.rtpAddress.port)
         }
+    }
+
+    /// Adds a checked track to its participant, with a receiver for its SSRC; on the loop.
+    /// A WebRTC session's track takes packets only through that session's SRTP.
+    func addTrack(_ request: PublishRequest, clockRate: Int, webRTCSession: String?) throws -> HubTrack {
+        let (room, index) = try locate(room: request.room, identity: request.identity)
+        var participant = rooms[room]!.participants[index]
+        guard participant.tracks.count < configuration.maxTracksPerParticipant else {
+            throw HubError.invalidArgument("participant \(request.identity) already publishes \(participant.tracks.count) tracks")
+        }
+        let ssrc = request.ssrc != 0 ? request.ssrc : unusedSSRC()
+        guard receivers[ssrc] == nil else {
+            // Not whose: the answer must not tell one publisher about another's tracks.
+            throw HubError.alreadyExists("the ssrc is not available on this hub; leave ssrc 0 and the hub chooses one")
+        }
+        let track = HubTrack(sid: RandomID.make(prefix: "TR_"), room: room, roomSID: rooms[room]!.sid,
+                             participantIdentity: participant.identity,
+                             participantSID: participant.sid, participantKind: participant.kind, name: request.name, kind: request.kind, source: request.source,
+                             codec: request.codec, payloadType: UInt8(request.payloadType), clockRate: clockRate,
+                             ssrc: ssrc, stereo: request.stereo, muted: false)
+        participant.tracks.append(track)
+        participant.state = .active
+        rooms[room]!.participants[index] = participant
+        receivers[track.ssrc] = TrackReceiver(track: track, source: request.sender, webRTCSession: webRTCSession,
+                                              maxJitterDelay: configuration.maxJitterDelay.nanoseconds)
+        touch(room: room, identity: participant.identity)
+        logger.info("track published", metadata: [
+            "room": "\(room)", "participant": "\(participant.identity)", "track": "\(track.sid)",
+            "codec": "\(track.codec.rawValue)", "ssrc": "\(track.ssrc)",
+            "sender": "\(webRTCSession.map { "WebRTC \($0)" } ?? request.sender.map { "\($0)" } ?? "first packet")",
+        ])
+        emit(.trackPublished(track), room: room)
+        return track
     }
 
     public func setMuted(room: String, identity: String, trackSID: String, muted: Bool) async throws -> HubTrack {
@@ -267,10 +293,18 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
                     packetsReordered: stats.reordered, packetsDuplicate: stats.duplicates,
                     packetsWrongPayloadType: receiver.wrongPayloadType, frames: receiver.frames, bytes: receiver.bytes,
                     packetsWrongSource: receiver.packetsWrongSource, packetsOutOfRange: stats.outOfRange,
-                    sequenceRestarts: stats.restarts, framesOutOfTime: receiver.framesOutOfTime)
+                    sequenceRestarts: stats.restarts, framesOutOfTime: receiver.framesOutOfTime,
+                    packetsNacked: receiver.feedback.nackedPackets, packetsRecovered: receiver.feedback.recoveredPackets,
+                    keyFrameRequests: receiver.keyFrameRequests, isWebRTC: receiver.webRTCSession != nil)
             }
-            return HubStatistics(tracks: tracks.sorted { $0.sid < $1.sid }, unknownSSRCPackets: self.unknownSSRCPackets,
-                                 malformedPackets: self.malformedPackets, oversizePackets: self.oversizePackets)
+            var statistics = HubStatistics(tracks: tracks.sorted { $0.sid < $1.sid }, unknownSSRCPackets: self.unknownSSRCPackets,
+                                           malformedPackets: self.malformedPackets, oversizePackets: self.oversizePackets)
+            statistics.stunIgnored = self.stunIgnored
+            statistics.securedUnrouted = self.unroutedSecured
+            statistics.securedRejected = self.webRTCSessions.values.reduce(self.closedSessionsRejected) { $0 + $1.packetsRejected }
+            statistics.plainRTPRefused = self.plainRTPRefused
+            statistics.webRTCSessions = self.webRTCSessions.count
+            return statistics
         }) ?? HubStatistics(tracks: [], unknownSSRCPackets: 0, malformedPackets: 0, oversizePackets: 0)
     }
 
@@ -280,6 +314,8 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         let key = ObjectIdentifier(subscriber)
         let current = try? await onLoop {
             self.subscribers[room, default: [:]][key] = subscriber
+            // A recording starts with a key frame: WebRTC senders are asked for one now.
+            self.requestKeyFrames(room: room)
             return self.rooms[room]
         }
         let subscription = RoomSubscription { [weak self] in
@@ -307,7 +343,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         lastCall[ParticipantKey(room: room, identity: identity)] = MonotonicClock.nanoseconds()
     }
 
-    private func locate(room: String, identity: String) throws -> (String, Int) {
+    func locate(room: String, identity: String) throws -> (String, Int) {
         guard let current = rooms[room] else { throw HubError.notFound("room \(room) not found") }
         guard let index = current.participants.firstIndex(where: { $0.identity == identity }) else {
             throw HubError.notFound("participant \(identity) not found in room \(room)")
@@ -330,7 +366,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         receivers[track.ssrc]?.update(track)
     }
 
-    private func removeParticipant(room: String, identity: String, reason: String) throws {
+    func removeParticipant(room: String, identity: String, reason: String) throws {
         let (room, index) = try locate(room: room, identity: identity)
         var participant = rooms[room]!.participants.remove(at: index)
         for track in participant.tracks {
@@ -338,6 +374,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             emit(.trackUnpublished(track), room: room)
         }
         participant.state = .disconnected
+        closeWebRTCSession(room: room, identity: identity, reason: reason)
         lastCall[ParticipantKey(room: room, identity: identity)] = nil
         senderClockOffsets[ParticipantKey(room: room, identity: identity)] = nil
         if rooms[room]!.participants.isEmpty { rooms[room] = nil }

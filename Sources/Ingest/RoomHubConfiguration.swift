@@ -24,5 +24,16 @@ public struct RoomHubConfiguration: Sendable {
     /// A participant's metadata (bytes).
     public var maxMetadataLength = 64 * 1024
 
+    /// Plain (unencrypted) RTP publishing: RoomIngest tracks. Off: only WebRTC (WHIP) publishes.
+    public var plainRTP = true
+    /// WHIP sessions at most, over all rooms.
+    public var maxWebRTCSessions = 500
+    /// Addresses the answers' host candidates name; empty: the bound address.
+    public var webRTCHosts: [String] = []
+    /// A WHIP session whose ICE and DTLS are not done this long after its offer is closed.
+    public var webRTCConnectTimeout: Duration = .seconds(30)
+    /// The bitrate REMB tells WebRTC senders they may use (bits/s): what a 720p30 recording needs.
+    public var webRTCMaxBitrate: UInt64 = 3_000_000
+
     public init() {}
 }

@@ -33,6 +33,17 @@ public struct SourceAddress: Hashable, Sendable, CustomStringConvertible {
         (self.high, self.low, self.isIPv6, self.port) = (high, low, isIPv6, port)
     }
 
+    /// The address's bytes: 4 for IPv4, 16 for IPv6 (as STUN's XOR-MAPPED-ADDRESS carries them).
+    public var addressBytes: [UInt8] {
+        if !isIPv6 { return (0..<4).map { UInt8(truncatingIfNeeded: high >> (24 - 8 * UInt64($0))) } }
+        return [high, low].flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64($0))) } }
+    }
+
+    /// The socket address to send to.
+    public var socketAddress: SocketAddress? {
+        try? SocketAddress(packedIPAddress: ByteBuffer(bytes: addressBytes), port: Int(port))
+    }
+
     /// `host:port` or `[v6]:port` with a numeric host; nil for anything else.
     public static func parse(_ text: String) -> SourceAddress? {
         let host: Substring, port: Substring

@@ -1,5 +1,6 @@
 import Rooms
 import RTP
+import Support
 
 /// The receiving end of one published track: RTP in (any order), whole timed frames out.
 /// Owned by the hub and used only on its event loop.
@@ -27,10 +28,17 @@ final class TrackReceiver {
     private var controlSource: SourceAddress?
     /// Monotonic ns of the last packet.
     private(set) var lastPacketAt: Int64 = 0
+    /// The WebRTC session whose SRTP alone feeds this track; nil for plain RTP.
+    let webRTCSession: String?
+    /// PLIs sent for it.
+    var keyFrameRequests = 0
+    /// What receiver reports and NACKs need to know.
+    var feedback = ReceiverFeedback()
 
-    init(track: HubTrack, source: SourceAddress?, maxJitterDelay: Int64) {
+    init(track: HubTrack, source: SourceAddress?, webRTCSession: String? = nil, maxJitterDelay: Int64) {
         self.track = track
         self.source = source
+        self.webRTCSession = webRTCSession
         jitter = JitterBuffer(maxDelay: maxJitterDelay)
         depacketizer = track.codec.makeDepacketizer()
         clock = RTPClock(clockRate: track.clockRate)
@@ -64,7 +72,19 @@ final class TrackReceiver {
         lastPacketAt = now
         let timestamp = clock.extend(packet.timestamp)
         clock.observe(timestamp: timestamp, arrival: arrival)
+        feedback.observe(rtpTimestamp: packet.timestamp, arrival: now, clockRate: track.clockRate)
+        feedback.arrived(sequence: packet.sequenceNumber)
         return frames(from: jitter.insert(packet, now: now))
+    }
+
+    /// Sequence numbers to ask the sender for again (generic NACK) at `now`.
+    func sequencesToRequest(now: Int64) -> [UInt16] {
+        feedback.requests(missing: jitter.missing(limit: ReceiverFeedback.maxRequestsPerNACK), now: now)
+    }
+
+    /// This track's block of a receiver report.
+    func reportBlock(now: Int64) -> RTCPFeedback.ReportBlock {
+        feedback.reportBlock(ssrc: track.ssrc, statistics: jitter.statistics, highest: jitter.highestSequence, now: now)
     }
 
     /// Releases packets that waited out a gap.
@@ -88,12 +108,14 @@ final class TrackReceiver {
         }
         controlSource = sender
         clock.apply(report)
+        feedback.senderReportArrived(report, now: MonotonicClock.nanoseconds())
     }
 
     private func frames(from released: [JitterBuffer.Released]) -> [MediaFrame] {
         var out: [MediaFrame] = []
         for item in released {
             let timestamp = clock.extend(item.packet.timestamp)
+            if item.afterGap, track.kind == .video { feedback.needsKeyFrame = true }
             for frame in depacketizer.push(item.packet, timestamp: timestamp, afterGap: item.afterGap) {
                 guard let captureTime = clock.wallClock(of: frame.timestamp) else { continue }
                 frames += 1

@@ -92,6 +92,22 @@ public struct JitterBuffer: Sendable {
         return release(now: now)
     }
 
+    /// Extended sequence numbers between the next one expected and the highest received that
+    /// have not come (at most `limit`, oldest first): what a NACK asks for.
+    public func missing(limit: Int) -> [Int64] {
+        guard let next, highest > next, !pending.isEmpty else { return [] }
+        var out: [Int64] = []
+        var sequence = next
+        while sequence < highest, out.count < limit {
+            if pending[sequence] == nil { out.append(sequence) }
+            sequence += 1
+        }
+        return out
+    }
+
+    /// The highest extended sequence number received (RFC 3550's "extended highest sequence number").
+    public var highestSequence: Int64 { highest }
+
     /// Releases what has waited long enough; call it on a timer so a gap at the end of a
     /// burst does not hold packets back until the next one arrives.
     public mutating func release(now: Int64) -> [Released] {

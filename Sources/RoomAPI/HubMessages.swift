@@ -49,7 +49,8 @@ extension HubError {
     /// The gRPC status of each refusal.
     var rpcError: RPCError {
         switch self {
-        case .invalidArgument: RPCError(.invalidArgument, description)
+        case .invalidArgument, .roomFull: RPCError(.invalidArgument, description)
+        case .unavailable: RPCError(.failedPrecondition, description)
         case .notFound: RPCError(.notFound, description)
         case .alreadyExists: RPCError(.alreadyExists, description)
         }

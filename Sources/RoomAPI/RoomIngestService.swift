@@ -71,6 +71,11 @@ public struct RoomIngestService: Egress_Ingest_RoomIngest.ServiceProtocol {
         response.unknownSsrcPackets = UInt64(statistics.unknownSSRCPackets)
         response.malformedPackets = UInt64(statistics.malformedPackets)
         response.oversizePackets = UInt64(statistics.oversizePackets)
+        response.stunIgnored = UInt64(statistics.stunIgnored)
+        response.securedUnrouted = UInt64(statistics.securedUnrouted)
+        response.securedRejected = UInt64(statistics.securedRejected)
+        response.plainRtpRefused = UInt64(statistics.plainRTPRefused)
+        response.webrtcSessions = UInt64(statistics.webRTCSessions)
         return response
     }
 
@@ -117,6 +122,10 @@ public struct RoomIngestService: Egress_Ingest_RoomIngest.ServiceProtocol {
         message.packetsOutOfRange = UInt64(track.packetsOutOfRange)
         message.sequenceRestarts = UInt64(track.sequenceRestarts)
         message.framesOutOfTime = UInt64(track.framesOutOfTime)
+        message.packetsNacked = UInt64(track.packetsNacked)
+        message.packetsRecovered = UInt64(track.packetsRecovered)
+        message.keyFrameRequests = UInt64(track.keyFrameRequests)
+        message.transport = track.isWebRTC ? "webrtc" : "rtp"
         return message
     }
 }

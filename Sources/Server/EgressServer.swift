@@ -174,10 +174,10 @@ public final class EgressServer: Service {
         let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
+        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier))
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
-            application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: twirp.responder,
-                                         bufferedPathPrefix: TwirpServer.pathPrefix, admit: twirp.admitter))
+            application: routes.application(streams: grpc.streamHandlerFactory))
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks)
     }
 

@@ -49,6 +49,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.rtpPort.help)
     var rtpPort: Int?
 
+    @Option(help: ServerSettings.rtpIngest.help)
+    var rtpIngest: Switch?
+
     @Option(help: ServerSettings.participantTimeout.help)
     var participantTimeout: Double?
 

@@ -86,6 +86,9 @@ enum ServerSettings {
     static let rtpPort = ValueSetting(flag: "--rtp-port", environment: "EGRESS_RTP_PORT",
                                       summary: "UDP port RTP and RTCP are received on; 0 picks a free one.",
                                       option: \.rtpPort, target: \.hub.rtpPort)
+    static let rtpIngest = ValueSetting(flag: "--rtp-ingest", environment: "EGRESS_RTP_INGEST",
+                                        summary: "Plain RTP publishing (RoomIngest): on, or off for WebRTC (WHIP) only.",
+                                        option: \.rtpIngest, target: \.plainRTPIngest)
     static let participantTimeout = SecondsSetting(flag: "--participant-timeout", environment: "EGRESS_PARTICIPANT_TIMEOUT",
                                                    summary: "Seconds without RTP or calls after which a participant has left.",
                                                    option: \.participantTimeout, target: \.hub.participantTimeout)
@@ -124,9 +127,31 @@ enum ServerSettings {
 
     static let all: [any ServerSetting] = [
         host, port, outputDir, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
-        rtpPort, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
+        rtpPort, rtpIngest, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
     ]
+}
+
+/// `on` or `off`.
+struct Switch: LosslessStringConvertible, Sendable {
+    var isOn: Bool
+    init(_ isOn: Bool) { self.isOn = isOn }
+    init?(_ description: String) {
+        switch description.lowercased() {
+        case "on": isOn = true
+        case "off": isOn = false
+        default: return nil
+        }
+    }
+    var description: String { isOn ? "on" : "off" }
+}
+
+extension ServerConfiguration {
+    /// `hub.plainRTP` as the `--rtp-ingest` switch.
+    var plainRTPIngest: Switch {
+        get { Switch(hub.plainRTP) }
+        set { hub.plainRTP = newValue.isOn }
+    }
 }
 
 /// Reads an option from the environment when no flag gives it.
@@ -140,3 +165,4 @@ enum Environment {
         return value
     }
 }
+extension Switch: ExpressibleByArgument {}

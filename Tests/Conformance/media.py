@@ -157,7 +157,7 @@ class UDPRelay:
     def run(self):
         while self.running:
             try:
-                data, _ = self.socket.recvfrom(65536)
+                data, self.source = self.socket.recvfrom(65536)
             except socket.timeout:
                 continue
             self.forward(data)

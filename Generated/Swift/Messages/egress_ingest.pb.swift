@@ -706,6 +706,10 @@ public struct Egress_Ingest_TrackStats: WireMessage {
     public var packetsOutOfRange: UInt64 = 0
     public var sequenceRestarts: UInt64 = 0
     public var framesOutOfTime: UInt64 = 0
+    public var packetsNacked: UInt64 = 0
+    public var packetsRecovered: UInt64 = 0
+    public var keyFrameRequests: UInt64 = 0
+    public var transport: String = ""
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -726,6 +730,10 @@ public struct Egress_Ingest_TrackStats: WireMessage {
         packetsOutOfRange = message.uint64(12)
         sequenceRestarts = message.uint64(13)
         framesOutOfTime = message.uint64(14)
+        packetsNacked = message.uint64(15)
+        packetsRecovered = message.uint64(16)
+        keyFrameRequests = message.uint64(17)
+        transport = try message.string(18)
         unknownFields = message.unknownFields
     }
 
@@ -745,6 +753,10 @@ public struct Egress_Ingest_TrackStats: WireMessage {
         if packetsOutOfRange != 0 { message.set(12, packetsOutOfRange) }
         if sequenceRestarts != 0 { message.set(13, sequenceRestarts) }
         if framesOutOfTime != 0 { message.set(14, framesOutOfTime) }
+        if packetsNacked != 0 { message.set(15, packetsNacked) }
+        if packetsRecovered != 0 { message.set(16, packetsRecovered) }
+        if keyFrameRequests != 0 { message.set(17, keyFrameRequests) }
+        if !transport.isEmpty { message.set(18, transport) }
         message.setUnknownFields(unknownFields)
     }
 
@@ -798,6 +810,18 @@ public struct Egress_Ingest_TrackStats: WireMessage {
             case "frames_out_of_time", "framesOutOfTime":
                 let at = path + ".frames_out_of_time"
                 self.framesOutOfTime = try JSONRead.uint64(value, at: at)
+            case "packets_nacked", "packetsNacked":
+                let at = path + ".packets_nacked"
+                self.packetsNacked = try JSONRead.uint64(value, at: at)
+            case "packets_recovered", "packetsRecovered":
+                let at = path + ".packets_recovered"
+                self.packetsRecovered = try JSONRead.uint64(value, at: at)
+            case "key_frame_requests", "keyFrameRequests":
+                let at = path + ".key_frame_requests"
+                self.keyFrameRequests = try JSONRead.uint64(value, at: at)
+            case "transport":
+                let at = path + ".transport"
+                self.transport = try JSONRead.string(value, at: at)
             default: continue
             }
         }
@@ -820,6 +844,10 @@ public struct Egress_Ingest_TrackStats: WireMessage {
         members.field("packets_out_of_range", "packetsOutOfRange", self.packetsOutOfRange)
         members.field("sequence_restarts", "sequenceRestarts", self.sequenceRestarts)
         members.field("frames_out_of_time", "framesOutOfTime", self.framesOutOfTime)
+        members.field("packets_nacked", "packetsNacked", self.packetsNacked)
+        members.field("packets_recovered", "packetsRecovered", self.packetsRecovered)
+        members.field("key_frame_requests", "keyFrameRequests", self.keyFrameRequests)
+        members.field("transport", "transport", self.transport)
         return members.value
     }
 }
@@ -831,6 +859,11 @@ public struct Egress_Ingest_IngestStats: WireMessage {
     public var unknownSsrcPackets: UInt64 = 0
     public var malformedPackets: UInt64 = 0
     public var oversizePackets: UInt64 = 0
+    public var stunIgnored: UInt64 = 0
+    public var securedUnrouted: UInt64 = 0
+    public var securedRejected: UInt64 = 0
+    public var plainRtpRefused: UInt64 = 0
+    public var webrtcSessions: UInt64 = 0
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -840,6 +873,11 @@ public struct Egress_Ingest_IngestStats: WireMessage {
         unknownSsrcPackets = message.uint64(1)
         malformedPackets = message.uint64(2)
         oversizePackets = message.uint64(3)
+        stunIgnored = message.uint64(4)
+        securedUnrouted = message.uint64(5)
+        securedRejected = message.uint64(6)
+        plainRtpRefused = message.uint64(7)
+        webrtcSessions = message.uint64(8)
         unknownFields = message.unknownFields
     }
 
@@ -848,6 +886,11 @@ public struct Egress_Ingest_IngestStats: WireMessage {
         if unknownSsrcPackets != 0 { message.set(1, unknownSsrcPackets) }
         if malformedPackets != 0 { message.set(2, malformedPackets) }
         if oversizePackets != 0 { message.set(3, oversizePackets) }
+        if stunIgnored != 0 { message.set(4, stunIgnored) }
+        if securedUnrouted != 0 { message.set(5, securedUnrouted) }
+        if securedRejected != 0 { message.set(6, securedRejected) }
+        if plainRtpRefused != 0 { message.set(7, plainRtpRefused) }
+        if webrtcSessions != 0 { message.set(8, webrtcSessions) }
         message.setUnknownFields(unknownFields)
     }
 
@@ -868,6 +911,21 @@ public struct Egress_Ingest_IngestStats: WireMessage {
             case "oversize_packets", "oversizePackets":
                 let at = path + ".oversize_packets"
                 self.oversizePackets = try JSONRead.uint64(value, at: at)
+            case "stun_ignored", "stunIgnored":
+                let at = path + ".stun_ignored"
+                self.stunIgnored = try JSONRead.uint64(value, at: at)
+            case "secured_unrouted", "securedUnrouted":
+                let at = path + ".secured_unrouted"
+                self.securedUnrouted = try JSONRead.uint64(value, at: at)
+            case "secured_rejected", "securedRejected":
+                let at = path + ".secured_rejected"
+                self.securedRejected = try JSONRead.uint64(value, at: at)
+            case "plain_rtp_refused", "plainRtpRefused":
+                let at = path + ".plain_rtp_refused"
+                self.plainRtpRefused = try JSONRead.uint64(value, at: at)
+            case "webrtc_sessions", "webrtcSessions":
+                let at = path + ".webrtc_sessions"
+                self.webrtcSessions = try JSONRead.uint64(value, at: at)
             default: continue
             }
         }
@@ -879,6 +937,11 @@ public struct Egress_Ingest_IngestStats: WireMessage {
         members.field("unknown_ssrc_packets", "unknownSsrcPackets", self.unknownSsrcPackets)
         members.field("malformed_packets", "malformedPackets", self.malformedPackets)
         members.field("oversize_packets", "oversizePackets", self.oversizePackets)
+        members.field("stun_ignored", "stunIgnored", self.stunIgnored)
+        members.field("secured_unrouted", "securedUnrouted", self.securedUnrouted)
+        members.field("secured_rejected", "securedRejected", self.securedRejected)
+        members.field("plain_rtp_refused", "plainRtpRefused", self.plainRtpRefused)
+        members.field("webrtc_sessions", "webrtcSessions", self.webrtcSessions)
         return members.value
     }
 }

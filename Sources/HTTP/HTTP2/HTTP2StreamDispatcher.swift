@@ -16,7 +16,7 @@ final class HTTP2StreamDispatcher: HTTP2StreamHandler {
     }
 
     func receiveHead(_ head: HTTP2RequestHead) {
-        let handler: any HTTP2StreamHandler = head.path.hasPrefix(application.bufferedPathPrefix)
+        let handler: any HTTP2StreamHandler = application.isBuffered(head.path)
             ? BufferedHTTP2Request(stream: stream, responder: application.responder, admit: application.admit, maxBodySize: maxBodySize)
             : application.streams(stream)
         target = handler

@@ -1,0 +1,302 @@
+"""WebRTC publishers over WHIP (RFC 9725): aiortc, an independent WebRTC stack (its own ICE,
+DTLS and SRTP), publishes the flash/beep pattern to /whip; participant egresses record it and
+the files are checked as for RTP publishers. Then what an attacker would try: no or wrong
+tokens, bad offers, another's session, spoofed RTP and SRTP, forged STUN, packet loss."""
+import re
+import socket
+import struct
+import time
+
+import pytest
+
+import tokens
+import whip
+from test_recording import assert_pattern_in_sync, participant_egress, record_for, streams_by_type
+
+
+@pytest.fixture(scope="module")
+def pattern(tmp_path_factory):
+    return whip.make_pattern(tmp_path_factory.mktemp("whip") / "pattern.mkv", seconds=40)
+
+
+@pytest.fixture
+def api(server, stubs):
+    return stubs.egress_grpc.EgressStub(server.channel())
+
+
+@pytest.fixture
+def rooms(server, stubs):
+    return stubs.room_grpc.RoomServiceStub(server.channel())
+
+
+def publisher_token(room, identity, **grant):
+    return tokens.token(identity=identity, roomJoin=True, room=room, **grant)
+
+
+def publish(server, pattern, room, identity, **options):
+    return whip.WHIPPublisher(f"http://{server.address}", publisher_token(room, identity), pattern, **options).start()
+
+
+def stats(server, stubs, room=""):
+    ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
+    return ingest.GetIngestStats(stubs.ingest.GetIngestStatsRequest(room=room), timeout=10)
+
+
+def wait_until(condition, what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def participants(rooms, stubs, room):
+    listed = rooms.ListRooms(stubs.room.ListRoomsRequest(names=[room]), timeout=10).rooms
+    if not listed:
+        return []
+    return [p.identity for p in rooms.ListParticipants(stubs.room.ListParticipantsRequest(room=room), timeout=10).participants]
+
+
+@pytest.mark.parametrize("codec", ["VP8", "H264"])
+def test_a_whip_publisher_is_recorded_by_a_participant_egress(server, stubs, api, rooms, pattern, codec):
+    room = f"whip-{codec.lower()}"
+    alice = publish(server, pattern, room, "alice", video_codec=codec)
+    try:
+        assert alice.status == 201 and alice.location.startswith("/whip/sessions/WH_")
+        assert "a=ice-lite" in alice.answer and "a=setup:passive" in alice.answer and "a=fingerprint:sha-256 " in alice.answer
+        [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room=room), timeout=10).participants
+        wait_until(lambda: len(rooms.ListParticipants(stubs.room.ListParticipantsRequest(room=room), timeout=10).participants[0].tracks) == 2,
+                   "both tracks")
+        [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room=room), timeout=10).participants
+        sources = sorted(stubs.models.TrackSource.Name(t.source) for t in p.tracks)
+        mimes = sorted(t.mime_type for t in p.tracks)
+        assert sources == ["CAMERA", "MICROPHONE"] and mimes == sorted(["audio/opus", f"video/{codec}"])
+        started = participant_egress(api, stubs, room, "alice", "{room_name}-{publisher_identity}", preset=stubs.egress.H264_720P_30)
+        info, wall = record_for(api, stubs, started.egress_id, 8)
+        track_stats = stats(server, stubs, room).tracks
+    finally:
+        alice.stop()
+    assert {t.transport for t in track_stats} == {"webrtc"}
+    [video_stats] = [t for t in track_stats if t.key_frame_requests > 0]
+    assert video_stats.frames > 100
+    [result] = info.file_results
+    streams, fmt = streams_by_type(result.location)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert abs(float(fmt["duration"]) - wall) < 1.0, (fmt["duration"], wall)
+    # The flashes and beeps of the publisher's file: a second apart, together, to the end (the
+    # picture moves: a frozen one would have no flashes).
+    assert_pattern_in_sync(result.location, wall)
+
+
+def offer_of(server, pattern):
+    """A real offer (aiortc's), made without sending it."""
+    import asyncio
+    from aiortc import RTCPeerConnection
+    from aiortc.contrib.media import MediaPlayer
+
+    async def make():
+        pc = RTCPeerConnection()
+        player = MediaPlayer(str(pattern))
+        pc.addTransceiver(player.video, direction="sendonly")
+        pc.addTransceiver(player.audio, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+        return sdp
+    return asyncio.run(make())
+
+
+def test_refused_offers_say_why_and_nothing_joins(server, stubs, rooms, pattern):
+    offer = offer_of(server, pattern)
+    url = f"http://{server.address}/whip"
+    cases = [
+        ("no token", url, None, "application/sdp", offer, 401, "authorization"),
+        ("expired", url, tokens.token(identity="bob", roomJoin=True, room="w-r", exp=int(time.time()) - 3600), "application/sdp", offer, 401, "expired"),
+        ("wrong secret", url, tokens.token(secret="not-the-secret", identity="bob", roomJoin=True, room="w-r"), "application/sdp", offer, 401, "signature"),
+        ("other room", url + "/elsewhere", publisher_token("w-r", "bob"), "application/sdp", offer, 403, "not \"elsewhere\""),
+        ("no roomJoin", url, tokens.token(identity="bob", roomRecord=True, room="w-r"), "application/sdp", offer, 403, "roomJoin"),
+        ("canPublish false", url, publisher_token("w-r", "bob", canPublish=False), "application/sdp", offer, 403, "canPublish"),
+        ("no identity", url, tokens.token(roomJoin=True, room="w-r"), "application/sdp", offer, 403, "identity"),
+        ("not SDP", url, publisher_token("w-r", "bob"), "application/json", offer, 415, "application/sdp"),
+        ("garbage", url, publisher_token("w-r", "bob"), "application/sdp", "hello", 400, "line 1 is not of the form"),
+        ("data channel only", url, publisher_token("w-r", "bob"), "application/sdp",
+         "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n", 400, "no audio or video"),
+        ("no fingerprint", url, publisher_token("w-r", "bob"), "application/sdp",
+         "\r\n".join(line for line in offer.split("\r\n") if not line.startswith("a=fingerprint")), 400, "fingerprint"),
+        ("no usable codec", url, publisher_token("w-r", "bob"), "application/sdp",
+         offer.replace("opus/48000", "G722/48000").replace("VP8/90000", "AV1/90000").replace("H264/90000", "H265/90000"), 400, "no media section offers a codec"),
+    ]
+    for what, target, token, content_type, body, status, words in cases:
+        code, headers, text = whip.post(target, token, body, content_type=content_type)
+        assert (code, words.lower() in text.lower()) == (status, True), f"{what}: {code} {text}"
+        assert headers.get("access-control-allow-origin") == "*", what
+        if status == 401:
+            assert headers.get("www-authenticate") == "Bearer", what
+    assert participants(rooms, stubs, "w-r") == [] and participants(rooms, stubs, "elsewhere") == []
+    assert stats(server, stubs).webrtc_sessions == 0
+
+
+def test_options_allows_a_page_of_another_origin(server):
+    request = whip.urllib.request.Request(f"http://{server.address}/whip", method="OPTIONS")
+    request.add_header("Origin", "http://example.test")
+    request.add_header("Access-Control-Request-Method", "POST")
+    request.add_header("Access-Control-Request-Headers", "authorization, content-type")
+    with whip.urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+        headers = {k.lower(): v for k, v in response.headers.items()}
+    assert headers["access-control-allow-origin"] == "*"
+    assert "POST" in headers["access-control-allow-methods"] and "DELETE" in headers["access-control-allow-methods"]
+    assert "authorization" in headers["access-control-allow-headers"] and "content-type" in headers["access-control-allow-headers"]
+    assert "location" in headers["access-control-expose-headers"]
+
+
+def test_delete_leaves_the_room_and_only_its_owner_may(server, stubs, rooms, pattern):
+    alice = publish(server, pattern, "w-del", "alice")
+    try:
+        url = f"http://{server.address}{alice.location}"
+        # A second identity of the same room cannot end alice's session, nor can PATCH change it.
+        assert whip.post(url, publisher_token("w-del", "mallory"), None, content_type=None, method="DELETE")[0] == 404
+        assert whip.post(url, publisher_token("w-del", "alice"), "a=candidate:x", content_type="application/trickle-ice-sdpfrag", method="PATCH")[0] == 405
+        assert whip.post(url, None, None, content_type=None, method="DELETE")[0] == 401
+        assert participants(rooms, stubs, "w-del") == ["alice"]
+        code, _, _ = alice.stop()
+        assert code == 200
+        assert participants(rooms, stubs, "w-del") == []
+        assert stats(server, stubs).webrtc_sessions == 0
+        assert whip.post(url, publisher_token("w-del", "alice"), None, content_type=None, method="DELETE")[0] == 404
+    finally:
+        alice.stop(delete=False)
+
+
+def test_a_second_session_of_one_identity_is_a_conflict(server, stubs, pattern):
+    alice = publish(server, pattern, "w-dup", "alice")
+    try:
+        code, _, text = whip.post(f"http://{server.address}/whip", publisher_token("w-dup", "alice"), offer_of(server, pattern))
+        assert code == 409 and "already in room" in text
+    finally:
+        alice.stop()
+
+
+def rtp(ssrc, sequence, payload_type=96):
+    return struct.pack("!BBHII", 0x80, payload_type, sequence, sequence * 3000, ssrc) + b"\x00" * 100
+
+
+def test_spoofed_rtp_srtp_and_stun_are_dropped_and_counted(server, stubs, rooms, pattern):
+    alice = publish(server, pattern, "w-spoof", "alice")
+    attacker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        wait_until(lambda: len(stats(server, stubs, "w-spoof").tracks) == 2, "both tracks")
+        video_ssrc = alice.ssrc("video")
+        [video] = [t for t in stats(server, stubs, "w-spoof").tracks if t.packets_received and t.key_frame_requests >= 0
+                   and t.track_sid in [tr.sid for p in rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-spoof")).participants
+                                       for tr in p.tracks if tr.type == stubs.models.VIDEO]]
+        before = stats(server, stubs)
+        target = ("127.0.0.1", server.rtp_port)
+        # Plain RTP with the WebRTC track's SSRC, from another address.
+        for sequence in range(50):
+            attacker.sendto(rtp(video_ssrc, sequence), target)
+        # SRTP and DTLS records from an address no ICE check verified: the first is plain RTP of
+        # an unknown SSRC there, the second goes nowhere.
+        for _ in range(20):
+            attacker.sendto(bytes([0x90, 96]) + bytes(200), target)
+            attacker.sendto(bytes([22, 0xFE, 0xFD]) + bytes(60), target)
+        # Binding requests with the session's username and a wrong MESSAGE-INTEGRITY.
+        ufrag = next(line.split(":", 1)[1] for line in alice.answer.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        remote = next(line.split(":", 1)[1] for line in alice.pc.localDescription.sdp.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        for _ in range(30):
+            attacker.sendto(forged_binding_request(f"{ufrag}:{remote}"), target)
+
+        def spoof_counted():
+            now = stats(server, stubs)
+            [track] = [t for t in now.tracks if t.track_sid == video.track_sid]
+            return (track.packets_wrong_source - video.packets_wrong_source == 50
+                    and now.secured_unrouted - before.secured_unrouted == 20
+                    and now.unknown_ssrc_packets - before.unknown_ssrc_packets == 20
+                    and now.stun_ignored - before.stun_ignored == 30)
+        wait_until(spoof_counted, "the spoofed datagrams counted")
+        # The attacker's address got no answer: no STUN response, no DTLS.
+        attacker.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            attacker.recvfrom(2048)
+        assert participants(rooms, stubs, "w-spoof") == ["alice"]
+    finally:
+        attacker.close()
+        alice.stop()
+
+
+def forged_binding_request(username):
+    """A Binding request with USERNAME, a made-up MESSAGE-INTEGRITY and a valid FINGERPRINT."""
+    import binascii
+    import os as _os
+    name = username.encode()
+    attributes = struct.pack("!HH", 0x0006, len(name)) + name + b"\x00" * ((4 - len(name) % 4) % 4)
+    attributes += struct.pack("!HH", 0x0025, 0)  # USE-CANDIDATE
+    attributes += struct.pack("!HH", 0x0008, 20) + _os.urandom(20)
+    header = lambda length: struct.pack("!HHI", 0x0001, length, 0x2112A442) + transaction
+    transaction = _os.urandom(12)
+    body = header(len(attributes) + 8) + attributes
+    crc = (binascii.crc32(body) ^ 0x5354554E) & 0xFFFFFFFF
+    return body + struct.pack("!HHI", 0x8028, 4, crc)
+
+
+def test_lost_packets_are_asked_for_again_and_recovered(server, stubs, api, pattern):
+    relay = whip.LossyRelay(server.rtp_port, loss=0.03)
+    alice = publish(server, pattern, "w-loss", "alice", relay=relay)
+    try:
+        started = participant_egress(api, stubs, "w-loss", "alice", "{room_name}", preset=stubs.egress.H264_720P_30)
+        info, wall = record_for(api, stubs, started.egress_id, 8)
+        track_stats = stats(server, stubs, "w-loss").tracks
+    finally:
+        alice.stop()
+        relay.close()
+    assert relay.dropped > 20, relay.dropped
+    [video] = [t for t in track_stats if t.packets_nacked > 0]
+    print(f"MEASURE nack dropped={relay.dropped} nacked={video.packets_nacked} recovered={video.packets_recovered} lost={video.packets_lost}")
+    assert video.packets_recovered >= 0.9 * video.packets_nacked, video
+    [result] = info.file_results
+    decode = whip.subprocess.run(["ffmpeg", "-v", "error", "-i", result.location, "-f", "null", "-"], capture_output=True, text=True)
+    assert decode.returncode == 0 and decode.stderr.strip() == "", decode.stderr[-2000:]
+    assert_pattern_in_sync(result.location, wall)
+
+
+def test_a_certificate_other_than_the_offers_fingerprint_is_refused(server, stubs, rooms, pattern):
+    """An offer whose fingerprint is not its DTLS certificate's (a man in the middle's offer):
+    the handshake fails, no track is published and the participant is gone."""
+    def other_fingerprint(sdp):
+        return re.sub(r"a=fingerprint:sha-256 ([0-9A-F:]+)", "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), sdp)
+    mallory = whip.WHIPPublisher(f"http://{server.address}", publisher_token("w-mitm", "mallory"), pattern, edit_offer=other_fingerprint)
+    with pytest.raises(RuntimeError):
+        mallory.start()
+        # Told by a close_notify right after the handshake.
+        wait_until(lambda: mallory.pc.connectionState == "closed" or mallory.finished.is_set(), "the connection to close")
+        raise RuntimeError("closed")
+    assert mallory.status == 201
+    wait_until(lambda: participants(rooms, stubs, "w-mitm") == [], "the participant to leave")
+    assert stats(server, stubs).webrtc_sessions == 0
+    assert "does not match the fingerprint of its offer" in server.log_text()
+    mallory.stop(delete=False)
+
+
+def test_plain_rtp_off_leaves_only_webrtc(fresh_server, stubs, pattern):
+    server = fresh_server("--rtp-ingest", "off")
+    ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
+    ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room="w-off", identity="ffmpeg"), timeout=10)
+    with pytest.raises(whip_grpc_error()) as refused:
+        ingest.PublishTrack(stubs.ingest.PublishTrackRequest(
+            room="w-off", identity="ffmpeg", type=stubs.models.VIDEO, source=stubs.models.CAMERA, codec=stubs.ingest.H264,
+            payload_type=96), timeout=10)
+    assert refused.value.code().name == "FAILED_PRECONDITION" and "--rtp-ingest off" in refused.value.details()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for sequence in range(10):
+        sender.sendto(rtp(1234, sequence), ("127.0.0.1", server.rtp_port))
+    sender.close()
+    wait_until(lambda: stats(server, stubs).plain_rtp_refused == 10, "10 refused datagrams")
+    alice = publish(server, pattern, "w-off", "alice")
+    try:
+        wait_until(lambda: len(stats(server, stubs, "w-off").tracks) == 2, "alice's WebRTC tracks")
+    finally:
+        alice.stop()
+
+
+def whip_grpc_error():
+    import grpc
+    return grpc.RpcError
