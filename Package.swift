@@ -157,13 +157,15 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HTTP", "RPC", "Auth", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "Ingest", "Rooms", "Support",
+                "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "Ingest", "Rooms", "Support", "WebRTC",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The page at `/`, compiled in: plain HTML, CSS and JavaScript, no build step.
+            resources: [.embedInCode("Page/Files/index.html"), .embedInCode("Page/Files/page.js"), .embedInCode("Page/Files/page.css")]
         ),
         .executableTarget(
             name: "egress-server",

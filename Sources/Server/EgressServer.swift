@@ -174,7 +174,9 @@ public final class EgressServer: Service {
         let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
-        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier))
+        let minting = configuration.pageMintsTokens ? keys.keys.first.flatMap { key in keys.secret(for: key).map { (key, $0) } } : nil
+        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier), page: PageEndpoint(minting: minting),
+                                files: RecordingFiles(sessions: sessions, outputDirectory: outputDirectory, verifier: access.verifier))
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
             application: routes.application(streams: grpc.streamHandlerFactory))

@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     /// API keys whose tokens are accepted. None: the server refuses to start (`--dev` gives
     /// `devkey: secret`).
     public var keys: APIKeys?
+    /// The page at `/` mints short-lived tokens for whoever opens it (`--dev` only): no token
+    /// need be pasted in.
+    public var pageMintsTokens = false
     /// Endpoints every egress event is POSTed to, and the key that signs them.
     public var webhooks = WebhookConfiguration()
     /// Certificate and key for TLS on the API port; plaintext when nil.

@@ -61,17 +61,30 @@ public final class ConfinedFile: @unchecked Sendable {
 
     /// Creates (or truncates) the file at `target`, making the directories on the way.
     public static func create(_ target: ConfinedPath) throws(Failure) -> ConfinedFile {
+        let (directory, name) = try walk(to: target, creating: true)
+        do {
+            return ConfinedFile(target: target, name: name, directory: directory,
+                                descriptor: try openFile(name, in: directory, path: target.path))
+        } catch {
+            close(directory)
+            throw error
+        }
+    }
+
+    /// Opens the directory `target` is in (made when missing, with `creating`) by walking from
+    /// the root with `O_NOFOLLOW` at each step; the directory's descriptor and the file's name.
+    static func walk(to target: ConfinedPath, creating: Bool) throws(Failure) -> (directory: Int32, name: String) {
         // Split at "/" bytes, as the kernel will; ".." and "." are refused byte for byte.
         let components = PathText.components(of: target.relative)
         guard let name = components.last, !components.contains(where: { PathText.isDotDot($0) || PathText.isDot($0) }) else {
-            throw Failure(description: "cannot create \(target.path): not a file name inside the output directory")
+            throw Failure(description: "cannot open \(target.path): not a file name inside the output directory")
         }
         var directory = open(target.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directory >= 0 else { throw failure("opening", target.root) }
         var walked = target.root
         for component in components.dropLast() {
             walked += "/" + component
-            if mkdirat(directory, component, 0o755) != 0, errno != EEXIST {
+            if creating, mkdirat(directory, component, 0o755) != 0, errno != EEXIST {
                 let error = failure("creating", walked)
                 close(directory)
                 throw error
@@ -82,13 +95,7 @@ public final class ConfinedFile: @unchecked Sendable {
             if let error { throw error }
             directory = next
         }
-        do {
-            return ConfinedFile(target: target, name: name, directory: directory,
-                                descriptor: try openFile(name, in: directory, path: target.path))
-        } catch {
-            close(directory)
-            throw error
-        }
+        return (directory, name)
     }
 
     /// Writes `bytes` as the file at `target`, whole: under a temporary name beside it
@@ -169,7 +176,7 @@ public final class ConfinedFile: @unchecked Sendable {
 
     /// The failure of `action` on `path` (the entry `name` of `directory`, when given: a
     /// symbolic link there is named as the reason).
-    private static func failure(_ action: String, _ path: String, entry: (directory: Int32, name: String)? = nil) -> Failure {
+    static func failure(_ action: String, _ path: String, entry: (directory: Int32, name: String)? = nil) -> Failure {
         let code = errno
         var info = stat()
         if let entry, fstatat(entry.directory, entry.name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFLNK {

@@ -157,6 +157,7 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
                                                           2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))
         configuration.keys = try loadKeys()
+        configuration.pageMintsTokens = dev
         configuration.defaultStorage = try loadStorage()
         configuration.webhooks.urls = webhookUrl.isEmpty
             ? (try Environment.value(nil as String?, "EGRESS_WEBHOOK_URLS", flag: "--webhook-url") ?? "").split(separator: ",").map(String.init)
