@@ -315,7 +315,7 @@ const ProtobufCMessageDescriptor livekit__token_pagination__descriptor =
   (ProtobufCMessageInit) livekit__token_pagination__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor livekit__room__field_descriptors[10] =
+static const ProtobufCFieldDescriptor livekit__room__field_descriptors[11] =
 {
   {
     "sid",
@@ -426,6 +426,18 @@ static const ProtobufCFieldDescriptor livekit__room__field_descriptors[10] =
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "departure_timeout",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__Room, departure_timeout),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "creation_time_ms",
     15,
     PROTOBUF_C_LABEL_NONE,
@@ -441,7 +453,8 @@ static const ProtobufCFieldDescriptor livekit__room__field_descriptors[10] =
 static const unsigned livekit__room__field_indices_by_name[] = {
   7,   /* field[7] = active_recording */
   4,   /* field[4] = creation_time */
-  9,   /* field[9] = creation_time_ms */
+  10,   /* field[10] = creation_time_ms */
+  9,   /* field[9] = departure_timeout */
   2,   /* field[2] = empty_timeout */
   3,   /* field[3] = max_participants */
   5,   /* field[5] = metadata */
@@ -454,8 +467,8 @@ static const ProtobufCIntRange livekit__room__number_ranges[3 + 1] =
 {
   { 1, 0 },
   { 8, 5 },
-  { 15, 9 },
-  { 0, 10 }
+  { 14, 9 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor livekit__room__descriptor =
 {
@@ -465,7 +478,7 @@ const ProtobufCMessageDescriptor livekit__room__descriptor =
   "Livekit__Room",
   "livekit",
   sizeof(Livekit__Room),
-  10,
+  11,
   livekit__room__field_descriptors,
   livekit__room__field_indices_by_name,
   3,  livekit__room__number_ranges,

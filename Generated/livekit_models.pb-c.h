@@ -98,6 +98,7 @@ struct  Livekit__Room
   char *sid;
   char *name;
   uint32_t empty_timeout;
+  uint32_t departure_timeout;
   uint32_t max_participants;
   int64_t creation_time;
   char *metadata;
@@ -108,7 +109,7 @@ struct  Livekit__Room
 };
 #define LIVEKIT__ROOM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&livekit__room__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 /*

@@ -457,6 +457,102 @@ void   livekit__mute_room_track_response__free_unpacked
   assert(message->base.descriptor == &livekit__mute_room_track_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   livekit__create_room_request__tags_entry__init
+                     (Livekit__CreateRoomRequest__TagsEntry         *message)
+{
+  static const Livekit__CreateRoomRequest__TagsEntry init_value = LIVEKIT__CREATE_ROOM_REQUEST__TAGS_ENTRY__INIT;
+  *message = init_value;
+}
+void   livekit__create_room_request__init
+                     (Livekit__CreateRoomRequest         *message)
+{
+  static const Livekit__CreateRoomRequest init_value = LIVEKIT__CREATE_ROOM_REQUEST__INIT;
+  *message = init_value;
+}
+size_t livekit__create_room_request__get_packed_size
+                     (const Livekit__CreateRoomRequest *message)
+{
+  assert(message->base.descriptor == &livekit__create_room_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t livekit__create_room_request__pack
+                     (const Livekit__CreateRoomRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &livekit__create_room_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t livekit__create_room_request__pack_to_buffer
+                     (const Livekit__CreateRoomRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &livekit__create_room_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Livekit__CreateRoomRequest *
+       livekit__create_room_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Livekit__CreateRoomRequest *)
+     protobuf_c_message_unpack (&livekit__create_room_request__descriptor,
+                                allocator, len, data);
+}
+void   livekit__create_room_request__free_unpacked
+                     (Livekit__CreateRoomRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &livekit__create_room_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   livekit__room_egress__init
+                     (Livekit__RoomEgress         *message)
+{
+  static const Livekit__RoomEgress init_value = LIVEKIT__ROOM_EGRESS__INIT;
+  *message = init_value;
+}
+size_t livekit__room_egress__get_packed_size
+                     (const Livekit__RoomEgress *message)
+{
+  assert(message->base.descriptor == &livekit__room_egress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t livekit__room_egress__pack
+                     (const Livekit__RoomEgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &livekit__room_egress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t livekit__room_egress__pack_to_buffer
+                     (const Livekit__RoomEgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &livekit__room_egress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Livekit__RoomEgress *
+       livekit__room_egress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Livekit__RoomEgress *)
+     protobuf_c_message_unpack (&livekit__room_egress__descriptor,
+                                allocator, len, data);
+}
+void   livekit__room_egress__free_unpacked
+                     (Livekit__RoomEgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &livekit__room_egress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor livekit__list_rooms_request__field_descriptors[1] =
 {
   {
@@ -862,8 +958,320 @@ const ProtobufCMessageDescriptor livekit__mute_room_track_response__descriptor =
   (ProtobufCMessageInit) livekit__mute_room_track_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor livekit__room_service__method_descriptors[6] =
+static const ProtobufCFieldDescriptor livekit__create_room_request__tags_entry__field_descriptors[2] =
 {
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest__TagsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest__TagsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__create_room_request__tags_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange livekit__create_room_request__tags_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor livekit__create_room_request__tags_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "livekit.CreateRoomRequest.TagsEntry",
+  "TagsEntry",
+  "Livekit__CreateRoomRequest__TagsEntry",
+  "livekit",
+  sizeof(Livekit__CreateRoomRequest__TagsEntry),
+  2,
+  livekit__create_room_request__tags_entry__field_descriptors,
+  livekit__create_room_request__tags_entry__field_indices_by_name,
+  1,  livekit__create_room_request__tags_entry__number_ranges,
+  (ProtobufCMessageInit) livekit__create_room_request__tags_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor livekit__create_room_request__field_descriptors[13] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "empty_timeout",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, empty_timeout),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_participants",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, max_participants),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "node_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, node_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, metadata),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "egress",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, egress),
+    &livekit__room_egress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_playout_delay",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, min_playout_delay),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_playout_delay",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, max_playout_delay),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sync_streams",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, sync_streams),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "departure_timeout",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, departure_timeout),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "room_preset",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, room_preset),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replay_enabled",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__CreateRoomRequest, replay_enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tags",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Livekit__CreateRoomRequest, n_tags),
+    offsetof(Livekit__CreateRoomRequest, tags),
+    &livekit__create_room_request__tags_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__create_room_request__field_indices_by_name[] = {
+  9,   /* field[9] = departure_timeout */
+  5,   /* field[5] = egress */
+  1,   /* field[1] = empty_timeout */
+  2,   /* field[2] = max_participants */
+  7,   /* field[7] = max_playout_delay */
+  4,   /* field[4] = metadata */
+  6,   /* field[6] = min_playout_delay */
+  0,   /* field[0] = name */
+  3,   /* field[3] = node_id */
+  11,   /* field[11] = replay_enabled */
+  10,   /* field[10] = room_preset */
+  8,   /* field[8] = sync_streams */
+  12,   /* field[12] = tags */
+};
+static const ProtobufCIntRange livekit__create_room_request__number_ranges[3 + 1] =
+{
+  { 1, 0 },
+  { 12, 10 },
+  { 15, 12 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor livekit__create_room_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "livekit.CreateRoomRequest",
+  "CreateRoomRequest",
+  "Livekit__CreateRoomRequest",
+  "livekit",
+  sizeof(Livekit__CreateRoomRequest),
+  13,
+  livekit__create_room_request__field_descriptors,
+  livekit__create_room_request__field_indices_by_name,
+  3,  livekit__create_room_request__number_ranges,
+  (ProtobufCMessageInit) livekit__create_room_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor livekit__room_egress__field_descriptors[3] =
+{
+  {
+    "room",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__RoomEgress, room),
+    &livekit__room_composite_egress_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracks",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__RoomEgress, tracks),
+    &livekit__auto_track_egress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Livekit__RoomEgress, participant),
+    &livekit__auto_participant_egress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned livekit__room_egress__field_indices_by_name[] = {
+  2,   /* field[2] = participant */
+  0,   /* field[0] = room */
+  1,   /* field[1] = tracks */
+};
+static const ProtobufCIntRange livekit__room_egress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor livekit__room_egress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "livekit.RoomEgress",
+  "RoomEgress",
+  "Livekit__RoomEgress",
+  "livekit",
+  sizeof(Livekit__RoomEgress),
+  3,
+  livekit__room_egress__field_descriptors,
+  livekit__room_egress__field_indices_by_name,
+  1,  livekit__room_egress__number_ranges,
+  (ProtobufCMessageInit) livekit__room_egress__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor livekit__room_service__method_descriptors[7] =
+{
+  { "CreateRoom", &livekit__create_room_request__descriptor, &livekit__room__descriptor },
   { "ListRooms", &livekit__list_rooms_request__descriptor, &livekit__list_rooms_response__descriptor },
   { "DeleteRoom", &livekit__delete_room_request__descriptor, &livekit__delete_room_response__descriptor },
   { "ListParticipants", &livekit__list_participants_request__descriptor, &livekit__list_participants_response__descriptor },
@@ -872,12 +1280,13 @@ static const ProtobufCMethodDescriptor livekit__room_service__method_descriptors
   { "MutePublishedTrack", &livekit__mute_room_track_request__descriptor, &livekit__mute_room_track_response__descriptor },
 };
 const unsigned livekit__room_service__method_indices_by_name[] = {
-  1,        /* DeleteRoom */
-  3,        /* GetParticipant */
-  2,        /* ListParticipants */
-  0,        /* ListRooms */
-  5,        /* MutePublishedTrack */
-  4         /* RemoveParticipant */
+  0,        /* CreateRoom */
+  2,        /* DeleteRoom */
+  4,        /* GetParticipant */
+  3,        /* ListParticipants */
+  1,        /* ListRooms */
+  6,        /* MutePublishedTrack */
+  5         /* RemoveParticipant */
 };
 const ProtobufCServiceDescriptor livekit__room_service__descriptor =
 {
@@ -886,17 +1295,25 @@ const ProtobufCServiceDescriptor livekit__room_service__descriptor =
   "RoomService",
   "Livekit__RoomService",
   "livekit",
-  6,
+  7,
   livekit__room_service__method_descriptors,
   livekit__room_service__method_indices_by_name
 };
+void livekit__room_service__create_room(ProtobufCService *service,
+                                        const Livekit__CreateRoomRequest *input,
+                                        Livekit__Room_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &livekit__room_service__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void livekit__room_service__list_rooms(ProtobufCService *service,
                                        const Livekit__ListRoomsRequest *input,
                                        Livekit__ListRoomsResponse_Closure closure,
                                        void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__delete_room(ProtobufCService *service,
                                         const Livekit__DeleteRoomRequest *input,
@@ -904,7 +1321,7 @@ void livekit__room_service__delete_room(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__list_participants(ProtobufCService *service,
                                               const Livekit__ListParticipantsRequest *input,
@@ -912,7 +1329,7 @@ void livekit__room_service__list_participants(ProtobufCService *service,
                                               void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__get_participant(ProtobufCService *service,
                                             const Livekit__RoomParticipantIdentity *input,
@@ -920,7 +1337,7 @@ void livekit__room_service__get_participant(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__remove_participant(ProtobufCService *service,
                                                const Livekit__RoomParticipantIdentity *input,
@@ -928,7 +1345,7 @@ void livekit__room_service__remove_participant(ProtobufCService *service,
                                                void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__mute_published_track(ProtobufCService *service,
                                                  const Livekit__MuteRoomTrackRequest *input,
@@ -936,7 +1353,7 @@ void livekit__room_service__mute_published_track(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &livekit__room_service__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void livekit__room_service__init (Livekit__RoomService_Service *service,
                                   Livekit__RoomService_ServiceDestroy destroy)

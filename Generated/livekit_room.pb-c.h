@@ -15,6 +15,7 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "livekit_models.pb-c.h"
+#include "livekit_egress.pb-c.h"
 
 typedef struct Livekit__ListRoomsRequest Livekit__ListRoomsRequest;
 typedef struct Livekit__ListRoomsResponse Livekit__ListRoomsResponse;
@@ -26,6 +27,9 @@ typedef struct Livekit__RoomParticipantIdentity Livekit__RoomParticipantIdentity
 typedef struct Livekit__RemoveParticipantResponse Livekit__RemoveParticipantResponse;
 typedef struct Livekit__MuteRoomTrackRequest Livekit__MuteRoomTrackRequest;
 typedef struct Livekit__MuteRoomTrackResponse Livekit__MuteRoomTrackResponse;
+typedef struct Livekit__CreateRoomRequest Livekit__CreateRoomRequest;
+typedef struct Livekit__CreateRoomRequest__TagsEntry Livekit__CreateRoomRequest__TagsEntry;
+typedef struct Livekit__RoomEgress Livekit__RoomEgress;
 
 
 /* --- enums --- */
@@ -140,6 +144,62 @@ struct  Livekit__MuteRoomTrackResponse
 #define LIVEKIT__MUTE_ROOM_TRACK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&livekit__mute_room_track_response__descriptor) \
     , NULL }
+
+
+struct  Livekit__CreateRoomRequest__TagsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define LIVEKIT__CREATE_ROOM_REQUEST__TAGS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&livekit__create_room_request__tags_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Subset: the settings the hub keeps (agents are not here: a request that carries them keeps
+ * them as unknown fields).
+ */
+struct  Livekit__CreateRoomRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  char *room_preset;
+  /*
+   * Seconds the room stays open when nobody joins (default 300).
+   */
+  uint32_t empty_timeout;
+  /*
+   * Seconds the room stays open after the last participant leaves (default 20).
+   */
+  uint32_t departure_timeout;
+  uint32_t max_participants;
+  char *node_id;
+  char *metadata;
+  size_t n_tags;
+  Livekit__CreateRoomRequest__TagsEntry **tags;
+  Livekit__RoomEgress *egress;
+  uint32_t min_playout_delay;
+  uint32_t max_playout_delay;
+  protobuf_c_boolean sync_streams;
+  protobuf_c_boolean replay_enabled;
+};
+#define LIVEKIT__CREATE_ROOM_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&livekit__create_room_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, NULL, 0, 0, 0, 0 }
+
+
+struct  Livekit__RoomEgress
+{
+  ProtobufCMessage base;
+  Livekit__RoomCompositeEgressRequest *room;
+  Livekit__AutoParticipantEgress *participant;
+  Livekit__AutoTrackEgress *tracks;
+};
+#define LIVEKIT__ROOM_EGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&livekit__room_egress__descriptor) \
+    , NULL, NULL, NULL }
 
 
 /* Livekit__ListRoomsRequest methods */
@@ -332,6 +392,47 @@ Livekit__MuteRoomTrackResponse *
 void   livekit__mute_room_track_response__free_unpacked
                      (Livekit__MuteRoomTrackResponse *message,
                       ProtobufCAllocator *allocator);
+/* Livekit__CreateRoomRequest__TagsEntry methods */
+void   livekit__create_room_request__tags_entry__init
+                     (Livekit__CreateRoomRequest__TagsEntry         *message);
+/* Livekit__CreateRoomRequest methods */
+void   livekit__create_room_request__init
+                     (Livekit__CreateRoomRequest         *message);
+size_t livekit__create_room_request__get_packed_size
+                     (const Livekit__CreateRoomRequest   *message);
+size_t livekit__create_room_request__pack
+                     (const Livekit__CreateRoomRequest   *message,
+                      uint8_t             *out);
+size_t livekit__create_room_request__pack_to_buffer
+                     (const Livekit__CreateRoomRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Livekit__CreateRoomRequest *
+       livekit__create_room_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   livekit__create_room_request__free_unpacked
+                     (Livekit__CreateRoomRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Livekit__RoomEgress methods */
+void   livekit__room_egress__init
+                     (Livekit__RoomEgress         *message);
+size_t livekit__room_egress__get_packed_size
+                     (const Livekit__RoomEgress   *message);
+size_t livekit__room_egress__pack
+                     (const Livekit__RoomEgress   *message,
+                      uint8_t             *out);
+size_t livekit__room_egress__pack_to_buffer
+                     (const Livekit__RoomEgress   *message,
+                      ProtobufCBuffer     *buffer);
+Livekit__RoomEgress *
+       livekit__room_egress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   livekit__room_egress__free_unpacked
+                     (Livekit__RoomEgress *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Livekit__ListRoomsRequest_Closure)
@@ -364,6 +465,15 @@ typedef void (*Livekit__MuteRoomTrackRequest_Closure)
 typedef void (*Livekit__MuteRoomTrackResponse_Closure)
                  (const Livekit__MuteRoomTrackResponse *message,
                   void *closure_data);
+typedef void (*Livekit__CreateRoomRequest__TagsEntry_Closure)
+                 (const Livekit__CreateRoomRequest__TagsEntry *message,
+                  void *closure_data);
+typedef void (*Livekit__CreateRoomRequest_Closure)
+                 (const Livekit__CreateRoomRequest *message,
+                  void *closure_data);
+typedef void (*Livekit__RoomEgress_Closure)
+                 (const Livekit__RoomEgress *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -371,6 +481,10 @@ typedef struct Livekit__RoomService_Service Livekit__RoomService_Service;
 struct Livekit__RoomService_Service
 {
   ProtobufCService base;
+  void (*create_room)(Livekit__RoomService_Service *service,
+                      const Livekit__CreateRoomRequest *input,
+                      Livekit__Room_Closure closure,
+                      void *closure_data);
   void (*list_rooms)(Livekit__RoomService_Service *service,
                      const Livekit__ListRoomsRequest *input,
                      Livekit__ListRoomsResponse_Closure closure,
@@ -403,12 +517,17 @@ void livekit__room_service__init (Livekit__RoomService_Service *service,
     { &livekit__room_service__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define LIVEKIT__ROOM_SERVICE__INIT(function_prefix__) \
     { LIVEKIT__ROOM_SERVICE__BASE_INIT,\
+      function_prefix__ ## create_room,\
       function_prefix__ ## list_rooms,\
       function_prefix__ ## delete_room,\
       function_prefix__ ## list_participants,\
       function_prefix__ ## get_participant,\
       function_prefix__ ## remove_participant,\
       function_prefix__ ## mute_published_track  }
+void livekit__room_service__create_room(ProtobufCService *service,
+                                        const Livekit__CreateRoomRequest *input,
+                                        Livekit__Room_Closure closure,
+                                        void *closure_data);
 void livekit__room_service__list_rooms(ProtobufCService *service,
                                        const Livekit__ListRoomsRequest *input,
                                        Livekit__ListRoomsResponse_Closure closure,
@@ -446,6 +565,9 @@ extern const ProtobufCMessageDescriptor livekit__room_participant_identity__desc
 extern const ProtobufCMessageDescriptor livekit__remove_participant_response__descriptor;
 extern const ProtobufCMessageDescriptor livekit__mute_room_track_request__descriptor;
 extern const ProtobufCMessageDescriptor livekit__mute_room_track_response__descriptor;
+extern const ProtobufCMessageDescriptor livekit__create_room_request__descriptor;
+extern const ProtobufCMessageDescriptor livekit__create_room_request__tags_entry__descriptor;
+extern const ProtobufCMessageDescriptor livekit__room_egress__descriptor;
 extern const ProtobufCServiceDescriptor livekit__room_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -120,6 +120,9 @@ const ProtobufCMessageDescriptor *const *proto_registry_messages(void) {
     &livekit__remove_participant_response__descriptor,
     &livekit__mute_room_track_request__descriptor,
     &livekit__mute_room_track_response__descriptor,
+    &livekit__create_room_request__descriptor,
+    &livekit__create_room_request__tags_entry__descriptor,
+    &livekit__room_egress__descriptor,
     &livekit__webhook_event__descriptor,
     NULL,
   };

@@ -10,6 +10,8 @@ public enum Permission: Sendable, Equatable {
     case roomJoin
     /// `roomCreate` (any room), or `roomAdmin` for the request's room: deleting a room.
     case roomCreateOrAdmin
+    /// `roomCreate`: creating a room (any name).
+    case roomCreate
 
     /// Throws `.permissionDenied` when `token` lacks this kind of grant altogether, whatever
     /// room or identity a request names: checked on a call's head, before its body is read.
@@ -18,6 +20,7 @@ public enum Permission: Sendable, Equatable {
         switch self {
         case .roomRecord: guard grant.roomRecord else { throw .permissionDenied("the token has no roomRecord grant") }
         case .roomList: guard grant.roomList else { throw .permissionDenied("the token has no roomList grant") }
+        case .roomCreate: guard grant.roomCreate else { throw .permissionDenied("the token has no roomCreate grant") }
         case .roomAdmin: guard grant.roomAdmin else { throw .permissionDenied("the token has no roomAdmin grant") }
         case .roomJoin: guard grant.roomJoin else { throw .permissionDenied("the token has no roomJoin grant") }
         case .roomCreateOrAdmin:
@@ -32,7 +35,7 @@ public enum Permission: Sendable, Equatable {
         try checkKind(token)
         let grant = token.video
         switch self {
-        case .roomRecord, .roomList:
+        case .roomRecord, .roomList, .roomCreate:
             return
         case .roomAdmin:
             guard grant.room == room else {

@@ -50,6 +50,21 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         throw RequestErrors.needsBrowser("UpdateLayout (room composite egress)")
     }
 
+    // MARK: Egresses the server starts itself (CreateRoom's auto egress)
+
+    /// Checks a request as StartParticipantEgress would, starting nothing.
+    public func check(_ request: Livekit_ParticipantEgressRequest) throws { _ = try decoder.participant(request) }
+    /// Checks a request as StartTrackEgress would, starting nothing.
+    public func check(_ request: Livekit_TrackEgressRequest) throws { _ = try decoder.track(request) }
+
+    public func start(_ request: Livekit_ParticipantEgressRequest) throws -> Livekit_EgressInfo {
+        try start(try decoder.participant(request), echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
+    }
+
+    public func start(_ request: Livekit_TrackEgressRequest) throws -> Livekit_EgressInfo {
+        try start(try decoder.track(request), echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
+    }
+
     /// The Start* methods: each egress keeps its request to echo it.
     public static let startMethods: Set<String> = [
         "StartParticipantEgress", "StartTrackCompositeEgress", "StartTrackEgress", "StartEgress",

@@ -125,7 +125,7 @@ extension RoomHub {
     func deliver(_ frames: [MediaFrame], room: String) {
         guard !frames.isEmpty, let subscribers = subscribers[room] else { return }
         for frame in frames {
-            for subscriber in subscribers.values { subscriber.handle(frame) }
+            for subscriber in subscribers.values where subscriber.receivesMedia { subscriber.handle(frame) }
         }
     }
 

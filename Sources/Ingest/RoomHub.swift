@@ -69,6 +69,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             self.rtpAddress = (rtpHost, rtpPort)
             self.maintenance = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { _ in
                 self.expireSilentParticipants()
+                self.closeEmptyRooms()
                 self.maintainWebRTCSessions()
             }
         }
@@ -93,6 +94,20 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
                 self.sendFeedback(for: receiver, now: now)
                 if receiver.hasPending { self.scheduleFlush() }
             }
+        }
+    }
+
+    /// Closes created rooms that stayed empty past their timeout: every subscriber (egress) of
+    /// them ends, as when a room is deleted.
+    private func closeEmptyRooms() {
+        let now = WallClock.nanoseconds()
+        for room in rooms.values {
+            guard let settings = room.settings, room.participants.isEmpty, let since = room.emptySince else { continue }
+            let timeout = Int64(settings.hadParticipants ? settings.departureTimeout : settings.emptyTimeout) * 1_000_000_000
+            guard now - since > timeout else { continue }
+            logger.info("room closed: empty", metadata: ["room": "\(room.name)"])
+            rooms[room.name] = nil
+            emit(.roomDeleted(room.name), room: room.name)
         }
     }
 
@@ -139,12 +154,15 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         guard !current.participants.contains(where: { $0.identity == identity }) else {
             throw HubError.alreadyExists("participant \(identity) is already in room \(room)")
         }
-        guard current.participants.count < configuration.maxParticipantsPerRoom else {
-            throw HubError.roomFull("room \(room) is full (\(configuration.maxParticipantsPerRoom) participants)")
+        let limit = min(configuration.maxParticipantsPerRoom, current.settings.map { Int($0.maxParticipants) }.flatMap { $0 > 0 ? $0 : nil } ?? .max)
+        guard current.participants.count < limit else {
+            throw HubError.roomFull("room \(room) is full (\(limit) participants)")
         }
         let participant = HubParticipant(sid: RandomID.make(prefix: "PA_"), identity: identity, name: name, kind: kind,
                                          metadata: metadata, joinedAt: WallClock.nanoseconds(), state: .joined, tracks: [])
         current.participants.append(participant)
+        current.emptySince = nil
+        current.settings?.hadParticipants = true
         rooms[room] = current
         lastCall[ParticipantKey(room: room, identity: identity)] = MonotonicClock.nanoseconds()
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(identity)"])
@@ -245,6 +263,30 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
 
     // MARK: Reading and administration (livekit.RoomService)
 
+    /// Creates a room with `settings` (LiveKit's CreateRoom), or gives the existing one its new
+    /// settings; the room then stays open until its timeouts, whoever comes and goes.
+    public func createRoom(_ name: String, settings: RoomSettings) async throws -> HubRoom {
+        try validate(room: name, identity: "-", name: "", metadata: settings.metadata)
+        return try await onLoop {
+            if var existing = self.rooms[name] {
+                var updated = settings
+                updated.hadParticipants = existing.settings?.hadParticipants ?? !existing.participants.isEmpty
+                existing.settings = updated
+                self.rooms[name] = existing
+                return existing
+            }
+            guard self.rooms.count < self.configuration.maxRooms else {
+                throw HubError.invalidArgument("the hub already has \(self.configuration.maxRooms) rooms")
+            }
+            var room = HubRoom(sid: RandomID.make(prefix: "RM_"), name: name, createdAt: WallClock.nanoseconds(), participants: [])
+            room.settings = settings
+            room.emptySince = room.createdAt
+            self.rooms[name] = room
+            self.logger.info("room created", metadata: ["room": "\(name)", "empty_timeout": "\(settings.emptyTimeout)"])
+            return room
+        }
+    }
+
     public func listRooms(names: [String]) async -> [HubRoom] {
         (try? await onLoop {
             let all = self.rooms.values.sorted { $0.createdAt < $1.createdAt }
@@ -315,7 +357,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         let current = try? await onLoop {
             self.subscribers[room, default: [:]][key] = subscriber
             // A recording starts with a key frame: WebRTC senders are asked for one now.
-            self.requestKeyFrames(room: room)
+            if subscriber.receivesMedia { self.requestKeyFrames(room: room) }
             return self.rooms[room]
         }
         let subscription = RoomSubscription { [weak self] in
@@ -377,7 +419,10 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         closeWebRTCSession(room: room, identity: identity, reason: reason)
         lastCall[ParticipantKey(room: room, identity: identity)] = nil
         senderClockOffsets[ParticipantKey(room: room, identity: identity)] = nil
-        if rooms[room]!.participants.isEmpty { rooms[room] = nil }
+        if rooms[room]!.participants.isEmpty {
+            // A room made by a join goes with its last participant; a created one waits its departure timeout.
+            if rooms[room]!.settings == nil { rooms[room] = nil } else { rooms[room]!.emptySince = WallClock.nanoseconds() }
+        }
         logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(identity)", "reason": "\(reason)"])
         emit(.participantLeft(participant, reason: reason), room: room)
     }

@@ -14,6 +14,12 @@ enum HubMessages {
         message.numParticipants = UInt32(room.participants.count)
         message.numPublishers = UInt32(room.participants.filter { !$0.tracks.isEmpty }.count)
         message.activeRecording = room.activeRecording
+        if let settings = room.settings {
+            message.emptyTimeout = settings.emptyTimeout
+            message.departureTimeout = settings.departureTimeout
+            message.maxParticipants = settings.maxParticipants
+            message.metadata = settings.metadata
+        }
         return message
     }
 

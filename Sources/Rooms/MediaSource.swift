@@ -16,6 +16,12 @@ public protocol MediaSource: Sendable {
 public protocol RoomSubscriber: AnyObject, Sendable {
     func handle(_ event: RoomEvent)
     func handle(_ frame: MediaFrame)
+    /// False for a subscriber of events only: no frame is delivered to it.
+    var receivesMedia: Bool { get }
+}
+
+extension RoomSubscriber {
+    public var receivesMedia: Bool { true }
 }
 
 /// Ends a subscription when cancelled (or released).

@@ -82,8 +82,36 @@ public struct HubRoom: Sendable, Equatable {
     public var participants: [HubParticipant]
     /// Live egresses recording this room, as reported by the recorder.
     public var activeRecording: Bool = false
+    /// Made by CreateRoom with these settings (a room made by a join has none and closes when
+    /// its last participant leaves).
+    public var settings: RoomSettings?
+    /// Unix ns since when it has had nobody (a created room waits its timeouts).
+    public var emptySince: Int64?
 
     public init(sid: String, name: String, createdAt: Int64, participants: [HubParticipant], activeRecording: Bool = false) {
         (self.sid, self.name, self.createdAt, self.participants, self.activeRecording) = (sid, name, createdAt, participants, activeRecording)
+    }
+}
+
+/// What CreateRoom sets for a room (LiveKit's names; seconds; 0 for the server's default or none).
+public struct RoomSettings: Sendable, Equatable {
+    /// How long it stays open when nobody ever joined (default 300 s).
+    public var emptyTimeout: UInt32
+    /// How long it stays open after the last participant left (default 20 s).
+    public var departureTimeout: UInt32
+    /// At most this many participants (0: the hub's limit).
+    public var maxParticipants: UInt32
+    public var metadata: String
+    /// Whether anybody has joined yet.
+    public var hadParticipants = false
+
+    public static let defaultEmptyTimeout: UInt32 = 300
+    public static let defaultDepartureTimeout: UInt32 = 20
+
+    public init(emptyTimeout: UInt32, departureTimeout: UInt32, maxParticipants: UInt32, metadata: String) {
+        self.emptyTimeout = emptyTimeout == 0 ? Self.defaultEmptyTimeout : emptyTimeout
+        self.departureTimeout = departureTimeout == 0 ? Self.defaultDepartureTimeout : departureTimeout
+        self.maxParticipants = maxParticipants
+        self.metadata = metadata
     }
 }

@@ -64,11 +64,13 @@ struct AccessControl: Sendable {
     /// Publishing needs `roomJoin` whatever the request; the stats' grant depends on it.
     static func ingest(_ method: String) -> Permission? { method == "GetIngestStats" ? nil : .roomJoin }
 
-    /// RoomService: `roomList` to list rooms, `roomCreate` (what LiveKit asks, and its SDKs
-    /// sign) or `roomAdmin` for the room to delete one, `roomAdmin` for the room otherwise.
+    /// RoomService: `roomList` to list rooms, `roomCreate` to create one, `roomCreate` (what
+    /// LiveKit asks, and its SDKs sign) or `roomAdmin` for the room to delete one, `roomAdmin`
+    /// for the room otherwise.
     static func roomService(_ method: String, _ request: any Sendable) -> Permission {
         switch method {
         case "ListRooms": .roomList
+        case "CreateRoom": .roomCreate
         case "DeleteRoom": .roomCreateOrAdmin
         default: .roomAdmin
         }

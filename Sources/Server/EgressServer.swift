@@ -159,11 +159,12 @@ public final class EgressServer: Service {
         let access = AccessControl(keys: keys)
         var egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         egressConfiguration.defaultUpload = configuration.defaultStorage
+        let egress = EgressService(sessions: sessions, configuration: egressConfiguration)
+        let autoEgress = AutoEgress(hub: hub, egress: egress, logger: logger)
         var services = [
-            access.protect(EgressService(sessions: sessions, configuration: egressConfiguration).limitedService, AccessControl.egress,
-                           before: AccessControl.egress),
-            access.protect(RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }).rpcService, AccessControl.roomService,
-                           before: AccessControl.roomService),
+            access.protect(egress.limitedService, AccessControl.egress, before: AccessControl.egress),
+            access.protect(RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }, autoEgress: autoEgress).rpcService,
+                           AccessControl.roomService, before: AccessControl.roomService),
             access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest, before: AccessControl.ingest),
             // Open to load balancers without a token: its requests are a service name.
             HealthService(health).rpcService.limitingRequests(to: 4096),

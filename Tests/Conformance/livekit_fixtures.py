@@ -38,7 +38,7 @@ PARTLY_OURS = ["livekit.ParticipantInfo", "livekit.Room", "livekit.TrackInfo"]
 # LiveKit's RoomService messages that Protos/livekit_room.proto declares.
 ROOM_SERVICE = ["ListRoomsRequest", "ListRoomsResponse", "DeleteRoomRequest", "DeleteRoomResponse", "ListParticipantsRequest",
                 "ListParticipantsResponse", "RoomParticipantIdentity", "RemoveParticipantResponse", "MuteRoomTrackRequest",
-                "MuteRoomTrackResponse"]
+                "MuteRoomTrackResponse", "CreateRoomRequest", "RoomEgress"]
 # Protos/ files of services that are not LiveKit's, and their packages.
 OURS = {"egress_ingest.proto": "egress.ingest", "grpc_health.proto": "grpc.health.v1",
         "grpc_reflection_v1.proto": "grpc.reflection.v1", "grpc_reflection_v1alpha.proto": "grpc.reflection.v1alpha"}

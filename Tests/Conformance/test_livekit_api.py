@@ -114,6 +114,29 @@ def test_list_rooms_says_which_are_recording_and_delete_room_takes_the_sdks_gran
     bob.leave()
 
 
+def test_create_room_with_auto_participant_egress_records_who_joins(server, participants):
+    """The SDK's create_room with a RoomEgress: the participant who joins later is recorded."""
+    room = call(server, lambda lk: lk.room.create_room(api.CreateRoomRequest(
+        name="sdk-auto", max_participants=5, metadata="m", egress=api.RoomEgress(participant=api.AutoParticipantEgress(
+            preset=api.H264_720P_30, file_outputs=[api.EncodedFileOutput(filepath="sdk/{room_name}-{publisher_identity}")])))))
+    assert (room.name, room.max_participants, room.metadata, room.num_participants) == ("sdk-auto", 5, "m", 0)
+    dana = participants(server, "sdk-auto", "dana")
+    deadline = time.monotonic() + 20
+    while not (items := call(server, lambda lk: lk.egress.list_egress(api.ListEgressRequest(room_name="sdk-auto"))).items):
+        assert time.monotonic() < deadline, "no auto egress started"
+        time.sleep(0.2)
+    [started] = items
+    assert started.participant.identity == "dana"
+    wait_status(server, started.egress_id, api.EGRESS_ACTIVE)
+    dana.leave()
+    ended = wait_status(server, started.egress_id, api.EGRESS_COMPLETE)
+    assert ended.file_results[0].filename == "sdk/sdk-auto-dana.mp4" and ended.file_results[0].size > 0
+    with pytest.raises(api.TwirpError) as refused:
+        call(server, lambda lk: lk.room.create_room(api.CreateRoomRequest(name="sdk-bad", egress=api.RoomEgress(
+            room=api.RoomCompositeEgressRequest(room_name="sdk-bad")))))
+    assert refused.value.code == "invalid_argument"
+
+
 def test_track_composite_and_track_egress(server, participants):
     bob = participants(server, "sdk-tracks", "bob")
     composite = call(server, lambda lk: lk.egress.start_track_composite_egress(api.TrackCompositeEgressRequest(

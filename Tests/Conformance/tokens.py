@@ -36,7 +36,7 @@ def grant_for(request):
     # RoomService and RoomIngest requests name their room `room`, and a participant `identity`.
     room = request.room if "room" in fields else ""
     identity = request.identity if room and "identity" in fields else ""
-    grant = {"roomRecord": True, "roomList": True, "roomAdmin": True, "roomJoin": True}
+    grant = {"roomRecord": True, "roomList": True, "roomAdmin": True, "roomJoin": True, "roomCreate": True}
     if room:
         grant["room"] = room
     return token(identity=identity, **grant)

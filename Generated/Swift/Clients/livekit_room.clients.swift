@@ -11,6 +11,10 @@ public struct Livekit_RoomServiceClient: Sendable {
         self.transport = transport
     }
 
+    public func createRoom(_ request: Livekit_CreateRoomRequest, options: CallOptions = CallOptions()) async throws -> Livekit_Room {
+        try await transport.unary(MethodTarget(service: "livekit.RoomService", method: "CreateRoom"), request, as: Livekit_Room.self, options: options)
+    }
+
     public func listRooms(_ request: Livekit_ListRoomsRequest, options: CallOptions = CallOptions()) async throws -> Livekit_ListRoomsResponse {
         try await transport.unary(MethodTarget(service: "livekit.RoomService", method: "ListRooms"), request, as: Livekit_ListRoomsResponse.self, options: options)
     }

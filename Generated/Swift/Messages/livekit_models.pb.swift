@@ -304,6 +304,7 @@ public struct Livekit_Room: WireMessage {
     public var numParticipants: UInt32 = 0
     public var activeRecording: Bool = false
     public var numPublishers: UInt32 = 0
+    public var departureTimeout: UInt32 = 0
     public var creationTimeMs: Int64 = 0
     public var unknownFields = UnknownFields()
 
@@ -319,7 +320,8 @@ public struct Livekit_Room: WireMessage {
         numParticipants = message.uint32(6)
         activeRecording = message.bool(7)
         numPublishers = message.uint32(8)
-        creationTimeMs = message.int64(9)
+        departureTimeout = message.uint32(9)
+        creationTimeMs = message.int64(10)
         unknownFields = message.unknownFields
     }
 
@@ -333,7 +335,8 @@ public struct Livekit_Room: WireMessage {
         if numParticipants != 0 { message.set(6, numParticipants) }
         if activeRecording { message.set(7, activeRecording) }
         if numPublishers != 0 { message.set(8, numPublishers) }
-        if creationTimeMs != 0 { message.set(9, creationTimeMs) }
+        if departureTimeout != 0 { message.set(9, departureTimeout) }
+        if creationTimeMs != 0 { message.set(10, creationTimeMs) }
         message.setUnknownFields(unknownFields)
     }
 
@@ -369,6 +372,9 @@ public struct Livekit_Room: WireMessage {
             case "num_publishers", "numPublishers":
                 let at = path + ".num_publishers"
                 self.numPublishers = try JSONRead.uint32(value, at: at)
+            case "departure_timeout", "departureTimeout":
+                let at = path + ".departure_timeout"
+                self.departureTimeout = try JSONRead.uint32(value, at: at)
             case "creation_time_ms", "creationTimeMs":
                 let at = path + ".creation_time_ms"
                 self.creationTimeMs = try JSONRead.int64(value, at: at)
@@ -388,6 +394,7 @@ public struct Livekit_Room: WireMessage {
         members.field("num_participants", "numParticipants", self.numParticipants)
         members.field("active_recording", "activeRecording", self.activeRecording)
         members.field("num_publishers", "numPublishers", self.numPublishers)
+        members.field("departure_timeout", "departureTimeout", self.departureTimeout)
         members.field("creation_time_ms", "creationTimeMs", self.creationTimeMs)
         return members.value
     }

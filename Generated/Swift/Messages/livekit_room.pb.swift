@@ -394,3 +394,183 @@ public struct Livekit_MuteRoomTrackResponse: WireMessage {
         return members.value
     }
 }
+
+public struct Livekit_CreateRoomRequest: WireMessage {
+    public static let descriptor = MessageDescriptor.named("livekit.CreateRoomRequest")
+
+    public var name: String = ""
+    public var emptyTimeout: UInt32 = 0
+    public var maxParticipants: UInt32 = 0
+    public var nodeId: String = ""
+    public var metadata: String = ""
+    public var egress: Livekit_RoomEgress? = nil
+    public var minPlayoutDelay: UInt32 = 0
+    public var maxPlayoutDelay: UInt32 = 0
+    public var syncStreams: Bool = false
+    public var departureTimeout: UInt32 = 0
+    public var roomPreset: String = ""
+    public var replayEnabled: Bool = false
+    public var tags: [String: String] = [:]
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        name = try message.string(0)
+        emptyTimeout = message.uint32(1)
+        maxParticipants = message.uint32(2)
+        nodeId = try message.string(3)
+        metadata = try message.string(4)
+        egress = try message.message(5)
+        minPlayoutDelay = message.uint32(6)
+        maxPlayoutDelay = message.uint32(7)
+        syncStreams = message.bool(8)
+        departureTimeout = message.uint32(9)
+        roomPreset = try message.string(10)
+        replayEnabled = message.bool(11)
+        tags = try message.map(12, key: { entry throws(ProtoError) in try entry.string(0) }, value: { entry throws(ProtoError) in try entry.string(1) })
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !name.isEmpty { message.set(0, name) }
+        if emptyTimeout != 0 { message.set(1, emptyTimeout) }
+        if maxParticipants != 0 { message.set(2, maxParticipants) }
+        if !nodeId.isEmpty { message.set(3, nodeId) }
+        if !metadata.isEmpty { message.set(4, metadata) }
+        if let value = egress { message.set(5, value) }
+        if minPlayoutDelay != 0 { message.set(6, minPlayoutDelay) }
+        if maxPlayoutDelay != 0 { message.set(7, maxPlayoutDelay) }
+        if syncStreams { message.set(8, syncStreams) }
+        if departureTimeout != 0 { message.set(9, departureTimeout) }
+        if !roomPreset.isEmpty { message.set(10, roomPreset) }
+        if replayEnabled { message.set(11, replayEnabled) }
+        message.setMap(12, tags) { entry, key, value in
+            entry.set(0, key)
+            entry.set(1, value)
+        }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "name":
+                let at = path + ".name"
+                self.name = try JSONRead.string(value, at: at)
+            case "empty_timeout", "emptyTimeout":
+                let at = path + ".empty_timeout"
+                self.emptyTimeout = try JSONRead.uint32(value, at: at)
+            case "max_participants", "maxParticipants":
+                let at = path + ".max_participants"
+                self.maxParticipants = try JSONRead.uint32(value, at: at)
+            case "node_id", "nodeId":
+                let at = path + ".node_id"
+                self.nodeId = try JSONRead.string(value, at: at)
+            case "metadata":
+                let at = path + ".metadata"
+                self.metadata = try JSONRead.string(value, at: at)
+            case "egress":
+                let at = path + ".egress"
+                self.egress = try Livekit_RoomEgress(json: value, path: at)
+            case "min_playout_delay", "minPlayoutDelay":
+                let at = path + ".min_playout_delay"
+                self.minPlayoutDelay = try JSONRead.uint32(value, at: at)
+            case "max_playout_delay", "maxPlayoutDelay":
+                let at = path + ".max_playout_delay"
+                self.maxPlayoutDelay = try JSONRead.uint32(value, at: at)
+            case "sync_streams", "syncStreams":
+                let at = path + ".sync_streams"
+                self.syncStreams = try JSONRead.bool(value, at: at)
+            case "departure_timeout", "departureTimeout":
+                let at = path + ".departure_timeout"
+                self.departureTimeout = try JSONRead.uint32(value, at: at)
+            case "room_preset", "roomPreset":
+                let at = path + ".room_preset"
+                self.roomPreset = try JSONRead.string(value, at: at)
+            case "replay_enabled", "replayEnabled":
+                let at = path + ".replay_enabled"
+                self.replayEnabled = try JSONRead.bool(value, at: at)
+            case "tags":
+                let at = path + ".tags"
+                self.tags = try JSONRead.map(
+                    value, at: at, default: "",
+                    key: { text, at throws(JSONError) in try JSONRead.stringKey(text, at: at) },
+                    value: { item, at throws(JSONError) in try JSONRead.string(item, at: at) })
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("name", "name", self.name)
+        members.field("empty_timeout", "emptyTimeout", self.emptyTimeout)
+        members.field("max_participants", "maxParticipants", self.maxParticipants)
+        members.field("node_id", "nodeId", self.nodeId)
+        members.field("metadata", "metadata", self.metadata)
+        members.field("egress", "egress", self.egress)
+        members.field("min_playout_delay", "minPlayoutDelay", self.minPlayoutDelay)
+        members.field("max_playout_delay", "maxPlayoutDelay", self.maxPlayoutDelay)
+        members.field("sync_streams", "syncStreams", self.syncStreams)
+        members.field("departure_timeout", "departureTimeout", self.departureTimeout)
+        members.field("room_preset", "roomPreset", self.roomPreset)
+        members.field("replay_enabled", "replayEnabled", self.replayEnabled)
+        members.field("tags", "tags", self.tags)
+        return members.value
+    }
+}
+
+public struct Livekit_RoomEgress: WireMessage {
+    public static let descriptor = MessageDescriptor.named("livekit.RoomEgress")
+
+    public var room: Livekit_RoomCompositeEgressRequest? = nil
+    public var tracks: Livekit_AutoTrackEgress? = nil
+    public var participant: Livekit_AutoParticipantEgress? = nil
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        room = try message.message(0)
+        tracks = try message.message(1)
+        participant = try message.message(2)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if let value = room { message.set(0, value) }
+        if let value = tracks { message.set(1, value) }
+        if let value = participant { message.set(2, value) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "room":
+                let at = path + ".room"
+                self.room = try Livekit_RoomCompositeEgressRequest(json: value, path: at)
+            case "tracks":
+                let at = path + ".tracks"
+                self.tracks = try Livekit_AutoTrackEgress(json: value, path: at)
+            case "participant":
+                let at = path + ".participant"
+                self.participant = try Livekit_AutoParticipantEgress(json: value, path: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("room", "room", self.room)
+        members.field("tracks", "tracks", self.tracks)
+        members.field("participant", "participant", self.participant)
+        return members.value
+    }
+}

@@ -8,6 +8,7 @@ import RPC
 public enum Livekit_RoomService {
     /// One method per RPC of `livekit.RoomService`.
     public protocol ServiceProtocol: Sendable {
+        func createRoom(request: Livekit_CreateRoomRequest, context: ServerContext) async throws -> Livekit_Room
         func listRooms(request: Livekit_ListRoomsRequest, context: ServerContext) async throws -> Livekit_ListRoomsResponse
         func deleteRoom(request: Livekit_DeleteRoomRequest, context: ServerContext) async throws -> Livekit_DeleteRoomResponse
         func listParticipants(request: Livekit_ListParticipantsRequest, context: ServerContext) async throws -> Livekit_ListParticipantsResponse
@@ -21,6 +22,9 @@ extension Livekit_RoomService.ServiceProtocol {
     /// This implementation as the service the server routes `livekit.RoomService`'s calls to.
     public var rpcService: RPCService {
         RPCService("livekit.RoomService", handlers: [
+            "CreateRoom": .unary { (request: Livekit_CreateRoomRequest, context: ServerContext) async throws -> Livekit_Room in
+                try await self.createRoom(request: request, context: context)
+            },
             "ListRooms": .unary { (request: Livekit_ListRoomsRequest, context: ServerContext) async throws -> Livekit_ListRoomsResponse in
                 try await self.listRooms(request: request, context: context)
             },
