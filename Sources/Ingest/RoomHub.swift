@@ -401,7 +401,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         return track
     }
 
-    private func replace(_ track: HubTrack) {
+    func replace(_ track: HubTrack) {
         guard let index = rooms[track.room]?.participants.firstIndex(where: { $0.identity == track.participantIdentity }),
               let at = rooms[track.room]!.participants[index].tracks.firstIndex(where: { $0.sid == track.sid }) else { return }
         rooms[track.room]!.participants[index].tracks[at] = track

@@ -32,6 +32,8 @@ public struct RoomHubConfiguration: Sendable {
     public var webRTCHosts: [String] = []
     /// A WHIP session whose ICE and DTLS are not done this long after its offer is closed.
     public var webRTCConnectTimeout: Duration = .seconds(30)
+    /// A WebRTC track that sends nothing this long is muted (until its next packet).
+    public var webRTCSilenceMute: Duration = .milliseconds(1500)
     /// The bitrate REMB tells WebRTC senders they may use (bits/s): what a 720p30 recording needs.
     public var webRTCMaxBitrate: UInt64 = 3_000_000
 

@@ -30,6 +30,8 @@ final class TrackReceiver {
     private(set) var lastPacketAt: Int64 = 0
     /// The WebRTC session whose SRTP alone feeds this track; nil for plain RTP.
     let webRTCSession: String?
+    /// Muted by the hub because its WebRTC sender went quiet (unmuted by its next packet).
+    var mutedBySilence = false
     /// PLIs sent for it.
     var keyFrameRequests = 0
     /// What receiver reports and NACKs need to know.

@@ -11,7 +11,9 @@ import pytest
 
 import tokens
 import whip
-from test_recording import assert_pattern_in_sync, participant_egress, record_for, streams_by_type
+from media import flash_times
+from test_recording import (assert_black_between, assert_pattern_in_sync, assert_published_picture_between, participant_egress,
+                            record_for, streams_by_type)
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +302,35 @@ def test_plain_rtp_off_leaves_only_webrtc(fresh_server, stubs, pattern):
 def whip_grpc_error():
     import grpc
     return grpc.RpcError
+
+
+def test_a_track_that_stops_sending_is_muted_black_in_the_recording_and_comes_back(server, stubs, api, rooms, pattern):
+    alice = publish(server, pattern, "w-mute", "alice")
+    try:
+        started = participant_egress(api, stubs, "w-mute", "alice", "{room_name}", preset=stubs.egress.H264_720P_30)
+        from test_recording import wait_for
+        wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        active_at = time.monotonic()
+        time.sleep(3)
+        alice.set_sending("video", False)
+        paused_at = time.monotonic() - active_at
+
+        def video_muted():
+            [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-mute"), timeout=10).participants
+            return [t.muted for t in p.tracks if t.type == stubs.models.VIDEO] == [True]
+        wait_until(video_muted, "the quiet video track to be muted", timeout=5)
+        time.sleep(3)
+        alice.set_sending("video", True)
+        resumed_at = time.monotonic() - active_at
+        wait_until(lambda: not video_muted(), "the video track to be unmuted", timeout=5)
+        time.sleep(3)
+        api.StopEgress(stubs.egress.StopEgressRequest(egress_id=started.egress_id), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+    finally:
+        alice.stop()
+    [result] = info.file_results
+    _, luma = flash_times(result.location)
+    assert_published_picture_between(luma, 0.5, paused_at - 0.3)
+    # Muted 1.5 s after the last packet: black from then until it sends again.
+    assert_black_between(luma, paused_at + 2.0, resumed_at - 0.2)
+    assert_published_picture_between(luma, resumed_at + 1.0, resumed_at + 2.5)

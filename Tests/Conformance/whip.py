@@ -107,7 +107,13 @@ class WHIPPublisher:
 
     def ssrc(self, kind):
         """The SSRC aiortc sends `kind` ("video"/"audio") with."""
-        return next(s._ssrc for s in self.pc.getSenders() if s.track and s.track.kind == kind)
+        return next(s._ssrc for s in self.pc.getSenders() if s.kind == kind)
+
+    def set_sending(self, kind, sending):
+        """Stops (or resumes) sending `kind` without leaving: the sender's track replaced by none."""
+        sender = next(s for s in self.pc.getSenders() if s.kind == kind)
+        track = getattr(self.player, kind) if sending else None
+        self.loop.call_soon_threadsafe(sender.replaceTrack, track)
 
     def stop(self, delete=True):
         """Ends the session: DELETE on its resource (as a WHIP client leaves), then closes."""

@@ -157,6 +157,7 @@ extension RoomHub {
             receiver = started
         }
         let now = MonotonicClock.nanoseconds()
+        if receiver.mutedBySilence { setSilenceMute(receiver, false) }
         // Authenticated by SRTP: the track's source is whichever verified address it came from.
         let frames = receiver.receive(packet, from: receiver.source ?? sender, arrival: WallClock.nanoseconds(), now: now)
         deliver(localized(frames, of: receiver), room: receiver.track.room)
@@ -178,6 +179,29 @@ extension RoomHub {
         }
         publisher.ssrcByMid[section.mid] = ssrc
         return receivers[ssrc]
+    }
+
+    // MARK: Mute
+
+    /// A browser's track that stops sending (a sender whose track was replaced by none, a
+    /// stopped camera) is muted after `webRTCSilenceMute`, as LiveKit mutes it, and unmuted by
+    /// its next packet; a recording shows black or silence meanwhile, not a frozen picture.
+    private func muteSilentTracks(of publisher: WebRTCPublisher, now: Int64) {
+        let limit = configuration.webRTCSilenceMute.nanoseconds
+        for ssrc in publisher.ssrcByMid.values {
+            guard let receiver = receivers[ssrc], !receiver.track.muted, receiver.lastPacketAt > 0, now - receiver.lastPacketAt > limit else { continue }
+            setSilenceMute(receiver, true)
+        }
+    }
+
+    private func setSilenceMute(_ receiver: TrackReceiver, _ muted: Bool) {
+        receiver.mutedBySilence = muted
+        var track = receiver.track
+        guard track.muted != muted else { return }
+        track.muted = muted
+        replace(track)
+        logger.info(muted ? "track muted: no packets" : "track unmuted", metadata: ["room": "\(track.room)", "track": "\(track.sid)"])
+        emit(.trackMuteChanged(track), room: track.room)
     }
 
     // MARK: Feedback
@@ -230,6 +254,7 @@ extension RoomHub {
                     try? removeParticipant(room: publisher.room, identity: publisher.identity, reason: "WebRTC connection timed out")
                 }
             case .connected:
+                muteSilentTracks(of: publisher, now: now)
                 guard now - publisher.lastReportAt >= 1_000_000_000 else { continue }
                 publisher.lastReportAt = now
                 sendReports(to: publisher, now: now)
