@@ -238,7 +238,7 @@ let package = Package(
         .target(
             name: "FuzzHarnesses",
             dependencies: [
-                "Auth", "JSON", "Protobuf", "RPC", "GRPCServices", "HTTP", "RTP", "Support",
+                "Auth", "JSON", "Protobuf", "RPC", "GRPCServices", "HTTP", "RTP", "Support", "WebRTC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

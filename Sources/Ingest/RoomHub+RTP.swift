@@ -56,8 +56,10 @@ extension RoomHub {
             receiver.packetsWrongSource += 1
             return
         }
-        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: MonotonicClock.nanoseconds())
+        let now = MonotonicClock.nanoseconds()
+        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: now)
         deliver(localized(frames, of: receiver), room: receiver.track.room)
+        sendFeedback(for: receiver, now: now)
         if receiver.hasPending { scheduleFlush() }
     }
 

@@ -30,6 +30,8 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     var malformedPackets = 0
     var oversizePackets = 0
     private var maintenance: RepeatedTask?
+    /// Transport-wide congestion control feedback, every 50 ms while WHIP sessions exist.
+    private var feedbackTimer: RepeatedTask?
     /// WHIP sessions: by id, by local ICE username (STUN finds them so), by verified address
     /// (DTLS and SRTP find them so).
     var webRTCSessions: [String: WebRTCPublisher] = [:]
@@ -47,6 +49,10 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     var plainRTPRefused = 0
     /// SRTP rejected by sessions since closed.
     var closedSessionsRejected = 0
+    /// The SSRC the hub's RTCP to plain RTP senders comes from.
+    let plainFeedbackSSRC = UInt32.random(in: 1...UInt32.max)
+    /// Half-second ticks, for what is done every second.
+    private var ticks = 0
     /// Where publishers send RTP, once the ingest port is bound.
     var rtpAddress: (host: String, port: Int) = ("127.0.0.1", 0)
 
@@ -71,12 +77,20 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
                 self.expireSilentParticipants()
                 self.closeEmptyRooms()
                 self.maintainWebRTCSessions()
+                self.ticks += 1
+                if self.ticks % 2 == 0 { self.sendPlainReports() }
+            }
+            self.feedbackTimer = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
+                if !self.webRTCSessions.isEmpty { self.sendTransportFeedback() }
             }
         }
     }
 
     func stopMaintenance() {
-        loop.execute { self.maintenance?.cancel() }
+        loop.execute {
+            self.maintenance?.cancel()
+            self.feedbackTimer?.cancel()
+        }
     }
 
     /// Whether a flush of the jitter buffers is scheduled.

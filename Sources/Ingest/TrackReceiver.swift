@@ -25,7 +25,7 @@ final class TrackReceiver {
     /// applied once the first packet says who the sender is.
     private var earlyReport: (RTCPSenderReport, SourceAddress)?
     /// Where the track's sender reports come from, once one has been taken.
-    private var controlSource: SourceAddress?
+    private(set) var controlSource: SourceAddress?
     /// Monotonic ns of the last packet.
     private(set) var lastPacketAt: Int64 = 0
     /// The WebRTC session whose SRTP alone feeds this track; nil for plain RTP.

@@ -334,3 +334,57 @@ def test_a_track_that_stops_sending_is_muted_black_in_the_recording_and_comes_ba
     # Muted 1.5 s after the last packet: black from then until it sends again.
     assert_black_between(luma, paused_at + 2.0, resumed_at - 0.2)
     assert_published_picture_between(luma, resumed_at + 1.0, resumed_at + 2.5)
+
+
+def test_a_flood_of_forged_checks_does_not_slow_the_api_or_the_session(server, stubs, rooms, pattern):
+    """30 000 Binding requests with the session's username and a wrong MESSAGE-INTEGRITY, as fast
+    as one socket sends them: each that reaches the hub is checked (HMAC-SHA1) and dropped on the
+    hub's own loop, unanswered, so API calls keep their latency and the session keeps recording."""
+    alice = publish(server, pattern, "w-flood", "alice")
+    flooder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        wait_until(lambda: len(stats(server, stubs, "w-flood").tracks) == 2, "both tracks")
+
+        def latencies(count):
+            times = []
+            for _ in range(count):
+                start = time.monotonic()
+                rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-flood"), timeout=10)
+                times.append(time.monotonic() - start)
+            return sorted(times)
+        quiet = latencies(30)
+        ufrag = next(line.split(":", 1)[1] for line in alice.answer.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        remote = next(line.split(":", 1)[1] for line in alice.pc.localDescription.sdp.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        forged = forged_binding_request(f"{ufrag}:{remote}")
+        before = stats(server, stubs)
+        frames_before = sum(t.frames for t in before.tracks if t.room == "w-flood")
+        import threading
+        done = threading.Event()
+
+        def flood():
+            for _ in range(30_000):
+                flooder.sendto(forged, ("127.0.0.1", server.rtp_port))
+            done.set()
+        threading.Thread(target=flood, daemon=True).start()
+        during = latencies(30)
+        done.wait(30)
+        # What the socket's buffer held is checked last; then the count stays put.
+        after = stats(server, stubs)
+        while (again := stats(server, stubs)).stun_ignored != after.stun_ignored:
+            after = again
+            time.sleep(0.2)
+        median_quiet, median_flood = quiet[len(quiet) // 2], during[len(during) // 2]
+        print(f"MEASURE stun flood: ListParticipants median {median_quiet * 1000:.1f} ms quiet, {median_flood * 1000:.1f} ms flooded; "
+              f"{after.stun_ignored - before.stun_ignored} checks dropped")
+        assert median_flood < median_quiet * 3 + 0.02, (quiet, during)
+        # Many reached the hub (the kernel drops what overflows the socket's buffer), none was answered.
+        assert after.stun_ignored - before.stun_ignored > 1_000
+        flooder.settimeout(0.2)
+        with pytest.raises(socket.timeout):
+            flooder.recvfrom(2048)
+        # The session went on: frames kept coming, the participant is still there.
+        wait_until(lambda: sum(t.frames for t in stats(server, stubs, "w-flood").tracks) > frames_before + 50, "more frames")
+        assert participants(rooms, stubs, "w-flood") == ["alice"]
+    finally:
+        flooder.close()
+        alice.stop()

@@ -39,11 +39,14 @@ class WHIPPublisher:
     """Publishes `media_file` (video and/or audio) over WHIP in a thread of its own until `stop`."""
 
     def __init__(self, base_url, token, media_file, video_codec="VP8", audio=True, video=True, path="/whip", relay=None,
-                 edit_offer=None):
-        """With `relay` (a LossyRelay), the answer's candidate is replaced by the relay's port."""
+                 edit_offer=None, decode=True, loop=False):
+        """With `relay` (a LossyRelay), the answer's candidate is replaced by the relay's port; with
+        `edit_offer`, the offer is changed before it is sent; with `decode=False`, the file's
+        packets are sent as they are (VP8 or H.264, no encoding)."""
         self.base_url, self.token, self.media_file = base_url, token, media_file
         self.video_codec, self.audio, self.video, self.path, self.relay = video_codec, audio, video, path, relay
         self.edit_offer = edit_offer or (lambda sdp: sdp)
+        self.player_options = {"decode": decode, "loop": loop}
         self.location = None
         self.answer = None
         self.status = None
@@ -71,7 +74,7 @@ class WHIPPublisher:
 
     async def _publish(self):
         self.pc = RTCPeerConnection()
-        self.player = MediaPlayer(str(self.media_file))
+        self.player = MediaPlayer(str(self.media_file), **self.player_options)
         if self.video:
             transceiver = self.pc.addTransceiver(self.player.video, direction="sendonly")
             codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == f"video/{self.video_codec}"]

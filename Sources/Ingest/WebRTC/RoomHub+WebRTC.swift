@@ -142,6 +142,10 @@ extension RoomHub {
             malformedPackets += 1
             return
         }
+        if let id = publisher.transportCCExtension, let value = RTPHeaderExtension.value(of: id, in: plain), value.count == 2,
+           let high = value.first, let low = value.last {
+            publisher.transportFeedback.arrived(UInt16(high) << 8 | UInt16(low), at: MonotonicClock.nanoseconds())
+        }
         let receiver: TrackReceiver
         if let known = receivers[packet.ssrc] {
             guard known.webRTCSession == publisher.id else {
@@ -204,42 +208,6 @@ extension RoomHub {
         emit(.trackMuteChanged(track), room: track.room)
     }
 
-    // MARK: Feedback
-
-    /// NACKs for what a WebRTC track misses, and a PLI when its picture broke.
-    func sendFeedback(for receiver: TrackReceiver, now: Int64) {
-        guard let session = receiver.webRTCSession, let publisher = webRTCSessions[session],
-              let section = publisher.negotiated.first(where: { publisher.ssrcByMid[$0.mid] == receiver.track.ssrc }) else { return }
-        if section.nack {
-            let sequences = receiver.sequencesToRequest(now: now)
-            if let nack = RTCPFeedback.nack(from: publisher.feedbackSSRC, media: receiver.track.ssrc, sequences: sequences) {
-                sendRTCP(nack, to: publisher)
-            }
-        }
-        if receiver.feedback.needsKeyFrame { requestKeyFrame(receiver, publisher: publisher, now: now) }
-    }
-
-    /// Asks every WebRTC video track of a room for a key frame (a recording of it starts).
-    func requestKeyFrames(room: String) {
-        let now = MonotonicClock.nanoseconds()
-        for receiver in receivers.values where receiver.track.room == room && receiver.track.kind == .video {
-            guard let session = receiver.webRTCSession, let publisher = webRTCSessions[session] else { continue }
-            receiver.feedback.lastKeyFrameRequest = .min
-            requestKeyFrame(receiver, publisher: publisher, now: now)
-        }
-    }
-
-    /// Key frames are asked for at most every 300 ms per track.
-    static let keyFrameRequestInterval: Int64 = 300_000_000
-
-    private func requestKeyFrame(_ receiver: TrackReceiver, publisher: WebRTCPublisher, now: Int64) {
-        guard receiver.feedback.lastKeyFrameRequest == .min || now - receiver.feedback.lastKeyFrameRequest >= Self.keyFrameRequestInterval else { return }
-        receiver.feedback.needsKeyFrame = false
-        receiver.feedback.lastKeyFrameRequest = now
-        receiver.keyFrameRequests += 1
-        sendRTCP(RTCPFeedback.pli(from: publisher.feedbackSSRC, media: receiver.track.ssrc), to: publisher)
-    }
-
     /// Every half second: handshake retransmissions, sessions that never connected closed,
     /// and once a second a receiver report (and REMB) per connected session.
     func maintainWebRTCSessions() {
@@ -264,19 +232,18 @@ extension RoomHub {
         }
     }
 
-    private func sendReports(to publisher: WebRTCPublisher, now: Int64) {
-        let tracks = publisher.ssrcByMid.values.compactMap { receivers[$0] }
-        guard !tracks.isEmpty else { return }
-        var compound = RTCPFeedback.receiverReport(from: publisher.feedbackSSRC, blocks: tracks.map { $0.reportBlock(now: now) })
-        let estimated = tracks.filter { receiver in publisher.negotiated.contains { $0.remb && publisher.ssrcByMid[$0.mid] == receiver.track.ssrc } }
-        if !estimated.isEmpty {
-            compound += RTCPFeedback.remb(from: publisher.feedbackSSRC, bitrate: configuration.webRTCMaxBitrate,
-                                          ssrcs: estimated.map(\.track.ssrc))
+    /// Every 50 ms: transport-wide congestion control feedback to the sessions that take it.
+    func sendTransportFeedback() {
+        for publisher in webRTCSessions.values where publisher.transportCCExtension != nil {
+            guard case .connected = publisher.transport.state else { continue }
+            let media = publisher.ssrcByMid.values.first ?? 0
+            if let feedback = publisher.transportFeedback.feedback(sender: publisher.feedbackSSRC, mediaSource: media) {
+                sendRTCP(feedback, to: publisher)
+            }
         }
-        sendRTCP(compound, to: publisher)
     }
 
-    private func sendRTCP(_ packet: [UInt8], to publisher: WebRTCPublisher) {
+    func sendRTCP(_ packet: [UInt8], to publisher: WebRTCPublisher) {
         guard let address = publisher.selected, let protected = publisher.transport.protectRTCP(packet) else { return }
         send(protected, to: address)
     }

@@ -30,6 +30,9 @@ final class WebRTCPublisher {
     var packetsUnknownSSRC = 0
     /// Monotonic ns of the last receiver report sent.
     var lastReportAt: Int64 = 0
+    /// The transport-wide sequence number extension's id, when the publisher takes TWCC feedback.
+    let transportCCExtension: UInt8?
+    var transportFeedback = TransportWideFeedback()
 
     static let maxAddresses = 8
 
@@ -43,6 +46,7 @@ final class WebRTCPublisher {
         self.screenShare = screenShare
         self.createdAt = createdAt
         feedbackSSRC = UInt32.random(in: 1...UInt32.max)
+        transportCCExtension = negotiated.lazy.compactMap(\.transportCC).first
     }
 
     /// Notes an address that passed a check; false when the session already has its maximum.

@@ -16,6 +16,9 @@ public struct NegotiatedTrack: Sendable, Equatable {
     public var remb: Bool
     /// The SSRCs the offer announced for the section (may be none).
     public var ssrcs: [UInt32]
+    /// The id of the transport-wide sequence number header extension, when the publisher takes
+    /// transport-wide congestion control feedback (`transport-cc`).
+    public var transportCC: UInt8?
 }
 
 /// The answer to a publisher's offer: ICE-lite, DTLS server (`setup:passive`), BUNDLE and
@@ -48,7 +51,10 @@ public struct WebRTCAnswer: Sendable {
             let track = NegotiatedTrack(mid: section.mid, isVideo: kind.isVideo, codec: kind, payloadType: codec.payloadType,
                                         clockRate: codec.clockRate, stereo: codec.channels == 2 && codec.parameter("stereo") == "1",
                                         nack: codec.feedback.contains("nack"), pli: codec.feedback.contains("nack pli"),
-                                        remb: codec.feedback.contains("goog-remb"), ssrcs: section.ssrcs)
+                                        remb: codec.feedback.contains("goog-remb"), ssrcs: section.ssrcs,
+                                        transportCC: codec.feedback.contains("transport-cc") ? section.extensions.first {
+                                            $0.value == Self.transportCCExtension
+                                        }?.key : nil)
             if section.sends { tracks.append(track) }
             sections.append(Self.accepted(section, codec: codec, track: track, iceUsername: iceUsername, icePassword: icePassword,
                                           fingerprint: fingerprint, candidates: candidates))
@@ -69,6 +75,9 @@ public struct WebRTCAnswer: Sendable {
         self.tracks = tracks
         self.sdp = lines.joined(separator: "\r\n") + "\r\n"
     }
+
+    /// The header extension of transport-wide sequence numbers.
+    public static let transportCCExtension = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
     /// The section's first codec, in the offer's order, that can be recorded.
     static func choose(_ section: WebRTCOffer.Section) -> (WebRTCOffer.Codec, RTPCodec)? {
@@ -112,6 +121,10 @@ public struct WebRTCAnswer: Sendable {
         if track.nack { lines.append("a=rtcp-fb:\(codec.payloadType) nack") }
         if track.pli { lines.append("a=rtcp-fb:\(codec.payloadType) nack pli") }
         if track.remb { lines.append("a=rtcp-fb:\(codec.payloadType) goog-remb") }
+        if let id = track.transportCC {
+            lines.append("a=rtcp-fb:\(codec.payloadType) transport-cc")
+            lines.append("a=extmap:\(id) \(Self.transportCCExtension)")
+        }
         for (index, candidate) in candidates.enumerated() {
             // Host candidates, highest type preference (RFC 8445 §5.1.2.1), component 1 (rtcp-mux).
             let priority = (126 << 24) | ((65_535 - index) << 8) | 255

@@ -13,7 +13,7 @@ import Darwin
 public enum FuzzHarness: String, CaseIterable, Sendable {
     case jwt, json, protobuf
     case grpcFraming = "grpc-framing"
-    case http1, http2, rtp, depacketizers
+    case http1, http2, rtp, depacketizers, sdp, stun
 
     /// How messages name it. Its inputs are under Tests/Fuzz/Corpus/`rawValue` (seeds) and
     /// Tests/Fuzz/Regressions/`rawValue` (crashes found and fixed).
@@ -45,6 +45,8 @@ public enum FuzzHarness: String, CaseIterable, Sendable {
         case .http2: HTTP2Harness.run(input)
         case .rtp: RTPHarness.run(input)
         case .depacketizers: DepacketizerHarness.run(input)
+        case .sdp: SDPHarness.run(input)
+        case .stun: STUNHarness.run(input)
         }
         #else
         fatalError("the fuzz harnesses need a build with testing enabled: a debug build, or Scripts/fuzz")
