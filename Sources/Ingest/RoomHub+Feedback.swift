@@ -38,7 +38,8 @@ extension RoomHub {
 
     /// NACKs for what a track misses, and a PLI when its picture broke.
     func sendFeedback(for receiver: TrackReceiver, now: Int64) {
-        guard let route = route(of: receiver) else { return }
+        // Most packets come in order with nothing missing: nothing to work out then.
+        guard receiver.hasPending || receiver.feedback.needsKeyFrame, let route = route(of: receiver) else { return }
         let nacks: Bool = if case .webRTC(_, let nack) = route { nack } else { true }
         if nacks, let nack = RTCPFeedback.nack(from: route.sender(self), media: receiver.track.ssrc,
                                                 sequences: receiver.sequencesToRequest(now: now)) {

@@ -30,8 +30,9 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     var malformedPackets = 0
     var oversizePackets = 0
     private var maintenance: RepeatedTask?
-    /// Transport-wide congestion control feedback, every 50 ms while WHIP sessions exist.
-    private var feedbackTimer: RepeatedTask?
+    /// Transport-wide congestion control feedback, every 100 ms while WHIP sessions exist
+    /// (no timer wakes the loop otherwise).
+    var feedbackTimer: RepeatedTask?
     /// WHIP sessions: by id, by local ICE username (STUN finds them so), by verified address
     /// (DTLS and SRTP find them so).
     var webRTCSessions: [String: WebRTCPublisher] = [:]
@@ -79,9 +80,6 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
                 self.maintainWebRTCSessions()
                 self.ticks += 1
                 if self.ticks % 2 == 0 { self.sendPlainReports() }
-            }
-            self.feedbackTimer = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
-                if !self.webRTCSessions.isEmpty { self.sendTransportFeedback() }
             }
         }
     }

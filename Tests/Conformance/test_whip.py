@@ -388,3 +388,15 @@ def test_a_flood_of_forged_checks_does_not_slow_the_api_or_the_session(server, s
     finally:
         flooder.close()
         alice.stop()
+
+
+def test_a_screen_share_session_publishes_the_screen_and_its_audio(server, stubs, rooms, pattern):
+    carol = publish(server, pattern, "w-screen", "carol", path="/whip?source=screen_share")
+    try:
+        def sources():
+            [p] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-screen"), timeout=10).participants
+            return sorted(stubs.models.TrackSource.Name(t.source) for t in p.tracks)
+        wait_until(lambda: len(sources()) == 2, "both tracks")
+        assert sources() == ["SCREEN_SHARE", "SCREEN_SHARE_AUDIO"]
+    finally:
+        carol.stop()

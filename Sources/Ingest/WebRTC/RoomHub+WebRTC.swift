@@ -32,6 +32,7 @@ extension RoomHub {
                                             createdAt: MonotonicClock.nanoseconds())
             self.webRTCSessions[publisher.id] = publisher
             self.webRTCByUsername[local.username] = publisher
+            self.updateFeedbackTimer()
             self.logger.info("WebRTC session opened", metadata: [
                 "room": "\(request.room)", "participant": "\(request.identity)", "session": "\(publisher.id)",
                 "tracks": "\(answer.tracks.map { "\($0.mid):\($0.codec.rawValue)" }.joined(separator: ","))",
@@ -232,7 +233,22 @@ extension RoomHub {
         }
     }
 
-    /// Every 50 ms: transport-wide congestion control feedback to the sessions that take it.
+    /// How often transport-wide feedback goes out (libwebrtc's receivers send it every 100 ms too).
+    static let transportFeedbackInterval: TimeAmount = .milliseconds(100)
+
+    /// Runs the transport-wide feedback timer while there are WHIP sessions, and only then.
+    func updateFeedbackTimer() {
+        if webRTCSessions.isEmpty {
+            feedbackTimer?.cancel()
+            feedbackTimer = nil
+        } else if feedbackTimer == nil {
+            feedbackTimer = loop.scheduleRepeatedTask(initialDelay: Self.transportFeedbackInterval, delay: Self.transportFeedbackInterval) { _ in
+                self.sendTransportFeedback()
+            }
+        }
+    }
+
+    /// Every 100 ms: transport-wide congestion control feedback to the sessions that take it.
     func sendTransportFeedback() {
         for publisher in webRTCSessions.values where publisher.transportCCExtension != nil {
             guard case .connected = publisher.transport.state else { continue }
@@ -259,6 +275,7 @@ extension RoomHub {
         let goodbye = publisher.transport.close(reason: reason)
         if let address = publisher.selected { for datagram in goodbye { send(datagram, to: address) } }
         webRTCSessions[publisher.id] = nil
+        updateFeedbackTimer()
         closedSessionsRejected += publisher.packetsRejected
         webRTCByUsername[publisher.transport.local.username] = nil
         for address in publisher.addresses where webRTCByAddress[address] === publisher { webRTCByAddress[address] = nil }
