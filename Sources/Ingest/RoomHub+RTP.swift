@@ -47,13 +47,10 @@ extension RoomHub {
             malformedPackets += 1
             return
         }
+        // A WebRTC track's source is its peer's address from its first SRTP packet on, and that
+        // address's datagrams go to SRTP: plain RTP with its SSRC is dropped as from a wrong source.
         guard let receiver = receivers[packet.ssrc] else {
             unknownSSRCPackets += 1
-            return
-        }
-        guard receiver.webRTCSession == nil else {
-            // A WebRTC track takes nothing but its session's SRTP.
-            receiver.packetsWrongSource += 1
             return
         }
         let now = MonotonicClock.nanoseconds()
