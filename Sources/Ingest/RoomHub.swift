@@ -109,20 +109,6 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         }
     }
 
-    /// Closes created rooms that stayed empty past their timeout: every subscriber (egress) of
-    /// them ends, as when a room is deleted.
-    private func closeEmptyRooms() {
-        let now = WallClock.nanoseconds()
-        for room in rooms.values {
-            guard let settings = room.settings, room.participants.isEmpty, let since = room.emptySince else { continue }
-            let timeout = Int64(settings.hadParticipants ? settings.departureTimeout : settings.emptyTimeout) * 1_000_000_000
-            guard now - since > timeout else { continue }
-            logger.info("room closed: empty", metadata: ["room": "\(room.name)"])
-            rooms[room.name] = nil
-            emit(.roomDeleted(room.name), room: room.name)
-        }
-    }
-
     private func expireSilentParticipants() {
         let now = MonotonicClock.nanoseconds()
         let timeout = configuration.participantTimeout.nanoseconds
@@ -141,7 +127,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         }
     }
 
-    private func onLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    func onLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await loop.submit(work).get()
     }
 
@@ -275,30 +261,6 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
 
     // MARK: Reading and administration (livekit.RoomService)
 
-    /// Creates a room with `settings` (LiveKit's CreateRoom), or gives the existing one its new
-    /// settings; the room then stays open until its timeouts, whoever comes and goes.
-    public func createRoom(_ name: String, settings: RoomSettings) async throws -> HubRoom {
-        try validate(room: name, identity: "-", name: "", metadata: settings.metadata)
-        return try await onLoop {
-            if var existing = self.rooms[name] {
-                var updated = settings
-                updated.hadParticipants = existing.settings?.hadParticipants ?? !existing.participants.isEmpty
-                existing.settings = updated
-                self.rooms[name] = existing
-                return existing
-            }
-            guard self.rooms.count < self.configuration.maxRooms else {
-                throw HubError.invalidArgument("the hub already has \(self.configuration.maxRooms) rooms")
-            }
-            var room = HubRoom(sid: RandomID.make(prefix: "RM_"), name: name, createdAt: WallClock.nanoseconds(), participants: [])
-            room.settings = settings
-            room.emptySince = room.createdAt
-            self.rooms[name] = room
-            self.logger.info("room created", metadata: ["room": "\(name)", "empty_timeout": "\(settings.emptyTimeout)"])
-            return room
-        }
-    }
-
     public func listRooms(names: [String]) async -> [HubRoom] {
         (try? await onLoop {
             let all = self.rooms.values.sorted { $0.createdAt < $1.createdAt }
@@ -335,31 +297,6 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
             self.rooms[name] = nil
             self.emit(.roomDeleted(name), room: name)
         }
-    }
-
-    public func statistics() async -> HubStatistics {
-        (try? await onLoop {
-            let tracks = self.receivers.values.map { receiver in
-                let stats = receiver.statistics
-                return HubStatistics.Track(
-                    sid: receiver.track.sid, room: receiver.track.room, identity: receiver.track.participantIdentity,
-                    packetsReceived: stats.received, packetsLost: stats.lost, packetsLate: stats.late,
-                    packetsReordered: stats.reordered, packetsDuplicate: stats.duplicates,
-                    packetsWrongPayloadType: receiver.wrongPayloadType, frames: receiver.frames, bytes: receiver.bytes,
-                    packetsWrongSource: receiver.packetsWrongSource, packetsOutOfRange: stats.outOfRange,
-                    sequenceRestarts: stats.restarts, framesOutOfTime: receiver.framesOutOfTime,
-                    packetsNacked: receiver.feedback.nackedPackets, packetsRecovered: receiver.feedback.recoveredPackets,
-                    keyFrameRequests: receiver.keyFrameRequests, isWebRTC: receiver.webRTCSession != nil)
-            }
-            var statistics = HubStatistics(tracks: tracks.sorted { $0.sid < $1.sid }, unknownSSRCPackets: self.unknownSSRCPackets,
-                                           malformedPackets: self.malformedPackets, oversizePackets: self.oversizePackets)
-            statistics.stunIgnored = self.stunIgnored
-            statistics.securedUnrouted = self.unroutedSecured
-            statistics.securedRejected = self.webRTCSessions.values.reduce(self.closedSessionsRejected) { $0 + $1.packetsRejected }
-            statistics.plainRTPRefused = self.plainRTPRefused
-            statistics.webRTCSessions = self.webRTCSessions.count
-            return statistics
-        }) ?? HubStatistics(tracks: [], unknownSSRCPackets: 0, malformedPackets: 0, oversizePackets: 0)
     }
 
     // MARK: MediaSource

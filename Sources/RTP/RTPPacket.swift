@@ -56,10 +56,11 @@ public struct RTPPacket: Sendable {
         return out
     }
 
-    /// Whether a datagram on a shared RTP/RTCP port is RTCP (RFC 5761: packet types 200-204
-    /// fall where RTP payload types 72-76 would, which dynamic payload types never use).
+    /// Whether a datagram on a shared RTP/RTCP port is RTCP (RFC 5761: packet types 192-223 —
+    /// reports, and the feedback of RFC 4585 at 205 and 206 — fall where RTP payload types 64-95
+    /// with the marker bit would, which dynamic payload types never use).
     public static func isRTCP(_ bytes: [UInt8]) -> Bool {
-        bytes.count >= 8 && bytes[0] >> 6 == 2 && (200...204).contains(bytes[1])
+        bytes.count >= 8 && bytes[0] >> 6 == 2 && (192...223).contains(bytes[1])
     }
 }
 

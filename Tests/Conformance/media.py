@@ -160,10 +160,16 @@ class UDPRelay:
                 data, self.source = self.socket.recvfrom(65536)
             except socket.timeout:
                 continue
-            self.forward(data)
+            if self.source == self.target:
+                self.returned(data)
+            else:
+                self.forward(data)
 
     def forward(self, data):
         self.send(data)
+
+    def returned(self, data):
+        """What the target sends back (RTCP feedback): dropped unless a subclass takes it."""
 
     def send(self, data):
         self.socket.sendto(data, self.target)

@@ -69,7 +69,7 @@ def test_both_versions_answer_each_request_in_order(server, version):
     assert [f.name for f in files] == ["livekit_egress.proto", "livekit_models.proto"]  # the file, then its imports
     assert "Egress" in [s.name for s in files[0].service]
     room_files = [descriptor_pb2.FileDescriptorProto.FromString(b).name for b in answers[2].file_descriptor_response.file_descriptor_proto]
-    assert room_files == ["livekit_room.proto", "livekit_models.proto"]
+    assert room_files == ["livekit_room.proto", "livekit_models.proto", "livekit_egress.proto"]
     assert (answers[3].error_response.error_code, answers[3].error_response.error_message) == (5, "symbol not found: no.Such")
     assert answers[4].all_extension_numbers_response.base_type_name == "livekit.EgressInfo"
     assert answers[5].valid_host == "h" and answers[5].original_request.file_by_filename == "nope.proto"

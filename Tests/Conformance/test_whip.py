@@ -196,10 +196,11 @@ def test_spoofed_rtp_srtp_and_stun_are_dropped_and_counted(server, stubs, rooms,
         # Plain RTP with the WebRTC track's SSRC, from another address.
         for sequence in range(50):
             attacker.sendto(rtp(video_ssrc, sequence), target)
-        # SRTP and DTLS records from an address no ICE check verified: the first is plain RTP of
-        # an unknown SSRC there, the second goes nowhere.
-        for _ in range(20):
-            attacker.sendto(bytes([0x90, 96]) + bytes(200), target)
+        # SRTP with the track's SSRC (its header is in the clear) under a key the attacker made up,
+        # and DTLS records, from an address no ICE check verified: the first is taken as plain
+        # RTP from the wrong source, the second goes nowhere.
+        for sequence in range(20):
+            attacker.sendto(rtp(video_ssrc, 1000 + sequence) + bytes(10), target)
             attacker.sendto(bytes([22, 0xFE, 0xFD]) + bytes(60), target)
         # Binding requests with the session's username and a wrong MESSAGE-INTEGRITY.
         ufrag = next(line.split(":", 1)[1] for line in alice.answer.split("\r\n") if line.startswith("a=ice-ufrag:"))
@@ -210,9 +211,9 @@ def test_spoofed_rtp_srtp_and_stun_are_dropped_and_counted(server, stubs, rooms,
         def spoof_counted():
             now = stats(server, stubs)
             [track] = [t for t in now.tracks if t.track_sid == video.track_sid]
-            return (track.packets_wrong_source - video.packets_wrong_source == 50
+            return (track.packets_wrong_source - video.packets_wrong_source == 70
                     and now.secured_unrouted - before.secured_unrouted == 20
-                    and now.unknown_ssrc_packets - before.unknown_ssrc_packets == 20
+                    and now.unknown_ssrc_packets == before.unknown_ssrc_packets
                     and now.stun_ignored - before.stun_ignored == 30)
         wait_until(spoof_counted, "the spoofed datagrams counted")
         # The attacker's address got no answer: no STUN response, no DTLS.
@@ -400,3 +401,12 @@ def test_a_screen_share_session_publishes_the_screen_and_its_audio(server, stubs
         assert sources() == ["SCREEN_SHARE", "SCREEN_SHARE_AUDIO"]
     finally:
         carol.stop()
+
+
+def test_a_full_room_answers_503_and_nothing_joins(server, stubs, rooms, pattern):
+    rooms.CreateRoom(stubs.room.CreateRoomRequest(name="w-full", max_participants=1), timeout=10)
+    ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
+    ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room="w-full", identity="first"), timeout=10)
+    code, _, text = whip.post(f"http://{server.address}/whip", publisher_token("w-full", "second"), offer_of(server, pattern))
+    assert code == 503 and "is full (1 participants)" in text, (code, text)
+    assert participants(rooms, stubs, "w-full") == ["first"] and stats(server, stubs).webrtc_sessions == 0

@@ -139,11 +139,11 @@ class LossyRelay(UDPRelay):
         self.dropped = self.forwarded = 0
         super().__init__(server_port)
 
+    def returned(self, data):
+        if self.client:
+            self.socket.sendto(data, self.client)
+
     def forward(self, data):
-        if self.source == self.target:
-            if self.client:
-                self.socket.sendto(data, self.client)
-            return
         self.client = self.source
         is_srtp = 128 <= data[0] <= 191 and not 192 <= data[1] <= 223
         if is_srtp and self.random.random() < self.loss:

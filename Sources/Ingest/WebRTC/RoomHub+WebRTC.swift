@@ -60,18 +60,6 @@ extension RoomHub {
         return [host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host]
     }
 
-    func validate(room: String, identity: String, name: String, metadata: String) throws {
-        guard !room.isEmpty else { throw HubError.invalidArgument("room is required") }
-        guard !identity.isEmpty else { throw HubError.invalidArgument("identity is required") }
-        let limit = configuration.maxNameLength
-        for (field, value) in [("room", room), ("identity", identity), ("name", name)] where value.utf8.count > limit {
-            throw HubError.invalidArgument("\(field) is \(value.utf8.count) bytes long; at most \(limit) are allowed")
-        }
-        guard metadata.utf8.count <= configuration.maxMetadataLength else {
-            throw HubError.invalidArgument("metadata is \(metadata.utf8.count) bytes long; at most \(configuration.maxMetadataLength) are allowed")
-        }
-    }
-
     // MARK: Datagrams (on the loop)
 
     /// A STUN message: a connectivity check of the session its USERNAME names is answered, and
