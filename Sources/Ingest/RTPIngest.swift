@@ -21,6 +21,9 @@ public final class RTPIngest: Sendable {
     /// the hub's periodic work.
     public static func start(hub: RoomHub) async throws -> RTPIngest {
         let configuration = hub.configuration
+        for host in configuration.webRTCHosts where (try? SocketAddress(ipAddress: host, port: 0)) == nil {
+            throw HubError.invalidArgument("WebRTC host \"\(host.prefix(64))\" is not a numeric IPv4 or IPv6 address")
+        }
         let dtls = try DTLSContext(certificate: DTLSCertificate())
         let channel = try await DatagramBootstrap(group: hub.loop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)

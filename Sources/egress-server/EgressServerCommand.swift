@@ -52,6 +52,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.rtpIngest.help)
     var rtpIngest: Switch?
 
+    @Option(help: ServerSettings.webRTCHosts.help)
+    var webrtcHost: String?
+
     @Option(help: ServerSettings.participantTimeout.help)
     var participantTimeout: Double?
 

@@ -89,6 +89,9 @@ enum ServerSettings {
     static let rtpIngest = ValueSetting(flag: "--rtp-ingest", environment: "EGRESS_RTP_INGEST",
                                         summary: "Plain RTP publishing (RoomIngest): on, or off for WebRTC (WHIP) only.",
                                         option: \.rtpIngest, target: \.plainRTPIngest)
+    static let webRTCHosts = ValueSetting(flag: "--webrtc-host", environment: "EGRESS_WEBRTC_HOST",
+                                          summary: "Addresses WHIP answers name as host candidates (comma-separated); empty: the bound one.",
+                                          option: \.webrtcHost, target: \.webRTCHostList, defaultText: "the RTP port's address")
     static let participantTimeout = SecondsSetting(flag: "--participant-timeout", environment: "EGRESS_PARTICIPANT_TIMEOUT",
                                                    summary: "Seconds without RTP or calls after which a participant has left.",
                                                    option: \.participantTimeout, target: \.hub.participantTimeout)
@@ -127,7 +130,7 @@ enum ServerSettings {
 
     static let all: [any ServerSetting] = [
         host, port, outputDir, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
-        rtpPort, rtpIngest, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
+        rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
     ]
 }
@@ -147,6 +150,12 @@ struct Switch: LosslessStringConvertible, Sendable {
 }
 
 extension ServerConfiguration {
+    /// `hub.webRTCHosts` as `--webrtc-host`'s comma-separated text.
+    var webRTCHostList: String {
+        get { hub.webRTCHosts.joined(separator: ",") }
+        set { hub.webRTCHosts = newValue.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty } }
+    }
+
     /// `hub.plainRTP` as the `--rtp-ingest` switch.
     var plainRTPIngest: Switch {
         get { Switch(hub.plainRTP) }

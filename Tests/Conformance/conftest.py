@@ -44,8 +44,9 @@ class Server:
         deadline = time.monotonic() + 30
         while not (port_file.exists() and len(port_file.read_text().split()) == 2):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                log = self.log_text()
                 self.stop()
-                raise RuntimeError(f"server did not start:\n{self.log_text()}")
+                raise RuntimeError(f"server did not start:\n{log}")
             time.sleep(0.02)
         self.port, self.rtp_port = (int(line) for line in port_file.read_text().split())
         self.address = f"127.0.0.1:{self.port}"

@@ -410,3 +410,16 @@ def test_a_full_room_answers_503_and_nothing_joins(server, stubs, rooms, pattern
     code, _, text = whip.post(f"http://{server.address}/whip", publisher_token("w-full", "second"), offer_of(server, pattern))
     assert code == 503 and "is full (1 participants)" in text, (code, text)
     assert participants(rooms, stubs, "w-full") == ["first"] and stats(server, stubs).webrtc_sessions == 0
+
+
+def test_webrtc_hosts_are_the_answers_candidates(fresh_server, stubs, pattern):
+    server = fresh_server("--webrtc-host", "127.0.0.2, 127.0.0.1")
+    alice = publish(server, pattern, "w-hosts", "alice")
+    try:
+        candidates = [line.split()[4] for line in alice.answer.split("\r\n") if line.startswith("a=candidate:")]
+        assert candidates[:2] == ["127.0.0.2", "127.0.0.1"] and len(candidates) == 4  # two sections, BUNDLE
+        wait_until(lambda: len(stats(server, stubs, "w-hosts").tracks) == 2, "tracks through the second candidate")
+    finally:
+        alice.stop()
+    with pytest.raises(RuntimeError, match="is not a numeric IPv4 or IPv6 address"):
+        fresh_server("--webrtc-host", "example.com")
