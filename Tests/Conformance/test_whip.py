@@ -188,9 +188,9 @@ def test_spoofed_rtp_srtp_and_stun_are_dropped_and_counted(server, stubs, rooms,
     try:
         wait_until(lambda: len(stats(server, stubs, "w-spoof").tracks) == 2, "both tracks")
         video_ssrc = alice.ssrc("video")
-        [video] = [t for t in stats(server, stubs, "w-spoof").tracks if t.packets_received and t.key_frame_requests >= 0
-                   and t.track_sid in [tr.sid for p in rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-spoof")).participants
-                                       for tr in p.tracks if tr.type == stubs.models.VIDEO]]
+        [participant] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-spoof"), timeout=10).participants
+        [video_sid] = [t.sid for t in participant.tracks if t.type == stubs.models.VIDEO]
+        [video] = [t for t in stats(server, stubs, "w-spoof").tracks if t.track_sid == video_sid]
         before = stats(server, stubs)
         target = ("127.0.0.1", server.rtp_port)
         # Plain RTP with the WebRTC track's SSRC, from another address.
@@ -267,11 +267,12 @@ def test_a_certificate_other_than_the_offers_fingerprint_is_refused(server, stub
     def other_fingerprint(sdp):
         return re.sub(r"a=fingerprint:sha-256 ([0-9A-F:]+)", "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), sdp)
     mallory = whip.WHIPPublisher(f"http://{server.address}", publisher_token("w-mitm", "mallory"), pattern, edit_offer=other_fingerprint)
-    with pytest.raises(RuntimeError):
+    try:
         mallory.start()
-        # Told by a close_notify right after the handshake.
-        wait_until(lambda: mallory.pc.connectionState == "closed" or mallory.finished.is_set(), "the connection to close")
-        raise RuntimeError("closed")
+    except RuntimeError:
+        pass  # aiortc saw the connection fail before calling it connected
+    # Either way it does not stay up: the server ends the handshake with a close_notify.
+    wait_until(lambda: mallory.finished.is_set() or mallory.pc.connectionState in ("closed", "failed"), "the connection to end")
     assert mallory.status == 201
     wait_until(lambda: participants(rooms, stubs, "w-mitm") == [], "the participant to leave")
     assert stats(server, stubs).webrtc_sessions == 0

@@ -112,7 +112,7 @@ extension RoomHub {
             publisher.packetsRejected += 1
             return
         }
-        if bytes.count >= 2, (192...223).contains(bytes[1]) {
+        if RTPPacket.isRTCP(bytes) {
             guard let plain = try? publisher.transport.unprotectRTCP(bytes) else {
                 publisher.packetsRejected += 1
                 return
@@ -131,9 +131,10 @@ extension RoomHub {
             malformedPackets += 1
             return
         }
+        let now = MonotonicClock.nanoseconds()
         if let id = publisher.transportCCExtension, let value = RTPHeaderExtension.value(of: id, in: plain), value.count == 2,
            let high = value.first, let low = value.last {
-            publisher.transportFeedback.arrived(UInt16(high) << 8 | UInt16(low), at: MonotonicClock.nanoseconds())
+            publisher.transportFeedback.arrived(UInt16(high) << 8 | UInt16(low), at: now)
         }
         let receiver: TrackReceiver
         if let known = receivers[packet.ssrc] {
@@ -149,7 +150,6 @@ extension RoomHub {
             }
             receiver = started
         }
-        let now = MonotonicClock.nanoseconds()
         if receiver.mutedBySilence { setSilenceMute(receiver, false) }
         // Authenticated by SRTP: the track's source is whichever verified address it came from.
         let frames = receiver.receive(packet, from: receiver.source ?? sender, arrival: WallClock.nanoseconds(), now: now)

@@ -82,20 +82,3 @@ struct PageEndpoint: Sendable {
                      body: ByteBuffer(string: message + "\n"))
     }
 }
-
-/// A request target's query parameters, percent-decoded (`+` as a space); the first of a name wins.
-struct Query {
-    private var values: [String: String] = [:]
-
-    init(_ target: String) {
-        guard let mark = target.firstIndex(of: "?") else { return }
-        for pair in target[target.index(after: mark)...].split(separator: "&").prefix(32) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = WHIPEndpoint.percentDecoded(parts[0]), values[name] == nil else { continue }
-            let raw = parts.count > 1 ? Substring(String(parts[1].map { $0 == "+" ? " " : $0 })) : ""
-            if let value = WHIPEndpoint.percentDecoded(raw) { values[name] = value }
-        }
-    }
-
-    subscript(name: String) -> String? { values[name] }
-}

@@ -80,7 +80,7 @@ struct WHIPEndpoint: Sendable {
         // The room: the path's, which must be the token's, or the token's.
         var room = token.video.room
         if path.count > Self.pathPrefix.count {
-            guard path.hasPrefix(Self.pathPrefix + "/"), let named = Self.percentDecoded(path.dropFirst(Self.pathPrefix.count + 1)), !named.isEmpty,
+            guard path.hasPrefix(Self.pathPrefix + "/"), let named = Query.percentDecoded(path.dropFirst(Self.pathPrefix.count + 1)), !named.isEmpty,
                   !named.contains("/") else {
                 return Self.error(404, "no WHIP endpoint at \(path): POST /whip or /whip/<room>")
             }
@@ -100,8 +100,7 @@ struct WHIPEndpoint: Sendable {
         guard let offer = String(validating: request.body.readableBytesView, as: UTF8.self) else {
             return Self.error(400, "the offer is not UTF-8 text")
         }
-        let query = request.path.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
-        let screenShare = query.split(separator: "&").contains("source=screen_share")
+        let screenShare = Query(request.path)["source"] == "screen_share"
         do {
             let publication = try await hub.publishWebRTC(WebRTCPublishRequest(
                 room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer, screenShare: screenShare))
@@ -147,23 +146,6 @@ struct WHIPEndpoint: Sendable {
             if error.isPermissionDenied { return .refused(Self.error(403, error.description)) }
             return .refused(Self.error(401, error.description, extra: [HeaderField("www-authenticate", "Bearer")]))
         }
-    }
-
-    /// A path segment with its %XX escapes decoded; nil when an escape is malformed or the
-    /// result is not UTF-8.
-    static func percentDecoded(_ segment: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = segment.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next(), let low = iterator.next(),
-                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(value)
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 
     static func error(_ status: Int, _ message: String, extra: [HeaderField] = []) -> HTTPResponse {

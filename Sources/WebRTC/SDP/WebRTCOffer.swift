@@ -103,25 +103,31 @@ public struct WebRTCOffer: Sendable, Equatable {
     static let maxCodecs = 64
 
     private static func codecs(of media: SessionDescription.Media, mid: String) throws(SDPError) -> [Codec] {
+        // The section's rtpmap, fmtp and rtcp-fb lines by payload type, in one pass (the first
+        // of a payload type wins), rather than a pass over every line per format.
+        var maps: [Substring: Substring] = [:], parameters: [Substring: Substring] = [:], feedback: [Substring: [String]] = [:]
+        for attribute in media.attributes {
+            guard let value = attribute.value else { continue }
+            let parts = value.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            switch attribute.name {
+            case "rtpmap": if maps[parts[0]] == nil { maps[parts[0]] = parts[1] }
+            case "fmtp": if parameters[parts[0]] == nil { parameters[parts[0]] = parts[1] }
+            case "rtcp-fb": feedback[parts[0], default: []].append(String(parts[1]))
+            default: continue
+            }
+        }
         var codecs: [Codec] = []
         for format in media.formats.prefix(maxCodecs) {
-            guard let payloadType = UInt8(format), payloadType < 128 else { continue }
-            let map = media.values("rtpmap").first { $0.split(separator: " ", maxSplits: 1).first == Substring(format) }
-            guard let map, let encoding = map.split(separator: " ", maxSplits: 1).last else { continue }
+            guard let payloadType = UInt8(format), payloadType < 128, let encoding = maps[Substring(format)] else { continue }
             let parts = encoding.split(separator: "/")
             guard parts.count >= 2, let rate = Int(parts[1]), (1...192_000).contains(rate) else {
-                throw SDPError("media section \(mid): a=rtpmap:\(SessionDescription.excerpt(map)) is malformed")
+                throw SDPError("media section \(mid): a=rtpmap:\(format) \(SessionDescription.excerpt(encoding)) is malformed")
             }
             let channels = parts.count > 2 ? Int(parts[2]) ?? 1 : 1
-            let fmtp = media.values("fmtp").first { $0.split(separator: " ", maxSplits: 1).first == Substring(format) }
-            let parameters = fmtp.flatMap { $0.split(separator: " ", maxSplits: 1).dropFirst().first }.map(String.init) ?? ""
-            let feedback = media.values("rtcp-fb").compactMap { value -> String? in
-                let parts = value.split(separator: " ", maxSplits: 1)
-                guard parts.count == 2, parts[0] == Substring(format) || parts[0] == "*" else { return nil }
-                return String(parts[1])
-            }
             codecs.append(Codec(payloadType: payloadType, name: String(parts[0]), clockRate: rate, channels: channels,
-                                parameters: parameters, feedback: feedback))
+                                parameters: parameters[Substring(format)].map(String.init) ?? "",
+                                feedback: feedback[Substring(format), default: []] + feedback["*", default: []]))
         }
         return codecs
     }
