@@ -1,3 +1,5 @@
+import Support
+
 /// The percent-encoding of `grpc-message` (gRPC over HTTP/2): bytes outside printable ASCII,
 /// and `%` itself, become `%XX` of their UTF-8 bytes.
 package enum PercentEncoding {
@@ -22,7 +24,7 @@ package enum PercentEncoding {
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count,
-               let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) {
+               let high = HexDigit.value(of: bytes[i + 1]), let low = HexDigit.value(of: bytes[i + 2]) {
                 out.append(high << 4 | low)
                 i += 3
             } else {
@@ -31,14 +33,5 @@ package enum PercentEncoding {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
