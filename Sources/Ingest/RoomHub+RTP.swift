@@ -47,10 +47,15 @@ extension RoomHub {
             malformedPackets += 1
             return
         }
-        // A WebRTC track's source is its peer's address from its first SRTP packet on, and that
-        // address's datagrams go to SRTP: plain RTP with its SSRC is dropped as from a wrong source.
         guard let receiver = receivers[packet.ssrc] else {
             unknownSSRCPackets += 1
+            return
+        }
+        // A WebRTC track takes SRTP from its session's verified addresses only. Plain RTP with
+        // its SSRC is from a wrong source, even from an address the session used: one another
+        // session verified since sends here, and its SRTP would be read as clear payload.
+        guard receiver.webRTCSession == nil else {
+            receiver.packetsWrongSource += 1
             return
         }
         let now = MonotonicClock.nanoseconds()

@@ -13,6 +13,16 @@ public struct EncodedFrame: Sendable {
     /// ends a frame is cut off there, its frame dropped as damaged.
     public static let maxSize = 8 << 20
 
+    /// The buffer a depacketizer joins its next frame in, after `finished`. A finished frame's
+    /// bytes go on as they are (the array is shared), so the next frame needs a buffer of its own:
+    /// one sized like the frame just finished, not like the largest one yet (a key frame's
+    /// capacity, kept, made every later frame a fresh mapping of that size).
+    static func nextBuffer(after finished: [UInt8]) -> [UInt8] {
+        var next: [UInt8] = []
+        next.reserveCapacity(min(finished.count + finished.count / 4, maxSize))
+        return next
+    }
+
     public init(data: [UInt8], timestamp: Int64, isKeyframe: Bool, followsLoss: Bool = false) {
         self.data = data
         self.timestamp = timestamp

@@ -90,7 +90,7 @@ public struct H264Depacketizer: Depacketizer {
 
     private mutating func finishUnit() -> EncodedFrame? {
         defer {
-            unit.removeAll(keepingCapacity: true)
+            unit = EncodedFrame.nextBuffer(after: unit)
             unitTimestamp = nil
             unitHasIDR = false
             unitDamaged = false

@@ -60,7 +60,7 @@ public struct VP8Depacketizer: Depacketizer {
 
     private mutating func finish() -> EncodedFrame? {
         defer {
-            frame.removeAll(keepingCapacity: true)
+            frame = EncodedFrame.nextBuffer(after: frame)
             frameTimestamp = nil
             damaged = false
         }

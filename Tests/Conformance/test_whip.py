@@ -228,17 +228,65 @@ def test_spoofed_rtp_srtp_and_stun_are_dropped_and_counted(server, stubs, rooms,
 
 def forged_binding_request(username):
     """A Binding request with USERNAME, a made-up MESSAGE-INTEGRITY and a valid FINGERPRINT."""
+    return binding_request(username, None)
+
+
+def binding_request(username, password):
+    """A Binding request with USERNAME and USE-CANDIDATE, its MESSAGE-INTEGRITY keyed with
+    `password` (RFC 5389 short-term credentials; made up when None), and its FINGERPRINT."""
     import binascii
+    import hashlib
+    import hmac
     import os as _os
     name = username.encode()
     attributes = struct.pack("!HH", 0x0006, len(name)) + name + b"\x00" * ((4 - len(name) % 4) % 4)
     attributes += struct.pack("!HH", 0x0025, 0)  # USE-CANDIDATE
-    attributes += struct.pack("!HH", 0x0008, 20) + _os.urandom(20)
-    header = lambda length: struct.pack("!HHI", 0x0001, length, 0x2112A442) + transaction
     transaction = _os.urandom(12)
+    header = lambda length: struct.pack("!HHI", 0x0001, length, 0x2112A442) + transaction
+    # The integrity covers the message up to itself, its length counting the integrity attribute.
+    signed = header(len(attributes) + 24) + attributes
+    integrity = hmac.new(password.encode(), signed, hashlib.sha1).digest() if password is not None else _os.urandom(20)
+    attributes += struct.pack("!HH", 0x0008, 20) + integrity
     body = header(len(attributes) + 8) + attributes
     crc = (binascii.crc32(body) ^ 0x5354554E) & 0xFFFFFFFF
     return body + struct.pack("!HHI", 0x8028, 4, crc)
+
+
+def test_plain_rtp_from_an_address_a_webrtc_track_used_is_not_taken_as_its_media(server, stubs, rooms, pattern):
+    """Another session verifies the address alice's packets come from (its owner's ICE check,
+    sent from there), then ends, so the hub knows the address no more: what comes from it with
+    alice's SSRC is plain RTP for the hub. It is a wrong source for alice's WebRTC track, never
+    her media (her own SRTP from there would otherwise be read as clear payload)."""
+    relay = whip.LossyRelay(server.rtp_port, loss=0)
+    alice = publish(server, pattern, "w-moved", "alice", relay=relay)
+    try:
+        wait_until(lambda: len(stats(server, stubs, "w-moved").tracks) == 2, "both tracks")
+        video_ssrc = alice.ssrc("video")
+        [participant] = rooms.ListParticipants(stubs.room.ListParticipantsRequest(room="w-moved"), timeout=10).participants
+        [video_sid] = [t.sid for t in participant.tracks if t.type == stubs.models.VIDEO]
+        token, offer = publisher_token("w-thief", "mallory"), offer_of(server, pattern)
+        remote = next(line.split(":", 1)[1] for line in offer.split("\r\n") if line.startswith("a=ice-ufrag:"))
+        code, headers, answer = whip.post(f"http://{server.address}/whip/w-thief", token, offer)
+        assert code == 201, answer
+        ufrag, password = (next(line.split(":", 1)[1] for line in answer.split("\r\n") if line.startswith(f"a=ice-{key}:"))
+                           for key in ("ufrag", "pwd"))
+        before = stats(server, stubs)
+        relay.socket.sendto(binding_request(f"{ufrag}:{remote}", password), relay.target)
+        wait_until(lambda: stats(server, stubs).stun_ignored == before.stun_ignored and stats(server, stubs).webrtc_sessions == 2,
+                   "the check answered")
+        time.sleep(0.1)
+        assert whip.post(f"http://{server.address}{dict((k.lower(), v) for k, v in headers.items())['location']}", token, None, content_type=None, method="DELETE")[0] == 200
+        [video] = [t for t in stats(server, stubs, "w-moved").tracks if t.track_sid == video_sid]
+        for sequence in range(30):
+            relay.socket.sendto(rtp(video_ssrc, 20_000 + sequence), relay.target)
+
+        def refused():
+            [track] = [t for t in stats(server, stubs, "w-moved").tracks if t.track_sid == video_sid]
+            return track.packets_wrong_source - video.packets_wrong_source >= 30
+        wait_until(refused, "the plain packets refused as from a wrong source")
+    finally:
+        alice.stop()
+        relay.close()
 
 
 def test_lost_packets_are_asked_for_again_and_recovered(server, stubs, api, pattern):

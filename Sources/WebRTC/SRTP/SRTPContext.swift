@@ -138,14 +138,22 @@ public final class SRTPContext {
         return buffer
     }
 
-    private static let initialized = Mutex(false)
+    /// nil until `srtp_init` ran; then whether AES-GCM is OpenSSL's (`OpenSSLGCMCipher`).
+    private static let initialized = Mutex<Bool?>(nil)
 
-    /// `srtp_init`, once per process.
+    /// `srtp_init` and the OpenSSL AES-GCM cipher, once per process.
     private static func initializeLibrary() {
         initialized.withLock { done in
-            guard !done else { return }
+            guard done == nil else { return }
             _ = srtp_init()
-            done = true
+            done = OpenSSLGCMCipher.install()
         }
+    }
+
+    /// Which implementation decrypts AEAD_AES_128_GCM: OpenSSL's EVP, unless libsrtp2 refused it
+    /// (its self-test failed), when libsrtp2's own (NSS in Debian's build) stays.
+    public static var aesGCMImplementation: String {
+        initializeLibrary()
+        return initialized.withLock { $0 == true } ? "OpenSSL" : "libsrtp2"
     }
 }
