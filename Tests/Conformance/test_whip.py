@@ -383,7 +383,9 @@ def test_a_track_that_stops_sending_is_muted_black_in_the_recording_and_comes_ba
     assert_published_picture_between(luma, 0.5, paused_at - 0.3)
     # Muted 1.5 s after the last packet: black from then until it sends again.
     assert_black_between(luma, paused_at + 2.0, resumed_at - 0.2)
-    assert_published_picture_between(luma, resumed_at + 1.0, resumed_at + 2.5)
+    # Back within 1.5 s of sending again (the test's clock starts when it saw the egress active:
+    # up to a few tenths after the recording's start, more on a loaded machine).
+    assert_published_picture_between(luma, resumed_at + 1.5, resumed_at + 2.8)
 
 
 def test_a_flood_of_forged_checks_does_not_slow_the_api_or_the_session(server, stubs, rooms, pattern):
