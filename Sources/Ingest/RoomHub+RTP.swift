@@ -52,8 +52,9 @@ extension RoomHub {
             return
         }
         // A WebRTC track takes SRTP from its session's verified addresses only. Plain RTP with
-        // its SSRC is from a wrong source, even from an address the session used: one another
-        // session verified since sends here, and its SRTP would be read as clear payload.
+        // its SSRC is from a wrong source, even from an address the session used: once another
+        // session has verified that address and ended, the address is routed to SRTP no more,
+        // and the peer's SRTP from there would be read as clear payload.
         guard receiver.webRTCSession == nil else {
             receiver.packetsWrongSource += 1
             return

@@ -127,11 +127,12 @@ enum OpenSSLGCMCipher {
         let type = UnsafeMutablePointer<srtp_cipher_type_t>.allocate(capacity: 1)
         type.initialize(to: srtp_cipher_type_t(
             alloc: alloc, dealloc: dealloc, init: initialize, set_aad: setAAD, encrypt: encrypt, decrypt: decrypt,
-            set_iv: setIV, get_tag: getTag, description: description, test_data: knownAnswer, id: srtp_cipher_type_id_t(SRTP_AES_GCM_128)))
+            set_iv: setIV, get_tag: getTag,
+            description: UnsafeRawPointer(description.utf8Start).assumingMemoryBound(to: CChar.self), test_data: knownAnswer, id: srtp_cipher_type_id_t(SRTP_AES_GCM_128)))
         return type
     }()
 
-    nonisolated(unsafe) private static let description = UnsafePointer(strdup("AES-128-GCM on OpenSSL EVP")!)
+    private static let description: StaticString = "AES-128-GCM on OpenSSL EVP"
 
     /// 60 bytes with 19 bytes of AAD and a 16-byte tag; ciphertext from Python's `cryptography`.
     nonisolated(unsafe) private static let knownAnswer: UnsafeMutablePointer<srtp_cipher_test_case_t> = {
