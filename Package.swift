@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages), one module map each.
@@ -106,6 +107,11 @@ let package = Package(
         // offer/answer, RTCP feedback.
         .target(name: "WebRTC", dependencies: ["COpenSSL", "CSRTP", "CZlib", "RTP", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
+        // The session manager's records on disk: SQLite (GRDB) in WAL mode, one file per server.
+        .target(
+            name: "RecordStore",
+            dependencies: ["SessionManager", "Support", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
         .target(name: "EgressWire", dependencies: ["APIMessages", "SessionManager"]),
@@ -157,7 +163,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "Media", "Recorder", "RoomAPI", "Ingest", "Rooms", "Support", "WebRTC",
+                "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "RecordStore", "Media", "Recorder", "RoomAPI",
+                "Ingest", "Rooms", "Support", "WebRTC",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -226,6 +233,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "SessionManager"]),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "EgressAPITests",

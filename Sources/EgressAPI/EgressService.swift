@@ -138,6 +138,8 @@ extension EgressStoreError: RPCErrorConvertible {
         case .capacityExhausted: RPCError(.resourceExhausted, description)
         case .invalidPageToken: RequestErrors.invalidField("page_token", description)
         case .tooMany: RPCError(.invalidArgument, description)
+        // The store's own words (its path, SQLite's reason) are for the operator's log, not clients.
+        case .storageFailed: RPCError(.unavailable, "the egress server cannot store egress records right now; nothing was changed")
         }
     }
 }

@@ -340,6 +340,9 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         pendingStreams = []
         writer = made.writer
         logger.info("recording started", metadata: made.logged.mapValues { .string($0) })
+        // The files are known from now on: stored with the record, so that a restart after a
+        // crash finds and closes them.
+        reporter.report(.progress(results()))
     }
 
     /// The source went away: ENDING, then the file is closed.

@@ -7,8 +7,8 @@ import Synchronization
 /// `MediaSource` (the embedded room hub by default).
 public final class RecordingBackend: EgressBackend {
     private let source: any MediaSource
-    private let configuration: RecorderConfiguration
-    private let logger: Logger
+    let configuration: RecorderConfiguration
+    let logger: Logger
     private let recordings = Mutex<[String: Recording]>([:])
 
     public init(source: any MediaSource, configuration: RecorderConfiguration, logger: Logger) {

@@ -8,6 +8,7 @@ import Media
 import NIOCore
 import NIOPosix
 import Recorder
+import RecordStore
 import RoomAPI
 import Ingest
 import Rooms
@@ -56,6 +57,22 @@ public final class EgressServer: Service {
             throw error
         }
         let (hub, sessions, http) = (parts.hub, parts.sessions, parts.http)
+        do {
+            // Before anything is served: the records of an earlier run back, its interrupted
+            // recordings closed, its undelivered events sent again.
+            let restored = try await sessions.restore()
+            if restored.records > 0 || restored.redelivered > 0 {
+                logger.info("egress records restored", metadata: [
+                    "records": "\(restored.records)", "interrupted": "\(restored.recovered.joined(separator: ","))",
+                    "events_resent": "\(restored.redelivered)", "pruned": "\(restored.pruned)",
+                ])
+            }
+        } catch {
+            logger.error("could not start", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            try? await mediaGroup.shutdownGracefully()
+            throw ServerError("\(error)")
+        }
 
         let ingest: RTPIngest
         do {
@@ -87,6 +104,7 @@ public final class EgressServer: Service {
         let webhooks = parts.webhooks
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
         let stages = ServiceGroup(configuration: .init(services: [
+            .init(service: Periodic(interval: .seconds(3600)) { sessions.pruneExpired() }, successTerminationBehavior: .ignore),
             .init(service: Stage { [logger] in
                 let delivered = await webhooks.drain(timeout: drainTimeout)
                 let statistics = webhooks.statistics
@@ -123,6 +141,23 @@ public final class EgressServer: Service {
         }
     }
 
+    /// Work done every `interval` until graceful shutdown.
+    private struct Periodic: Service {
+        let interval: Duration
+        let work: @Sendable () -> Void
+
+        func run() async throws {
+            while true {
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                } catch {
+                    return
+                }
+                work()
+            }
+        }
+    }
+
     /// What `run` starts and stops.
     private struct Parts {
         let hub: RoomHub
@@ -155,7 +190,10 @@ public final class EgressServer: Service {
         } catch {
             throw ServerError("\(error)")
         }
-        let sessions = EgressStore(backend: backend, configuration: configuration.sessions, logger: logger, observer: webhooks.observer)
+        var sessionsConfiguration = configuration.sessions
+        sessionsConfiguration.retention = .seconds(Int64(configuration.recordRetentionDays) * 86_400)
+        let sessions = EgressStore(backend: backend, configuration: sessionsConfiguration, logger: logger, observer: webhooks,
+                                   recordStore: try recordStore(outputDirectory: outputDirectory))
         let access = AccessControl(keys: keys)
         var egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         egressConfiguration.defaultUpload = configuration.defaultStorage
@@ -182,6 +220,19 @@ public final class EgressServer: Service {
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
             application: routes.application(streams: grpc.streamHandlerFactory))
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks)
+    }
+
+    /// The records' store: SQLite in the state directory, or none ("none": memory only).
+    private func recordStore(outputDirectory: String) throws -> (any EgressRecordStore)? {
+        let directory = configuration.stateDirectory.isEmpty ? outputDirectory + "-state" : configuration.stateDirectory
+        guard directory != "none" else { return nil }
+        do {
+            let store = try SQLiteRecordStore(directory: directory)
+            logger.info("egress records in \(store.path)")
+            return store
+        } catch {
+            throw ServerError("\(error)")
+        }
     }
 
     /// Creates the output directory and returns its absolute path.

@@ -17,6 +17,12 @@ public struct ServerConfiguration: Sendable {
     public var portFile: String?
     /// Directory every recording is written under (default ./recordings).
     public var outputDirectory = "recordings"
+    /// Directory of the egress records' database (`egress.sqlite`). Empty (the default): beside
+    /// the output directory, named after it with `-state` (./recordings-state); "none": records
+    /// are kept in memory only and forgotten at exit.
+    public var stateDirectory = ""
+    /// Ended egresses are forgotten this many days after they ended (default 30).
+    public var recordRetentionDays = 30
     /// Event loop threads for connections (default: one per core).
     public var eventLoopThreads = System.coreCount
     /// API keys whose tokens are accepted. None: the server refuses to start (`--dev` gives

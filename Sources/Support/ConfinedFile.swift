@@ -71,6 +71,19 @@ public final class ConfinedFile: @unchecked Sendable {
         }
     }
 
+    /// Opens the file at `target`, which must exist, for reading and writing, walking to it as
+    /// `create` does (no link is followed).
+    public static func openExisting(_ target: ConfinedPath) throws(Failure) -> ConfinedFile {
+        let (directory, name) = try walk(to: target, creating: false)
+        let descriptor = openat(directory, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let error = failure("opening", target.path, entry: (directory, name))
+            close(directory)
+            throw error
+        }
+        return ConfinedFile(target: target, name: name, directory: directory, descriptor: descriptor)
+    }
+
     /// Opens the directory `target` is in (made when missing, with `creating`) by walking from
     /// the root with `O_NOFOLLOW` at each step; the directory's descriptor and the file's name.
     static func walk(to target: ConfinedPath, creating: Bool) throws(Failure) -> (directory: Int32, name: String) {

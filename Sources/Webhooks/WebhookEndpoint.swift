@@ -21,7 +21,8 @@ final class WebhookEndpoint: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        var queue: [Livekit_WebhookEvent] = []
+        /// Each event with what to call once it has been delivered or given up on.
+        var queue: [(event: Livekit_WebhookEvent, done: @Sendable () -> Void)] = []
         var isDelivering = false
         var droppedSinceLastSent: Int32 = 0
         var statistics = WebhookStatistics()
@@ -44,36 +45,39 @@ final class WebhookEndpoint: Sendable {
     /// Nothing is waiting or being delivered.
     var isIdle: Bool { state.withLock { !$0.isDelivering } }
 
-    /// Queues `event` (a `livekit.WebhookEvent`) and starts delivery if it is idle.
-    func enqueue(_ event: Livekit_WebhookEvent) {
-        let (start, dropped) = state.withLock { state -> (Bool, Livekit_WebhookEvent?) in
-            var dropped: Livekit_WebhookEvent?
+    /// Queues `event` (a `livekit.WebhookEvent`) and starts delivery if it is idle; `done` is
+    /// called once it has been delivered, refused, retried to the end, or dropped.
+    func enqueue(_ event: Livekit_WebhookEvent, done: @escaping @Sendable () -> Void = {}) {
+        let (start, dropped) = state.withLock { state -> (Bool, (event: Livekit_WebhookEvent, done: @Sendable () -> Void)?) in
+            var dropped: (event: Livekit_WebhookEvent, done: @Sendable () -> Void)?
             if state.queue.count >= configuration.queueLimit {
                 dropped = state.queue.removeFirst()
                 state.droppedSinceLastSent += 1
                 state.statistics.dropped += 1
             }
-            state.queue.append(event)
+            state.queue.append((event, done))
             guard !state.isDelivering else { return (false, dropped) }
             state.isDelivering = true
             return (true, dropped)
         }
         if let dropped {
-            logger.warning("webhook queue full: dropped the oldest event", metadata: ["event": "\(dropped.event)", "id": "\(dropped.id)"])
+            logger.warning("webhook queue full: dropped the oldest event", metadata: ["event": "\(dropped.event.event)", "id": "\(dropped.event.id)"])
+            dropped.done()
         }
         if start { Task { await deliverAll() } }
     }
 
     private func deliverAll() async {
-        while let (event, dropped) = next() {
-            var event = event
+        while let (queued, dropped) = next() {
+            var event = queued.event
             if dropped > 0 { event.numDropped = dropped }
             await deliver(event)
+            queued.done()
         }
         onIdle()
     }
 
-    private func next() -> (Livekit_WebhookEvent, Int32)? {
+    private func next() -> ((event: Livekit_WebhookEvent, done: @Sendable () -> Void), Int32)? {
         state.withLock { state in
             guard !state.queue.isEmpty else {
                 state.isDelivering = false

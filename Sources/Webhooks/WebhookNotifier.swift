@@ -10,7 +10,7 @@ import Synchronization
 /// Turns egress changes into LiveKit `WebhookEvent`s — `egress_started`, `egress_updated`,
 /// `egress_ended`, with the `EgressInfo` — and queues them for the server's endpoints and for
 /// the webhooks the egress's request names (each signed with its own `signing_key`'s secret).
-public final class WebhookNotifier: Sendable {
+public final class WebhookNotifier: EgressObserver {
     private let configuration: WebhookConfiguration
     private let keys: APIKeys
     private let defaultKey: String
@@ -34,12 +34,14 @@ public final class WebhookNotifier: Sendable {
         self.logger = logger
     }
 
-    /// The `EgressObserver` to give the session manager.
-    public var observer: EgressObserver {
-        { [self] change in notify(change) }
+    /// Whether the egress's events go anywhere: the server's endpoints, or its request's own.
+    public func observes(_ record: EgressRecord) -> Bool {
+        !configuration.urls.isEmpty || !record.spec.webhooks.isEmpty
     }
 
-    func notify(_ change: EgressChange) {
+    /// Queues the change as a `WebhookEvent` (its id and time the change's) for every endpoint
+    /// it goes to; `done` once each of them has delivered it or given up.
+    public func notify(_ change: EgressChange, done: @escaping @Sendable () -> Void) {
         var event = Livekit_WebhookEvent()
         event.event = switch change.kind {
         case .started: "egress_started"
@@ -47,14 +49,19 @@ public final class WebhookNotifier: Sendable {
         case .ended: "egress_ended"
         }
         event.egressInfo = Livekit_EgressInfo(change.record)
-        event.id = RandomID.make(prefix: "EV_")
-        event.createdAt = WallClock.nanoseconds() / 1_000_000_000
+        event.id = change.id
+        event.createdAt = change.createdAt
         var destinations = configuration.urls.map { ($0, defaultKey) }
         for webhook in change.record.spec.webhooks where webhook.allows(event.event) {
             destinations.append((webhook.url, webhook.signingKey ?? defaultKey))
         }
-        for (url, key) in destinations {
-            endpoint(url: url, key: key)?.enqueue(event)
+        let endpoints = destinations.compactMap { endpoint(url: $0.0, key: $0.1) }
+        let remaining = Atomic(endpoints.count)
+        if endpoints.isEmpty { done() }
+        for endpoint in endpoints {
+            endpoint.enqueue(event) {
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done() }
+            }
         }
     }
 

@@ -31,6 +31,12 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.outputDir.help)
     var outputDir: String?
 
+    @Option(help: ServerSettings.stateDir.help)
+    var stateDir: String?
+
+    @Option(help: ServerSettings.recordRetention.help)
+    var recordRetentionDays: Int?
+
     @Option(help: ServerSettings.maxConcurrentStreams.help)
     var maxConcurrentStreams: UInt32?
 
@@ -147,6 +153,9 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.portFile = try Environment.value(portFile, "EGRESS_PORT_FILE", flag: "--port-file")
         guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
             throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
+        }
+        guard (1...3650).contains(configuration.recordRetentionDays) else {
+            throw ValidationError("--record-retention-days \(configuration.recordRetentionDays) is not from 1 to 3650")
         }
         guard configuration.fileOutputMaxSize >= 0 else {
             throw ValidationError("--file-output-max-size \(configuration.fileOutputMaxSize) is negative")

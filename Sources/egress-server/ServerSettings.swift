@@ -69,6 +69,12 @@ enum ServerSettings {
                                    option: \.port, target: \.port)
     static let outputDir = ValueSetting(flag: "--output-dir", environment: "EGRESS_OUTPUT_DIR",
                                         summary: "Directory recordings are written under.", option: \.outputDir, target: \.outputDirectory)
+    static let stateDir = ValueSetting(flag: "--state-dir", environment: "EGRESS_STATE_DIR",
+                                       summary: "Directory of the egress records' database; \"none\": in memory only, forgotten at exit.",
+                                       option: \.stateDir, target: \.stateDirectory, defaultText: "the output directory's path + \"-state\"")
+    static let recordRetention = ValueSetting(flag: "--record-retention-days", environment: "EGRESS_RECORD_RETENTION_DAYS",
+                                              summary: "Days an ended egress stays listed (1 to 3650).",
+                                              option: \.recordRetentionDays, target: \.recordRetentionDays)
     static let maxConcurrentStreams = ValueSetting(flag: "--max-concurrent-streams", environment: "EGRESS_MAX_CONCURRENT_STREAMS",
                                                    summary: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.",
                                                    option: \.maxConcurrentStreams, target: \.http2.maxConcurrentStreams)
@@ -129,7 +135,7 @@ enum ServerSettings {
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core")
 
     static let all: [any ServerSetting] = [
-        host, port, outputDir, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
+        host, port, outputDir, stateDir, recordRetention, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
         rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
     ]

@@ -23,11 +23,14 @@ BINARY = Path(os.environ.get("EGRESS_SERVER_BIN", ROOT / ".build/debug/egress-se
 class Server:
     """One egress-server process on 127.0.0.1 with OS-chosen gRPC and RTP ports and its own output dir.
     It runs with --dev (API key devkey, secret "secret") unless `dev=False`; with `by_environment`
-    its addresses, port file and output directory are given as EGRESS_* variables, not flags."""
+    its addresses, port file and output directory are given as EGRESS_* variables, not flags. With
+    `directory`, its recordings (and beside them its records, recordings-state) go there, where a
+    later server can take them up; otherwise into a temporary directory removed at stop."""
 
-    def __init__(self, *args, env=None, dev=True, by_environment=False):
+    def __init__(self, *args, env=None, dev=True, by_environment=False, directory=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="egress-test-")
-        self.output_dir = Path(self.tmp.name) / "recordings"
+        self.output_dir = Path(directory or self.tmp.name) / "recordings"
+        self.state_dir = Path(f"{self.output_dir}-state")
         port_file = Path(self.tmp.name) / "port"
         self.log_path = Path(self.tmp.name) / "server.log"
         self.log = open(self.log_path, "wb")

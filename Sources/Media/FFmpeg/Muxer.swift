@@ -159,7 +159,9 @@ public final class Muxer: @unchecked Sendable {
         return Int(stream.pointee.index)
     }
 
-    /// Writes the header; MP4 gets fragmented-MP4 flags.
+    /// Writes the header. A file is written so that a crash loses at most about a second: MP4
+    /// in fragments of at most 1 s, WebM in clusters of at most 1 s, OGG in pages of at most
+    /// 0.5 s (each is written out only once complete).
     public func writeHeader() throws(MediaError) {
         var options: OpaquePointer?
         defer { av_dict_free(&options) }
@@ -167,6 +169,10 @@ public final class Muxer: @unchecked Sendable {
         if name == "mp4" || name == "mov", file != nil {
             av_dict_set(&options, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "1000000", 0)
+        } else if name == "webm" || name == "matroska", file != nil {
+            av_dict_set(&options, "cluster_time_limit", "1000", 0)
+        } else if name == "ogg", file != nil {
+            av_dict_set(&options, "page_duration", "500000", 0)
         } else if name == "mp4", sink != nil {
             // A fragment only when asked (flushFragment), each with its own base time; no index at the end.
             av_dict_set(&options, "movflags", "+frag_custom+empty_moov+default_base_moof+skip_trailer", 0)
@@ -204,7 +210,7 @@ public final class Muxer: @unchecked Sendable {
         // A file without even a header plays nowhere: it is not left behind.
         if !headerWritten { file.remove() }
         let name = String(cString: context.pointee.oformat.pointee.name)
-        if headerWritten, name == "mp4" { try MP4Finisher.defragment(file) }
+        if headerWritten, name == "mp4" { try FileFinisher.defragment(file) }
     }
 
     private func newStream() throws(MediaError) -> UnsafeMutablePointer<AVStream> {

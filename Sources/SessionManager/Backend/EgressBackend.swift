@@ -12,6 +12,15 @@ public protocol EgressBackend: Sendable {
     /// UpdateStream: starts streaming to `add` (ids given) and stops streaming to the URLs in
     /// `remove`, leaving the egress's other outputs as they are. The store has checked both.
     func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async
+
+    /// After a restart: makes what an earlier process wrote for `egress` (live when that
+    /// process died) as playable as it can be, and returns its results as they now are.
+    func recover(_ egress: EgressRecord) async -> EgressResults
+}
+
+extension EgressBackend {
+    /// A backend that writes nothing of its own has nothing to recover.
+    public func recover(_ egress: EgressRecord) async -> EgressResults { egress.results }
 }
 
 /// What happens to one egress: the one vocabulary its state machine (`EgressState`) takes. A

@@ -1,5 +1,5 @@
 /// Everything known about one egress: what was asked, where it stands, what it produced.
-public struct EgressRecord: Sendable {
+public struct EgressRecord: Sendable, Codable {
     public let id: String
     public let spec: EgressSpec
     /// The request as the client sent it (secrets redacted), echoed in `EgressInfo.request`.
@@ -15,15 +15,15 @@ public struct EgressRecord: Sendable {
     public internal(set) var details = ""
     public internal(set) var results = EgressResults()
     /// Order of creation, for listing newest first and for page tokens.
-    let sequence: UInt64
+    public let sequence: UInt64
 
     public var status: EgressStatus { state.status }
 
     /// The request an egress was started with, kept to be echoed as it came: in protobuf's
     /// encoding, so that fields this server does not know (a newer client's) are kept too.
-    public struct EchoedRequest: Sendable, Equatable {
+    public struct EchoedRequest: Sendable, Equatable, Codable {
         /// Which Start* request it is.
-        public enum Kind: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable, Codable {
             case participant, trackComposite, track, unified
         }
 
@@ -38,7 +38,7 @@ public struct EgressRecord: Sendable {
 }
 
 /// What an egress has written so far.
-public struct EgressResults: Sendable, Equatable {
+public struct EgressResults: Sendable, Equatable, Codable {
     public var files: [FileResult] = []
     public var streams: [StreamResult] = []
     public var segments: [SegmentsResult] = []
@@ -52,7 +52,7 @@ public struct EgressResults: Sendable, Equatable {
     public init() {}
 }
 
-public struct FileResult: Sendable, Equatable {
+public struct FileResult: Sendable, Equatable, Codable {
     public var filename: String
     public var location: String
     /// Bytes.
@@ -72,8 +72,8 @@ public struct FileResult: Sendable, Equatable {
     }
 }
 
-public struct StreamResult: Sendable, Equatable {
-    public enum Status: Int32, Sendable {
+public struct StreamResult: Sendable, Equatable, Codable {
+    public enum Status: Int32, Sendable, Codable {
         case active = 0, finished = 1, failed = 2
     }
 
@@ -99,7 +99,7 @@ public struct StreamResult: Sendable, Equatable {
     }
 }
 
-public struct SegmentsResult: Sendable, Equatable {
+public struct SegmentsResult: Sendable, Equatable, Codable {
     public var playlistName: String
     public var livePlaylistName: String
     public var playlistLocation: String
@@ -118,7 +118,7 @@ public struct SegmentsResult: Sendable, Equatable {
     }
 }
 
-public struct ImagesResult: Sendable, Equatable {
+public struct ImagesResult: Sendable, Equatable, Codable {
     public var filenamePrefix: String
     public var imageCount: Int64 = 0
     public var startedAt: Int64 = 0

@@ -1,6 +1,6 @@
 /// What an egress records and where it writes: the validated, wire-independent form of a
 /// Start* request.
-public struct EgressSpec: Sendable, Equatable {
+public struct EgressSpec: Sendable, Equatable, Codable {
     public var roomName: String
     public var source: Source
     public var encoding: Encoding
@@ -17,7 +17,7 @@ public struct EgressSpec: Sendable, Equatable {
     }
 
     /// The kind of request that made the egress, which is also what it records.
-    public enum Source: Sendable, Equatable {
+    public enum Source: Sendable, Equatable, Codable {
         /// One participant's camera + microphone, or with `screenShare` its screen share + screen audio.
         case participant(identity: String, screenShare: Bool)
         /// One chosen audio track and/or one chosen video track.
@@ -28,12 +28,12 @@ public struct EgressSpec: Sendable, Equatable {
         case media(video: VideoSelection?, audio: AudioSelection?)
     }
 
-    public enum VideoSelection: Sendable, Equatable {
+    public enum VideoSelection: Sendable, Equatable, Codable {
         case track(id: String)
         case participant(identity: String, preferScreenShare: Bool)
     }
 
-    public struct AudioSelection: Sendable, Equatable {
+    public struct AudioSelection: Sendable, Equatable, Codable {
         public var captureAll: Bool
         public var routes: [AudioRoute]
 
@@ -43,14 +43,14 @@ public struct EgressSpec: Sendable, Equatable {
         }
     }
 
-    public struct AudioRoute: Sendable, Equatable {
-        public enum Match: Sendable, Equatable {
+    public struct AudioRoute: Sendable, Equatable, Codable {
+        public enum Match: Sendable, Equatable, Codable {
             case trackID(String)
             case participantIdentity(String)
             case participantKind(Int32)
         }
 
-        public enum Channel: Int32, Sendable {
+        public enum Channel: Int32, Sendable, Codable {
             case both = 0, left = 1, right = 2
         }
 

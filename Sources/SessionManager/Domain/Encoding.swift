@@ -1,25 +1,25 @@
 /// How an egress encodes: a LiveKit preset or advanced options, resolved to concrete settings,
 /// or no transcoding at all.
-public enum Encoding: Sendable, Equatable {
+public enum Encoding: Sendable, Equatable, Codable {
     /// Remux what arrives (PASSTHROUGH, and every Track egress).
     case passthrough
     case transcode(EncodingSettings)
 }
 
-public enum AudioCodec: String, Sendable, Equatable {
+public enum AudioCodec: String, Sendable, Equatable, Codable {
     case opus, aac, mp3
 }
 
-public enum VideoCodec: String, Sendable, Equatable {
+public enum VideoCodec: String, Sendable, Equatable, Codable {
     case h264, vp8
 }
 
-public enum H264Profile: String, Sendable, Equatable {
+public enum H264Profile: String, Sendable, Equatable, Codable {
     case baseline, main, high
 }
 
 /// Concrete encoder settings.
-public struct EncodingSettings: Sendable, Equatable {
+public struct EncodingSettings: Sendable, Equatable, Codable {
     public var width: Int32
     public var height: Int32
     /// Bits per pixel of the capture: 8, 16 or 24.

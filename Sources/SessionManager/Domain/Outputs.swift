@@ -6,7 +6,7 @@ import Support
 /// An egress may have several outputs of one kind (an MP4 and an OGG file, two HLS outputs):
 /// the media is decoded and encoded once for all of them (a second audio encoder when two
 /// containers take different audio codecs).
-public struct Outputs: Sendable, Equatable {
+public struct Outputs: Sendable, Equatable, Codable {
     /// Files, HLS outputs or image outputs an egress may have, of each kind.
     public static let maxPerKind = 4
 
@@ -38,7 +38,7 @@ public struct Outputs: Sendable, Equatable {
 }
 
 /// A container; its raw value is also the extension its files get.
-public enum FileType: String, Sendable, Equatable, CaseIterable {
+public enum FileType: String, Sendable, Equatable, CaseIterable, Codable {
     case mp4, ogg, mp3, webm
 
     /// The container a path's extension names (`rec/a.MP4` → mp4), if any.
@@ -49,7 +49,7 @@ public enum FileType: String, Sendable, Equatable, CaseIterable {
     }
 }
 
-public struct FileOutput: Sendable, Equatable {
+public struct FileOutput: Sendable, Equatable, Codable {
     /// nil: chosen from what is recorded (MP4 with video, OGG for audio only; Track egress by codec).
     public var fileType: FileType?
     /// Relative path or template; empty or ending in "/" gets a default name.
@@ -78,11 +78,11 @@ public struct FileOutput: Sendable, Equatable {
     }
 }
 
-public enum StreamProtocol: String, Sendable, Equatable {
+public enum StreamProtocol: String, Sendable, Equatable, Codable {
     case rtmp, srt, websocket
 }
 
-public struct StreamOutput: Sendable, Equatable {
+public struct StreamOutput: Sendable, Equatable, Codable {
     /// Stream URLs an egress may send to at once (a request, or UpdateStream, asking for more is refused).
     public static let maxURLs = 20
     /// The longest stream URL, in bytes.
@@ -99,7 +99,7 @@ public struct StreamOutput: Sendable, Equatable {
     }
 }
 
-public struct SegmentsOutput: Sendable, Equatable {
+public struct SegmentsOutput: Sendable, Equatable, Codable {
     public var filenamePrefix: String
     public var playlistName: String
     public var livePlaylistName: String
@@ -142,8 +142,8 @@ public struct SegmentsOutput: Sendable, Equatable {
     }
 }
 
-public struct ImageOutput: Sendable, Equatable {
-    public enum Suffix: Int32, Sendable {
+public struct ImageOutput: Sendable, Equatable, Codable {
+    public enum Suffix: Int32, Sendable, Codable {
         case index = 0, timestamp = 1, noneOverwrite = 2
     }
 

@@ -1,6 +1,6 @@
 /// A webhook an egress's request names: the egress's events go there too, signed with the
 /// secret of its own API key.
-public struct RequestWebhook: Sendable, Equatable {
+public struct RequestWebhook: Sendable, Equatable, Codable {
     public var url: String
     /// The API key whose secret signs the events; nil for the server's webhook key.
     public var signingKey: String?

@@ -1,6 +1,6 @@
 /// Where a finished file is uploaded: an S3 bucket (AWS, or S3-compatible storage such as
 /// MinIO or R2 at `endpoint`), with LiveKit's `S3Upload` fields.
-public struct S3Upload: Sendable, Equatable {
+public struct S3Upload: Sendable, Equatable, Codable {
     public var accessKey: String
     public var secret: String
     public var sessionToken: String

@@ -7,7 +7,7 @@
 ///
 /// Each event has one exhaustive switch; an event that does not apply to the current state
 /// is refused, never silently ignored.
-public enum EgressState: Sendable, Equatable {
+public enum EgressState: Sendable, Equatable, Codable {
     case starting
     case active
     /// Finalizing outputs; `hadMedia` decides between COMPLETE and ABORTED.

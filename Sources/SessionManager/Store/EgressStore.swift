@@ -9,16 +9,21 @@ import Synchronization
 /// Its calls are synchronous (the records sit behind a mutex), so RPC handlers that use it
 /// complete without suspending; the backend's work runs in tasks of its own, one ordered chain
 /// per egress so that `stop` always follows `start`.
+///
+/// With a `recordStore`, every change is written there before it is answered or handed to the
+/// observer (with the observer's change, in the same write), and `restore()` takes up what an
+/// earlier process left. A request whose record cannot be written is refused and changes nothing.
 public final class EgressStore: Sendable {
-    private let backend: any EgressBackend
-    private let configuration: EgressStoreConfiguration
-    private let logger: Logger
-    private let observer: EgressObserver?
-    private let state = Mutex(State())
+    let backend: any EgressBackend
+    let configuration: EgressStoreConfiguration
+    let logger: Logger
+    let observer: (any EgressObserver)?
+    let recordStore: (any EgressRecordStore)?
+    let state = Mutex(State())
     /// Open while no egress is live (what `stopAll` waits for).
-    private let noneLive = Gate()
+    let noneLive = Gate()
 
-    private struct State {
+    struct State {
         var records: [String: EgressRecord] = [:]
         /// Ids in creation order, oldest first.
         var order: [String] = []
@@ -30,11 +35,12 @@ public final class EgressStore: Sendable {
     }
 
     public init(backend: any EgressBackend, configuration: EgressStoreConfiguration = .init(), logger: Logger,
-                observer: EgressObserver? = nil) {
+                observer: (any EgressObserver)? = nil, recordStore: (any EgressRecordStore)? = nil) {
         self.backend = backend
         self.configuration = configuration
         self.logger = logger
         self.observer = observer
+        self.recordStore = recordStore
     }
 
     // MARK: Requests
@@ -52,11 +58,11 @@ public final class EgressStore: Sendable {
                                       sequence: store.nextSequence)
             // Each stream URL is listed from the start, with the id it keeps (and can be removed).
             record.results.streams = (spec.outputs.stream?.urls ?? []).map { StreamResult(id: RandomID.make(prefix: "ST_"), url: $0) }
+            try commit(record, .started)
             store.nextSequence += 1
             store.records[id] = record
             store.order.append(id)
             store.liveCount += 1
-            observer?(EgressChange(kind: .started, record: record))
             return record
         }
         logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
@@ -76,8 +82,8 @@ public final class EgressStore: Sendable {
             record.state = next
             record.updatedAt = WallClock.nanoseconds()
             record.details = Self.endReason("StopEgress called")
+            try commit(record, .updated)
             store.records[id] = record
-            observer?(EgressChange(kind: .updated, record: record))
             return record
         }
         logger.info("egress stopping", metadata: ["egress_id": "\(id)"])
@@ -127,8 +133,8 @@ public final class EgressStore: Sendable {
                 record.results.streams.remove(at: oldest)
             }
             record.updatedAt = now
+            try commit(record, .updated)
             store.records[id] = record
-            observer?(EgressChange(kind: .updated, record: record))
             return (record, added, removed)
         }
         if !added.isEmpty || !removed.isEmpty {
@@ -228,12 +234,11 @@ public final class EgressStore: Sendable {
                 store.backendCalls[id] = nil
             }
             store.records[id] = record
-            if record.status.isEnded {
-                observer?(EgressChange(kind: .ended, record: record))
-            } else if record.status != before || record.results.streams.map(\.status) != streamsBefore {
-                observer?(EgressChange(kind: .updated, record: record))
-            }
-            Self.evictEnded(&store, keeping: configuration.maxEndedEgresses)
+            let kind: EgressChange.Kind? = record.status.isEnded ? .ended
+                : record.status != before || record.results.streams.map(\.status) != streamsBefore ? .updated : nil
+            // What the backend reports happened whether or not it could be written down (logged).
+            try? commit(record, kind)
+            evictEnded(&store)
             return .success((record, record.status != before))
         }
         switch outcome {
@@ -267,17 +272,62 @@ public final class EgressStore: Sendable {
         return merged
     }
 
-    private static func evictEnded(_ store: inout State, keeping limit: Int) {
-        guard store.endedCount > limit else { return }
-        var excess = store.endedCount - limit
+    /// Drops the oldest ended records beyond `maxEndedEgresses`, here and in the record store.
+    func evictEnded(_ store: inout State) {
+        guard store.endedCount > configuration.maxEndedEgresses else { return }
+        var excess = store.endedCount - configuration.maxEndedEgresses
         var dropped = Set<String>()
         for id in store.order where excess > 0 {
             guard let record = store.records[id], record.status.isEnded else { continue }
             dropped.insert(id)
             excess -= 1
         }
-        for id in dropped { store.records[id] = nil }
-        store.endedCount -= dropped.count
-        store.order.removeAll { dropped.contains($0) }
+        forget(dropped, in: &store)
+    }
+
+    /// Removes ended records, from the record store first (if that fails they stay listed).
+    func forget(_ ids: Set<String>, in store: inout State) {
+        guard !ids.isEmpty else { return }
+        do {
+            try recordStore?.remove(Array(ids))
+        } catch {
+            logger.error("ended egress records not removed", metadata: ["count": "\(ids.count)", "error": "\(error)"])
+            return
+        }
+        for id in ids { store.records[id] = nil }
+        store.endedCount -= ids.count
+        store.order.removeAll { ids.contains($0) }
+    }
+
+    // MARK: Writing through
+
+    /// Writes `record` to the record store, with a change of `kind` when the observer takes the
+    /// egress's changes, and then hands that change on. Called under the lock, before the
+    /// record is changed in memory; when the write fails, it throws and nothing is handed on.
+    func commit(_ record: EgressRecord, _ kind: EgressChange.Kind?) throws(EgressStoreError) {
+        var change: EgressChange?
+        if let kind, let observer, observer.observes(record) {
+            change = EgressChange(kind: kind, record: record, id: RandomID.make(prefix: "EV_"),
+                                  createdAt: WallClock.nanoseconds() / 1_000_000_000)
+        }
+        do {
+            try recordStore?.save(record, change: change)
+        } catch {
+            logger.error("egress record not stored", metadata: ["egress_id": "\(record.id)", "error": "\(error)"])
+            throw error
+        }
+        if let change { hand(change) }
+    }
+
+    /// Gives a (journaled) change to the observer; once it is done with it, it leaves the journal.
+    func hand(_ change: EgressChange) {
+        observer?.notify(change) { [weak self] in
+            guard let self, let recordStore else { return }
+            do {
+                try recordStore.removeChange(change.id)
+            } catch {
+                logger.error("delivered event not taken off the journal", metadata: ["event_id": "\(change.id)", "error": "\(error)"])
+            }
+        }
     }
 }

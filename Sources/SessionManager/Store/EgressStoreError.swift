@@ -13,6 +13,8 @@ public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     case invalidPageToken
     /// A request that would take an egress past one of its limits.
     case tooMany(String)
+    /// The record store could not be read or written (names the store and the reason).
+    case storageFailed(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertibl
         case .capacityExhausted(let limit): "the server is already running its limit of \(limit) egresses"
         case .invalidPageToken: "page_token is not one this server issued"
         case .tooMany(let message): message
+        case .storageFailed(let message): message
         }
     }
 }
