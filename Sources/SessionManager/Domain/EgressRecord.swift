@@ -1,3 +1,5 @@
+import Support
+
 /// Everything known about one egress: what was asked, where it stands, what it produced.
 public struct EgressRecord: Sendable, Codable {
     public let id: String
@@ -34,6 +36,67 @@ public struct EgressRecord: Sendable, Codable {
             self.kind = kind
             self.encoded = encoded
         }
+
+        private enum CodingKeys: String, CodingKey { case kind, encoded }
+
+        // The bytes as one base64 string, not an array of numbers.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try container.decode(Kind.self, forKey: .kind)
+            guard let bytes = Base64.decode(try container.decode(String.self, forKey: .encoded)) else {
+                throw DecodingError.dataCorruptedError(forKey: .encoded, in: container, debugDescription: "not base64")
+            }
+            encoded = bytes
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(Base64.encode(encoded), forKey: .encoded)
+        }
+    }
+}
+
+extension EgressRecord {
+    /// The part of a record that never changes once it is made: stored once.
+    public struct Fixed: Sendable, Codable {
+        let id: String
+        let spec: EgressSpec
+        let request: EchoedRequest
+        let sequence: UInt64
+        let startedAt: Int64
+    }
+
+    /// The part that every change rewrites.
+    public struct Progress: Sendable, Codable {
+        let roomID: String
+        let state: EgressState
+        let updatedAt: Int64
+        let endedAt: Int64
+        let error: String
+        let errorCode: Int32
+        let details: String
+        let results: EgressResults
+    }
+
+    public var fixed: Fixed { Fixed(id: id, spec: spec, request: request, sequence: sequence, startedAt: startedAt) }
+
+    public var progress: Progress {
+        Progress(roomID: roomID, state: state, updatedAt: updatedAt, endedAt: endedAt, error: error, errorCode: errorCode,
+                 details: details, results: results)
+    }
+
+    /// The record the two parts make.
+    public init(_ fixed: Fixed, _ progress: Progress) {
+        self.init(id: fixed.id, spec: fixed.spec, request: fixed.request, startedAt: fixed.startedAt, updatedAt: progress.updatedAt,
+                  sequence: fixed.sequence)
+        roomID = progress.roomID
+        state = progress.state
+        endedAt = progress.endedAt
+        error = progress.error
+        errorCode = progress.errorCode
+        details = progress.details
+        results = progress.results
     }
 }
 

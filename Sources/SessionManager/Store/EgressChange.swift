@@ -1,7 +1,7 @@
 /// A change worth telling the outside world about (webhooks): an egress was created, moved to
 /// ACTIVE or ENDING or had a stream start or stop, or ended. Kept in the record store's journal
 /// until delivered, so that it is sent after a restart too, under the same id.
-public struct EgressChange: Sendable, Codable {
+public struct EgressChange: Sendable {
     public enum Kind: String, Sendable, Equatable, Codable {
         case started, updated, ended
     }
