@@ -179,7 +179,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -135,7 +135,8 @@ extension EgressStoreError: RPCErrorConvertible {
         case .notFound, .streamNotFound: RPCError(.notFound, description)
         case .notStreaming: RPCError(.invalidArgument, description)
         case .alreadyEnded, .wrongState: RPCError(.failedPrecondition, description)
-        case .capacityExhausted: RPCError(.resourceExhausted, description)
+        case .capacityExhausted, .notEnoughCPU: RPCError(.resourceExhausted, description)
+        case .shuttingDown: RPCError(.unavailable, description)
         case .invalidPageToken: RequestErrors.invalidField("page_token", description)
         case .tooMany: RPCError(.invalidArgument, description)
         // The store's own words (its path, SQLite's reason) are for the operator's log, not clients.

@@ -56,7 +56,7 @@ public final class EgressServer: Service {
             try? await mediaGroup.shutdownGracefully()
             throw error
         }
-        let (hub, sessions, http) = (parts.hub, parts.sessions, parts.http)
+        let (hub, sessions, http, operations) = (parts.hub, parts.sessions, parts.http, parts.operations)
         do {
             // Before anything is served: the records of an earlier run back, its interrupted
             // recordings closed, its undelivered events sent again.
@@ -88,6 +88,10 @@ public final class EgressServer: Service {
                 "rtp_port": "\(ingest.localAddress?.port ?? 0)",
                 "tls": "\(configuration.tls != nil)", "webhooks": "\(configuration.webhooks.urls.joined(separator: ","))", "api_keys": "\(keys.keys.joined(separator: ","))",
             ])
+            if let operations {
+                let address = try await operations.bind(host: configuration.host, port: configuration.healthPort)
+                logger.info("health check listening", metadata: ["address": "\(address)"])
+            }
             if let portFile = configuration.portFile {
                 try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
             }
@@ -104,6 +108,7 @@ public final class EgressServer: Service {
         let webhooks = parts.webhooks
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
         let stages = ServiceGroup(configuration: .init(services: [
+            .init(service: Stage { await operations?.shutdownGracefully() }),
             .init(service: Periodic(interval: .seconds(3600)) { sessions.pruneExpired() }, successTerminationBehavior: .ignore),
             .init(service: Stage { [logger] in
                 let delivered = await webhooks.drain(timeout: drainTimeout)
@@ -115,7 +120,13 @@ public final class EgressServer: Service {
             }),
             .init(service: Stage { await ingest.close() }),
             .init(service: Stage { await sessions.stopAll(timeout: stopTimeout) }),
-            .init(service: Stage { [logger, health] in
+            .init(service: Stage { [logger, health, drainDelay = configuration.drainDelay] in
+                // Health says 503 and starts are refused before the API's listener closes.
+                sessions.beginDraining()
+                if drainDelay > .zero {
+                    logger.info("draining: new egresses are refused for \(drainDelay) before the listener closes")
+                    try? await Task.sleep(for: drainDelay)
+                }
                 logger.info("shutting down: GOAWAY sent, waiting for in-flight calls")
                 health.setAllNotServing()
                 await http.shutdownGracefully()
@@ -164,6 +175,8 @@ public final class EgressServer: Service {
         let sessions: EgressStore
         let http: HTTPServer
         let webhooks: WebhookNotifier
+        /// The health port's server, when there is one.
+        let operations: HTTPServer?
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -192,8 +205,13 @@ public final class EgressServer: Service {
         }
         var sessionsConfiguration = configuration.sessions
         sessionsConfiguration.retention = .seconds(Int64(configuration.recordRetentionDays) * 86_400)
+        let cpu = MachineCPU()
+        if configuration.maxCPUUtilization > 0 {
+            sessionsConfiguration.cpuCosts = configuration.cpuCosts
+            sessionsConfiguration.cpuCosts?.maxCPUUtilization = configuration.maxCPUUtilization
+        }
         let sessions = EgressStore(backend: backend, configuration: sessionsConfiguration, logger: logger, observer: webhooks,
-                                   recordStore: try recordStore(outputDirectory: outputDirectory))
+                                   recordStore: try recordStore(outputDirectory: outputDirectory), cpuMeter: cpu)
         let access = AccessControl(keys: keys)
         var egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         egressConfiguration.defaultUpload = configuration.defaultStorage
@@ -219,7 +237,15 @@ public final class EgressServer: Service {
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
             application: routes.application(streams: grpc.streamHandlerFactory))
-        return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks)
+        var operations: HTTPServer?
+        if configuration.healthPort > 0 {
+            let endpoint = HealthEndpoint(sessions: sessions, cpu: cpu)
+            operations = try HTTPServer(
+                configuration: HTTP2Configuration(), http1: HTTP1Configuration(), tls: nil, group: group, logger: logger,
+                application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: { endpoint.respond($0) }, bufferedPathPrefix: "/",
+                                             admit: { endpoint.admit(method: $0, path: $1, headers: $2) }))
+        }
+        return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations)
     }
 
     /// The records' store: SQLite in the state directory, or none ("none": memory only).

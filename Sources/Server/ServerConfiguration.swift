@@ -23,6 +23,16 @@ public struct ServerConfiguration: Sendable {
     public var stateDirectory = ""
     /// Ended egresses are forgotten this many days after they ended (default 30).
     public var recordRetentionDays = 30
+    /// Port of the health check for load balancers (`health_port`); 0 (the default): none.
+    public var healthPort = 0
+    /// On SIGTERM, how long the server goes on serving calls (refusing new egresses, health 503)
+    /// before it closes its listener, for load balancers to notice (default 0).
+    public var drainDelay: Duration = .zero
+    /// Admission by CPU cost: the share of the cores egresses may use (`max_cpu_utilization`,
+    /// 0 < x ≤ 1); 0 (the default): off, only `sessions.maxLiveEgresses` limits starts.
+    public var maxCPUUtilization = 0.0
+    /// Each egress type's expected cost in cores, for admission by cost.
+    public var cpuCosts = CPUCosts()
     /// Event loop threads for connections (default: one per core).
     public var eventLoopThreads = System.coreCount
     /// API keys whose tokens are accepted. None: the server refuses to start (`--dev` gives

@@ -37,6 +37,24 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.recordRetention.help)
     var recordRetentionDays: Int?
 
+    @Option(help: ServerSettings.healthPort.help)
+    var healthPort: Int?
+
+    @Option(help: ServerSettings.drainDelay.help)
+    var drainDelay: Double?
+
+    @Option(help: ServerSettings.maxCPUUtilization.help)
+    var maxCpuUtilization: Double?
+
+    @Option(help: ServerSettings.participantCPUCost.help)
+    var participantCpuCost: Double?
+
+    @Option(help: ServerSettings.trackCompositeCPUCost.help)
+    var trackCompositeCpuCost: Double?
+
+    @Option(help: ServerSettings.trackCPUCost.help)
+    var trackCpuCost: Double?
+
     @Option(help: ServerSettings.maxConcurrentStreams.help)
     var maxConcurrentStreams: UInt32?
 
@@ -139,12 +157,20 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [EGRESS_LOG_LEVEL, default info]")
     var logLevel: Logger.Level?
 
+    @Option(help: "text, or json: one JSON object per line for log shippers. [EGRESS_LOG_FORMAT, default text]")
+    var logFormat: LogFormat?
+
     func run() async throws {
         let level = try Environment.value(logLevel, "EGRESS_LOG_LEVEL", as: Logger.Level.self, flag: "--log-level") ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch try Environment.value(logFormat, "EGRESS_LOG_FORMAT", flag: "--log-format") ?? .text {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         }
         var configuration = ServerConfiguration()
         for setting in ServerSettings.all {
@@ -153,6 +179,17 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.portFile = try Environment.value(portFile, "EGRESS_PORT_FILE", flag: "--port-file")
         guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
             throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
+        }
+        guard configuration.maxCPUUtilization.isFinite, (0...1).contains(configuration.maxCPUUtilization) else {
+            throw ValidationError("--max-cpu-utilization \(configuration.maxCPUUtilization) is not from 0 to 1")
+        }
+        for (flag, cost) in [("--participant-cpu-cost", configuration.cpuCosts.participant),
+                             ("--track-composite-cpu-cost", configuration.cpuCosts.trackComposite), ("--track-cpu-cost", configuration.cpuCosts.track)]
+        where !(cost.isFinite && (0...1024).contains(cost)) {
+            throw ValidationError("\(flag) \(cost) is not a number of cores from 0 to 1024")
+        }
+        guard (0...65535).contains(configuration.healthPort) else {
+            throw ValidationError("--health-port \(configuration.healthPort) is not a port number")
         }
         guard (1...3650).contains(configuration.recordRetentionDays) else {
             throw ValidationError("--record-retention-days \(configuration.recordRetentionDays) is not from 1 to 3650")
@@ -259,3 +296,10 @@ extension EgressServerCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum LogFormat: String, ExpressibleByArgument, LosslessStringConvertible {
+    case text, json
+
+    init?(_ description: String) { self.init(rawValue: description) }
+    var description: String { rawValue }
+}

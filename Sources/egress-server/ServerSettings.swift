@@ -75,6 +75,24 @@ enum ServerSettings {
     static let recordRetention = ValueSetting(flag: "--record-retention-days", environment: "EGRESS_RECORD_RETENTION_DAYS",
                                               summary: "Days an ended egress stays listed (1 to 3650).",
                                               option: \.recordRetentionDays, target: \.recordRetentionDays)
+    static let healthPort = ValueSetting(flag: "--health-port", environment: "EGRESS_HEALTH_PORT",
+                                         summary: "Port of the HTTP health check for load balancers (503 while draining); 0: none.",
+                                         option: \.healthPort, target: \.healthPort)
+    static let drainDelay = SecondsSetting(flag: "--drain-delay", environment: "EGRESS_DRAIN_DELAY",
+                                           summary: "Seconds after SIGTERM the API still serves (new egresses refused, health 503) before it closes.",
+                                           option: \.drainDelay, target: \.drainDelay)
+    static let maxCPUUtilization = ValueSetting(flag: "--max-cpu-utilization", environment: "EGRESS_MAX_CPU_UTILIZATION",
+                                                summary: "Admission by CPU cost: the share of the cores egresses may use (0 to 1); 0: off.",
+                                                option: \.maxCpuUtilization, target: \.maxCPUUtilization)
+    static let participantCPUCost = ValueSetting(flag: "--participant-cpu-cost", environment: "EGRESS_PARTICIPANT_CPU_COST",
+                                                 summary: "Cores a transcoded Participant egress is expected to use.",
+                                                 option: \.participantCpuCost, target: \.cpuCosts.participant)
+    static let trackCompositeCPUCost = ValueSetting(flag: "--track-composite-cpu-cost", environment: "EGRESS_TRACK_COMPOSITE_CPU_COST",
+                                                    summary: "Cores a transcoded TrackComposite egress is expected to use.",
+                                                    option: \.trackCompositeCpuCost, target: \.cpuCosts.trackComposite)
+    static let trackCPUCost = ValueSetting(flag: "--track-cpu-cost", environment: "EGRESS_TRACK_CPU_COST",
+                                           summary: "Cores a Track egress (or any passthrough egress) is expected to use.",
+                                           option: \.trackCpuCost, target: \.cpuCosts.track)
     static let maxConcurrentStreams = ValueSetting(flag: "--max-concurrent-streams", environment: "EGRESS_MAX_CONCURRENT_STREAMS",
                                                    summary: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.",
                                                    option: \.maxConcurrentStreams, target: \.http2.maxConcurrentStreams)
@@ -135,7 +153,8 @@ enum ServerSettings {
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core")
 
     static let all: [any ServerSetting] = [
-        host, port, outputDir, stateDir, recordRetention, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
+        host, port, outputDir, stateDir, recordRetention, healthPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
+        trackCPUCost, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
         rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
     ]

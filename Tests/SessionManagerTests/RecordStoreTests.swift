@@ -134,3 +134,57 @@ final class RecoveringBackend: EgressBackend {
         #expect(sessions.record(live.id) != nil && store.records.withLock { $0[live.id] } != nil)
     }
 }
+
+/// A meter the test sets.
+final class FixedMeter: CPUMeter {
+    let value = Mutex(0.0)
+    let cores = 2
+    var coresInUse: Double { value.withLock { $0 } }
+}
+
+@Suite struct AdmissionTests {
+    let logger = Logger(label: "test")
+    let spec = EgressSpec(roomName: "lobby", source: .participant(identity: "alice", screenShare: false), encoding: .transcode(.default),
+                          outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
+    let echo = EgressRecord.EchoedRequest(kind: .participant, encoded: [])
+
+    func manager(meter: FixedMeter) -> EgressStore {
+        var configuration = EgressStoreConfiguration()
+        var costs = CPUCosts()
+        costs.participant = 0.5
+        costs.maxCPUUtilization = 0.8  // 1.6 of 2 cores
+        configuration.cpuCosts = costs
+        return EgressStore(backend: RecoveringBackend(), configuration: configuration, logger: logger, cpuMeter: meter)
+    }
+
+    @Test func startsAreAdmittedWhileTheirCostsFitAndTheMachineIsCounted() throws {
+        let meter = FixedMeter()
+        let sessions = manager(meter: meter)
+        for _ in 0..<3 { _ = try sessions.start(spec, request: echo) }  // 1.5 of 1.6
+        let refusal = #expect(throws: EgressStoreError.self) { try sessions.start(spec, request: echo) }
+        #expect(refusal?.description == "not enough CPU: this egress needs 0.50 cores and 0.10 of the 1.60 egresses may use are free")
+        #expect(sessions.liveCount == 3)
+        #expect(abs((sessions.availableCPU ?? 0) - 0.1) < 1e-9)
+        // What the machine measures counts when it is more than the costs.
+        let light = manager(meter: meter)
+        meter.value.withLock { $0 = 1.4 }
+        _ = try light.start(spec, request: echo)  // idle: always admitted
+        #expect(throws: EgressStoreError.self) { try light.start(spec, request: echo) }
+        meter.value.withLock { $0 = 0.2 }
+        _ = try light.start(spec, request: echo)
+    }
+
+    @Test func anEndedEgressGivesItsCostBackAndDrainingRefusesEveryStart() throws {
+        let sessions = manager(meter: FixedMeter())
+        let first = try sessions.start(spec, request: echo)
+        for _ in 0..<2 { _ = try sessions.start(spec, request: echo) }
+        _ = try sessions.stop(first.id)
+        sessions.apply(.finalized(EgressResults()), to: first.id)
+        #expect(abs(sessions.committedCPU - 1.0) < 1e-9)
+        let later = try sessions.start(spec, request: echo)
+        sessions.beginDraining()
+        #expect(throws: EgressStoreError.shuttingDown) { try sessions.start(spec, request: echo) }
+        #expect(EgressStoreError.shuttingDown.description == "server is shutting down")
+        _ = try sessions.stop(later.id)  // the live ones go on
+    }
+}

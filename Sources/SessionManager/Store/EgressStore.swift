@@ -19,6 +19,7 @@ public final class EgressStore: Sendable {
     let logger: Logger
     let observer: (any EgressObserver)?
     let recordStore: (any EgressRecordStore)?
+    let admission: CPUAdmission?
     let state = Mutex(State())
     /// Open while no egress is live (what `stopAll` waits for).
     let noneLive = Gate()
@@ -30,13 +31,19 @@ public final class EgressStore: Sendable {
         var nextSequence: UInt64 = 1
         var liveCount = 0
         var endedCount = 0
+        /// The expected CPU cost of each live egress (with admission by cost), and their sum.
+        var costs: [String: Double] = [:]
+        var committedCost = 0.0
+        /// SIGTERM: no new egress starts.
+        var draining = false
         /// The newest backend call of each live egress; the next one waits for it.
         var backendCalls: [String: Task<Void, Never>] = [:]
     }
 
     public init(backend: any EgressBackend, configuration: EgressStoreConfiguration = .init(), logger: Logger,
-                observer: (any EgressObserver)? = nil, recordStore: (any EgressRecordStore)? = nil) {
+                observer: (any EgressObserver)? = nil, recordStore: (any EgressRecordStore)? = nil, cpuMeter: (any CPUMeter)? = nil) {
         self.backend = backend
+        admission = configuration.cpuCosts.flatMap { costs in cpuMeter.map { CPUAdmission(costs: costs, meter: $0) } }
         self.configuration = configuration
         self.logger = logger
         self.observer = observer
@@ -49,9 +56,12 @@ public final class EgressStore: Sendable {
     public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(EgressStoreError) -> EgressRecord {
         let now = WallClock.nanoseconds()
         let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
+            guard !store.draining else { throw .shuttingDown }
             guard store.liveCount < configuration.maxLiveEgresses else {
                 throw .capacityExhausted(limit: configuration.maxLiveEgresses)
             }
+            let cost = admission?.costs.cost(of: spec) ?? 0
+            try admission?.admit(cost, committed: store.committedCost, live: store.liveCount)
             var id = EgressID.make()
             while store.records[id] != nil { id = EgressID.make() }
             var record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
@@ -63,6 +73,10 @@ public final class EgressStore: Sendable {
             store.records[id] = record
             store.order.append(id)
             store.liveCount += 1
+            if admission != nil {
+                store.costs[id] = cost
+                store.committedCost += cost
+            }
             return record
         }
         logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
@@ -181,6 +195,22 @@ public final class EgressStore: Sendable {
     /// Live egresses right now.
     public var liveCount: Int { state.withLock { $0.liveCount } }
 
+    /// Cores free for another egress, with admission by cost (nil without).
+    public var availableCPU: Double? {
+        guard let admission else { return nil }
+        return admission.available(committed: state.withLock { $0.committedCost })
+    }
+
+    /// The expected CPU cost of the live egresses (0 without admission by cost).
+    public var committedCPU: Double { state.withLock { $0.committedCost } }
+
+    /// From now on every start is refused ("server is shutting down"); live egresses go on.
+    public func beginDraining() {
+        state.withLock { $0.draining = true }
+    }
+
+    public var isDraining: Bool { state.withLock { $0.draining } }
+
     /// Stops every live egress and waits until the backend has finished them (or `timeout`).
     public func stopAll(timeout: Duration) async {
         let live = state.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
@@ -232,6 +262,9 @@ public final class EgressStore: Sendable {
                 store.liveCount -= 1
                 store.endedCount += 1
                 store.backendCalls[id] = nil
+                if let cost = store.costs.removeValue(forKey: id) {
+                    store.committedCost = store.costs.isEmpty ? 0 : store.committedCost - cost
+                }
             }
             store.records[id] = record
             let kind: EgressChange.Kind? = record.status.isEnded ? .ended

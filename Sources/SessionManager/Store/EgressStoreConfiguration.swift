@@ -6,6 +6,8 @@ public struct EgressStoreConfiguration: Sendable {
     public var maxEndedEgresses = 10_000
     /// Records per ListEgress page (default 100).
     public var pageSize = 100
+    /// Admission by CPU cost; nil: only `maxLiveEgresses` limits starts.
+    public var cpuCosts: CPUCosts?
     /// Ended egresses older than this are forgotten (default 30 days).
     public var retention: Duration = .seconds(30 * 86_400)
 

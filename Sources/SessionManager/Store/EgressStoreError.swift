@@ -1,3 +1,5 @@
+import Support
+
 /// Why the egress store refused a request; the API layer gives each case its gRPC status.
 public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(egressID: String)
@@ -15,6 +17,10 @@ public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     case tooMany(String)
     /// The record store could not be read or written (names the store and the reason).
     case storageFailed(String)
+    /// The egress's expected CPU cost does not fit beside the live ones (cores).
+    case notEnoughCPU(needed: Double, available: Double, capacity: Double)
+    /// The server is draining (SIGTERM): no new egress starts.
+    case shuttingDown
 
     public var description: String {
         switch self {
@@ -27,6 +33,9 @@ public enum EgressStoreError: Error, Sendable, Equatable, CustomStringConvertibl
         case .invalidPageToken: "page_token is not one this server issued"
         case .tooMany(let message): message
         case .storageFailed(let message): message
+        case .notEnoughCPU(let needed, let available, let capacity):
+            "not enough CPU: this egress needs \(DecimalText.hundredths(needed)) cores and \(DecimalText.hundredths(available)) of the \(DecimalText.hundredths(capacity)) egresses may use are free"
+        case .shuttingDown: "server is shutting down"
         }
     }
 }

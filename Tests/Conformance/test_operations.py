@@ -1,0 +1,139 @@
+"""Operating the server: the HTTP health check a load balancer polls (200 while serving, 503
+from SIGTERM on while live egresses finish), and admission by CPU cost (a start that does not
+fit is refused with RESOURCE_EXHAUSTED and LiveKit's words, and fits again once an egress ends)."""
+import json
+import os
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import grpc
+import pytest
+
+from conftest import Server
+from test_recording import wait_for
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def health(port):
+    """(status code, JSON body) of GET / on the health port."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def start_waiting(api, stubs, room="ops"):
+    """A Participant egress for someone who has not joined: live (STARTING) until stopped."""
+    e = stubs.egress
+    return api.StartParticipantEgress(e.ParticipantEgressRequest(
+        room_name=room, identity="nobody", file_outputs=[e.EncodedFileOutput(filepath="ops/")]), timeout=10)
+
+
+def test_health_is_200_while_serving_and_503_while_draining(fresh_server, stubs):
+    port = free_port()
+    server = fresh_server("--health-port", str(port), "--participant-wait-timeout", "60", "--drain-delay", "1")
+    status, body = health(port)
+    assert status == 200 and body["status"] == "serving" and body["draining"] is False
+    assert body["live_egresses"] == 0 and body["CpuLoad"] >= 0
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    start_waiting(api, stubs)
+    assert health(port)[1]["live_egresses"] == 1
+    # Any path, GET only.
+    assert health(port)[0] == 200
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/", data=b"x", method="POST"), timeout=5)
+    assert refused.value.code == 405
+
+    server.process.send_signal(signal.SIGTERM)
+    # During the drain delay the API still answers, but takes no new egress.
+    deadline = time.monotonic() + 5
+    while health(port)[0] == 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    with pytest.raises(grpc.RpcError) as refused:
+        start_waiting(api, stubs)
+    assert (refused.value.code(), refused.value.details()) == (grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+    seen = []
+    deadline = time.monotonic() + 20
+    while server.alive() and time.monotonic() < deadline:
+        try:
+            seen.append(health(port))
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            break
+        time.sleep(0.005)
+    assert server.process.wait(timeout=20) == 0
+    draining = [body for status, body in seen if status == 503]
+    assert draining, f"no 503 while the server drained: {seen}"
+    assert draining[0]["status"] == "draining" and draining[0]["draining"] is True
+    # Once it said 503 it never said 200 again.
+    statuses = [status for status, _ in seen]
+    assert 200 not in statuses[statuses.index(503):]
+    log = server.log_text()
+    assert log.index("health check listening") < log.index("GOAWAY sent")
+
+
+def test_admission_by_cpu_cost_refuses_what_does_not_fit(fresh_server, stubs):
+    cores = os.cpu_count()
+    capacity = cores * 0.5
+    cost = capacity / 2.5  # two fit, a third does not
+    port = free_port()
+    server = fresh_server("--max-cpu-utilization", "0.5", "--participant-cpu-cost", f"{cost:.4f}", "--health-port", str(port),
+                          "--participant-wait-timeout", "60")
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    first = start_waiting(api, stubs)
+    second = start_waiting(api, stubs)
+    # What is free: the capacity less the two costs (or less, when the machine measures busier).
+    assert health(port)[1]["available_cpu"] <= capacity - 2 * cost + 0.011
+    with pytest.raises(grpc.RpcError) as refused:
+        start_waiting(api, stubs)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.details().startswith("not enough CPU: this egress needs")
+    # Nothing was made of the refused start.
+    listed = api.ListEgress(stubs.egress.ListEgressRequest(), timeout=10).items
+    assert sorted(i.egress_id for i in listed) == sorted([first.egress_id, second.egress_id])
+    # Once one ends, a participant fits again.
+    api.StopEgress(stubs.egress.StopEgressRequest(egress_id=first.egress_id), timeout=10)
+    wait_for(api, stubs, first.egress_id, stubs.egress.EGRESS_ABORTED)
+    start_waiting(api, stubs)
+
+
+@pytest.mark.parametrize("flag,value", [("--max-cpu-utilization", "1.5"), ("--max-cpu-utilization", "nan"),
+                                        ("--participant-cpu-cost", "-1"), ("--track-cpu-cost", "inf"), ("--health-port", "70000")])
+def test_bad_operations_settings_are_refused_naming_the_flag(flag, value):
+    with pytest.raises(RuntimeError) as refused:
+        Server(flag, value)
+    assert flag in str(refused.value)
+
+
+def test_json_logs_are_one_object_per_line_with_the_same_fields(fresh_server, stubs):
+    server = fresh_server(env={"EGRESS_LOG_FORMAT": "json"})
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    started = start_waiting(api, stubs, room="json-logs")
+    deadline = time.monotonic() + 10
+    while "egress starting" not in server.log_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    entries = [json.loads(line) for line in server.log_text().splitlines() if line.strip()]
+    assert all({"time", "level", "label", "source", "message"} <= entry.keys() for entry in entries)
+    assert all(entry["time"].endswith("Z") and entry["level"] in ("trace", "debug", "info", "notice", "warning", "error", "critical")
+               for entry in entries)
+    [starting] = [entry for entry in entries if entry["message"] == "egress starting"]
+    assert starting["egress_id"] == started.egress_id and starting["room"] == "json-logs" and starting["level"] == "info"
+    assert any(entry["message"] == "egress-server listening" and entry["address"] for entry in entries)
+
+
+def test_an_unknown_log_format_is_refused():
+    with pytest.raises(RuntimeError) as refused:
+        Server("--log-format", "xml")
+    assert "--log-format" in str(refused.value)
