@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian -dev packages), one module map each.
@@ -97,6 +99,7 @@ let package = Package(
             name: "RPC",
             dependencies: [
                 "GRPCWire", "HTTP", "JSON", "Protobuf", "Support", "CZlib",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -106,7 +109,10 @@ let package = Package(
         // WebRTC ingest without sockets: STUN (ICE-lite), DTLS 1.2 (OpenSSL), SRTP (libsrtp2), SDP
         // offer/answer, RTCP feedback.
         .target(name: "WebRTC", dependencies: ["COpenSSL", "CSRTP", "CZlib", "RTP", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "SessionManager", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "SessionManager",
+            dependencies: ["Support", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         // The session manager's records on disk: SQLite (GRDB) in WAL mode, one file per server.
         .target(
             name: "RecordStore",
@@ -139,6 +145,7 @@ let package = Package(
                 "APIMessages", "Auth", "EgressWire", "HTTP", "Protobuf", "SessionManager", "Support",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // The generated `ServiceProtocol` of every service of Protos/ (Generated/Swift/Services),
@@ -170,6 +177,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The page at `/`, compiled in: plain HTML, CSS and JavaScript, no build step.
             resources: [.embedInCode("Page/Files/index.html"), .embedInCode("Page/Files/page.js"), .embedInCode("Page/Files/page.css")]
@@ -181,6 +189,8 @@ let package = Package(
                 // layout rebuilds it.
                 "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

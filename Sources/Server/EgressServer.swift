@@ -88,9 +88,9 @@ public final class EgressServer: Service {
                 "rtp_port": "\(ingest.localAddress?.port ?? 0)",
                 "tls": "\(configuration.tls != nil)", "webhooks": "\(configuration.webhooks.urls.joined(separator: ","))", "api_keys": "\(keys.keys.joined(separator: ","))",
             ])
-            if let operations {
-                let address = try await operations.bind(host: configuration.host, port: configuration.healthPort)
-                logger.info("health check listening", metadata: ["address": "\(address)"])
+            for (port, server) in operations {
+                let address = try await server.bind(host: configuration.host, port: port)
+                logger.info("health check listening", metadata: ["address": "\(address)", "serves": "\(Self.operationsServed(on: port, configuration))"])
             }
             if let portFile = configuration.portFile {
                 try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
@@ -108,7 +108,7 @@ public final class EgressServer: Service {
         let webhooks = parts.webhooks
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
         let stages = ServiceGroup(configuration: .init(services: [
-            .init(service: Stage { await operations?.shutdownGracefully() }),
+            .init(service: Stage { for (_, server) in operations { await server.shutdownGracefully() } }),
             .init(service: Periodic(interval: .seconds(3600)) { sessions.pruneExpired() }, successTerminationBehavior: .ignore),
             .init(service: Stage { [logger] in
                 let delivered = await webhooks.drain(timeout: drainTimeout)
@@ -175,8 +175,8 @@ public final class EgressServer: Service {
         let sessions: EgressStore
         let http: HTTPServer
         let webhooks: WebhookNotifier
-        /// The health port's server, when there is one.
-        let operations: HTTPServer?
+        /// The servers of the health and metrics ports, by port.
+        let operations: [(Int, HTTPServer)]
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -237,15 +237,32 @@ public final class EgressServer: Service {
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
             application: routes.application(streams: grpc.streamHandlerFactory))
-        var operations: HTTPServer?
-        if configuration.healthPort > 0 {
-            let endpoint = HealthEndpoint(sessions: sessions, cpu: cpu)
-            operations = try HTTPServer(
+        var operations: [(Int, HTTPServer)] = []
+        let health = configuration.healthPort > 0 ? HealthEndpoint(sessions: sessions, cpu: cpu) : nil
+        let metrics = configuration.metricsRegistry.flatMap { registry in
+            configuration.prometheusPort > 0 ? MetricsEndpoint(registry: registry, sessions: sessions, hub: hub, cpu: cpu) : nil
+        }
+        for port in Set([configuration.healthPort, configuration.prometheusPort].filter { $0 > 0 }).sorted() {
+            let health = port == configuration.healthPort ? health : nil
+            let metrics = port == configuration.prometheusPort ? metrics : nil
+            let responder: HTTPResponder = { request in
+                if let metrics, health == nil || request.path.prefix(while: { $0 != "?" }) == "/metrics" { return await metrics.respond(request) }
+                return health?.respond(request) ?? HTTPResponse(status: 404)
+            }
+            let admit: HTTPAdmitter = { method, path, headers in
+                (health?.admit(method: method, path: path, headers: headers)) ?? metrics?.admit(method: method, path: path, headers: headers) ?? .admitted
+            }
+            operations.append((port, try HTTPServer(
                 configuration: HTTP2Configuration(), http1: HTTP1Configuration(), tls: nil, group: group, logger: logger,
-                application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: { endpoint.respond($0) }, bufferedPathPrefix: "/",
-                                             admit: { endpoint.admit(method: $0, path: $1, headers: $2) }))
+                application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: responder, bufferedPathPrefix: "/", admit: admit))))
         }
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations)
+    }
+
+    /// What the operations port `port` answers, for the log.
+    private static func operationsServed(on port: Int, _ configuration: ServerConfiguration) -> String {
+        [port == configuration.healthPort ? "health at /" : nil, port == configuration.prometheusPort ? "metrics at /metrics" : nil]
+            .compactMap { $0 }.joined(separator: ", ")
     }
 
     /// The records' store: SQLite in the state directory, or none ("none": memory only).

@@ -1,6 +1,7 @@
 import Auth
 import HTTP
 import NIOCore
+import Prometheus
 import Ingest
 import RPC
 import SessionManager
@@ -25,6 +26,12 @@ public struct ServerConfiguration: Sendable {
     public var recordRetentionDays = 30
     /// Port of the health check for load balancers (`health_port`); 0 (the default): none.
     public var healthPort = 0
+    /// Port of the Prometheus metrics (`prometheus_port`, `GET /metrics`); 0 (the default): none.
+    /// May be the health port: then both are served there.
+    public var prometheusPort = 0
+    /// Where swift-metrics records (the process's `MetricsSystem` bootstrapped with it); needed
+    /// for `prometheusPort`.
+    public var metricsRegistry: PrometheusCollectorRegistry?
     /// On SIGTERM, how long the server goes on serving calls (refusing new egresses, health 503)
     /// before it closes its listener, for load balancers to notice (default 0).
     public var drainDelay: Duration = .zero

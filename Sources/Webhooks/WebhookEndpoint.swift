@@ -1,5 +1,6 @@
 import HTTP
 import APIMessages
+import CoreMetrics
 import Logging
 import Protobuf
 import Support
@@ -54,6 +55,7 @@ final class WebhookEndpoint: Sendable {
                 dropped = state.queue.removeFirst()
                 state.droppedSinceLastSent += 1
                 state.statistics.dropped += 1
+                Self.count("dropped")
             }
             state.queue.append((event, done))
             guard !state.isDelivering else { return (false, dropped) }
@@ -75,6 +77,11 @@ final class WebhookEndpoint: Sendable {
             queued.done()
         }
         onIdle()
+    }
+
+    /// `egress_webhook_deliveries_total{result}`: delivered, refused (a 4xx), failed (out of retries), dropped.
+    private static func count(_ result: String) {
+        Counter(label: "egress_webhook_deliveries_total", dimensions: [("result", result)]).increment()
     }
 
     private func next() -> ((event: Livekit_WebhookEvent, done: @Sendable () -> Void), Int32)? {
@@ -105,11 +112,13 @@ final class WebhookEndpoint: Sendable {
                 ], body: body, timeout: configuration.requestTimeout)
                 if (200..<300).contains(response.status) {
                     state.withLock { $0.statistics.delivered += 1 }
+                    Self.count("delivered")
                     logger.debug("webhook delivered", metadata: ["event": "\(event.event)", "status": "\(response.status)"])
                     return
                 }
                 guard response.status == 429 || response.status >= 500 else {
                     state.withLock { $0.statistics.failed += 1 }
+                    Self.count("refused")
                     logger.warning("webhook refused; not retried", metadata: ["event": "\(event.event)", "status": "\(response.status)"])
                     return
                 }
@@ -120,6 +129,7 @@ final class WebhookEndpoint: Sendable {
             logger.info("webhook attempt failed", metadata: ["event": "\(event.event)", "attempt": "\(attempt + 1)", "outcome": "\(outcome)"])
         }
         state.withLock { $0.statistics.failed += 1 }
+        Self.count("failed")
         logger.warning("webhook not delivered after \(configuration.retries + 1) attempts", metadata: ["event": "\(event.event)", "id": "\(event.id)"])
     }
 }

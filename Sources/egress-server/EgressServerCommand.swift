@@ -1,5 +1,7 @@
 import ArgumentParser
 import Auth
+import CoreMetrics
+import Prometheus
 import HTTP
 import Logging
 import Ingest
@@ -39,6 +41,9 @@ struct EgressServerCommand: AsyncParsableCommand {
 
     @Option(help: ServerSettings.healthPort.help)
     var healthPort: Int?
+
+    @Option(help: ServerSettings.prometheusPort.help)
+    var prometheusPort: Int?
 
     @Option(help: ServerSettings.drainDelay.help)
     var drainDelay: Double?
@@ -188,8 +193,20 @@ struct EgressServerCommand: AsyncParsableCommand {
         where !(cost.isFinite && (0...1024).contains(cost)) {
             throw ValidationError("\(flag) \(cost) is not a number of cores from 0 to 1024")
         }
-        guard (0...65535).contains(configuration.healthPort) else {
-            throw ValidationError("--health-port \(configuration.healthPort) is not a port number")
+        for (flag, port) in [("--health-port", configuration.healthPort), ("--prometheus-port", configuration.prometheusPort)]
+        where !(0...65535).contains(port) {
+            throw ValidationError("\(flag) \(port) is not a port number")
+        }
+        if configuration.prometheusPort > 0 {
+            // The process's one metrics backend: what swift-metrics records lands in this registry.
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = [
+                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+            ]
+            MetricsSystem.bootstrap(factory)
+            configuration.metricsRegistry = registry
         }
         guard (1...3650).contains(configuration.recordRetentionDays) else {
             throw ValidationError("--record-retention-days \(configuration.recordRetentionDays) is not from 1 to 3650")

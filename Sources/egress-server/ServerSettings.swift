@@ -78,6 +78,9 @@ enum ServerSettings {
     static let healthPort = ValueSetting(flag: "--health-port", environment: "EGRESS_HEALTH_PORT",
                                          summary: "Port of the HTTP health check for load balancers (503 while draining); 0: none.",
                                          option: \.healthPort, target: \.healthPort)
+    static let prometheusPort = ValueSetting(flag: "--prometheus-port", environment: "EGRESS_PROMETHEUS_PORT",
+                                             summary: "Port of the Prometheus metrics (GET /metrics); may be the health port; 0: none.",
+                                             option: \.prometheusPort, target: \.prometheusPort)
     static let drainDelay = SecondsSetting(flag: "--drain-delay", environment: "EGRESS_DRAIN_DELAY",
                                            summary: "Seconds after SIGTERM the API still serves (new egresses refused, health 503) before it closes.",
                                            option: \.drainDelay, target: \.drainDelay)
@@ -153,7 +156,7 @@ enum ServerSettings {
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core")
 
     static let all: [any ServerSetting] = [
-        host, port, outputDir, stateDir, recordRetention, healthPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
+        host, port, outputDir, stateDir, recordRetention, healthPort, prometheusPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
         trackCPUCost, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
         rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,

@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from conftest import Server
+from webhook_endpoint import endpoint  # noqa: F401 (a fixture)
 from test_recording import wait_for
 
 
@@ -137,3 +138,59 @@ def test_an_unknown_log_format_is_refused():
     with pytest.raises(RuntimeError) as refused:
         Server("--log-format", "xml")
     assert "--log-format" in str(refused.value)
+
+
+def scrape(port):
+    """Every sample of GET /metrics, parsed by prometheus_client's own parser, by (name, labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_prometheus_metrics_count_what_was_done(fresh_server, stubs, endpoint):
+    from media import Publisher
+    import tokens
+    hook = endpoint()
+    port = free_port()
+    server = fresh_server("--prometheus-port", str(port), "--health-port", str(port), "--max-live-egresses", "2",
+                          "--participant-wait-timeout", "60", "--webhook-url", hook.url)
+    assert health(port)[0] == 200  # the health check on the same port, at /
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    for _ in range(3):
+        api.ListEgress(stubs.egress.ListEgressRequest(), timeout=10)
+    twirp = urllib.request.Request(f"http://127.0.0.1:{server.port}/twirp/livekit.Egress/ListEgress", data=b"{}", method="POST",
+                                   headers={"Content-Type": "application/json", "Authorization": "Bearer " + tokens.token(roomRecord=True)})
+    urllib.request.urlopen(twirp, timeout=10).read()
+    with pytest.raises(grpc.RpcError):
+        stubs.egress_grpc.EgressStub(server.raw_channel()).ListEgress(stubs.egress.ListEgressRequest(), timeout=10)
+    first, _ = start_waiting(api, stubs), start_waiting(api, stubs)
+    with pytest.raises(grpc.RpcError) as refused:
+        start_waiting(api, stubs)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    api.StopEgress(stubs.egress.StopEgressRequest(egress_id=first.egress_id), timeout=10)
+    wait_for(api, stubs, first.egress_id, stubs.egress.EGRESS_ABORTED)
+    alice = Publisher(server, stubs, "metrics-room", "alice")
+    alice.send(alice.publish("audio"), seconds=2)
+    hook.wait_for(4)
+    time.sleep(2.5)
+
+    m = scrape(port)
+    rpc = lambda transport, method, code: m.get(("egress_rpc_requests_total", (("code", code), ("method", method), ("transport", transport))), 0)
+    assert rpc("grpc", "livekit.Egress/ListEgress", "OK") >= 3  # (and the polls of wait_for)
+    assert rpc("twirp", "livekit.Egress/ListEgress", "OK") == 1
+    assert rpc("grpc", "livekit.Egress/ListEgress", "UNAUTHENTICATED") == 1
+    assert rpc("grpc", "livekit.Egress/StartParticipantEgress", "OK") == 2
+    assert rpc("grpc", "livekit.Egress/StartParticipantEgress", "RESOURCE_EXHAUSTED") == 1
+    timed = m[("egress_rpc_duration_seconds_count", (("method", "livekit.Egress/StartParticipantEgress"), ("transport", "grpc")))]
+    assert timed == 3
+    assert m[("egress_started_total", (("type", "participant"),))] == 2
+    assert m[("egress_refused_total", (("reason", "max_live_egresses"),))] == 1
+    assert m[("egress_ended_total", (("status", "EGRESS_ABORTED"), ("type", "participant")))] == 1
+    assert m[("livekit_egress_requests", (("type", "participant"),))] == 1 and m[("egress_live", ())] == 1
+    assert m[("egress_webhook_deliveries_total", (("result", "delivered"),))] == len(hook.events) >= 4
+    assert m[("egress_ingest_packets", (("room", "metrics-room"),))] > 50  # 2 s of 20 ms Opus packets
+    assert m[("process_resident_memory_bytes", ())] > 10 << 20 and m[("process_open_fds", ())] > 5
+    assert m[("process_cpu_seconds_total", ())] > 0
+    assert m[("egress_draining", ())] == 0 and m[("livekit_egress_available", ())] >= 0

@@ -1,3 +1,4 @@
+import CoreMetrics
 import JSON
 import Logging
 import NIOCore
@@ -7,9 +8,14 @@ import Protobuf
 /// framing and hand over the route, the caller's metadata and the request's bytes; the executor
 /// admits the call, enforces the size limit, decodes, checks, runs the handler and encodes, and
 /// turns whatever went wrong into the one status that answers the call.
+///
+/// Every call is counted (`egress_rpc_requests_total` by transport, method and status code) and
+/// timed (`egress_rpc_duration_seconds` by transport and method) through swift-metrics.
 struct CallExecutor: Sendable {
     let configuration: RPCConfiguration
     let logger: Logger
+    /// "grpc" or "twirp", for the metrics.
+    let transport: String
 
     /// The largest request message `handler` takes.
     func requestLimit(of handler: RPCHandler) -> Int {
@@ -17,18 +23,41 @@ struct CallExecutor: Sendable {
     }
 
     /// Runs the method's admission check on the call's metadata, before any of its request is read.
-    func admit(_ handler: RPCHandler, metadata: Metadata) -> Result<(any Sendable)?, RPCError> {
+    func admit(_ handler: RPCHandler, metadata: Metadata, method: ServiceDescriptor.Method) -> Result<(any Sendable)?, RPCError> {
         guard let admission = handler.admission else { return .success(nil) }
         do {
             return .success(try admission(metadata))
         } catch {
-            return .failure((error as? any RPCErrorConvertible)?.rpcError ?? RPCError(.unauthenticated, "\(error)"))
+            let refusal = (error as? any RPCErrorConvertible)?.rpcError ?? RPCError(.unauthenticated, "\(error)")
+            count(method, refusal.code)
+            return .failure(refusal)
         }
+    }
+
+    /// Counts a call that ended with `code`.
+    private func count(_ method: ServiceDescriptor.Method, _ code: StatusCode) {
+        Counter(label: "egress_rpc_requests_total",
+                dimensions: [("transport", transport), ("method", String(method.path.dropFirst())), ("code", "\(code)")]).increment()
+    }
+
+    /// Counts and times a call that ran, from `started`.
+    private func measure<Success>(_ result: Result<Success, RPCError>, _ method: ServiceDescriptor.Method, since started: ContinuousClock.Instant) -> Result<Success, RPCError> {
+        let elapsed = ContinuousClock.now - started
+        count(method, { if case .failure(let error) = result { return error.code } else { return .ok } }())
+        Timer(label: "egress_rpc_duration_seconds", dimensions: [("transport", transport), ("method", String(method.path.dropFirst()))])
+            .recordNanoseconds(Int64(elapsed.components.seconds) &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000)
+        return result
     }
 
     /// A unary call (or Twirp's only kind): the response's bytes, or the status answering the call.
     func unary(_ handler: RPCHandler, request: ByteBuffer, format: WireFormat,
                context: ServerContext) async -> Result<RPCHandler.Answer, RPCError> {
+        let started = ContinuousClock.now
+        return measure(await runUnary(handler, request: request, format: format, context: context), context.method, since: started)
+    }
+
+    private func runUnary(_ handler: RPCHandler, request: ByteBuffer, format: WireFormat,
+                          context: ServerContext) async -> Result<RPCHandler.Answer, RPCError> {
         guard case .unary(let body) = handler.kind else {
             return .failure(.unimplemented("\(context.method.name) is not a unary method"))
         }
@@ -44,6 +73,12 @@ struct CallExecutor: Sendable {
     /// answering the call.
     func serverStreaming(_ handler: RPCHandler, request: ByteBuffer, context: ServerContext,
                          send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
+        let started = ContinuousClock.now
+        return measure(await runServerStreaming(handler, request: request, context: context, send: send), context.method, since: started)
+    }
+
+    private func runServerStreaming(_ handler: RPCHandler, request: ByteBuffer, context: ServerContext,
+                                    send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
         guard case .serverStreaming(let body) = handler.kind else {
             return .failure(.unimplemented("\(context.method.name) is not a server-streaming method"))
         }
@@ -59,6 +94,12 @@ struct CallExecutor: Sendable {
     /// holds each to the size limit), its responses go to `send`.
     func bidirectionalStreaming(_ handler: RPCHandler, requests: RPCHandler.Payloads, context: ServerContext,
                                 send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
+        let started = ContinuousClock.now
+        return measure(await runBidirectional(handler, requests: requests, context: context, send: send), context.method, since: started)
+    }
+
+    private func runBidirectional(_ handler: RPCHandler, requests: RPCHandler.Payloads, context: ServerContext,
+                                  send: @escaping RPCHandler.Send) async -> Result<Metadata, RPCError> {
         guard case .bidirectionalStreaming(let body) = handler.kind else {
             return .failure(.unimplemented("\(context.method.name) is not a streaming method"))
         }

@@ -84,7 +84,7 @@ final class GRPCCallHandler: HTTP2StreamHandler, @unchecked Sendable {
         }
         // Before any of the request is read: a caller without a token costs no buffering or decoding.
         let admission: (any Sendable)?
-        switch server.executor.admit(handler, metadata: metadata) {
+        switch server.executor.admit(handler, metadata: metadata, method: route.method) {
         case .success(let value): admission = value
         case .failure(let error): return refuse(error)
         }

@@ -13,7 +13,7 @@ public final class GRPCServer: Sendable {
         self.router = router
         self.configuration = configuration
         self.logger = logger
-        executor = CallExecutor(configuration: configuration, logger: logger)
+        executor = CallExecutor(configuration: configuration, logger: logger, transport: "grpc")
     }
 
     /// The factory the HTTP/2 server calls for every new stream.

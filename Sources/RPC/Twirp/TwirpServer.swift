@@ -21,7 +21,7 @@ public struct TwirpServer: Sendable {
         self.router = router
         self.configuration = configuration
         self.logger = logger
-        executor = CallExecutor(configuration: configuration, logger: logger)
+        executor = CallExecutor(configuration: configuration, logger: logger, transport: "twirp")
     }
 
     /// What the admitter found for a request's head, so that `respond` does not find it again.
@@ -98,7 +98,7 @@ public struct TwirpServer: Sendable {
                   let handler = route.handler else { return .admitted }
             let metadata = Self.metadata(from: headers)
             let value: (any Sendable)?
-            switch executor.admit(handler, metadata: metadata) {
+            switch executor.admit(handler, metadata: metadata, method: route.method) {
             case .success(let admitted): value = admitted
             case .failure(let failure):
                 return .refused(Self.errorResponse(TwirpError.twirpCode(failure.code), failure.message, metadata: failure.metadata))

@@ -25,7 +25,7 @@ public struct EgressRecord: Sendable, Codable {
     /// encoding, so that fields this server does not know (a newer client's) are kept too.
     public struct EchoedRequest: Sendable, Equatable, Codable {
         /// Which Start* request it is.
-        public enum Kind: Sendable, Equatable, Codable {
+        public enum Kind: Sendable, Equatable, Hashable, Codable, CaseIterable {
             case participant, trackComposite, track, unified
         }
 

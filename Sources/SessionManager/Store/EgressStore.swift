@@ -55,7 +55,23 @@ public final class EgressStore: Sendable {
     /// Creates an egress in EGRESS_STARTING and hands it to the backend.
     public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(EgressStoreError) -> EgressRecord {
         let now = WallClock.nanoseconds()
-        let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
+        let record: EgressRecord
+        do {
+            record = try admitAndCreate(spec, request: request, at: now)
+        } catch {
+            EgressMetrics.refused(error)
+            throw error
+        }
+        EgressMetrics.started(record)
+        logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
+        let reporter = EgressReporter { [weak self] event in self?.apply(event, to: record.id) }
+        enqueueBackendCall(for: record.id) { backend in await backend.start(record, reporter: reporter) }
+        return record
+    }
+
+    /// Admission, and the new record written and listed; throws (changing nothing) when refused.
+    private func admitAndCreate(_ spec: EgressSpec, request: EgressRecord.EchoedRequest, at now: Int64) throws(EgressStoreError) -> EgressRecord {
+        try state.withLock { store throws(EgressStoreError) -> EgressRecord in
             guard !store.draining else { throw .shuttingDown }
             guard store.liveCount < configuration.maxLiveEgresses else {
                 throw .capacityExhausted(limit: configuration.maxLiveEgresses)
@@ -79,10 +95,6 @@ public final class EgressStore: Sendable {
             }
             return record
         }
-        logger.info("egress starting", metadata: ["egress_id": "\(record.id)", "room": "\(spec.roomName)"])
-        let reporter = EgressReporter { [weak self] event in self?.apply(event, to: record.id) }
-        enqueueBackendCall(for: record.id) { backend in await backend.start(record, reporter: reporter) }
-        return record
     }
 
     /// Moves a live egress to EGRESS_ENDING and asks the backend to finish it.
@@ -195,6 +207,17 @@ public final class EgressStore: Sendable {
     /// Live egresses right now.
     public var liveCount: Int { state.withLock { $0.liveCount } }
 
+    /// Live egresses by the kind of request that started them.
+    public func liveCounts() -> [EgressRecord.EchoedRequest.Kind: Int] {
+        state.withLock { store in
+            var counts: [EgressRecord.EchoedRequest.Kind: Int] = [:]
+            for id in store.backendCalls.keys {
+                if let kind = store.records[id]?.request.kind { counts[kind, default: 0] += 1 }
+            }
+            return counts
+        }
+    }
+
     /// Cores free for another egress, with admission by cost (nil without).
     public var availableCPU: Double? {
         guard let admission else { return nil }
@@ -276,7 +299,10 @@ public final class EgressStore: Sendable {
         }
         switch outcome {
         case .success(let (record, changed))?:
-            if record.status.isEnded { noneLive.signal { liveCount == 0 } }
+            if record.status.isEnded {
+                noneLive.signal { liveCount == 0 }
+                if changed { EgressMetrics.ended(record) }
+            }
             logger.log(level: changed ? .info : .debug, "egress updated", metadata: ["egress_id": "\(id)", "status": "\(record.status)"])
         case .failure(let refusal)?:
             logger.error("backend report refused", metadata: ["egress_id": "\(id)", "reason": "\(refusal)"])
