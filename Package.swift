@@ -51,6 +51,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        // glibc's malloc.h (mallopt), part of libc: nothing to link.
+        .systemLibrary(name: "CMalloc"),
 
         // protoc-c's output for Protos/, compiled as it is.
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
@@ -187,7 +189,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

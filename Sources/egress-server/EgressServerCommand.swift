@@ -1,5 +1,6 @@
 import ArgumentParser
 import Auth
+import CMalloc
 import CoreMetrics
 import Prometheus
 import HTTP
@@ -166,6 +167,11 @@ struct EgressServerCommand: AsyncParsableCommand {
     var logFormat: LogFormat?
 
     func run() async throws {
+        // glibc gives each thread that allocates its own malloc arena (up to 8 per core), and the
+        // encoders' threads come and go with egresses: each leaves an arena holding freed memory,
+        // and the resident size creeps up (Scripts/soak: +170 MiB over 150 egresses; flat with two
+        // arenas). MALLOC_ARENA_MAX, when set, is glibc's own and wins.
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 2) }
         let level = try Environment.value(logLevel, "EGRESS_LOG_LEVEL", as: Logger.Level.self, flag: "--log-level") ?? .info
         switch try Environment.value(logFormat, "EGRESS_LOG_FORMAT", flag: "--log-format") ?? .text {
         case .text:
