@@ -340,8 +340,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         pendingStreams = []
         writer = made.writer
         logger.info("recording started", metadata: made.logged.mapValues { .string($0) })
-        // The files are known from now on: stored with the record, so that a restart after a
-        // crash finds and closes them.
+        // Stored with the record from now on: a restart after a crash finds and closes them.
         reporter.report(.progress(results()))
     }
 
