@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System libraries (Debian -dev packages), one module map each.
@@ -184,18 +185,22 @@ let package = Package(
             // The page at `/`, compiled in: plain HTML, CSS and JavaScript, no build step.
             resources: [.embedInCode("Page/Files/index.html"), .embedInCode("Page/Files/page.js"), .embedInCode("Page/Files/page.css")]
         ),
+        // The config file: YAML (Yams) read key by key, unknown keys reported with their lines.
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "egress-server",
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON", "CMalloc",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON", "CMalloc", "ConfigFile", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // Documentation of every config file key, read by the tests.
+            exclude: ["egress.example.yaml"]
         ),
         // The command-line client.
         .executableTarget(
@@ -245,6 +250,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "SessionManager"]),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(

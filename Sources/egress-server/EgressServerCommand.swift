@@ -22,6 +22,12 @@ struct EgressServerCommand: AsyncParsableCommand {
         commandName: "egress-server",
         abstract: "Records room participants individually; serves LiveKit's livekit.Egress gRPC API.")
 
+    @Option(help: "A YAML config file (LiveKit egress's key names where they apply; see egress.example.yaml); flags and environment variables win over it. [EGRESS_CONFIG_FILE, or the YAML itself in EGRESS_CONFIG_BODY]")
+    var config: String?
+
+    @Flag(help: "Read the flags, environment and config file, print the settings in effect as a config file, and exit (0 when they are valid).")
+    var checkConfig = false
+
     @Option(help: ServerSettings.host.help)
     var host: String?
 
@@ -172,8 +178,9 @@ struct EgressServerCommand: AsyncParsableCommand {
         // and the resident size creeps up (Scripts/soak: +170 MiB over 150 egresses; flat with two
         // arenas). MALLOC_ARENA_MAX, when set, is glibc's own and wins.
         if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 2) }
-        let level = try Environment.value(logLevel, "EGRESS_LOG_LEVEL", as: Logger.Level.self, flag: "--log-level") ?? .info
-        switch try Environment.value(logFormat, "EGRESS_LOG_FORMAT", flag: "--log-format") ?? .text {
+        let config = try loadConfigFile()
+        let level = try logLevel(config)
+        switch try logFormat(config) {
         case .text:
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -185,23 +192,29 @@ struct EgressServerCommand: AsyncParsableCommand {
         }
         var configuration = ServerConfiguration()
         for setting in ServerSettings.all {
+            try setting.apply(config, to: &configuration)
+        }
+        for setting in ServerSettings.all {
             try setting.apply(self, to: &configuration)
         }
         configuration.portFile = try Environment.value(portFile, "EGRESS_PORT_FILE", flag: "--port-file")
-        guard (1024...(1 << 30)).contains(configuration.rpc.maxReceiveMessageSize) else {
-            throw ValidationError("--max-receive-message-size \(configuration.rpc.maxReceiveMessageSize) is not from 1024 to 1073741824 bytes")
-        }
-        guard configuration.maxCPUUtilization.isFinite, (0...1).contains(configuration.maxCPUUtilization) else {
-            throw ValidationError("--max-cpu-utilization \(configuration.maxCPUUtilization) is not from 0 to 1")
-        }
-        for (flag, cost) in [("--participant-cpu-cost", configuration.cpuCosts.participant),
-                             ("--track-composite-cpu-cost", configuration.cpuCosts.trackComposite), ("--track-cpu-cost", configuration.cpuCosts.track)]
-        where !(cost.isFinite && (0...1024).contains(cost)) {
-            throw ValidationError("\(flag) \(cost) is not a number of cores from 0 to 1024")
-        }
-        for (flag, port) in [("--health-port", configuration.healthPort), ("--prometheus-port", configuration.prometheusPort)]
-        where !(0...65535).contains(port) {
-            throw ValidationError("\(flag) \(port) is not a port number")
+        configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
+        configuration.rpc.echoesInteropMetadata = grpcInteropEcho
+        // Room for a few of the largest requests at once on one connection.
+        configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
+                                                          2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))
+        configuration.keys = try loadKeys(config)
+        configuration.pageMintsTokens = dev
+        configuration.defaultStorage = try loadStorage(config)
+        configuration.webhooks = try loadWebhooks(config)
+        configuration.tls = try loadTLS(config)
+        if let unknown = config.unknownKeys() { throw ValidationError(unknown.description) }
+        if checkConfig {
+            guard configuration.keys != nil else {
+                throw ValidationError("no API keys: set LIVEKIT_KEYS, --keys, --key-file or the config file's api_key and api_secret (or --dev)")
+            }
+            print(effectiveConfig(configuration, logLevel: level, logFormat: try logFormat(config)))
+            return
         }
         if configuration.prometheusPort > 0 {
             // The process's one metrics backend: what swift-metrics records lands in this registry.
@@ -214,107 +227,12 @@ struct EgressServerCommand: AsyncParsableCommand {
             MetricsSystem.bootstrap(factory)
             configuration.metricsRegistry = registry
         }
-        guard (1...3650).contains(configuration.recordRetentionDays) else {
-            throw ValidationError("--record-retention-days \(configuration.recordRetentionDays) is not from 1 to 3650")
-        }
-        guard configuration.fileOutputMaxSize >= 0 else {
-            throw ValidationError("--file-output-max-size \(configuration.fileOutputMaxSize) is negative")
-        }
-        guard (5...1024).contains(configuration.uploadPartSizeMiB) else {
-            throw ValidationError("--upload-part-size \(configuration.uploadPartSizeMiB) is not from 5 to 1024 MiB (S3's parts are at least 5 MiB)")
-        }
-        configuration.http1.maxBodySize = configuration.rpc.maxReceiveMessageSize
-        configuration.rpc.echoesInteropMetadata = grpcInteropEcho
-        // Room for a few of the largest requests at once on one connection.
-        configuration.http2.connectionRequestBudget = max(configuration.http2.connectionRequestBudget,
-                                                          2 * configuration.rpc.maxReceiveMessageSize + (1 << 20))
-        configuration.keys = try loadKeys()
-        configuration.pageMintsTokens = dev
-        configuration.defaultStorage = try loadStorage()
-        configuration.webhooks.urls = webhookUrl.isEmpty
-            ? (try Environment.value(nil as String?, "EGRESS_WEBHOOK_URLS", flag: "--webhook-url") ?? "").split(separator: ",").map(String.init)
-            : webhookUrl
-        configuration.webhooks.apiKey = try Environment.value(webhookKey, "EGRESS_WEBHOOK_KEY", flag: "--webhook-key")
-        let cert = try Environment.value(tlsCert, "EGRESS_TLS_CERT", flag: "--tls-cert")
-        let key = try Environment.value(tlsKey, "EGRESS_TLS_KEY", flag: "--tls-key")
-        switch (cert, key) {
-        case let (cert?, key?): configuration.tls = TLSSettings(certificatePath: cert, privateKeyPath: key)
-        case (nil, nil): break
-        default: throw ValidationError("--tls-cert and --tls-key go together")
-        }
 
         let logger = Logger(label: "egress-server")
         let server = EgressServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-    }
-}
-
-extension EgressServerCommand {
-    /// The API keys: --key-file, else --keys, else LIVEKIT_KEYS, else devkey with --dev.
-    func loadKeys() throws -> APIKeys? {
-        do {
-            if let path = try Environment.value(keyFile, "LIVEKIT_KEY_FILE", flag: "--key-file") {
-                var info = stat()
-                guard stat(path, &info) == 0 else {
-                    throw ValidationError("cannot read the key file \(path): \(String(cString: strerror(errno)))")
-                }
-                guard info.st_mode & 0o077 == 0 else {
-                    throw ValidationError("the key file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-                }
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw ValidationError("cannot read the key file \(path)")
-                }
-                return try APIKeys.parse(text)
-            }
-            if let text = try Environment.value(keys, "LIVEKIT_KEYS", flag: "--keys") {
-                return try APIKeys.parse(text)
-            }
-        } catch let error as AuthError {
-            throw ValidationError("API keys: \(error)")
-        }
-        return dev ? .development : nil
-    }
-}
-
-extension EgressServerCommand {
-    /// The default storage: --s3-bucket (or EGRESS_S3_BUCKET) and its credentials. The secret
-    /// is read from the environment only (EGRESS_S3_SECRET, else AWS_SECRET_ACCESS_KEY), never
-    /// from a flag other users could see in the process list.
-    func loadStorage() throws -> S3Upload? {
-        let bucket = try Environment.value(s3Bucket, "EGRESS_S3_BUCKET", flag: "--s3-bucket")
-        let accessKeyGiven = try Environment.value(s3AccessKey, "EGRESS_S3_ACCESS_KEY", flag: "--s3-access-key")
-        guard let bucket else {
-            for (flag, given) in [("--s3-access-key", accessKeyGiven), ("--s3-region", s3Region), ("--s3-endpoint", s3Endpoint)] where given != nil {
-                throw ValidationError("\(flag) without --s3-bucket: there is no default storage to use it for")
-            }
-            return nil
-        }
-        let accessKey = try accessKeyGiven ?? Environment.value(nil as String?, "AWS_ACCESS_KEY_ID", flag: "--s3-access-key") ?? ""
-        let secret = try Environment.value(nil as String?, "EGRESS_S3_SECRET", flag: "EGRESS_S3_SECRET")
-            ?? Environment.value(nil as String?, "AWS_SECRET_ACCESS_KEY", flag: "EGRESS_S3_SECRET") ?? ""
-        let region = try Environment.value(s3Region, "EGRESS_S3_REGION", flag: "--s3-region") ?? ""
-        let endpoint = try Environment.value(s3Endpoint, "EGRESS_S3_ENDPOINT", flag: "--s3-endpoint") ?? ""
-        let pathStyle = try s3ForcePathStyle || (Environment.value(nil as Bool?, "EGRESS_S3_FORCE_PATH_STYLE", flag: "--s3-force-path-style") ?? false)
-        guard !accessKey.isEmpty, !secret.isEmpty else {
-            throw ValidationError("--s3-bucket needs an access key (--s3-access-key, EGRESS_S3_ACCESS_KEY) and a secret (EGRESS_S3_SECRET)")
-        }
-        // Letters, digits, "-", "_" and ".": it becomes part of a host name or a path.
-        let bucketBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
-        guard !bucket.isEmpty, bucket.utf8.count <= S3Upload.maxBucketLength, bucket.utf8.allSatisfy(bucketBytes.contains) else {
-            throw ValidationError("--s3-bucket \(bucket.debugDescription) is not a bucket name (letters, digits, -_. and at most \(S3Upload.maxBucketLength) of them)")
-        }
-        for (flag, value) in [("--s3-access-key", accessKey), ("EGRESS_S3_SECRET", secret), ("--s3-region", region), ("--s3-endpoint", endpoint)]
-        where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) || value.utf8.count > S3Upload.maxFieldLength {
-            throw ValidationError("\(flag) has a control character or is over \(S3Upload.maxFieldLength) bytes")
-        }
-        if !endpoint.isEmpty, HTTPURL(endpoint) == nil || !(endpoint.lowercased().hasPrefix("http://") || endpoint.lowercased().hasPrefix("https://")) {
-            // Not repeated: it may hold a password.
-            throw ValidationError("--s3-endpoint is not an http:// or https:// URL with a host (and no user or password)")
-        }
-        if let problem = S3Upload.problem(accessKey: accessKey, region: region) { throw ValidationError(problem) }
-        return S3Upload(accessKey: accessKey, secret: secret, region: region, endpoint: endpoint, bucket: bucket, forcePathStyle: pathStyle)
     }
 }
 

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Auth
+import ConfigFile
+import HTTP
+import SessionManager
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EgressServerCommand {
+    /// The API keys: --key-file, else --keys, else LIVEKIT_KEYS (LIVEKIT_KEY_FILE before it), else
+    /// the config file's `api_key` + `api_secret`, `keys` or `key_file` (one of them), else devkey
+    /// with --dev.
+    func loadKeys(_ config: ConfigReader) throws -> APIKeys? {
+        let apiKey = try config.value("api_key"), apiSecret = try config.value("api_secret")
+        let keyMap = try config.value("keys"), keyPath = try config.value("key_file")
+        do {
+            if let path = try Environment.value(keyFile, "LIVEKIT_KEY_FILE", flag: "--key-file") {
+                return try readKeyFile(path)
+            }
+            if let text = try Environment.value(keys, "LIVEKIT_KEYS", flag: "--keys") {
+                return try APIKeys.parse(text)
+            }
+            let given = [apiKey ?? apiSecret, keyMap, keyPath].compactMap { $0 }
+            guard given.count <= 1 else {
+                throw ValidationError("\(given[1].origin): the config file gives its API keys once, as api_key and api_secret, keys, or key_file")
+            }
+            if let keyPath {
+                return try readKeyFile(keyPath.text())
+            }
+            if let keyMap {
+                var secrets: [String: String] = [:]
+                for (key, secret) in try keyMap.pairs() { secrets[key] = secret }
+                return try APIKeys.parse(secrets.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "\n"))
+            }
+            switch (apiKey, apiSecret) {
+            case let (key?, secret?): return try APIKeys.parse("\(try key.text()): \(try secret.text())")
+            case let (key?, nil): throw ValidationError("\(key.origin) has no api_secret beside it")
+            case let (nil, secret?): throw ValidationError("\(secret.origin) has no api_key beside it")
+            case (nil, nil): break
+            }
+        } catch let error as AuthError {
+            throw ValidationError("API keys: \(error)")
+        }
+        return dev ? .development : nil
+    }
+
+    /// A file of `key: secret` lines that only its owner may read.
+    private func readKeyFile(_ path: String) throws -> APIKeys {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw ValidationError("cannot read the key file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw ValidationError("the key file \(path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read the key file \(path)")
+        }
+        return try APIKeys.parse(text)
+    }
+}
+
+extension EgressServerCommand {
+    /// The default storage: --s3-bucket (or EGRESS_S3_BUCKET, or the config file's
+    /// `storage.s3.bucket`) and its credentials. The secret comes from the environment
+    /// (EGRESS_S3_SECRET), the config file (`storage.s3.secret`) or AWS_SECRET_ACCESS_KEY, never
+    /// from a flag other users could see in the process list.
+    func loadStorage(_ config: ConfigReader) throws -> S3Upload? {
+        let bucket = try Sourced.value(s3Bucket, flag: "--s3-bucket", environment: "EGRESS_S3_BUCKET", config, "storage.s3.bucket")
+        let accessKeyGiven = try Sourced.value(s3AccessKey, flag: "--s3-access-key", environment: "EGRESS_S3_ACCESS_KEY", config, "storage.s3.access_key")
+        let secretGiven = try Sourced.value(nil as String?, flag: "EGRESS_S3_SECRET", environment: "EGRESS_S3_SECRET", config, "storage.s3.secret")
+        let regionGiven = try Sourced.value(s3Region, flag: "--s3-region", environment: "EGRESS_S3_REGION", config, "storage.s3.region")
+        let endpointGiven = try Sourced.value(s3Endpoint, flag: "--s3-endpoint", environment: "EGRESS_S3_ENDPOINT", config, "storage.s3.endpoint")
+        let pathStyleGiven = try Sourced.value(s3ForcePathStyle ? true : nil, flag: "--s3-force-path-style",
+                                               environment: "EGRESS_S3_FORCE_PATH_STYLE", config, "storage.s3.force_path_style")
+        guard let bucket else {
+            for given in [accessKeyGiven, secretGiven, regionGiven, endpointGiven].compactMap({ $0 }) where !given.origin.hasPrefix("EGRESS_S3_SECRET") {
+                throw ValidationError("\(given.origin) without --s3-bucket (storage.s3.bucket): there is no default storage to use it for")
+            }
+            return nil
+        }
+        let accessKey = try accessKeyGiven ?? Sourced.value(nil as String?, flag: "AWS_ACCESS_KEY_ID", environment: "AWS_ACCESS_KEY_ID", nil, "")
+        let secret = try secretGiven ?? Sourced.value(nil as String?, flag: "AWS_SECRET_ACCESS_KEY", environment: "AWS_SECRET_ACCESS_KEY", nil, "")
+        guard let accessKey, let secret, !accessKey.value.isEmpty, !secret.value.isEmpty else {
+            throw ValidationError("\(bucket.origin) needs an access key (--s3-access-key, EGRESS_S3_ACCESS_KEY, storage.s3.access_key) "
+                + "and a secret (EGRESS_S3_SECRET, storage.s3.secret)")
+        }
+        let region = regionGiven ?? Sourced(value: "", origin: "--s3-region")
+        let endpoint = endpointGiven ?? Sourced(value: "", origin: "--s3-endpoint")
+        // Letters, digits, "-", "_" and ".": it becomes part of a host name or a path.
+        let bucketBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.".utf8)
+        guard !bucket.value.isEmpty, bucket.value.utf8.count <= S3Upload.maxBucketLength, bucket.value.utf8.allSatisfy(bucketBytes.contains) else {
+            throw ValidationError("\(bucket.origin) \(bucket.value.debugDescription) is not a bucket name (letters, digits, -_. and at most "
+                + "\(S3Upload.maxBucketLength) of them)")
+        }
+        for field in [accessKey, secret, region, endpoint]
+        where field.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) || field.value.utf8.count > S3Upload.maxFieldLength {
+            throw ValidationError("\(field.origin) has a control character or is over \(S3Upload.maxFieldLength) bytes")
+        }
+        let url = endpoint.value.lowercased()
+        if !url.isEmpty, HTTPURL(endpoint.value) == nil || !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            // Not repeated: it may hold a password.
+            throw ValidationError("\(endpoint.origin) is not an http:// or https:// URL with a host (and no user or password)")
+        }
+        if let problem = S3Upload.problem(accessKey: accessKey.value, region: region.value) { throw ValidationError(problem) }
+        return S3Upload(accessKey: accessKey.value, secret: secret.value, region: region.value, endpoint: endpoint.value, bucket: bucket.value,
+                        forcePathStyle: pathStyleGiven?.value ?? false)
+    }
+}
+
+/// A value and where it came from (a flag, an environment variable, a config file's key and line),
+/// for error messages.
+struct Sourced<Value> {
+    let value: Value
+    let origin: String
+}
+
+extension Sourced where Value: LosslessStringConvertible {
+    /// The flag's value, else the environment variable's, else the config file's.
+    /// The config file's key is read even when a flag wins, so that it is not reported unknown.
+    static func value(_ flagValue: Value?, flag: String, environment: String, _ config: ConfigReader?, _ key: String) throws -> Sourced? {
+        let configured = try config?.value(key)
+        if let flagValue { return Sourced(value: flagValue, origin: flag) }
+        if let value = try Environment.value(nil as Value?, environment, flag: flag) { return Sourced(value: value, origin: environment) }
+        guard let value = configured else { return nil }
+        if Value.self == Bool.self, let bool = try value.bool() as? Value { return Sourced(value: bool, origin: value.origin) }
+        return Sourced(value: try value.decode(Value.self), origin: value.origin)
+    }
+}
