@@ -132,13 +132,14 @@ let package = Package(
             ]
         ),
         // Uploads of finished files to S3 and S3-compatible storage (libcurl's AWS Signature V4).
-        .target(name: "Storage", dependencies: ["CCurl", "SessionManager", "Support"]),
+        .target(name: "Storage", dependencies: ["CCurl", "SessionManager", "Support", .product(name: "CoreMetrics", package: "swift-metrics")]),
         // The EgressBackend that records: track selection, timeline, writers (FFmpeg via Media).
         .target(
             name: "Recorder",
             dependencies: [
                 "SessionManager", "Rooms", "RTP", "Media", "HTTP", "Storage", "Support",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Egress events POSTed as LiveKit WebhookEvents, signed, queued per endpoint.

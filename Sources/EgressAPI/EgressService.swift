@@ -20,22 +20,22 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
 
     public func startParticipantEgress(request: Livekit_ParticipantEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let spec = try decoder.participant(request)
-        return try start(spec, echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
+        return try await start(spec, echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startTrackCompositeEgress(request: Livekit_TrackCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let spec = try decoder.trackComposite(request)
-        return try start(spec, echo: .init(kind: .trackComposite, encoded: Redaction.redacted(request).wireBytes()))
+        return try await start(spec, echo: .init(kind: .trackComposite, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startTrackEgress(request: Livekit_TrackEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let spec = try decoder.track(request)
-        return try start(spec, echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
+        return try await start(spec, echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startEgress(request: Livekit_StartEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let spec = try decoder.unified(request)
-        return try start(spec, echo: .init(kind: .unified, encoded: Redaction.redacted(request).wireBytes()))
+        return try await start(spec, echo: .init(kind: .unified, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     public func startRoomCompositeEgress(request: Livekit_RoomCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
@@ -57,12 +57,12 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
     /// Checks a request as StartTrackEgress would, starting nothing.
     public func check(_ request: Livekit_TrackEgressRequest) throws { _ = try decoder.track(request) }
 
-    public func start(_ request: Livekit_ParticipantEgressRequest) throws -> Livekit_EgressInfo {
-        try start(try decoder.participant(request), echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
+    public func start(_ request: Livekit_ParticipantEgressRequest) async throws -> Livekit_EgressInfo {
+        try await start(try decoder.participant(request), echo: .init(kind: .participant, encoded: Redaction.redacted(request).wireBytes()))
     }
 
-    public func start(_ request: Livekit_TrackEgressRequest) throws -> Livekit_EgressInfo {
-        try start(try decoder.track(request), echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
+    public func start(_ request: Livekit_TrackEgressRequest) async throws -> Livekit_EgressInfo {
+        try await start(try decoder.track(request), echo: .init(kind: .track, encoded: Redaction.redacted(request).wireBytes()))
     }
 
     /// The Start* methods: each egress keeps its request to echo it.
@@ -80,15 +80,15 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         }
     }
 
-    private func start(_ spec: EgressSpec, echo: EgressRecord.EchoedRequest) throws(EgressStoreError) -> Livekit_EgressInfo {
-        Livekit_EgressInfo(try sessions.start(spec, request: echo))
+    private func start(_ spec: EgressSpec, echo: EgressRecord.EchoedRequest) async throws(EgressStoreError) -> Livekit_EgressInfo {
+        Livekit_EgressInfo(try await sessions.start(spec, request: echo))
     }
 
     // MARK: Running egresses
 
     public func stopEgress(request: Livekit_StopEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
         let id = try egressID(request.egressId)
-        return Livekit_EgressInfo(try sessions.stop(id))
+        return Livekit_EgressInfo(try await sessions.stop(id))
     }
 
     public func updateStream(request: Livekit_UpdateStreamRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
@@ -102,7 +102,7 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         }
         // Named as they were added: a shortcut is the URL it expanded to.
         let remove = request.removeOutputUrls.map(StreamKey.expanded)
-        return Livekit_EgressInfo(try sessions.updateStream(id, add: add, remove: remove))
+        return Livekit_EgressInfo(try await sessions.updateStream(id, add: add, remove: remove))
     }
 
     public func listEgress(request: Livekit_ListEgressRequest, context: ServerContext) async throws -> Livekit_ListEgressResponse {

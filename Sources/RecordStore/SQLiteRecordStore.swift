@@ -13,12 +13,20 @@ import Glibc
 /// file). Records are kept in `CompactCoder`'s form — the part of a record that never changes
 /// once, the part that does at each change — beside the columns the store queries; the
 /// file is readable by its owner only, as requests name storage credentials. One server at a
-/// time: the directory is locked while open.
+/// time: the directory is locked while open. Writes come in batches (the session manager's group
+/// commit), one transaction each; the log is checkpointed beside them, never in a commit's way.
 public final class SQLiteRecordStore: EgressRecordStore {
     public static let fileName = "egress.sqlite"
     /// The database file's path.
     public let path: String
     private let database: DatabaseQueue
+    /// A second connection that copies the write-ahead log into the database (a passive
+    /// checkpoint, which neither waits for the writer nor holds it up) every `checkpointInterval`.
+    private let checkpointer: DatabaseQueue
+    // Touched in init and deinit only. Made once the store is open: a source dropped while it
+    // was never resumed stops the process.
+    nonisolated(unsafe) private let checkpoints: any DispatchSourceTimer
+    static let checkpointInterval: DispatchTimeInterval = .milliseconds(200)
     /// The state directory's lock (held open for the store's lifetime).
     private let lock: Int32
     /// Egresses whose fixed part is in the file.
@@ -45,12 +53,17 @@ public final class SQLiteRecordStore: EgressRecordStore {
         configuration.label = "egress-records"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // One process holds the file (the directory's lock says so): no file lock per transaction.
-            try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+        }
+        var writerConfiguration = configuration
+        writerConfiguration.prepareDatabase { db in
+            // Checkpoints are the checkpointer's, on another connection: a commit never waits
+            // for the write-ahead log to be copied into the database.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
+            database = try DatabaseQueue(path: path, configuration: writerConfiguration)
             try Self.migrator.migrate(database)
+            checkpointer = try DatabaseQueue(path: path, configuration: configuration)
             // A write at every start: a file that can be read but not written fails here, not
             // at the first request.
             try database.write { db in
@@ -61,9 +74,32 @@ public final class SQLiteRecordStore: EgressRecordStore {
             close(lock)
             throw .storageFailed("the egress database \(path) cannot be used: \(error)")
         }
+        checkpoints = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "egress-records-checkpoint"))
+        checkpoints.schedule(deadline: .now() + Self.checkpointInterval, repeating: Self.checkpointInterval)
+        checkpoints.setEventHandler { [checkpointer] in
+            // A failure here is the next write's to report; the log waits for the next try.
+            _ = try? checkpointer.writeWithoutTransaction { db in try Self.checkpoint(db) }
+        }
+        checkpoints.resume()
+    }
+
+    /// Frames of the write-ahead log (4 KiB pages) past which the log is started over.
+    static let restartFrames = 4096
+
+    /// Copies the log into the database without waiting for the writer. Under a steady stream
+    /// of commits such a checkpoint never finds the log all copied, and the log would grow
+    /// without end: past `restartFrames`, a second checkpoint waits for the writer between two
+    /// commits (the few frames written meanwhile are all it copies) and has the log restart.
+    private static func checkpoint(_ db: Database) throws {
+        let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+        let frames: Int = row?[1] ?? 0
+        if frames > restartFrames {
+            try db.execute(sql: "PRAGMA wal_checkpoint(RESTART)")
+        }
     }
 
     deinit {
+        checkpoints.cancel()
         close(lock)
     }
 
@@ -132,52 +168,61 @@ public final class SQLiteRecordStore: EgressRecordStore {
         }
     }
 
-    /// A new record is written whole; after that only its changing part (`EgressRecord.Progress`)
-    /// is, and a change's event keeps that part too (the rest is its record's).
-    public func save(_ record: EgressRecord, change: EgressChange?) throws(EgressStoreError) {
+    /// The writes in one transaction. A new record is written whole; after that only its
+    /// changing part (`EgressRecord.Progress`) is, and a change's event keeps that part too (the
+    /// rest is its record's).
+    public func write(_ writes: [RecordWrite]) throws(EgressStoreError) {
+        var newlyWritten: [String] = []
+        var removed: [String] = []
         do {
-            let progress = Data(try CompactCoder.encode(record.progress))
-            let fixed = written.withLock { $0.contains(record.id) } ? nil : Data(try CompactCoder.encode(record.fixed))
-            try database.write { db in
-                if let fixed {
-                    try db.cachedStatement(sql: """
-                        INSERT OR REPLACE INTO egress (id, sequence, room_name, status, ended_at, fixed, progress) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """).execute(arguments: [record.id, Int64(clamping: record.sequence), record.spec.roomName,
-                                                 record.status.rawValue, record.endedAt, fixed, progress])
-                } else {
-                    try db.cachedStatement(sql: "UPDATE egress SET status = ?, ended_at = ?, progress = ? WHERE id = ?")
-                        .execute(arguments: [record.status.rawValue, record.endedAt, progress, record.id])
+            // Encoded before the transaction: the database is held for the SQL alone.
+            let alreadyWritten = written.withLock { $0 }
+            var encoded: [(RecordWrite, fixed: Data?, progress: Data?)] = []
+            for write in writes {
+                guard case .save(let record, _) = write else {
+                    encoded.append((write, nil, nil))
+                    continue
                 }
-                if let change {
-                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO pending_event (id, egress_id, kind, created_at, progress) VALUES (?, ?, ?, ?, ?)")
-                        .execute(arguments: [change.id, record.id, change.kind.rawValue, change.createdAt, progress])
+                let isNew = !alreadyWritten.contains(record.id) && !newlyWritten.contains(record.id)
+                encoded.append((write, isNew ? Data(try CompactCoder.encode(record.fixed)) : nil, Data(try CompactCoder.encode(record.progress))))
+                if isNew { newlyWritten.append(record.id) }
+            }
+            try database.write { db in
+                for (write, fixed, progress) in encoded {
+                    switch write {
+                    case .save(let record, let change):
+                        try save(record, change: change, fixed: fixed, progress: progress ?? Data(), in: db)
+                    case .remove(let ids):
+                        let statement = try db.cachedStatement(sql: "DELETE FROM egress WHERE id = ?")
+                        for id in ids { try statement.execute(arguments: [id]) }
+                        removed += ids
+                    case .removeChange(let id):
+                        try db.cachedStatement(sql: "DELETE FROM pending_event WHERE id = ?").execute(arguments: [id])
+                    }
                 }
             }
-            if fixed != nil { written.withLock { _ = $0.insert(record.id) } }
         } catch {
-            throw .storageFailed("egress \(record.id) cannot be written to \(path): \(error)")
+            throw .storageFailed("\(writes.count == 1 ? "a change" : "\(writes.count) changes") cannot be written to \(path): \(error)")
+        }
+        written.withLock { written in
+            written.formUnion(newlyWritten)
+            written.subtract(removed)
         }
     }
 
-    public func remove(_ ids: [String]) throws(EgressStoreError) {
-        do {
-            try database.write { db in
-                let statement = try db.cachedStatement(sql: "DELETE FROM egress WHERE id = ?")
-                for id in ids { try statement.execute(arguments: [id]) }
-            }
-            written.withLock { $0.subtract(ids) }
-        } catch {
-            throw .storageFailed("egress records cannot be removed from \(path): \(error)")
+    private func save(_ record: EgressRecord, change: EgressChange?, fixed: Data?, progress: Data, in db: Database) throws {
+        if let fixed {
+            try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO egress (id, sequence, room_name, status, ended_at, fixed, progress) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [record.id, Int64(clamping: record.sequence), record.spec.roomName,
+                                         record.status.rawValue, record.endedAt, fixed, progress])
+        } else {
+            try db.cachedStatement(sql: "UPDATE egress SET status = ?, ended_at = ?, progress = ? WHERE id = ?")
+                .execute(arguments: [record.status.rawValue, record.endedAt, progress, record.id])
         }
-    }
-
-    public func removeChange(_ id: String) throws(EgressStoreError) {
-        do {
-            try database.write { db in
-                try db.cachedStatement(sql: "DELETE FROM pending_event WHERE id = ?").execute(arguments: [id])
-            }
-        } catch {
-            throw .storageFailed("event \(id) cannot be removed from \(path): \(error)")
+        if let change {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO pending_event (id, egress_id, kind, created_at, progress) VALUES (?, ?, ?, ?, ?)")
+                .execute(arguments: [change.id, record.id, change.kind.rawValue, change.createdAt, progress])
         }
     }
 

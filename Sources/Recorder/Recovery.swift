@@ -6,7 +6,7 @@ import Support
 extension RecordingBackend {
     /// After a restart: each file an egress was writing when the earlier process died is closed
     /// (its complete packets rewritten into a finished file of its format) and its result made
-    /// true again: size, duration, end. A file that cannot be closed keeps its old result and is
+    /// true again: size, duration, end; each HLS playlist is ended (`recoverSegments`). A file that cannot be closed keeps its old result and is
     /// named in `failedOutputs`; a file meant for storage stays in the output directory.
     public func recover(_ egress: EgressRecord) async -> EgressResults {
         var results = egress.results
@@ -25,6 +25,23 @@ extension RecordingBackend {
             } catch {
                 logger.error("recording of an interrupted egress not closed", metadata: ["egress_id": "\(egress.id)", "error": "\(error)"])
                 results.failedOutputs.append("file \(file.filename): \(error)")
+            }
+        }
+        for (at, segments) in results.segments.enumerated() where !segments.playlistName.isEmpty {
+            do throws(RecorderError) {
+                results.segments[at] = try recoverSegments(segments)
+                logger.info("HLS playlist of an interrupted egress ended", metadata: [
+                    "egress_id": "\(egress.id)", "playlist": "\(results.segments[at].playlistLocation)",
+                    "segments": "\(results.segments[at].segmentCount)",
+                ])
+                if egress.spec.outputs.segments.contains(where: { $0.upload != nil }) {
+                    results.failedOutputs.append("HLS \(segments.playlistName): uploads stopped (the server restarted); kept at "
+                        + results.segments[at].playlistLocation)
+                    results.backupStorageUsed = true
+                }
+            } catch {
+                logger.error("HLS playlist of an interrupted egress not ended", metadata: ["egress_id": "\(egress.id)", "error": "\(error)"])
+                results.failedOutputs.append("HLS \(segments.playlistName): \(error)")
             }
         }
         return results

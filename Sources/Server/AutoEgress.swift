@@ -56,10 +56,10 @@ final class AutoEgress: RoomEgressRegistry {
         removed?.cancel()
     }
 
-    fileprivate func start(_ what: String, room: String, _ start: @escaping @Sendable () throws -> Livekit_EgressInfo) {
+    fileprivate func start(_ what: String, room: String, _ start: @escaping @Sendable () async throws -> Livekit_EgressInfo) {
         Task { [logger] in
             do {
-                let info = try start()
+                let info = try await start()
                 logger.info("auto egress started", metadata: ["room": "\(room)", "for": "\(what)", "egress_id": "\(info.egressId)"])
             } catch {
                 logger.error("auto egress refused", metadata: ["room": "\(room)", "for": "\(what)", "error": "\(error)"])
@@ -122,11 +122,11 @@ private final class RoomRule: RoomSubscriber {
             // An egress's own participant is not recorded (LiveKit's EGRESS kind).
             guard let auto = rule.participant, participant.kind != 2 else { return }
             let request = AutoEgress.participantRequest(auto, room: room, identity: participant.identity)
-            owner.start("participant \(participant.identity)", room: room) { [owner] in try owner.startParticipant(request) }
+            owner.start("participant \(participant.identity)", room: room) { [owner] in try await owner.startParticipant(request) }
         case .trackPublished(let track):
             guard let auto = rule.tracks else { return }
             let request = AutoEgress.trackRequest(auto, room: room, trackID: track.sid)
-            owner.start("track \(track.sid)", room: room) { [owner] in try owner.startTrack(request) }
+            owner.start("track \(track.sid)", room: room) { [owner] in try await owner.startTrack(request) }
         case .roomDeleted:
             owner.unregister(self)
         default:
@@ -136,6 +136,6 @@ private final class RoomRule: RoomSubscriber {
 }
 
 extension AutoEgress {
-    fileprivate func startParticipant(_ request: Livekit_ParticipantEgressRequest) throws -> Livekit_EgressInfo { try egress.start(request) }
-    fileprivate func startTrack(_ request: Livekit_TrackEgressRequest) throws -> Livekit_EgressInfo { try egress.start(request) }
+    fileprivate func startParticipant(_ request: Livekit_ParticipantEgressRequest) async throws -> Livekit_EgressInfo { try await egress.start(request) }
+    fileprivate func startTrack(_ request: Livekit_TrackEgressRequest) async throws -> Livekit_EgressInfo { try await egress.start(request) }
 }

@@ -1,4 +1,5 @@
 import CCurl
+import CoreMetrics
 import Foundation
 import SessionManager
 import Support
@@ -37,8 +38,21 @@ public struct S3Client: Sendable {
         return endpoint[..<schemeEnd.upperBound] + upload.bucket + "." + endpoint[schemeEnd.upperBound...] + "/" + path
     }
 
-    /// Uploads the file at `path` as `key`; returns its URL.
+    /// Uploads the file at `path` as `key`; returns its URL. Counted in `egress_uploads_total`
+    /// (by result) and `egress_upload_bytes_total`.
     public func put(file path: String, as key: String, contentType: String) throws(S3Error) -> String {
+        do {
+            let (url, size) = try send(file: path, as: key, contentType: contentType)
+            Counter(label: "egress_uploads_total", dimensions: [("result", "succeeded")]).increment()
+            Counter(label: "egress_upload_bytes_total").increment(by: Int(clamping: size))
+            return url
+        } catch {
+            Counter(label: "egress_uploads_total", dimensions: [("result", "failed")]).increment()
+            throw error
+        }
+    }
+
+    private func send(file path: String, as key: String, contentType: String) throws(S3Error) -> (String, Int64) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw S3Error("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -50,9 +64,9 @@ public struct S3Client: Sendable {
         if size <= multipartThreshold {
             let response = try send("PUT", target, headers: headers, body: .file(descriptor, offset: 0, length: size))
             try expectSuccess(response, "uploading \(key)")
-            return target
+            return (target, size)
         }
-        return try putMultipart(descriptor, size: size, target: target, key: key, headers: headers)
+        return (try putMultipart(descriptor, size: size, target: target, key: key, headers: headers), size)
     }
 
     private func putMultipart(_ descriptor: Int32, size: Int64, target: String, key: String, headers: [String]) throws(S3Error) -> String {

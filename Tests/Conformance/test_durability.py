@@ -114,6 +114,48 @@ def test_a_server_killed_during_three_recordings_finalizes_them_on_restart(direc
     assert "egress records restored" in second.log_text()
 
 
+def test_a_killed_hls_recording_gets_its_playlists_ended_on_restart(directory, fresh_server, stubs):
+    """HLS segments of 1 s and a live playlist: after a kill and a restart both playlists end with
+    #EXT-X-ENDLIST, list the segments that were complete (all on disk), and play to within a
+    segment and a second of the kill; segment_results say what the playlist lists."""
+    first = fresh_server(directory=directory)
+    api, e = egress_api(first, stubs), stubs.egress
+    alice = Publisher(first, stubs, "crash-hls", "alice")
+    alice.send(*alice.camera_and_microphone(), size="320x240")
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="crash-hls", identity="alice", segment_outputs=[e.SegmentedFileOutput(
+                filename_prefix="hls/s", playlist_name="full.m3u8", live_playlist_name="live.m3u8", segment_duration=1)]), timeout=10)
+        wait_for(api, stubs, started.egress_id, e.EGRESS_ACTIVE)
+        time.sleep(5)
+        killed_at = time.time()
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(timeout=10)
+    finally:
+        alice.stop_sending()
+    playlist, live = first.output_dir / "hls/full.m3u8", first.output_dir / "hls/live.m3u8"
+    assert "#EXT-X-ENDLIST" not in playlist.read_text()  # as the killed process left it
+
+    second = fresh_server(directory=directory)
+    [info] = listed(egress_api(second, stubs), stubs)
+    assert info.status == e.EGRESS_FAILED and info.error == "egress server restarted"
+    [result] = info.segment_results
+    text = playlist.read_text()
+    assert text.endswith("#EXT-X-ENDLIST\n") and text.count("#EXT-X-ENDLIST") == 1
+    assert live.read_text().endswith("#EXT-X-ENDLIST\n")
+    names = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert result.segment_count == len(names) >= 3 and all((playlist.parent / name).exists() for name in names)
+    assert result.size == sum((playlist.parent / name).stat().st_size for name in names)
+    assert result.playlist_location == str(playlist)
+    streams, fmt = probe(playlist)
+    duration = float(fmt["duration"])
+    recorded = killed_at - result.started_at / 1e9
+    print(f"MEASURE HLS: {duration:.2f} s of {recorded:.2f} s recorded before the kill")
+    assert recorded - 2.5 <= duration <= recorded + 0.5, (duration, recorded)
+    assert abs(result.duration / 1e9 - duration) < 0.5
+    assert sorted(s["codec_name"] for s in streams) == ["aac", "h264"]
+
+
 def test_a_clean_restart_keeps_every_record_byte_for_byte(directory, fresh_server, stubs):
     first = fresh_server(directory=directory)
     api, e = egress_api(first, stubs), stubs.egress

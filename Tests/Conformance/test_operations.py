@@ -194,3 +194,47 @@ def test_prometheus_metrics_count_what_was_done(fresh_server, stubs, endpoint):
     assert m[("process_resident_memory_bytes", ())] > 10 << 20 and m[("process_open_fds", ())] > 5
     assert m[("process_cpu_seconds_total", ())] > 0
     assert m[("egress_draining", ())] == 0 and m[("livekit_egress_available", ())] >= 0
+
+
+def test_output_and_upload_metrics_count_what_was_written(fresh_server, stubs):
+    """One egress with a file (uploaded to S3), HLS segments, thumbnails and a live stream nobody
+    receives: bytes by output kind as the outputs on disk and in the bucket add up, the dead
+    stream as a failure, the upload as a success of the file's size."""
+    from media import Publisher
+    from s3_server import S3Server
+    from test_recording import record_for
+    s3 = S3Server()
+    port = free_port()
+    server = fresh_server("--prometheus-port", str(port))
+    e = stubs.egress
+    api = stubs.egress_grpc.EgressStub(server.channel())
+    alice = Publisher(server, stubs, "out-metrics", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = api.StartParticipantEgress(e.ParticipantEgressRequest(
+            room_name="out-metrics", identity="alice",
+            file_outputs=[e.EncodedFileOutput(filepath="m/a.mp4", s3=s3.upload(stubs))],
+            segment_outputs=[e.SegmentedFileOutput(filename_prefix="m/hls/s", segment_duration=1)],
+            image_outputs=[e.ImageOutput(capture_interval=1, width=320, height=180, filename_prefix="m/img/i")],
+            stream_outputs=[e.StreamOutput(protocol=e.RTMP, urls=["rtmp://127.0.0.1:9/live/nobody"])]), timeout=10)
+        info, _ = record_for(api, stubs, started.egress_id, 3)
+        stored = s3.client.list_objects_v2(Bucket=s3.bucket)["Contents"]  # the file and its manifest
+    finally:
+        alice.leave()
+        s3.stop()
+    [file] = info.file_results
+    m = scrape(port)
+    written = lambda kind: m.get(("egress_output_bytes_total", (("kind", kind),)), 0)
+    failed = lambda kind: m.get(("egress_output_failures_total", (("kind", kind),)), 0)
+    # The encoded media handed to each output: the file's payload (all of it but the container's
+    # own bytes), and the very same packets to the segments (MPEG-TS adds much more around them).
+    assert 0.7 * file.size < written("file") <= file.size, (written("file"), file.size)
+    segments = sum(p.stat().st_size for p in (server.output_dir / "m/hls").glob("*.ts"))
+    assert written("segments") == written("file") < segments
+    images = sum(p.stat().st_size for p in (server.output_dir / "m/img").glob("*.jpeg"))
+    assert images > 0 and written("images") == images
+    assert written("stream") == 0 and failed("stream") == 1
+    assert failed("file") == failed("segments") == failed("images") == 0
+    assert file.size in [o["Size"] for o in stored] and len(stored) == 2
+    assert m[("egress_uploads_total", (("result", "succeeded"),))] == 2
+    assert m[("egress_upload_bytes_total", ())] == sum(o["Size"] for o in stored)

@@ -6,14 +6,14 @@ import SessionManager
 import Testing
 
 @Suite struct EgressInfoEncoderTests {
-    @Test func aRecordEncodesAsEgressInfoWithTheEchoedRequest() throws {
+    @Test func aRecordEncodesAsEgressInfoWithTheEchoedRequest() async throws {
         let sessions = EgressStore(backend: NoMediaSourceBackend(), logger: Logger(label: "test"))
         var request = ProtoMessage("livekit.TrackEgressRequest")
         request.set("room_name", "lobby")
         request.set("track_id", "TR_1")
         let spec = EgressSpec(roomName: "lobby", source: .track(trackID: "TR_1"), encoding: .passthrough,
                               outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
-        let record = try sessions.start(spec, request: .init(kind: .track, encoded: request.encoded()))
+        let record = try await sessions.start(spec, request: .init(kind: .track, encoded: request.encoded()))
         let info = try ProtoMessage(decoding: Livekit_EgressInfo(record).wireBytes(), as: ProtoMessage("livekit.EgressInfo").descriptor)
         #expect(info.string("egress_id") == record.id)
         #expect(info.string("room_name") == "lobby")

@@ -49,7 +49,7 @@ final class ScriptedBackend: EgressBackend {
 
     @Test func aRecordedEgressEndsCompleteWithItsResults() async throws {
         let sessions = manager()
-        let record = try sessions.start(spec(), request: echo)
+        let record = try await sessions.start(spec(), request: echo)
         #expect(record.status == .starting)
         let events = try await backend.events(record.id)
         events.report(.roomIdentified("RM_abc"))
@@ -57,7 +57,7 @@ final class ScriptedBackend: EgressBackend {
         #expect(sessions.record(record.id)?.status == .starting)
         events.report(.mediaStarted(at: 1))
         #expect(sessions.record(record.id)?.status == .active)
-        let stopping = try sessions.stop(record.id)
+        let stopping = try await sessions.stop(record.id)
         #expect(stopping.status == .ending && stopping.details == "End reason: StopEgress called")
         var results = EgressResults()
         results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: 42)]
@@ -73,24 +73,24 @@ final class ScriptedBackend: EgressBackend {
 
     @Test func stoppingBeforeMediaEndsAborted() async throws {
         let sessions = manager()
-        let record = try sessions.start(spec(), request: echo)
-        _ = try sessions.stop(record.id)
+        let record = try await sessions.start(spec(), request: echo)
+        _ = try await sessions.stop(record.id)
         try await backend.events(record.id).report(.finalized(EgressResults()))
         #expect(sessions.record(record.id)?.status == .aborted)
     }
 
     @Test func stopAnswersNotFoundAndAlreadyEnded() async throws {
         let sessions = manager()
-        #expect(throws: EgressStoreError.notFound(egressID: "EG_x")) { try sessions.stop("EG_x") }
-        let record = try sessions.start(spec(), request: echo)
+        await #expect(throws: EgressStoreError.notFound(egressID: "EG_x")) { try await sessions.stop("EG_x") }
+        let record = try await sessions.start(spec(), request: echo)
         try await backend.events(record.id).report(.failed(error: "boom", code: 500, details: "d", results: EgressResults()))
-        #expect(throws: EgressStoreError.alreadyEnded(egressID: record.id, status: .failed)) { try sessions.stop(record.id) }
+        await #expect(throws: EgressStoreError.alreadyEnded(egressID: record.id, status: .failed)) { try await sessions.stop(record.id) }
         #expect(sessions.record(record.id)?.error == "boom")
     }
 
     @Test func theSourceEndingMovesToEndingWithTheReason() async throws {
         let sessions = manager()
-        let record = try sessions.start(spec(), request: echo)
+        let record = try await sessions.start(spec(), request: echo)
         let events = try await backend.events(record.id)
         events.report(.mediaStarted(at: 1))
         events.report(.sourceEnded(reason: "participant left"))
@@ -100,23 +100,24 @@ final class ScriptedBackend: EgressBackend {
 
     @Test func aReportThatDoesNotFitTheStateChangesNothing() async throws {
         let sessions = manager()
-        let record = try sessions.start(spec(), request: echo)
+        let record = try await sessions.start(spec(), request: echo)
         try await backend.events(record.id).report(.finalized(EgressResults()))
         #expect(sessions.record(record.id)?.status == .starting)
     }
 
     @Test func capacityIsEnforcedAndFreedWhenAnEgressEnds() async throws {
         let sessions = manager { $0.maxLiveEgresses = 1 }
-        let first = try sessions.start(spec(), request: echo)
-        #expect(throws: EgressStoreError.capacityExhausted(limit: 1)) { try sessions.start(spec(), request: echo) }
-        _ = try sessions.stop(first.id)
+        let first = try await sessions.start(spec(), request: echo)
+        await #expect(throws: EgressStoreError.capacityExhausted(limit: 1)) { try await sessions.start(spec(), request: echo) }
+        _ = try await sessions.stop(first.id)
         try await backend.events(first.id).report(.finalized(EgressResults()))
-        _ = try sessions.start(spec(), request: echo)
+        _ = try await sessions.start(spec(), request: echo)
     }
 
-    @Test func listingIsNewestFirstFilteredAndPaged() throws {
+    @Test func listingIsNewestFirstFilteredAndPaged() async throws {
         let sessions = manager { $0.pageSize = 2 }
-        let ids = try (0..<5).map { i in try sessions.start(spec(room: i % 2 == 0 ? "even" : "odd"), request: echo).id }
+        var ids: [String] = []
+        for i in 0..<5 { ids.append(try await sessions.start(spec(room: i % 2 == 0 ? "even" : "odd"), request: echo).id) }
         let page1 = try sessions.list(EgressQuery(roomName: "even"))
         #expect(page1.records.map(\.id) == [ids[4], ids[2]])
         let page2 = try sessions.list(EgressQuery(roomName: "even", pageToken: page1.nextPageToken))
@@ -130,42 +131,42 @@ final class ScriptedBackend: EgressBackend {
         let sessions = manager { $0.maxEndedEgresses = 2 }
         var ids: [String] = []
         for _ in 0..<4 {
-            let record = try sessions.start(spec(), request: echo)
+            let record = try await sessions.start(spec(), request: echo)
             ids.append(record.id)
-            _ = try sessions.stop(record.id)
+            _ = try await sessions.stop(record.id)
             try await backend.events(record.id).report(.finalized(EgressResults()))
         }
-        let live = try sessions.start(spec(), request: echo)
+        let live = try await sessions.start(spec(), request: echo)
         #expect(try sessions.list(EgressQuery()).records.map(\.id) == [live.id, ids[3], ids[2]])
     }
 
-    @Test func updateStreamNeedsAStreamOutput() throws {
+    @Test func updateStreamNeedsAStreamOutput() async throws {
         let sessions = manager()
-        let record = try sessions.start(spec(), request: echo)
-        #expect(throws: EgressStoreError.notStreaming) {
-            try sessions.updateStream(record.id, add: ["rtmp://a/b/c"], remove: [])
+        let record = try await sessions.start(spec(), request: echo)
+        await #expect(throws: EgressStoreError.notStreaming) {
+            try await sessions.updateStream(record.id, add: ["rtmp://a/b/c"], remove: [])
         }
         var streaming = spec()
         streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: [])
-        let withStream = try sessions.start(streaming, request: echo)
-        let updated = try sessions.updateStream(withStream.id, add: ["rtmp://a/b/c"], remove: [])
+        let withStream = try await sessions.start(streaming, request: echo)
+        let updated = try await sessions.updateStream(withStream.id, add: ["rtmp://a/b/c"], remove: [])
         #expect(updated.results.streams.map(\.url) == ["rtmp://a/b/c"])
-        #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/b/{stream_key}")) {
-            try sessions.updateStream(withStream.id, add: [], remove: ["rtmp://a/b/d"])
+        await #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/b/{stream_key}")) {
+            try await sessions.updateStream(withStream.id, add: [], remove: ["rtmp://a/b/d"])
         }
     }
 
-    @Test func aStreamCanBeRemovedByTheURLTheAPIShowsWhenThatNamesOne() throws {
+    @Test func aStreamCanBeRemovedByTheURLTheAPIShowsWhenThatNamesOne() async throws {
         let sessions = manager()
         var streaming = spec()
         streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: [])
-        let record = try sessions.start(streaming, request: echo)
-        _ = try sessions.updateStream(record.id, add: ["rtmp://a/app/key1", "rtmp://a/app/key2", "rtmp://b/app/key3"], remove: [])
+        let record = try await sessions.start(streaming, request: echo)
+        _ = try await sessions.updateStream(record.id, add: ["rtmp://a/app/key1", "rtmp://a/app/key2", "rtmp://b/app/key3"], remove: [])
         // Two streams show as rtmp://a/app/{stream_key}: which one is meant cannot be told.
-        #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/app/{stream_key}")) {
-            try sessions.updateStream(record.id, add: [], remove: ["rtmp://a/app/{stream_key}"])
+        await #expect(throws: EgressStoreError.streamNotFound(url: "rtmp://a/app/{stream_key}")) {
+            try await sessions.updateStream(record.id, add: [], remove: ["rtmp://a/app/{stream_key}"])
         }
-        let updated = try sessions.updateStream(record.id, add: [], remove: ["rtmp://b/app/{stream_key}"])
+        let updated = try await sessions.updateStream(record.id, add: [], remove: ["rtmp://b/app/{stream_key}"])
         #expect(updated.results.streams.map(\.status) == [.active, .active, .finished])
     }
 
@@ -173,13 +174,13 @@ final class ScriptedBackend: EgressBackend {
         let sessions = manager()
         var streaming = spec()
         streaming.outputs.stream = StreamOutput(streamProtocol: .rtmp, urls: ["rtmp://h/app/one"])
-        let record = try sessions.start(streaming, request: echo)
+        let record = try await sessions.start(streaming, request: echo)
         let first = try #require(record.results.streams.first)
         #expect(record.results.streams.count == 1 && first.url == "rtmp://h/app/one" && first.id.hasPrefix("ST_"))
         let events = try await backend.events(record.id)
         events.report(.mediaStarted(at: 1))
 
-        let updated = try sessions.updateStream(record.id, add: ["rtmp://h/app/two"], remove: ["rtmp://h/app/one"])
+        let updated = try await sessions.updateStream(record.id, add: ["rtmp://h/app/two"], remove: ["rtmp://h/app/one"])
         #expect(updated.results.streams.map(\.status) == [.finished, .active])
         let added = updated.results.streams[1]
         // The backend is told, in order after start, with the ids the store gave.
@@ -197,13 +198,13 @@ final class ScriptedBackend: EgressBackend {
         #expect(merged[0].startedAt == 5)
 
         // The egress ends: a stream still ACTIVE in the record ends with it.
-        _ = try sessions.stop(record.id)
+        _ = try await sessions.stop(record.id)
         events.report(.finalized(stale))
         let ended = try #require(sessions.record(record.id))
         #expect(ended.results.streams.allSatisfy { $0.status == .finished && $0.endedAt > 0 })
     }
 
-    @Test func egressIDsLookLikeLiveKits() {
+    @Test func egressIDsLookLikeLiveKits() async {
         let id = EgressID.make()
         #expect(id.hasPrefix("EG_") && id.count == 15)
         #expect(id.dropFirst(3).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) })

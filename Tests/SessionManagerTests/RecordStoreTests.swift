@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Synchronization
 import Testing
@@ -8,23 +9,40 @@ final class MemoryRecordStore: EgressRecordStore {
     let records = Mutex<[String: EgressRecord]>([:])
     let changes = Mutex<[EgressChange]>([])
     let failing = Mutex(false)
+    /// With `held`, a write waits for `release()`: the writer is busy and writes queue up.
+    let held = Mutex(false)
+    let waiting = Mutex(0)
+    private let gate = DispatchSemaphore(value: 0)
+    /// How many writes each batch had.
+    let batches = Mutex<[Int]>([])
+
+    func release() {
+        held.withLock { $0 = false }
+        gate.signal()
+    }
 
     func load() throws(EgressStoreError) -> StoredEgresses {
         StoredEgresses(records: records.withLock { Array($0.values) }, changes: changes.withLock { $0 })
     }
 
-    func save(_ record: EgressRecord, change: EgressChange?) throws(EgressStoreError) {
+    func write(_ writes: [RecordWrite]) throws(EgressStoreError) {
+        if held.withLock({ $0 }) {
+            waiting.withLock { $0 += 1 }
+            gate.wait()
+        }
+        batches.withLock { $0.append(writes.count) }
         guard !failing.withLock({ $0 }) else { throw .storageFailed("the disk is full") }
-        records.withLock { $0[record.id] = record }
-        if let change { changes.withLock { $0.append(change) } }
-    }
-
-    func remove(_ ids: [String]) throws(EgressStoreError) {
-        records.withLock { for id in ids { $0[id] = nil } }
-    }
-
-    func removeChange(_ id: String) throws(EgressStoreError) {
-        changes.withLock { $0.removeAll { $0.id == id } }
+        for write in writes {
+            switch write {
+            case .save(let record, let change):
+                records.withLock { $0[record.id] = record }
+                if let change { changes.withLock { $0.append(change) } }
+            case .remove(let ids):
+                records.withLock { for id in ids { $0[id] = nil } }
+            case .removeChange(let id):
+                changes.withLock { $0.removeAll { $0.id == id } }
+            }
+        }
     }
 }
 
@@ -60,42 +78,44 @@ final class RecoveringBackend: EgressBackend {
                           outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
     let echo = EgressRecord.EchoedRequest(kind: .participant, encoded: [1, 2, 3])
 
-    @Test func aStartThatCannotBeStoredIsRefusedAndChangesNothing() throws {
+    @Test func aStartThatCannotBeStoredIsRefusedAndChangesNothing() async throws {
         let store = MemoryRecordStore()
         let observer = KeepingObserver()
         let sessions = EgressStore(backend: RecoveringBackend(), logger: logger, observer: observer, recordStore: store)
         store.failing.withLock { $0 = true }
-        #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try sessions.start(spec, request: echo) }
+        await #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try await sessions.start(spec, request: echo) }
         #expect(try sessions.list(EgressQuery()).records.isEmpty)
         #expect(sessions.liveCount == 0)
         #expect(observer.kinds.isEmpty)
         store.failing.withLock { $0 = false }
-        let record = try sessions.start(spec, request: echo)
+        let record = try await sessions.start(spec, request: echo)
         store.failing.withLock { $0 = true }
-        #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try sessions.stop(record.id) }
+        await #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try await sessions.stop(record.id) }
         #expect(sessions.record(record.id)?.status == .starting)
     }
 
-    @Test func eachChangeIsStoredWithItsEventAndLeavesTheJournalWhenDone() throws {
+    @Test func eachChangeIsStoredWithItsEventAndLeavesTheJournalWhenDone() async throws {
         let store = MemoryRecordStore()
         let observer = KeepingObserver()
         let sessions = EgressStore(backend: RecoveringBackend(), logger: logger, observer: observer, recordStore: store)
-        let record = try sessions.start(spec, request: echo)
-        _ = try sessions.stop(record.id)
+        let record = try await sessions.start(spec, request: echo)
+        _ = try await sessions.stop(record.id)
         #expect(store.records.withLock { $0[record.id]?.status } == .ending)
         #expect(store.changes.withLock { $0.map(\.kind) } == [.started, .updated])
         #expect(observer.received.withLock { $0.map(\.change.id) } == store.changes.withLock { $0.map(\.id) })
         observer.received.withLock { $0[0] }.done()
+        await sessions.flush()
         #expect(store.changes.withLock { $0.map(\.kind) } == [.updated])
     }
 
     @Test func restoreListsEveryRecordAndFailsTheInterruptedOnesWithTheirFilesFinalized() async throws {
         let store = MemoryRecordStore()
         let first = EgressStore(backend: RecoveringBackend(), logger: logger, observer: KeepingObserver(), recordStore: store)
-        let live = try first.start(spec, request: echo)
-        let ended = try first.start(spec, request: echo)
-        _ = try first.stop(ended.id)
+        let live = try await first.start(spec, request: echo)
+        let ended = try await first.start(spec, request: echo)
+        _ = try await first.stop(ended.id)
         first.apply(.finalized(EgressResults()), to: ended.id)
+        await first.flush()
         let endedBefore = try #require(store.records.withLock { $0[ended.id] })
 
         let backend = RecoveringBackend()
@@ -114,24 +134,76 @@ final class RecoveringBackend: EgressBackend {
         #expect(try second.list(EgressQuery()).records.map(\.id) == [ended.id, live.id])
         #expect(second.record(ended.id)?.updatedAt == endedBefore.updatedAt)
         // A new egress comes after the restored ones.
-        let next = try second.start(spec, request: echo)
+        let next = try await second.start(spec, request: echo)
         #expect(next.sequence > ended.sequence)
     }
 
-    @Test func endedRecordsPastTheRetentionArePrunedHereAndInTheStore() throws {
+    @Test func endedRecordsPastTheRetentionArePrunedHereAndInTheStore() async throws {
         let store = MemoryRecordStore()
         var configuration = EgressStoreConfiguration()
         configuration.retention = .seconds(3600)
         let sessions = EgressStore(backend: RecoveringBackend(), configuration: configuration, logger: logger, recordStore: store)
-        let old = try sessions.start(spec, request: echo)
-        _ = try sessions.stop(old.id)
+        let old = try await sessions.start(spec, request: echo)
+        _ = try await sessions.stop(old.id)
         sessions.apply(.finalized(EgressResults()), to: old.id)
-        let live = try sessions.start(spec, request: echo)
+        let live = try await sessions.start(spec, request: echo)
         let endedAt = try #require(sessions.record(old.id)?.endedAt)
         #expect(sessions.pruneExpired(now: endedAt + 3_599_000_000_000) == 0)
         #expect(sessions.pruneExpired(now: endedAt + 3_601_000_000_000) == 1)
+        await sessions.flush()
         #expect(sessions.record(old.id) == nil && store.records.withLock { $0[old.id] } == nil)
         #expect(sessions.record(live.id) != nil && store.records.withLock { $0[live.id] } != nil)
+    }
+
+    /// Starts `count` egresses while the writer is held on the first: (the first's task, the others').
+    func queuedStarts(_ sessions: EgressStore, _ store: MemoryRecordStore, count: Int) async throws
+        -> (Task<EgressRecord, any Error>, [Task<EgressRecord, any Error>]) {
+        store.held.withLock { $0 = true }
+        let first = Task { [spec, echo] in try await sessions.start(spec, request: echo) }
+        try await until { store.waiting.withLock { $0 } == 1 }
+        let others = (0..<count).map { _ in Task { [spec, echo] in try await sessions.start(spec, request: echo) } }
+        try await until { sessions.liveCount == count + 1 }
+        return (first, others)
+    }
+
+    func until(_ condition: () -> Bool) async throws {
+        for _ in 0..<1000 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(condition())
+    }
+
+    @Test func startsQueuedWhileOneIsWrittenAreWrittenInOneBatchAndListedOnlyOnceDurable() async throws {
+        let store = MemoryRecordStore()
+        let sessions = EgressStore(backend: RecoveringBackend(), logger: logger, observer: KeepingObserver(), recordStore: store)
+        let (first, others) = try await queuedStarts(sessions, store, count: 5)
+        // Reserved (they count against the limits) but not listed: none is durable yet.
+        #expect(try sessions.list(EgressQuery()).records.isEmpty)
+        store.release()
+        var started = [try await first.value]
+        for task in others { started.append(try await task.value) }
+        #expect(store.batches.withLock { $0 } == [1, 5])
+        #expect(try sessions.list(EgressQuery()).records.map(\.id) == started.sorted { $0.sequence > $1.sequence }.map(\.id))
+        #expect(store.records.withLock { $0.count } == 6)
+    }
+
+    @Test func aFailedBatchFailsTheWritesQueuedBehindItAndGivesBackTheirPlaces() async throws {
+        let store = MemoryRecordStore()
+        let observer = KeepingObserver()
+        var configuration = EgressStoreConfiguration()
+        configuration.maxLiveEgresses = 4
+        let sessions = EgressStore(backend: RecoveringBackend(), configuration: configuration, logger: logger, observer: observer, recordStore: store)
+        let (first, others) = try await queuedStarts(sessions, store, count: 3)
+        await #expect(throws: EgressStoreError.capacityExhausted(limit: 4)) { try await sessions.start(spec, request: echo) }
+        store.failing.withLock { $0 = true }
+        store.release()
+        for task in [first] + others {
+            await #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try await task.value }
+        }
+        #expect(store.batches.withLock { $0 } == [1])  // the three behind it were never tried
+        #expect(sessions.liveCount == 0 && observer.kinds.isEmpty)
+        #expect(try sessions.list(EgressQuery()).records.isEmpty)
+        store.failing.withLock { $0 = false }
+        _ = try await sessions.start(spec, request: echo)
+        #expect(try sessions.list(EgressQuery()).records.count == 1)
     }
 }
 
@@ -157,34 +229,34 @@ final class FixedMeter: CPUMeter {
         return EgressStore(backend: RecoveringBackend(), configuration: configuration, logger: logger, cpuMeter: meter)
     }
 
-    @Test func startsAreAdmittedWhileTheirCostsFitAndTheMachineIsCounted() throws {
+    @Test func startsAreAdmittedWhileTheirCostsFitAndTheMachineIsCounted() async throws {
         let meter = FixedMeter()
         let sessions = manager(meter: meter)
-        for _ in 0..<3 { _ = try sessions.start(spec, request: echo) }  // 1.5 of 1.6
-        let refusal = #expect(throws: EgressStoreError.self) { try sessions.start(spec, request: echo) }
+        for _ in 0..<3 { _ = try await sessions.start(spec, request: echo) }  // 1.5 of 1.6
+        let refusal = await #expect(throws: EgressStoreError.self) { try await sessions.start(spec, request: echo) }
         #expect(refusal?.description == "not enough CPU: this egress needs 0.50 cores and 0.10 of the 1.60 egresses may use are free")
         #expect(sessions.liveCount == 3)
         #expect(abs((sessions.availableCPU ?? 0) - 0.1) < 1e-9)
         // What the machine measures counts when it is more than the costs.
         let light = manager(meter: meter)
         meter.value.withLock { $0 = 1.4 }
-        _ = try light.start(spec, request: echo)  // idle: always admitted
-        #expect(throws: EgressStoreError.self) { try light.start(spec, request: echo) }
+        _ = try await light.start(spec, request: echo)  // idle: always admitted
+        await #expect(throws: EgressStoreError.self) { try await light.start(spec, request: echo) }
         meter.value.withLock { $0 = 0.2 }
-        _ = try light.start(spec, request: echo)
+        _ = try await light.start(spec, request: echo)
     }
 
-    @Test func anEndedEgressGivesItsCostBackAndDrainingRefusesEveryStart() throws {
+    @Test func anEndedEgressGivesItsCostBackAndDrainingRefusesEveryStart() async throws {
         let sessions = manager(meter: FixedMeter())
-        let first = try sessions.start(spec, request: echo)
-        for _ in 0..<2 { _ = try sessions.start(spec, request: echo) }
-        _ = try sessions.stop(first.id)
+        let first = try await sessions.start(spec, request: echo)
+        for _ in 0..<2 { _ = try await sessions.start(spec, request: echo) }
+        _ = try await sessions.stop(first.id)
         sessions.apply(.finalized(EgressResults()), to: first.id)
         #expect(abs(sessions.committedCPU - 1.0) < 1e-9)
-        let later = try sessions.start(spec, request: echo)
+        let later = try await sessions.start(spec, request: echo)
         sessions.beginDraining()
-        #expect(throws: EgressStoreError.shuttingDown) { try sessions.start(spec, request: echo) }
+        await #expect(throws: EgressStoreError.shuttingDown) { try await sessions.start(spec, request: echo) }
         #expect(EgressStoreError.shuttingDown.description == "server is shutting down")
-        _ = try sessions.stop(later.id)  // the live ones go on
+        _ = try await sessions.stop(later.id)  // the live ones go on
     }
 }

@@ -55,6 +55,7 @@ final class LiveStreamOutput: PacketOutput, @unchecked Sendable {
     }
 
     var label: String { "stream \(StreamKey.redacted(url))" }
+    var metricKind: OutputMetrics.Kind { .stream }
 
     // MARK: The recording's thread
 

@@ -13,6 +13,8 @@ enum StreamKind {
 protocol PacketOutput: AnyObject {
     /// What the output is, for logs and errors ("file rec/a.mp4", "HLS rec/playlist.m3u8").
     var label: String { get }
+    /// Its kind, for the output metrics.
+    var metricKind: OutputMetrics.Kind { get }
     /// Adds the output's streams for the encoders' packets and writes what comes first.
     func start(video: Encoder?, audio: Encoder) throws
     /// One packet of `kind`; the output may change its times (it owns the packet).
@@ -37,6 +39,7 @@ final class FilePacketOutput: PacketOutput {
     }
 
     var label: String { "file \(file.path)" }
+    var metricKind: OutputMetrics.Kind { .file }
     /// Whether the encoders must keep their codec headers out of band for this container.
     var wantsGlobalHeader: Bool { muxer.wantsGlobalHeader }
 

@@ -71,6 +71,7 @@ final class SegmentedOutput: PacketOutput {
     }
 
     var label: String { "HLS \(playlistTarget.path)" }
+    var metricKind: OutputMetrics.Kind { .segments }
     /// Whether the encoders must keep their codec headers out of band (an fMP4 init segment holds them).
     var wantsGlobalHeader: Bool { fragmented }
     var playlistPath: String { playlistTarget.relative }

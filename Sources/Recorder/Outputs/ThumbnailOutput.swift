@@ -42,6 +42,7 @@ final class ThumbnailOutput {
         let takenAt = wallClockOrigin &+ position
         let target = target(index: count, takenAt: takenAt)
         let written = try ConfinedFile.replace(target, with: jpeg)
+        OutputMetrics.wrote(jpeg.count, to: .images)
         uploader?.send(written, at: target)
         if count == 0 { firstAt = takenAt }
         lastAt = takenAt

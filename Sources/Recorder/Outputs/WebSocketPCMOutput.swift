@@ -84,7 +84,9 @@ final class WebSocketPCMOutput {
         do {
             switch message {
             case .text(let text): try socket.send(text: text)
-            case .binary(let bytes): try socket.send(binary: bytes)
+            case .binary(let bytes):
+                try socket.send(binary: bytes)
+                OutputMetrics.wrote(bytes.count, to: .websocket)
             }
         } catch {
             throw RecorderError("\(label): \(error)", code: 503)

@@ -110,6 +110,7 @@ final class PassthroughWriter: MediaWriter {
         firstPosition = firstPosition ?? position
         lastPosition = max(lastPosition, position)
         try muxer.write(try Packet(data: frame.data, pts: pts, isKeyframe: frame.isKeyframe, timeBase: timeBase), stream: stream)
+        OutputMetrics.wrote(frame.data.count, to: .file)
     }
 
     /// The stream description a key frame gives: size, and for H.264 the SPS and PPS.

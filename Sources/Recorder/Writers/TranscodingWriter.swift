@@ -304,6 +304,7 @@ final class TranscodingWriter: MediaWriter {
                     let socket = pcmRoutes.remove(at: index).output
                     socket.close(failure: "\(error)")
                     failedOutputs.append((socket.label, "\(error)"))
+                    OutputMetrics.failed(.websocket)
                     if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
                 }
             }
@@ -343,7 +344,9 @@ final class TranscodingWriter: MediaWriter {
             for (order, index) in takers.enumerated().reversed() {
                 let output = routes[index].output
                 do {
+                    let size = packet.size
                     try output.write(order == 0 ? packet : try packet.reference(), kind)
+                    OutputMetrics.wrote(size, to: output.metricKind)
                 } catch {
                     try drop(at: index, failure: error)
                     try? output.finish()
@@ -356,6 +359,7 @@ final class TranscodingWriter: MediaWriter {
     private func drop(at index: Int, failure: any Error) throws {
         let output = routes.remove(at: index).output
         failedOutputs.append((output.label, "\(failure)"))
+        OutputMetrics.failed(output.metricKind)
         if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
     }
 
@@ -367,6 +371,7 @@ final class TranscodingWriter: MediaWriter {
             } catch {
                 capturing.remove(at: index)
                 failedOutputs.append((thumbnail.label, "\(error)"))
+                OutputMetrics.failed(.images)
                 if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
             }
         }

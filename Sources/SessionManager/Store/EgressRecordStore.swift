@@ -7,14 +7,36 @@ public protocol EgressRecordStore: Sendable {
     /// Everything an earlier run stored.
     func load() throws(EgressStoreError) -> StoredEgresses
 
-    /// Stores `record` (new or changed) and `change` with it when given, both or neither.
-    func save(_ record: EgressRecord, change: EgressChange?) throws(EgressStoreError)
+    /// Makes `writes` durable, in their order, all or none. The session manager hands over
+    /// whatever queued up while the previous batch was written (group commit), from one thread
+    /// at a time.
+    func write(_ writes: [RecordWrite]) throws(EgressStoreError)
+}
 
-    /// Forgets records (ended ones past the count or age limits).
-    func remove(_ ids: [String]) throws(EgressStoreError)
-
+/// One change to a record store.
+public enum RecordWrite: Sendable {
+    /// A record, new or changed, and the change the observer will be given with it (journaled
+    /// until `removeChange`).
+    case save(EgressRecord, change: EgressChange?)
+    /// Forget records (ended ones past the count or age limits).
+    case remove([String])
     /// A journaled change was delivered or given up on.
-    func removeChange(_ id: String) throws(EgressStoreError)
+    case removeChange(String)
+}
+
+extension EgressRecordStore {
+    /// Stores `record` (new or changed) and `change` with it when given, both or neither.
+    public func save(_ record: EgressRecord, change: EgressChange?) throws(EgressStoreError) {
+        try write([.save(record, change: change)])
+    }
+
+    public func remove(_ ids: [String]) throws(EgressStoreError) {
+        try write([.remove(ids)])
+    }
+
+    public func removeChange(_ id: String) throws(EgressStoreError) {
+        try write([.removeChange(id)])
+    }
 }
 
 /// What a record store holds.

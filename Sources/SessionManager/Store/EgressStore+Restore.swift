@@ -52,18 +52,19 @@ extension EgressStore {
             summary.recovered.append(record.id)
         }
         summary.pruned = pruneExpired()
+        await flush()
         return summary
     }
 
-    /// Forgets ended egresses that ended longer than the retention ago; returns how many.
+    /// Forgets ended egresses that ended longer than the retention ago (listed until their
+    /// removal is durable); returns how many.
     @discardableResult
     public func pruneExpired(now: Int64 = WallClock.nanoseconds()) -> Int {
         let cutoff = now &- configuration.retention.nanoseconds
         return state.withLock { store in
-            let expired = Set(store.records.values.filter { $0.status.isEnded && $0.endedAt < cutoff }.map(\.id))
-            let before = store.records.count
+            let expired = Set(store.records.values.filter { $0.status.isEnded && $0.endedAt < cutoff }.map(\.id)).subtracting(store.removing)
             forget(expired, in: &store)
-            return before - store.records.count
+            return expired.count
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Support
 import Synchronization
@@ -10,9 +11,10 @@ import Synchronization
 /// complete without suspending; the backend's work runs in tasks of its own, one ordered chain
 /// per egress so that `stop` always follows `start`.
 ///
-/// With a `recordStore`, every change is written there before it is answered or handed to the
-/// observer (with the observer's change, in the same write), and `restore()` takes up what an
-/// earlier process left. A request whose record cannot be written is refused and changes nothing.
+/// With a `recordStore`, every change is written there before it is answered, listed or handed
+/// to the observer (with the observer's change, in the same write; see `EgressStore+Writing`),
+/// and `restore()` takes up what an earlier process left. A request whose record cannot be
+/// written is refused and changes nothing.
 public final class EgressStore: Sendable {
     let backend: any EgressBackend
     let configuration: EgressStoreConfiguration
@@ -21,6 +23,8 @@ public final class EgressStore: Sendable {
     let recordStore: (any EgressRecordStore)?
     let admission: CPUAdmission?
     let state = Mutex(State())
+    /// Where the record store's writes are made, one batch at a time.
+    let writer = DispatchQueue(label: "egress-record-writer")
     /// Open while no egress is live (what `stopAll` waits for).
     let noneLive = Gate()
 
@@ -38,6 +42,13 @@ public final class EgressStore: Sendable {
         var draining = false
         /// The newest backend call of each live egress; the next one waits for it.
         var backendCalls: [String: Task<Void, Never>] = [:]
+        /// Versions not durable yet (not listed), and the writes queued for the record store.
+        var pending: [String: PendingRecord] = [:]
+        var writes: [QueuedWrite] = []
+        var writerRunning = false
+        var nextSerial: UInt64 = 0
+        /// Ended records whose removal is queued.
+        var removing: Set<String> = []
     }
 
     public init(backend: any EgressBackend, configuration: EgressStoreConfiguration = .init(), logger: Logger,
@@ -53,11 +64,13 @@ public final class EgressStore: Sendable {
     // MARK: Requests
 
     /// Creates an egress in EGRESS_STARTING and hands it to the backend.
-    public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) throws(EgressStoreError) -> EgressRecord {
+    public func start(_ spec: EgressSpec, request: EgressRecord.EchoedRequest) async throws(EgressStoreError) -> EgressRecord {
         let now = WallClock.nanoseconds()
         let record: EgressRecord
         do {
-            record = try admitAndCreate(spec, request: request, at: now)
+            let (created, written) = try admitAndCreate(spec, request: request, at: now)
+            try await written?.durable()
+            record = created
         } catch {
             EgressMetrics.refused(error)
             throw error
@@ -69,9 +82,12 @@ public final class EgressStore: Sendable {
         return record
     }
 
-    /// Admission, and the new record written and listed; throws (changing nothing) when refused.
-    private func admitAndCreate(_ spec: EgressSpec, request: EgressRecord.EchoedRequest, at now: Int64) throws(EgressStoreError) -> EgressRecord {
-        try state.withLock { store throws(EgressStoreError) -> EgressRecord in
+    /// Admission, and the new record queued to be written (listed once it is); throws (changing
+    /// nothing) when refused. Its place among the live egresses is taken now, and given back if
+    /// the write fails.
+    private func admitAndCreate(_ spec: EgressSpec, request: EgressRecord.EchoedRequest,
+                                at now: Int64) throws(EgressStoreError) -> (EgressRecord, WriteTicket?) {
+        try state.withLock { store throws(EgressStoreError) -> (EgressRecord, WriteTicket?) in
             guard !store.draining else { throw .shuttingDown }
             guard store.liveCount < configuration.maxLiveEgresses else {
                 throw .capacityExhausted(limit: configuration.maxLiveEgresses)
@@ -79,28 +95,33 @@ public final class EgressStore: Sendable {
             let cost = admission?.costs.cost(of: spec) ?? 0
             try admission?.admit(cost, committed: store.committedCost, live: store.liveCount)
             var id = EgressID.make()
-            while store.records[id] != nil { id = EgressID.make() }
+            while latest(id, in: store) != nil { id = EgressID.make() }
             var record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
                                       sequence: store.nextSequence)
             // Each stream URL is listed from the start, with the id it keeps (and can be removed).
             record.results.streams = (spec.outputs.stream?.urls ?? []).map { StreamResult(id: RandomID.make(prefix: "ST_"), url: $0) }
-            try commit(record, .started)
             store.nextSequence += 1
-            store.records[id] = record
-            store.order.append(id)
             store.liveCount += 1
             if admission != nil {
                 store.costs[id] = cost
                 store.committedCost += cost
             }
-            return record
+            let written = save(record, .started, in: &store, waited: true, onDurable: { [id] store in
+                store.order.append(id)
+            }, onFailure: { [id] store in
+                store.liveCount -= 1
+                if let cost = store.costs.removeValue(forKey: id) {
+                    store.committedCost = store.costs.isEmpty ? 0 : store.committedCost - cost
+                }
+            })
+            return (record, written)
         }
     }
 
     /// Moves a live egress to EGRESS_ENDING and asks the backend to finish it.
-    public func stop(_ id: String) throws(EgressStoreError) -> EgressRecord {
-        let record = try state.withLock { store throws(EgressStoreError) -> EgressRecord in
-            guard var record = store.records[id] else { throw .notFound(egressID: id) }
+    public func stop(_ id: String) async throws(EgressStoreError) -> EgressRecord {
+        let (record, written) = try state.withLock { store throws(EgressStoreError) -> (EgressRecord, WriteTicket?) in
+            guard var record = latest(id, in: store) else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
             guard case .success(let next) = record.state.applying(.stopRequested) else {
                 throw .wrongState("egress \(id) is already \(record.status)")
@@ -108,19 +129,19 @@ public final class EgressStore: Sendable {
             record.state = next
             record.updatedAt = WallClock.nanoseconds()
             record.details = Self.endReason("StopEgress called")
-            try commit(record, .updated)
-            store.records[id] = record
-            return record
+            return (record, save(record, .updated, in: &store, waited: true))
         }
+        try await written?.durable()
         logger.info("egress stopping", metadata: ["egress_id": "\(id)"])
         enqueueBackendCall(for: id) { backend in await backend.stop(id) }
         return record
     }
 
     /// Adds and removes stream URLs of a live egress that has a stream output.
-    public func updateStream(_ id: String, add: [String], remove: [String]) throws(EgressStoreError) -> EgressRecord {
-        let (record, added, removed) = try state.withLock { store throws(EgressStoreError) -> (EgressRecord, [StreamResult], [String]) in
-            guard var record = store.records[id] else { throw .notFound(egressID: id) }
+    public func updateStream(_ id: String, add: [String], remove: [String]) async throws(EgressStoreError) -> EgressRecord {
+        let (record, added, removed, written) = try state.withLock {
+            store throws(EgressStoreError) -> (EgressRecord, [StreamResult], [String], WriteTicket?) in
+            guard var record = latest(id, in: store) else { throw .notFound(egressID: id) }
             guard !record.status.isEnded else { throw .alreadyEnded(egressID: id, status: record.status) }
             guard record.spec.outputs.stream != nil else { throw .notStreaming }
             let now = WallClock.nanoseconds()
@@ -159,10 +180,9 @@ public final class EgressStore: Sendable {
                 record.results.streams.remove(at: oldest)
             }
             record.updatedAt = now
-            try commit(record, .updated)
-            store.records[id] = record
-            return (record, added, removed)
+            return (record, added, removed, save(record, .updated, in: &store, waited: true))
         }
+        try await written?.durable()
         if !added.isEmpty || !removed.isEmpty {
             enqueueBackendCall(for: id) { backend in await backend.updateStreams(id, add: added, remove: removed) }
         }
@@ -236,8 +256,10 @@ public final class EgressStore: Sendable {
 
     /// Stops every live egress and waits until the backend has finished them (or `timeout`).
     public func stopAll(timeout: Duration) async {
-        let live = state.withLock { store in store.records.values.filter { !$0.status.isEnded }.map(\.id) }
-        for id in live { _ = try? stop(id) }
+        let live = state.withLock { store in
+            Set(store.records.keys).union(store.pending.keys).filter { latest($0, in: store)?.status.isEnded == false }
+        }
+        for id in live { _ = try? await stop(id) }
         _ = await noneLive.wait(until: { liveCount == 0 }, timeout: timeout)
     }
 
@@ -256,7 +278,7 @@ public final class EgressStore: Sendable {
     /// Applies a backend's report to the egress: its record, then its state machine.
     func apply(_ event: EgressEvent, to id: String) {
         let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = state.withLock { store in
-            guard var record = store.records[id] else { return nil }
+            guard var record = latest(id, in: store) else { return nil }
             let before = record.status
             let streamsBefore = record.results.streams.map(\.status)
             let now = WallClock.nanoseconds()
@@ -289,12 +311,10 @@ public final class EgressStore: Sendable {
                     store.committedCost = store.costs.isEmpty ? 0 : store.committedCost - cost
                 }
             }
-            store.records[id] = record
             let kind: EgressChange.Kind? = record.status.isEnded ? .ended
                 : record.status != before || record.results.streams.map(\.status) != streamsBefore ? .updated : nil
             // What the backend reports happened whether or not it could be written down (logged).
-            try? commit(record, kind)
-            evictEnded(&store)
+            save(record, kind, in: &store, isFact: true, onDurable: { [self] store in evictEnded(&store) })
             return .success((record, record.status != before))
         }
         switch outcome {
@@ -333,60 +353,14 @@ public final class EgressStore: Sendable {
 
     /// Drops the oldest ended records beyond `maxEndedEgresses`, here and in the record store.
     func evictEnded(_ store: inout State) {
-        guard store.endedCount > configuration.maxEndedEgresses else { return }
-        var excess = store.endedCount - configuration.maxEndedEgresses
+        guard store.endedCount - store.removing.count > configuration.maxEndedEgresses else { return }
+        var excess = store.endedCount - store.removing.count - configuration.maxEndedEgresses
         var dropped = Set<String>()
         for id in store.order where excess > 0 {
-            guard let record = store.records[id], record.status.isEnded else { continue }
+            guard let record = store.records[id], record.status.isEnded, !store.removing.contains(id) else { continue }
             dropped.insert(id)
             excess -= 1
         }
         forget(dropped, in: &store)
-    }
-
-    /// Removes ended records, from the record store first (if that fails they stay listed).
-    func forget(_ ids: Set<String>, in store: inout State) {
-        guard !ids.isEmpty else { return }
-        do {
-            try recordStore?.remove(Array(ids))
-        } catch {
-            logger.error("ended egress records not removed", metadata: ["count": "\(ids.count)", "error": "\(error)"])
-            return
-        }
-        for id in ids { store.records[id] = nil }
-        store.endedCount -= ids.count
-        store.order.removeAll { ids.contains($0) }
-    }
-
-    // MARK: Writing through
-
-    /// Writes `record` to the record store, with a change of `kind` when the observer takes the
-    /// egress's changes, and then hands that change on. Called under the lock, before the
-    /// record is changed in memory; when the write fails, it throws and nothing is handed on.
-    func commit(_ record: EgressRecord, _ kind: EgressChange.Kind?) throws(EgressStoreError) {
-        var change: EgressChange?
-        if let kind, let observer, observer.observes(record) {
-            change = EgressChange(kind: kind, record: record, id: RandomID.make(prefix: "EV_"),
-                                  createdAt: WallClock.nanoseconds() / 1_000_000_000)
-        }
-        do {
-            try recordStore?.save(record, change: change)
-        } catch {
-            logger.error("egress record not stored", metadata: ["egress_id": "\(record.id)", "error": "\(error)"])
-            throw error
-        }
-        if let change { hand(change) }
-    }
-
-    /// Gives a (journaled) change to the observer; once it is done with it, it leaves the journal.
-    func hand(_ change: EgressChange) {
-        observer?.notify(change) { [weak self] in
-            guard let self, let recordStore else { return }
-            do {
-                try recordStore.removeChange(change.id)
-            } catch {
-                logger.error("delivered event not taken off the journal", metadata: ["event_id": "\(change.id)", "error": "\(error)"])
-            }
-        }
     }
 }

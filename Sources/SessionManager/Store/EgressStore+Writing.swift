@@ -1,0 +1,150 @@
+import Dispatch
+import Support
+
+/// Writing through to the record store, by group commit: a change is queued under the lock (so
+/// writes keep the order of the changes), and one writer at a time takes everything queued and
+/// makes it durable in one transaction, outside the lock. A change becomes visible (listed,
+/// answered, handed to the observer) once it is durable; until then it is the egress's pending
+/// version, which the next change of the same egress starts from. A batch that fails fails every
+/// write queued behind it too (they were made from its records): requests are refused and their
+/// reservations undone; what the backend reported is kept in memory all the same (it happened).
+extension EgressStore {
+    /// An egress's newest version that is not durable yet, and the write that carries it.
+    struct PendingRecord {
+        var record: EgressRecord
+        var serial: UInt64
+    }
+
+    /// A write waiting for the writer, with what becomes true in memory once it is durable and
+    /// what is undone when it fails.
+    struct QueuedWrite {
+        var write: RecordWrite?
+        var serial: UInt64
+        /// The egress whose pending version this write carries.
+        var egressID: String?
+        var change: EgressChange?
+        var ticket: WriteTicket?
+        var onDurable: @Sendable (inout State) -> Void
+        var onFailure: @Sendable (inout State) -> Void
+    }
+
+    /// The egress as its latest change left it, durable or not.
+    func latest(_ id: String, in store: State) -> EgressRecord? {
+        store.pending[id]?.record ?? store.records[id]
+    }
+
+    /// Saves `record` with a change of `kind` for the observer (when it takes this egress's
+    /// changes). Once durable, the record is the listed one, `onDurable` runs and the change is
+    /// handed on; when the write fails, a request's record is dropped (`isFact` false) or a
+    /// backend's report is kept in memory all the same (`isFact`), and `onFailure` runs. Without
+    /// a record store, all that happens now. With `waited`, the returned ticket tells the outcome.
+    @discardableResult
+    func save(_ record: EgressRecord, _ kind: EgressChange.Kind?, in store: inout State, waited: Bool = false, isFact: Bool = false,
+              onDurable: @escaping @Sendable (inout State) -> Void = { _ in },
+              onFailure: @escaping @Sendable (inout State) -> Void = { _ in }) -> WriteTicket? {
+        var change: EgressChange?
+        if let kind, let observer, observer.observes(record) {
+            change = EgressChange(kind: kind, record: record, id: RandomID.make(prefix: "EV_"), createdAt: WallClock.nanoseconds() / 1_000_000_000)
+        }
+        let id = record.id
+        return enqueue(.save(record, change: change), egressID: id, change: change, in: &store, waited: waited, onDurable: { store in
+            store.records[id] = record
+            onDurable(&store)
+        }, onFailure: { store in
+            if isFact { store.records[id] = record }
+            onFailure(&store)
+        }, pending: record)
+    }
+
+    /// Queues a write (or, with nil, a marker that completes when everything before it has).
+    @discardableResult
+    func enqueue(_ write: RecordWrite?, egressID: String? = nil, change: EgressChange? = nil, in store: inout State, waited: Bool = false,
+                 onDurable: @escaping @Sendable (inout State) -> Void = { _ in },
+                 onFailure: @escaping @Sendable (inout State) -> Void = { _ in }, pending: EgressRecord? = nil) -> WriteTicket? {
+        guard recordStore != nil else {
+            onDurable(&store)
+            if let change { hand(change) }
+            return nil
+        }
+        store.nextSerial += 1
+        if let pending, let egressID { store.pending[egressID] = PendingRecord(record: pending, serial: store.nextSerial) }
+        let ticket = waited ? WriteTicket() : nil
+        store.writes.append(QueuedWrite(write: write, serial: store.nextSerial, egressID: egressID, change: change, ticket: ticket,
+                                        onDurable: onDurable, onFailure: onFailure))
+        if !store.writerRunning {
+            store.writerRunning = true
+            writer.async { [self] in drainWrites() }
+        }
+        return ticket
+    }
+
+    /// The writer: batches until none is queued.
+    func drainWrites() {
+        while true {
+            let batch = state.withLock { store -> [QueuedWrite] in
+                guard !store.writes.isEmpty else {
+                    store.writerRunning = false
+                    return []
+                }
+                defer { store.writes.removeAll(keepingCapacity: true) }
+                return store.writes
+            }
+            guard !batch.isEmpty else { return }
+            let result: Result<Void, EgressStoreError>
+            do {
+                try recordStore?.write(batch.compactMap(\.write))
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            var completed = batch
+            state.withLock { store in
+                if case .failure = result {
+                    // Made from the failed writes' records: they fail with them, unwritten.
+                    completed += store.writes
+                    store.writes.removeAll()
+                }
+                for queued in completed {
+                    if case .success = result { queued.onDurable(&store) } else { queued.onFailure(&store) }
+                    if let id = queued.egressID, store.pending[id]?.serial == queued.serial { store.pending[id] = nil }
+                }
+            }
+            if case .failure(let error) = result {
+                logger.error("egress records not stored", metadata: ["writes": "\(completed.count)", "error": "\(error)"])
+                noneLive.signal { liveCount == 0 }
+            }
+            for queued in completed {
+                queued.ticket?.complete(result)
+                if case .success = result, let change = queued.change { hand(change) }
+            }
+        }
+    }
+
+    /// Waits until every write queued so far is durable (or has failed).
+    public func flush() async {
+        let ticket = state.withLock { store in enqueue(nil, in: &store, waited: true) }
+        _ = await ticket?.outcome()
+    }
+
+    /// Gives a (journaled) change to the observer; once it is done with it, it leaves the journal.
+    func hand(_ change: EgressChange) {
+        observer?.notify(change) { [weak self] in
+            guard let self, recordStore != nil else { return }
+            state.withLock { store in _ = enqueue(.removeChange(change.id), in: &store) }
+        }
+    }
+
+    /// Removes ended records, from the record store first (if that fails they stay listed).
+    func forget(_ ids: Set<String>, in store: inout State) {
+        let ids = ids.subtracting(store.removing)
+        guard !ids.isEmpty else { return }
+        store.removing.formUnion(ids)
+        enqueue(.remove(Array(ids)), in: &store, onDurable: { store in
+            for id in ids where store.records.removeValue(forKey: id) != nil { store.endedCount -= 1 }
+            store.order.removeAll { ids.contains($0) }
+            store.removing.subtract(ids)
+        }, onFailure: { store in
+            store.removing.subtract(ids)
+        })
+    }
+}
