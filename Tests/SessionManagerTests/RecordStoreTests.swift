@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 import Testing
@@ -15,6 +18,8 @@ final class MemoryRecordStore: EgressRecordStore {
     private let gate = DispatchSemaphore(value: 0)
     /// How many writes each batch had.
     let batches = Mutex<[Int]>([])
+    /// Seconds each write takes (a slow disk).
+    let delay = Mutex(0.0)
 
     func release() {
         held.withLock { $0 = false }
@@ -31,6 +36,8 @@ final class MemoryRecordStore: EgressRecordStore {
             gate.wait()
         }
         batches.withLock { $0.append(writes.count) }
+        let seconds = delay.withLock { $0 }
+        if seconds > 0 { usleep(UInt32(seconds * 1_000_000)) }
         guard !failing.withLock({ $0 }) else { throw .storageFailed("the disk is full") }
         for write in writes {
             switch write {
@@ -56,6 +63,15 @@ final class KeepingObserver: EgressObserver {
     }
 
     var kinds: [EgressChange.Kind] { received.withLock { $0.map(\.change.kind) } }
+}
+
+/// A backend that finishes an egress as soon as it is stopped.
+final class FinishingBackend: EgressBackend {
+    let reporters = Mutex<[String: EgressReporter]>([:])
+    func start(_ egress: EgressRecord, reporter: EgressReporter) async { reporters.withLock { $0[egress.id] = reporter } }
+    func stop(_ egressID: String) async { reporters.withLock { $0[egressID] }?.report(.finalized(EgressResults())) }
+    func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async {}
+    func recover(_ egress: EgressRecord) async -> EgressResults { egress.results }
 }
 
 /// A backend whose recovery says what it finalized.
@@ -183,6 +199,18 @@ final class RecoveringBackend: EgressBackend {
         #expect(store.batches.withLock { $0 } == [1, 5])
         #expect(try sessions.list(EgressQuery()).records.map(\.id) == started.sorted { $0.sequence > $1.sequence }.map(\.id))
         #expect(store.records.withLock { $0.count } == 6)
+    }
+
+    @Test func stopAllReturnsOnceWhatTheStoppedEgressesReportedIsStoredAndHandedOn() async throws {
+        let store = MemoryRecordStore()
+        let observer = KeepingObserver()
+        let backend = FinishingBackend()
+        let sessions = EgressStore(backend: backend, logger: logger, observer: observer, recordStore: store)
+        let record = try await sessions.start(spec, request: echo)
+        store.delay.withLock { $0 = 0.2 }
+        await sessions.stopAll(timeout: .seconds(10))
+        #expect(store.records.withLock { $0[record.id]?.status } == .aborted)
+        #expect(observer.kinds == [.started, .updated, .ended])
     }
 
     @Test func aFailedBatchFailsTheWritesQueuedBehindItAndGivesBackTheirPlaces() async throws {

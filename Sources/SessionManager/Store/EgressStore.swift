@@ -254,13 +254,15 @@ public final class EgressStore: Sendable {
 
     public var isDraining: Bool { state.withLock { $0.draining } }
 
-    /// Stops every live egress and waits until the backend has finished them (or `timeout`).
+    /// Stops every live egress and waits until the backend has finished them (or `timeout`) and
+    /// what they reported is written and handed to the observer.
     public func stopAll(timeout: Duration) async {
         let live = state.withLock { store in
             Set(store.records.keys).union(store.pending.keys).filter { latest($0, in: store)?.status.isEnded == false }
         }
         for id in live { _ = try? await stop(id) }
         _ = await noneLive.wait(until: { liveCount == 0 }, timeout: timeout)
+        await flush()
     }
 
     // MARK: Backend
