@@ -184,32 +184,6 @@ final class TranscodingWriter: MediaWriter {
     /// Whether it still writes anywhere (removing every stream of a stream-only egress leaves nothing).
     var hasOutputs: Bool { !routes.isEmpty || !capturing.isEmpty || !pcmRoutes.isEmpty }
 
-    /// The greatest common divisor of `values` (nil when there are none).
-    static func commonDivisor(of values: [UInt32]) -> UInt32? {
-        values.reduce(nil) { common, next in
-            guard var a = common else { return next }
-            var b = next
-            while b != 0 { (a, b) = (b, a % b) }
-            return a
-        }
-    }
-
-    /// Frames between key frames: the interval asked for (2 s when it is not a positive number),
-    /// at least 1, at most Int32.max; never a trapping conversion of the request's number. With
-    /// HLS segments of `segmentSeconds`, the largest count up to that which divides a segment's
-    /// frames, so that every segment can be cut on a key frame at its full length.
-    static func keyFrameFrames(_ settings: EncodingSettings, segmentSeconds: UInt32? = nil) -> Int32 {
-        let seconds = settings.keyFrameInterval > 0 ? settings.keyFrameInterval : 2
-        let frames = (seconds * Double(settings.framerate)).rounded()
-        let asked: Int32 = frames < 1 ? 1 : frames < Double(Int32.max) ? Int32(frames) : Int32.max
-        guard let segmentSeconds, segmentSeconds > 0 else { return asked }
-        // Both at most 3600 s × 240 fps: no overflow in Int64.
-        let segmentFrames = Int64(segmentSeconds) * Int64(max(1, settings.framerate))
-        var interval = min(Int64(asked), segmentFrames)
-        while interval > 1, segmentFrames % interval != 0 { interval -= 1 }
-        return Int32(clamping: interval)
-    }
-
     var files: [(target: ConfinedPath, file: ConfinedFile?)] { fileOutputs.map { ($0.file.target, $0.file) } }
     var bytesWritten: Int64 {
         fileOutputs.reduce(0) { $0 + $1.muxer.bytesWritten } + segmentOutputs.reduce(0) { $0 + $1.bytesWritten }
@@ -303,9 +277,7 @@ final class TranscodingWriter: MediaWriter {
                 } catch {
                     let socket = pcmRoutes.remove(at: index).output
                     socket.close(failure: "\(error)")
-                    failedOutputs.append((socket.label, "\(error)"))
-                    OutputMetrics.failed(.websocket)
-                    if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
+                    try lose(socket.label, .websocket, "\(error)")
                 }
             }
         }
@@ -358,8 +330,13 @@ final class TranscodingWriter: MediaWriter {
     /// Drops the output at `index`, which failed; throws when it was the last one.
     private func drop(at index: Int, failure: any Error) throws {
         let output = routes.remove(at: index).output
-        failedOutputs.append((output.label, "\(failure)"))
-        OutputMetrics.failed(output.metricKind)
+        try lose(output.label, output.metricKind, "\(failure)")
+    }
+
+    /// Notes an output that failed (and was dropped); throws when none is left.
+    private func lose(_ label: String, _ kind: OutputMetrics.Kind, _ reason: String) throws {
+        failedOutputs.append((label, reason))
+        OutputMetrics.failed(kind)
         if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
     }
 
@@ -370,9 +347,7 @@ final class TranscodingWriter: MediaWriter {
                 try thumbnail.offer(picture, at: time)
             } catch {
                 capturing.remove(at: index)
-                failedOutputs.append((thumbnail.label, "\(error)"))
-                OutputMetrics.failed(.images)
-                if !hasOutputs { throw AllOutputsFailed(failures: failedOutputs) }
+                try lose(thumbnail.label, .images, "\(error)")
             }
         }
     }

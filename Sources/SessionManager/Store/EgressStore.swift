@@ -7,9 +7,9 @@ import Synchronization
 /// requests, hands the work to the `EgressBackend`, applies what the backend reports, and
 /// answers stops, stream updates and listings.
 ///
-/// Its calls are synchronous (the records sit behind a mutex), so RPC handlers that use it
-/// complete without suspending; the backend's work runs in tasks of its own, one ordered chain
-/// per egress so that `stop` always follows `start`.
+/// Its records sit behind a mutex; a request suspends only to wait for its record's write (none
+/// without a record store). The backend's work runs in tasks of its own, one ordered chain per
+/// egress so that `stop` always follows `start`.
 ///
 /// With a `recordStore`, every change is written there before it is answered, listed or handed
 /// to the observer (with the observer's change, in the same write; see `EgressStore+Writing`),
@@ -49,6 +49,12 @@ public final class EgressStore: Sendable {
         var nextSerial: UInt64 = 0
         /// Ended records whose removal is queued.
         var removing: Set<String> = []
+
+        /// Gives back the expected CPU cost of an egress that ended (or never started).
+        mutating func releaseCost(of id: String) {
+            guard let cost = costs.removeValue(forKey: id) else { return }
+            committedCost = costs.isEmpty ? 0 : committedCost - cost
+        }
     }
 
     public init(backend: any EgressBackend, configuration: EgressStoreConfiguration = .init(), logger: Logger,
@@ -110,9 +116,7 @@ public final class EgressStore: Sendable {
                 store.order.append(id)
             }, onFailure: { [id] store in
                 store.liveCount -= 1
-                if let cost = store.costs.removeValue(forKey: id) {
-                    store.committedCost = store.costs.isEmpty ? 0 : store.committedCost - cost
-                }
+                store.releaseCost(of: id)
             })
             return (record, written)
         }
@@ -309,9 +313,7 @@ public final class EgressStore: Sendable {
                 store.liveCount -= 1
                 store.endedCount += 1
                 store.backendCalls[id] = nil
-                if let cost = store.costs.removeValue(forKey: id) {
-                    store.committedCost = store.costs.isEmpty ? 0 : store.committedCost - cost
-                }
+                store.releaseCost(of: id)
             }
             let kind: EgressChange.Kind? = record.status.isEnded ? .ended
                 : record.status != before || record.results.streams.map(\.status) != streamsBefore ? .updated : nil
