@@ -1,32 +1,73 @@
 // The Encoder and Decoder behind CompactCoder: values to nodes and back.
 
+/// Where a value sits, kept as a link to its parent so that encoding a field costs no array:
+/// the coding path is only made when somebody asks for it (an error).
+final class CodingPathLink: Sendable {
+    let parent: CodingPathLink?
+    let key: (any CodingKey & Sendable)?
+
+    static let root = CodingPathLink(parent: nil, key: nil)
+
+    private init(parent: CodingPathLink?, key: (any CodingKey & Sendable)?) {
+        self.parent = parent
+        self.key = key
+    }
+
+    func appending(_ key: some CodingKey) -> CodingPathLink {
+        CodingPathLink(parent: self, key: PathKey(key))
+    }
+
+    var path: [any CodingKey] {
+        var keys: [any CodingKey] = []
+        var link: CodingPathLink? = self
+        while let current = link, let key = current.key {
+            keys.append(key)
+            link = current.parent
+        }
+        return keys.reversed()
+    }
+}
+
+/// A coding key as text and index, whatever type it came from.
+private struct PathKey: CodingKey, Sendable {
+    let stringValue: String
+    let intValue: Int?
+    init(_ key: some CodingKey) {
+        stringValue = key.stringValue
+        intValue = key.intValue
+    }
+    init?(stringValue: String) { (self.stringValue, intValue) = (stringValue, nil) }
+    init?(intValue: Int) { (stringValue, self.intValue) = ("\(intValue)", intValue) }
+}
+
 final class NodeEncoder: Encoder {
-    let codingPath: [any CodingKey]
+    let link: CodingPathLink
+    var codingPath: [any CodingKey] { link.path }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
     var node: Node = .null
 
-    init(codingPath: [any CodingKey]) {
-        self.codingPath = codingPath
+    init(link: CodingPathLink) {
+        self.link = link
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .keyed(let existing) = node { return KeyedEncodingContainer(KeyedWriter(container: existing, codingPath: codingPath)) }
+        if case .keyed(let existing) = node { return KeyedEncodingContainer(KeyedWriter(container: existing, link: link)) }
         let container = KeyedNode()
         node = .keyed(container)
-        return KeyedEncodingContainer(KeyedWriter(container: container, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedWriter(container: container, link: link))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .unkeyed(let existing) = node { return UnkeyedWriter(container: existing, codingPath: codingPath) }
+        if case .unkeyed(let existing) = node { return UnkeyedWriter(container: existing, link: link) }
         let container = UnkeyedNode()
         node = .unkeyed(container)
-        return UnkeyedWriter(container: container, codingPath: codingPath)
+        return UnkeyedWriter(container: container, link: link)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { SingleWriter(encoder: self) }
 
     /// The node of one value: scalars directly, anything else through its `encode(to:)`.
-    static func node(of value: some Encodable, at path: [any CodingKey]) throws -> Node {
+    static func node(of value: some Encodable, at link: @autoclosure () -> CodingPathLink) throws -> Node {
         switch value {
         case let value as String: return .string(value)
         case let value as Bool: return .bool(value)
@@ -35,33 +76,52 @@ final class NodeEncoder: Encoder {
         case let value as any FixedWidthInteger & SignedInteger: return .int(Int64(value))
         case let value as any FixedWidthInteger & UnsignedInteger: return .uint(UInt64(value))
         default:
-            let encoder = NodeEncoder(codingPath: path)
+            let encoder = NodeEncoder(link: link())
             try value.encode(to: encoder)
             return encoder.node
         }
     }
 }
 
+/// Scalars are written by the containers' typed methods (what synthesized `encode(to:)` calls),
+/// so the common fields never go through the generic path and its dynamic casts.
 private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let container: KeyedNode
-    let codingPath: [any CodingKey]
+    let link: CodingPathLink
+    var codingPath: [any CodingKey] { link.path }
 
-    mutating func encodeNil(forKey key: Key) throws { container.entries.append((key.stringValue, .null)) }
+    private func put(_ node: Node, _ key: Key) { container.entries.append((key.stringValue, node)) }
+
+    mutating func encodeNil(forKey key: Key) throws { put(.null, key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { put(.bool(value), key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { put(.string(value), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { put(.double(value), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { put(.double(Double(value)), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { put(.int(Int64(value)), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { put(.int(Int64(value)), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { put(.int(Int64(value)), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { put(.int(Int64(value)), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { put(.int(value), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { put(.uint(UInt64(value)), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { put(.uint(UInt64(value)), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { put(.uint(UInt64(value)), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { put(.uint(UInt64(value)), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { put(.uint(value), key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        container.entries.append((key.stringValue, try NodeEncoder.node(of: value, at: codingPath + [key])))
+        put(try NodeEncoder.node(of: value, at: link.appending(key)), key)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         let nested = KeyedNode()
-        container.entries.append((key.stringValue, .keyed(nested)))
-        return KeyedEncodingContainer(KeyedWriter<NestedKey>(container: nested, codingPath: codingPath + [key]))
+        put(.keyed(nested), key)
+        return KeyedEncodingContainer(KeyedWriter<NestedKey>(container: nested, link: link.appending(key)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let nested = UnkeyedNode()
-        container.entries.append((key.stringValue, .unkeyed(nested)))
-        return UnkeyedWriter(container: nested, codingPath: codingPath + [key])
+        put(.unkeyed(nested), key)
+        return UnkeyedWriter(container: nested, link: link.appending(key))
     }
 
     mutating func superEncoder() -> any Encoder { superEncoder(named: "super") }
@@ -70,7 +130,7 @@ private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     private func superEncoder(named name: String) -> any Encoder {
         let nested = KeyedNode()
         container.entries.append((name, .keyed(nested)))
-        let encoder = NodeEncoder(codingPath: codingPath)
+        let encoder = NodeEncoder(link: link)
         encoder.node = .keyed(nested)
         return encoder
     }
@@ -78,31 +138,38 @@ private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
 private struct UnkeyedWriter: UnkeyedEncodingContainer {
     let container: UnkeyedNode
-    let codingPath: [any CodingKey]
+    let link: CodingPathLink
+    var codingPath: [any CodingKey] { link.path }
     var count: Int { container.values.count }
 
     mutating func encodeNil() throws { container.values.append(.null) }
+    mutating func encode(_ value: Bool) throws { container.values.append(.bool(value)) }
+    mutating func encode(_ value: String) throws { container.values.append(.string(value)) }
+    mutating func encode(_ value: Double) throws { container.values.append(.double(value)) }
+    mutating func encode(_ value: Int) throws { container.values.append(.int(Int64(value))) }
+    mutating func encode(_ value: Int64) throws { container.values.append(.int(value)) }
+    mutating func encode(_ value: UInt64) throws { container.values.append(.uint(value)) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        container.values.append(try NodeEncoder.node(of: value, at: codingPath))
+        container.values.append(try NodeEncoder.node(of: value, at: link))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let nested = KeyedNode()
         container.values.append(.keyed(nested))
-        return KeyedEncodingContainer(KeyedWriter<NestedKey>(container: nested, codingPath: codingPath))
+        return KeyedEncodingContainer(KeyedWriter<NestedKey>(container: nested, link: link))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let nested = UnkeyedNode()
         container.values.append(.unkeyed(nested))
-        return UnkeyedWriter(container: nested, codingPath: codingPath)
+        return UnkeyedWriter(container: nested, link: link)
     }
 
     mutating func superEncoder() -> any Encoder {
         let nested = KeyedNode()
         container.values.append(.keyed(nested))
-        let encoder = NodeEncoder(codingPath: codingPath)
+        let encoder = NodeEncoder(link: link)
         encoder.node = .keyed(nested)
         return encoder
     }
@@ -115,7 +182,7 @@ private struct SingleWriter: SingleValueEncodingContainer {
     mutating func encodeNil() throws { encoder.node = .null }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        encoder.node = try NodeEncoder.node(of: value, at: codingPath)
+        encoder.node = try NodeEncoder.node(of: value, at: encoder.link)
     }
 }
 

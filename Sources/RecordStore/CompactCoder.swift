@@ -12,7 +12,7 @@ enum CompactCoder {
     static let maxDepth = 64
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {
-        let encoder = NodeEncoder(codingPath: [])
+        let encoder = NodeEncoder(link: .root)
         try value.encode(to: encoder)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256)

@@ -24,10 +24,10 @@ final class InputQueue<Element: Sendable>: @unchecked Sendable {
         return droppedCount
     }
 
-    /// Adds a frame (`urgent` false: may be dropped, wakes nobody) or an event or control
-    /// (`urgent` true: always kept, wakes the consumer). Returns whether it was kept.
+    /// Adds a frame (`urgent` false: may be dropped, wakes nobody unless `wakes`) or an event or
+    /// control (`urgent` true: always kept, wakes the consumer). Returns whether it was kept.
     @discardableResult
-    func push(_ element: Element, urgent: Bool) -> Bool {
+    func push(_ element: Element, urgent: Bool, wakes: Bool = false) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard urgent || items.count < capacity else {
@@ -35,7 +35,7 @@ final class InputQueue<Element: Sendable>: @unchecked Sendable {
             return false
         }
         items.append(element)
-        if urgent && !hasUrgent {
+        if urgent || wakes, !hasUrgent {
             hasUrgent = true
             condition.signal()  // wakes the consumer; a frame waits for the next batch
         }

@@ -14,15 +14,6 @@ import Synchronization
 /// (sender's clock, from RTCP sender reports) minus the first frame's, and the file is written
 /// up to "now minus `recordingDelay`", so late packets still land in place.
 final class Recording: RoomSubscriber, @unchecked Sendable {
-    enum Input: Sendable {
-        case room(HubRoom?)
-        case event(RoomEvent)
-        case frame(MediaFrame)
-        /// UpdateStream: streams to start (with their ids) and URLs to stop.
-        case updateStreams(add: [StreamResult], remove: [String])
-        case stop
-    }
-
     let egress: EgressRecord
     private let reporter: EgressReporter
     private let source: any MediaSource
@@ -31,8 +22,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private let selection: TrackSelection
     private let onEnded: @Sendable () -> Void
     private let queue: InputQueue<Input>
-    /// The tracks whose frames are queued (read on the hub's thread).
-    private let wanted = Mutex(Set<String>())
+    /// Read by the hub's thread for each frame.
+    private let intake = Mutex(Intake())
     private let subscription = Mutex<RoomSubscription?>(nil)
 
     // State of the recording thread.
@@ -112,23 +103,30 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     }
 
     func handle(_ frame: MediaFrame) {
-        guard wanted.withLock({ $0.contains(frame.trackSID) }) else { return }
-        queue.push(.frame(frame), urgent: false)
+        let (isWanted, first) = intake.withLock { ($0.wanted.contains(frame.trackSID), !$0.mediaStarted) }
+        guard isWanted else { return }
+        queue.push(.frame(frame), urgent: false, wakes: first)
     }
 
     // MARK: The recording thread
 
     private func run() {
         while !done {
-            // Inputs are taken in batches: every 20 ms while transcoding (the constant-rate
-            // output is paced by it), 50 ms for a remux, 100 ms before media, when there is only
-            // the join timeout to watch. Far below the recording delay, far fewer wake-ups.
-            let interval = origin == nil ? 0.1 : (writer is PassthroughWriter ? 0.05 : 0.02)
+            // Inputs are taken in batches: every 20 ms while transcoding (which paces the
+            // constant-rate output), 50 ms for a remux; before media, until something comes.
+            let interval = origin == nil ? waitBeforeMedia() : (writer is PassthroughWriter ? 0.05 : 0.02)
             for input in queue.take(within: interval) where !done { process(input) }
             if !done { tick(MonotonicClock.nanoseconds()) }
         }
         subscription.withLock { $0?.cancel() }
         onEnded()
+    }
+
+    /// Before media: until the participant's join deadline, if awaited, at most a second.
+    private func waitBeforeMedia() -> Double {
+        guard selection.participant != nil, !participantPresent else { return 1 }
+        let left = createdAt + configuration.participantWaitTimeout.nanoseconds - MonotonicClock.nanoseconds()
+        return min(1, max(0.001, Double(left) / 1e9 + 0.001))
     }
 
     private func process(_ input: Input) {
@@ -222,7 +220,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     private func updateWanted() {
         let ids = Set([videoTrack?.sid].compactMap { $0 } + audioTracks.map(\.track.sid))
-        wanted.withLock { $0 = ids }
+        intake.withLock { $0.wanted = ids }
     }
 
     private func record(_ media: MediaFrame) throws {
@@ -312,6 +310,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     private func startClock(at capture: Int64) {
         let wallClock = WallClock.nanoseconds()
         origin = (capture, MonotonicClock.nanoseconds(), wallClock)
+        intake.withLock { $0.mediaStarted = true }
         visibility.note(showsVideo, at: 0)
         reporter.report(.mediaStarted(at: wallClock))
     }

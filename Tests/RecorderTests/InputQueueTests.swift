@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import Recorder
 
@@ -25,5 +27,27 @@ import Testing
         queue.push("event", urgent: true)
         let woken = clock.measure { #expect(queue.take(within: 5) == ["event"]) }
         #expect(woken < .seconds(1))
+    }
+
+    /// Before media a recording sleeps until its participant's deadline; the first frames must
+    /// wake it (they start the recording's clock), yet still count against the capacity.
+    @Test func aFrameMarkedToWakeWakesTheConsumerAndIsStillBounded() {
+        let queue = InputQueue<String>(capacity: 1)
+        let consumer = DispatchSemaphore(value: 0)
+        let taken = Mutex<[String]>([])
+        let thread = Thread {
+            let items = queue.take(within: 10)
+            taken.withLock { $0 = items }
+            consumer.signal()
+        }
+        thread.start()
+        Thread.sleep(forTimeInterval: 0.1)
+        queue.push("first frame", urgent: false, wakes: true)
+        // Without the wake the consumer would sleep its whole 10 s.
+        #expect(consumer.wait(timeout: .now() + 5) == .success)
+        #expect(taken.withLock { $0 } == ["first frame"])
+        queue.push("f1", urgent: false, wakes: true)
+        #expect(!queue.push("f2", urgent: false, wakes: true))
+        #expect(queue.dropped == 1)
     }
 }
