@@ -52,6 +52,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // glibc's malloc.h (mallopt), part of libc: nothing to link.
         .systemLibrary(name: "CMalloc"),
 
@@ -116,10 +117,13 @@ let package = Package(
             name: "SessionManager",
             dependencies: ["Support", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
-        // The session manager's records on disk: SQLite (GRDB) in WAL mode, one file per server.
+        // A Redis client: hiredis wrapped (blocking connections, pipelines, transactions).
+        .target(name: "Redis", dependencies: ["CHiredis", "Support"]),
+        // The session manager's records: on disk in SQLite (GRDB, WAL), one file per server, or in
+        // Redis, shared by the servers of a cluster.
         .target(
             name: "RecordStore",
-            dependencies: ["SessionManager", "Support", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Redis", "SessionManager", "Support", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "Media", dependencies: ["CFFmpeg", "Support"]),
         // An egress record as the wire's EgressInfo, for the API and the webhooks alike.
@@ -252,7 +256,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
-        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "SessionManager"]),
+        .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "Redis", "RedisTestServer", "SessionManager"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "RedisTestServer"]),
+        // For tests: a redis-server of their own.
+        .target(name: "RedisTestServer", dependencies: ["Redis"], path: "Tests/RedisTestServer"),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "EgressAPITests",

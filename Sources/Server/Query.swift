@@ -18,17 +18,5 @@ struct Query {
 
     /// A path segment with its %XX escapes decoded; nil when an escape is malformed or the
     /// result is not UTF-8.
-    static func percentDecoded(_ segment: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = segment.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(HexDigit.value(of:)), let low = iterator.next().flatMap(HexDigit.value(of:)) else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
+    static func percentDecoded(_ segment: Substring) -> String? { PercentDecoding.decode(segment) }
 }
