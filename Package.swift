@@ -119,6 +119,8 @@ let package = Package(
         ),
         // A Redis client: hiredis wrapped (blocking connections, pipelines, transactions).
         .target(name: "Redis", dependencies: ["CHiredis", "Support"]),
+        // Servers as a cluster on Redis: the node registry (heartbeats, loss, leases) and placement.
+        .target(name: "Cluster", dependencies: ["RecordStore", "Redis", "SessionManager", "Support", .product(name: "Logging", package: "swift-log")]),
         // The session manager's records: on disk in SQLite (GRDB, WAL), one file per server, or in
         // Redis, shared by the servers of a cluster.
         .target(
@@ -179,7 +181,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "RecordStore", "Media", "Recorder", "RoomAPI",
-                "Ingest", "Rooms", "Support", "WebRTC",
+                "Ingest", "Rooms", "Support", "WebRTC", "Redis", "Cluster",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -197,7 +199,7 @@ let package = Package(
             dependencies: [
                 // The modules whose configuration types it sets, named so that a change to their
                 // layout rebuilds it.
-                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON", "CMalloc", "ConfigFile", "Webhooks",
+                "Server", "HTTP", "RPC", "Auth", "SessionManager", "Ingest", "JSON", "CMalloc", "ConfigFile", "Webhooks", "Redis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -258,6 +260,7 @@ let package = Package(
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "Redis", "RedisTestServer", "SessionManager"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "RedisTestServer"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "RecordStore", "Redis", "RedisTestServer", "SessionManager", .product(name: "Logging", package: "swift-log")]),
         // For tests: a redis-server of their own.
         .target(name: "RedisTestServer", dependencies: ["Redis"], path: "Tests/RedisTestServer"),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),

@@ -11,8 +11,11 @@ import Synchronization
 /// Keys, under a namespace (`egress` by default) so that one Redis can serve several clusters,
 /// each egress's under its id as the hash tag so that Redis Cluster keeps them in one slot:
 /// - `<ns>:egress:{<egress id>}` — a hash: `fixed` (the part of the record that never changes,
-///   in `CompactCoder`'s form), `progress` (the part that does), `room`, `status`, `ended_at`;
+///   in `CompactCoder`'s form), `progress` (the part that does), `room`, `status`, `ended_at`,
+///   `node` (the server that made it);
 /// - `<ns>:egresses` — a sorted set of every egress id, scored by its sequence (the listing order);
+/// - `<ns>:live:{<node>}` — a set of the node's egresses that have not ended (what another node
+///   ends for it when it is lost);
 /// - `<ns>:changes:{<node>}` — a hash of the node's undelivered changes, id → change.
 public final class RedisRecordStore: EgressRecordStore {
     public let redis: RedisClient
@@ -39,6 +42,7 @@ public final class RedisRecordStore: EgressRecordStore {
     var indexKey: String { "\(namespace):egresses" }
     func recordKey(_ id: String) -> String { "\(namespace):egress:{\(id)}" }
     var changesKey: String { "\(namespace):changes:{\(node)}" }
+    func liveKey(_ node: String) -> String { "\(namespace):live:{\(node)}" }
 
     /// A journaled change as stored: the record's changing part (the rest is its record's).
     private struct StoredChange: Codable {
@@ -49,16 +53,18 @@ public final class RedisRecordStore: EgressRecordStore {
         var progress: EgressRecord.Progress
     }
 
+    /// This node's records (those it made or took over) and its journal.
     public func load() throws(EgressStoreError) -> StoredEgresses {
         do {
             let ids = try redis.command(["ZRANGE", indexKey, "0", "-1"]).expectArray().compactMap(\.text)
-            let rows = try redis.pipeline(ids.map { [Array("HMGET".utf8), Array(recordKey($0).utf8), Array("fixed".utf8), Array("progress".utf8)] })
+            let rows = try redis.pipeline(ids.map { ["HMGET", recordKey($0), "fixed", "progress", "node"].map(Self.bytes) })
             var stored = StoredEgresses()
             var fixedParts: [String: EgressRecord.Fixed] = [:]
             for (id, row) in zip(ids, rows) {
                 let fields = try row.expectArray()
-                // Removed between the two reads (by another server's retention): gone.
-                guard fields.count == 2, let fixed = fields[0].bytes, let progress = fields[1].bytes else { continue }
+                // Removed between the two reads (by another server's retention): gone. Another
+                // node's: its to list, recover or leave to the node that cleans up after it.
+                guard fields.count == 3, let fixed = fields[0].bytes, let progress = fields[1].bytes, fields[2].text == node else { continue }
                 let fixedPart = try decode(EgressRecord.Fixed.self, fixed, what: "an egress record", id)
                 fixedParts[id] = fixedPart
                 stored.records.append(EgressRecord(fixedPart, try decode(EgressRecord.Progress.self, progress, what: "an egress record", id)))
@@ -107,15 +113,21 @@ public final class RedisRecordStore: EgressRecordStore {
                 case .save(let record, let change):
                     let isNew = !alreadyWritten.contains(record.id) && !newlyWritten.contains(record.id)
                     let progress = try CompactCoder.encode(record.progress)
-                    var fields: [[UInt8]] = ["HSET", recordKey(record.id), "progress"].map(Self.bytes) + [progress]
-                    fields += ["status", String(record.status.rawValue), "ended_at", String(record.endedAt)].map(Self.bytes)
+                    let changing: [[UInt8]] = [progress] + [String(record.status.rawValue), String(record.endedAt)].map(Self.bytes)
                     if isNew {
-                        fields += ["fixed"].map(Self.bytes) + [try CompactCoder.encode(record.fixed)]
-                        fields += ["room", record.spec.roomName].map(Self.bytes)
+                        // Written whole, as this node's (a record another node made and this one
+                        // ends, because that node was lost, becomes this node's).
+                        commands.append(["HSET", recordKey(record.id), "node", node, "room", record.spec.roomName, "fixed"].map(Self.bytes)
+                                        + [try CompactCoder.encode(record.fixed)] + zip(["progress", "status", "ended_at"].map(Self.bytes), changing).flatMap { [$0, $1] })
                         commands.append(["ZADD", indexKey, String(record.sequence), record.id].map(Self.bytes))
+                        if !record.status.isEnded { commands.append(["SADD", liveKey(node), record.id].map(Self.bytes)) }
                         newlyWritten.append(record.id)
+                    } else {
+                        // Only while the record is still this node's: once another node ended it
+                        // (this one was declared lost), this node's late changes are dropped.
+                        commands.append(["EVAL", Self.ownedUpdate, "1", recordKey(record.id), node].map(Self.bytes) + changing)
                     }
-                    commands.append(fields)
+                    if record.status.isEnded { commands.append(["SREM", liveKey(node), record.id].map(Self.bytes)) }
                     if let change {
                         let stored = StoredChange(egressID: record.id, kind: change.kind, createdAt: change.createdAt,
                                                   serial: nextSerial(), progress: record.progress)
@@ -149,6 +161,48 @@ public final class RedisRecordStore: EgressRecordStore {
             written.subtract(removed)
         }
     }
+
+    /// The egresses `node` made that have not ended, as stored (another node ends them when
+    /// `node` is lost). Saved through this store next, each is written whole, as this node's.
+    public func liveRecords(of node: String) throws(EgressStoreError) -> [EgressRecord] {
+        do {
+            let ids = try redis.command(["SMEMBERS", liveKey(node)]).expectArray().compactMap(\.text)
+            let rows = try redis.pipeline(ids.map { [Array("HMGET".utf8), Array(recordKey($0).utf8), Array("fixed".utf8), Array("progress".utf8)] })
+            var records: [EgressRecord] = []
+            for (id, row) in zip(ids, rows) {
+                let fields = try row.expectArray()
+                guard fields.count == 2, let fixed = fields[0].bytes, let progress = fields[1].bytes else { continue }
+                let record = EgressRecord(try decode(EgressRecord.Fixed.self, fixed, what: "an egress record", id),
+                                          try decode(EgressRecord.Progress.self, progress, what: "an egress record", id))
+                if !record.status.isEnded { records.append(record) }
+            }
+            written.withLock { $0.subtract(records.map(\.id)) }
+            return records.sorted { $0.sequence < $1.sequence }
+        } catch let error as EgressStoreError {
+            throw error
+        } catch {
+            throw .storageFailed("the live egresses of node \(node) cannot be read from Redis \(redis.endpoint): \(error)")
+        }
+    }
+
+    /// Forgets what a node that is gone for good kept for itself: its set of live egresses (once
+    /// they are ended) and its undelivered changes.
+    public func forgetNode(_ node: String) throws(EgressStoreError) {
+        do {
+            // One key per command: the two live in different slots of a Redis Cluster.
+            _ = try redis.pipeline([["DEL", liveKey(node)], ["DEL", "\(namespace):changes:{\(node)}"]].map { $0.map(Self.bytes) })
+        } catch {
+            throw .storageFailed("node \(node)'s keys cannot be removed from Redis \(redis.endpoint): \(error)")
+        }
+    }
+
+    /// Updates a record's changing fields if `node` still owns it; 1 if it did, 0 if not. (EVAL,
+    /// not EVALSHA: inside MULTI a script Redis has forgotten would fail alone, the rest applied.)
+    static let ownedUpdate = """
+        if redis.call('HGET', KEYS[1], 'node') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'progress', ARGV[2], 'status', ARGV[3], 'ended_at', ARGV[4])
+        return 1
+        """
 
     private func nextSerial() -> Int64 {
         serial.withLock { last in

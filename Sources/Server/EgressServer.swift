@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 import Recorder
 import RecordStore
+import Redis
 import RoomAPI
 import Ingest
 import Rooms
@@ -26,13 +27,16 @@ import Glibc
 /// and on graceful shutdown says NOT_SERVING, sends GOAWAY, lets in-flight calls finish, stops
 /// the egresses so that their files are closed, and exits.
 public final class EgressServer: Service {
-    private let configuration: ServerConfiguration
-    private let logger: Logger
+    let configuration: ServerConfiguration
+    let logger: Logger
     public let health = HealthStatus()
+    /// This server's id in the cluster (with Redis).
+    let nodeID: String
 
     public init(configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        nodeID = configuration.nodeID.isEmpty ? RandomID.make(prefix: "ND_") : configuration.nodeID
     }
 
     public func run() async throws {
@@ -75,6 +79,7 @@ public final class EgressServer: Service {
         }
 
         let ingest: RTPIngest
+        let apiPort: Int, mediaPort: Int
         do {
             ingest = try await RTPIngest.start(hub: hub)
             let address = try await http.bind(host: configuration.host, port: configuration.port)
@@ -92,6 +97,7 @@ public final class EgressServer: Service {
                 let address = try await server.bind(host: configuration.host, port: port)
                 logger.info("health check listening", metadata: ["address": "\(address)", "serves": "\(Self.operationsServed(on: port, configuration))"])
             }
+            (apiPort, mediaPort) = (address.port ?? 0, ingest.localAddress?.port ?? 0)
             if let portFile = configuration.portFile {
                 try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
             }
@@ -107,7 +113,12 @@ public final class EgressServer: Service {
         // egresses (their files closed), the RTP port, the last webhooks.
         let webhooks = parts.webhooks
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
-        let stages = ServiceGroup(configuration: .init(services: [
+        // With Redis, the node's place in the cluster: first, so that it stops last.
+        let cluster: [ServiceGroupConfiguration.ServiceConfiguration] = parts.clusterRecords.map { records in
+            [.init(service: ClusterNode(member: clusterMember(records: records, sessions: sessions, cpu: parts.cpu, apiPort: apiPort,
+                                                               mediaPort: mediaPort), logger: logger))]
+        } ?? []
+        let stages = ServiceGroup(configuration: .init(services: cluster + [
             .init(service: Stage { for (_, server) in operations { await server.shutdownGracefully() } }),
             .init(service: Periodic(interval: .seconds(3600)) { sessions.pruneExpired() }, successTerminationBehavior: .ignore),
             .init(service: Stage { [logger] in
@@ -177,6 +188,9 @@ public final class EgressServer: Service {
         let webhooks: WebhookNotifier
         /// The servers of the health and metrics ports, by port.
         let operations: [(Int, HTTPServer)]
+        let cpu: MachineCPU
+        /// The records' store when they are in a cluster's Redis.
+        let clusterRecords: RedisRecordStore?
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -210,8 +224,9 @@ public final class EgressServer: Service {
             sessionsConfiguration.cpuCosts = configuration.cpuCosts
             sessionsConfiguration.cpuCosts?.maxCPUUtilization = configuration.maxCPUUtilization
         }
+        let records = try recordStore(outputDirectory: outputDirectory)
         let sessions = EgressStore(backend: backend, configuration: sessionsConfiguration, logger: logger, observer: webhooks,
-                                   recordStore: try recordStore(outputDirectory: outputDirectory), cpuMeter: cpu)
+                                   recordStore: records, cpuMeter: cpu)
         let access = AccessControl(keys: keys)
         var egressConfiguration = EgressAPIConfiguration(outputDirectory: outputDirectory, capabilities: capabilities, apiKeys: Set(keys.keys))
         egressConfiguration.defaultUpload = configuration.defaultStorage
@@ -256,7 +271,8 @@ public final class EgressServer: Service {
                 configuration: HTTP2Configuration(), http1: HTTP1Configuration(), tls: nil, group: group, logger: logger,
                 application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: responder, bufferedPathPrefix: "/", admit: admit))))
         }
-        return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations)
+        return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations, cpu: cpu,
+                     clusterRecords: records as? RedisRecordStore)
     }
 
     /// What the operations port `port` answers, for the log.
@@ -265,8 +281,18 @@ public final class EgressServer: Service {
             .compactMap { $0 }.joined(separator: ", ")
     }
 
-    /// The records' store: SQLite in the state directory, or none ("none": memory only).
+    /// The records' store: the cluster's Redis, SQLite in the state directory, or none ("none":
+    /// memory only).
     private func recordStore(outputDirectory: String) throws -> (any EgressRecordStore)? {
+        if let redis = configuration.redis {
+            do {
+                let store = try RedisRecordStore(redis: RedisClient(endpoint: redis), node: nodeID)
+                logger.info("egress records in Redis \(redis), node \(nodeID)")
+                return store
+            } catch {
+                throw ServerError("\(error)")
+            }
+        }
         let directory = configuration.stateDirectory.isEmpty ? outputDirectory + "-state" : configuration.stateDirectory
         guard directory != "none" else { return nil }
         do {

@@ -3,6 +3,7 @@ import HTTP
 import NIOCore
 import Prometheus
 import Ingest
+import Redis
 import RPC
 import SessionManager
 import Webhooks
@@ -22,6 +23,14 @@ public struct ServerConfiguration: Sendable {
     /// the output directory, named after it with `-state` (./recordings-state); "none": records
     /// are kept in memory only and forgotten at exit.
     public var stateDirectory = ""
+    /// A cluster's Redis: set, the egress records are kept there (not in the state directory),
+    /// this server registers as a node, beats, and cleans up after nodes that are lost.
+    public var redis: RedisEndpoint?
+    /// This node's id in the cluster. Empty (the default): a new one at each start (`ND_…`); set
+    /// it to a stable one so that a restarted node takes its own interrupted egresses back.
+    public var nodeID = ""
+    /// A node silent for longer than this is lost: its live egresses end FAILED.
+    public var nodeLostAfter: Duration = .seconds(10)
     /// Ended egresses are forgotten this many days after they ended (default 30).
     public var recordRetentionDays = 30
     /// Port of the health check for load balancers (`health_port`); 0 (the default): none.

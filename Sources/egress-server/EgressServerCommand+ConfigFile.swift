@@ -32,7 +32,7 @@ extension EgressServerCommand {
             throw ValidationError("cannot read the config file \(path) as UTF-8 text")
         }
         let reader = ConfigReader(try document(text, source: path))
-        let secrets = try ["api_secret", "keys", "storage.s3.secret"].filter { try reader.value($0) != nil }
+        let secrets = try ["api_secret", "keys", "storage.s3.secret", "redis.password"].filter { try reader.value($0) != nil }
         if let secret = secrets.first, info.st_mode & 0o077 != 0 {
             throw ValidationError("the config file \(path) holds a secret (\(secret)) and is readable by others "
                 + "(mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
@@ -108,6 +108,11 @@ extension EgressServerCommand {
             entries += [("storage.s3.bucket", YAMLText.quoted(storage.bucket)), ("storage.s3.region", YAMLText.quoted(storage.region)),
                         ("storage.s3.endpoint", YAMLText.quoted(storage.endpoint)), ("storage.s3.access_key", YAMLText.quoted(storage.accessKey)),
                         ("storage.s3.force_path_style", storage.forcePathStyle ? "true" : "false")]
+        }
+        if let redis = configuration.redis {
+            let host = redis.host.contains(":") ? "[\(redis.host)]" : redis.host
+            entries += [("redis.address", YAMLText.quoted("\(host):\(redis.port)")), ("redis.db", "\(redis.database)")]
+            if let username = redis.username { entries.append(("redis.username", YAMLText.quoted(username))) }
         }
         if let tls = configuration.tls {
             entries += [("tls.cert", YAMLText.quoted(tls.certificatePath)), ("tls.key", YAMLText.quoted(tls.privateKeyPath))]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Auth
 import ConfigFile
+import Redis
 import HTTP
 import SessionManager
 #if canImport(Glibc)
@@ -106,6 +107,55 @@ extension EgressServerCommand {
         if let problem = S3Upload.problem(accessKey: accessKey.value, region: region.value) { throw ValidationError(problem) }
         return S3Upload(accessKey: accessKey.value, secret: secret.value, region: region.value, endpoint: endpoint.value, bucket: bucket.value,
                         forcePathStyle: pathStyleGiven?.value ?? false)
+    }
+}
+
+extension EgressServerCommand {
+    /// The cluster's Redis: `--redis` (a URL without a password: flags show in the process
+    /// list), EGRESS_REDIS_URL, or the config file's `redis` block with LiveKit's keys
+    /// (`address`, `username`, `password`, `db`); the password may also come from
+    /// EGRESS_REDIS_PASSWORD. `use_tls` is refused: Debian 12's hiredis has no TLS.
+    func loadRedis(_ config: ConfigReader) throws -> RedisEndpoint? {
+        let address = try Sourced.value(nil as String?, flag: "redis.address", environment: "", config, "redis.address")
+        let username = try Sourced.value(nil as String?, flag: "redis.username", environment: "", config, "redis.username")
+        let password = try Sourced.value(nil as String?, flag: "EGRESS_REDIS_PASSWORD", environment: "EGRESS_REDIS_PASSWORD", config, "redis.password")
+        let database = try Sourced.value(nil as Int?, flag: "redis.db", environment: "", config, "redis.db")
+        let tls = try Sourced.value(nil as Bool?, flag: "redis.use_tls", environment: "", config, "redis.use_tls")
+        let url = try Sourced.value(redis, flag: "--redis", environment: "EGRESS_REDIS_URL", nil, "")
+        var endpoint: RedisEndpoint
+        do {
+            if let url {
+                endpoint = try RedisEndpoint(url: url.value)
+                if url.origin == "--redis", endpoint.password != nil {
+                    throw ValidationError("--redis carries a password, which the process list would show: give it in EGRESS_REDIS_PASSWORD or redis.password")
+                }
+            } else if let address {
+                endpoint = try RedisEndpoint(url: "redis://" + address.value)
+                guard endpoint.password == nil, endpoint.database == 0, !address.value.contains("/") else {
+                    throw ValidationError("\(address.origin) is not host:port (user, password and db have keys of their own)")
+                }
+            } else {
+                if let given = [username?.origin, password?.origin, tls?.origin, database?.origin].compactMap({ $0 }).first,
+                   !given.hasPrefix("EGRESS_REDIS_PASSWORD") {
+                    throw ValidationError("\(given) without redis.address (or --redis): there is no Redis to use it for")
+                }
+                return nil
+            }
+        } catch let error as RedisEndpointError {
+            throw ValidationError("\(url?.origin ?? address?.origin ?? "redis"): \(error)")
+        }
+        if let tls, tls.value { throw ValidationError("\(tls.origin): TLS to Redis is not supported by this build's hiredis (0.14, Debian 12)") }
+        if let username { endpoint.username = username.value }
+        if let password { endpoint.password = password.value }
+        if let database {
+            guard (0...100_000).contains(database.value) else { throw ValidationError("\(database.origin) \(database.value) is not from 0 to 100000") }
+            endpoint.database = database.value
+        }
+        for field in [endpoint.username, endpoint.password].compactMap({ $0 })
+        where field.utf8.count > 1024 || field.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw ValidationError("the Redis user name or password has a control character or is over 1024 bytes")
+        }
+        return endpoint
     }
 }
 

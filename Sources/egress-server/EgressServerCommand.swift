@@ -46,6 +46,15 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.recordRetention.help)
     var recordRetentionDays: Int?
 
+    @Option(help: "A cluster's Redis, redis://host[:port][/db] (its password from EGRESS_REDIS_PASSWORD or the config file's redis.password): records kept there, this server a node of the cluster [EGRESS_REDIS_URL, default none]")
+    var redis: String?
+
+    @Option(help: ServerSettings.nodeID.help)
+    var nodeId: String?
+
+    @Option(help: ServerSettings.nodeLostAfter.help)
+    var nodeLostAfter: Double?
+
     @Option(help: ServerSettings.healthPort.help)
     var healthPort: Int?
 
@@ -206,6 +215,7 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.keys = try loadKeys(config)
         configuration.pageMintsTokens = dev
         configuration.defaultStorage = try loadStorage(config)
+        configuration.redis = try loadRedis(config)
         configuration.webhooks = try loadWebhooks(config)
         configuration.tls = try loadTLS(config)
         if let unknown = config.unknownKeys() { throw ValidationError(unknown.description) }

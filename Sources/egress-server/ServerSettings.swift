@@ -122,6 +122,12 @@ enum ServerSettings {
     static let recordRetention = ValueSetting(flag: "--record-retention-days", environment: "EGRESS_RECORD_RETENTION_DAYS", key: "record_retention_days",
                                               summary: "Days an ended egress stays listed (1 to 3650).",
                                               option: \.recordRetentionDays, target: \.recordRetentionDays, problem: Checks.retentionDays)
+    static let nodeID = ValueSetting(flag: "--node-id", environment: "EGRESS_NODE_ID", key: "node_id",
+                                     summary: "With --redis: this node's id in the cluster (letters, digits, - and _); a stable one lets a restarted node take its interrupted egresses back.",
+                                     option: \.nodeId, target: \.nodeID, defaultText: "a new ND_… at each start", problem: Checks.nodeID)
+    static let nodeLostAfter = SecondsSetting(flag: "--node-lost-after", environment: "EGRESS_NODE_LOST_AFTER", key: "node_lost_after",
+                                              summary: "With --redis: seconds without a node's heartbeat after which it is lost and its live egresses end FAILED.",
+                                              option: \.nodeLostAfter, target: \.nodeLostAfter)
     static let healthPort = ValueSetting(flag: "--health-port", environment: "EGRESS_HEALTH_PORT", key: "health_port",
                                          summary: "Port of the HTTP health check for load balancers (503 while draining); 0: none.",
                                          option: \.healthPort, target: \.healthPort, problem: Checks.port)
@@ -203,7 +209,7 @@ enum ServerSettings {
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core", problem: Checks.threads)
 
     static let all: [any ServerSetting] = [
-        host, port, outputDir, stateDir, recordRetention, healthPort, prometheusPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
+        host, port, outputDir, stateDir, recordRetention, nodeID, nodeLostAfter, healthPort, prometheusPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
         trackCPUCost, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
         rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
@@ -263,6 +269,10 @@ enum Checks {
     }
     static let messageSize: @Sendable (Int) -> String? = { (1024...(1 << 30)).contains($0) ? nil : "is not from 1024 to 1073741824 bytes" }
     static let threads: @Sendable (Int) -> String? = { (1...1024).contains($0) ? nil : "is not from 1 to 1024" }
+    static let nodeID: @Sendable (String) -> String? = { id in
+        id.utf8.count <= 64 && id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+            ? nil : "is not a node id (at most 64 letters, digits, - and _)"
+    }
 }
 
 /// Values as YAML writes them.

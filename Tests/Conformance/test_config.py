@@ -34,6 +34,8 @@ SETTINGS = {
     "output_dir": ("/srv/recordings", "/srv/recordings", "/srv/other"),
     "state_dir": ("none", "none", "/srv/state"),
     "record_retention_days": ("7", 7, "8"),
+    "node_id": ("node-7", "node-7", "node-8"),
+    "node_lost_after": ("15s", 15, "16"),
     "health_port": ("8181", 8181, "8182"),
     "prometheus_port": ("8183", 8183, "8184"),
     "drain_delay": ("1m30s", 90, "2"),
@@ -65,7 +67,8 @@ SETTINGS = {
 # The keys that are not a setting with a flag of the same name; each has its own test below.
 OTHER_KEYS = {"api_key", "api_secret", "keys", "key_file", "log_level", "logging.level", "logging.json", "webhook.urls",
               "webhook.api_key", "tls.cert", "tls.key", "storage.s3.bucket", "storage.s3.region", "storage.s3.endpoint",
-              "storage.s3.access_key", "storage.s3.secret", "storage.s3.force_path_style"}
+              "storage.s3.access_key", "storage.s3.secret", "storage.s3.force_path_style",
+              "redis.address", "redis.username", "redis.password", "redis.db"}
 
 
 def clean_environment(**extra):

@@ -38,13 +38,15 @@ import Testing
         #expect(try redis.command(["HLEN", "egress:changes:{node-a}"]) == .integer(2))
     }
 
-    @Test func eachServerReadsItsOwnJournalAndEveryRecord() throws {
+    /// Each server takes up its own records and journal; another's are that server's to take up
+    /// (or, when it is lost, the cleaning node's).
+    @Test func eachServerReadsItsOwnRecordsAndJournal() throws {
         let server = try RedisServer()
         let a = try store(server, node: "node-a"), b = try store(server, node: "node-b")
         try a.save(records.record(1), change: EgressChange(kind: .started, record: records.record(1), id: "EV_a", createdAt: 1))
         try b.save(records.record(2), change: EgressChange(kind: .started, record: records.record(2), id: "EV_b", createdAt: 1))
         let seenByB = try store(server, node: "node-b").load()
-        #expect(seenByB.records.map(\.id) == ["EG_1", "EG_2"])
+        #expect(seenByB.records.map(\.id) == ["EG_2"])
         #expect(seenByB.changes.map(\.id) == ["EV_b"])
     }
 

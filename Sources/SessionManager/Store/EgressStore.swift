@@ -304,12 +304,7 @@ public final class EgressStore: Sendable {
             }
             record.updatedAt = now
             if record.status.isEnded {
-                record.endedAt = now
-                // A stream the backend never got to (or never reported) ends with the egress.
-                for at in record.results.streams.indices where record.results.streams[at].status == .active {
-                    record.results.streams[at].status = record.status == .failed ? .failed : .finished
-                    record.results.streams[at].endedAt = now
-                }
+                Self.noteEnd(of: &record, at: now)
                 store.liveCount -= 1
                 store.endedCount += 1
                 store.backendCalls[id] = nil
@@ -332,6 +327,16 @@ public final class EgressStore: Sendable {
             logger.error("backend report refused", metadata: ["egress_id": "\(id)", "reason": "\(refusal)"])
         case nil:
             logger.warning("backend report for an unknown egress", metadata: ["egress_id": "\(id)"])
+        }
+    }
+
+    /// An egress that just ended: its end time, and a stream the backend never got to (or
+    /// never reported) ends with it.
+    static func noteEnd(of record: inout EgressRecord, at now: Int64) {
+        record.endedAt = now
+        for at in record.results.streams.indices where record.results.streams[at].status == .active {
+            record.results.streams[at].status = record.status == .failed ? .failed : .finished
+            record.results.streams[at].endedAt = now
         }
     }
 

@@ -1,0 +1,115 @@
+import Dispatch
+import Logging
+import RecordStore
+import Redis
+import SessionManager
+import Support
+
+/// This server as a member of the cluster: registered in the node registry, beating with its
+/// load, and watching for nodes whose heartbeats stopped. For each lost node, one node — the one
+/// that takes the lease on it — ends the lost node's live egresses as FAILED ("egress node lost",
+/// one `egress_ended` each, sent from there) and removes it. A member told by its heartbeat that
+/// it was declared lost keeps nothing of its own: its records were taken over, and its late
+/// writes to them are dropped by the record store.
+public final class ClusterMember: Sendable {
+    public struct Configuration: Sendable {
+        public var heartbeatInterval: Duration
+        /// Silent for longer than this, a node is lost (LiveKit's egress: 10 s).
+        public var lostAfter: Duration
+        /// How long one node may take to clean up after a lost one before another may.
+        public var cleanupLease: Duration
+
+        public init(heartbeatInterval: Duration = .seconds(1), lostAfter: Duration = .seconds(10), cleanupLease: Duration = .seconds(60)) {
+            self.heartbeatInterval = heartbeatInterval
+            self.lostAfter = lostAfter
+            self.cleanupLease = cleanupLease
+        }
+    }
+
+    public let registry: NodeRegistry
+    public let records: RedisRecordStore
+    public let egresses: EgressStore
+    public let configuration: Configuration
+    /// This node's record as of now (addresses, capacity, load), heartbeat time aside.
+    private let describe: @Sendable () -> NodeRecord
+    private let logger: Logger
+    /// Where the blocking Redis calls run: off the event loops and Swift's task threads.
+    private let queue = DispatchQueue(label: "cluster-member")
+
+    public var node: String { records.node }
+
+    public init(registry: NodeRegistry, records: RedisRecordStore, egresses: EgressStore, configuration: Configuration = .init(),
+                logger: Logger, describe: @escaping @Sendable () -> NodeRecord) {
+        self.registry = registry
+        self.records = records
+        self.egresses = egresses
+        self.configuration = configuration
+        self.logger = logger
+        self.describe = describe
+    }
+
+    /// What one round did.
+    public struct Round: Sendable, Equatable {
+        public var heartbeat: NodeRegistry.Heartbeat
+        /// Lost nodes this member cleaned up after, with the egresses it ended for each.
+        public var cleanedUp: [String: [String]] = [:]
+    }
+
+    /// Adds this node to the registry.
+    public func join(now: Int64 = WallClock.nanoseconds() / 1_000_000) async throws {
+        var record = describe()
+        record.heartbeatAt = now
+        try await offLoop { [registry, record] () throws(RedisError) in try registry.register(record) }
+    }
+
+    /// Leaves the registry (a node that stops on purpose is not lost).
+    public func leave() async throws {
+        try await offLoop { [registry, node] () throws(RedisError) in try registry.remove(node) }
+    }
+
+    /// One heartbeat, then one look for lost nodes (times in ms since 1970).
+    public func round(now: Int64 = WallClock.nanoseconds() / 1_000_000) async throws -> Round {
+        var record = describe()
+        record.heartbeatAt = now
+        let heartbeat = try await offLoop { [registry, record] () throws(RedisError) in try registry.heartbeat(record) }
+        var round = Round(heartbeat: heartbeat)
+        if heartbeat == .declaredLost {
+            logger.error("this node was declared lost by the cluster: its egresses were ended by another node", metadata: ["node": "\(node)"])
+            return round
+        }
+        let lostAfter = configuration.lostAfter.components.seconds * 1000 + configuration.lostAfter.components.attoseconds / 1_000_000_000_000_000
+        let silent = try await offLoop { [registry] () throws(RedisError) in try registry.silentNodes(now: now, lostAfter: lostAfter) }
+        for lost in silent where lost != node {
+            let lease = configuration.cleanupLease
+            let taken = try await offLoop { [registry, node] () throws(RedisError) in try registry.claimLease("lost:\(lost)", holder: node, for: lease) }
+            guard taken else { continue }  // another node cleans up after it
+            logger.warning("node lost: ending its egresses", metadata: ["node": "\(lost)"])
+            let live = try await offLoop { [records] () throws(EgressStoreError) in try records.liveRecords(of: lost) }
+            round.cleanedUp[lost] = await egresses.endOrphans(live, node: lost)
+            try await offLoop { [records, registry] () throws(any Error) in
+                try records.forgetNode(lost)
+                try registry.remove(lost)
+            }
+        }
+        return round
+    }
+
+    /// Rounds every heartbeat interval until the task is cancelled; a round that fails (Redis
+    /// unreachable) is logged and the next one tries again.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                _ = try await round()
+            } catch {
+                logger.error("cluster heartbeat failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+        }
+    }
+
+    private func offLoop<T: Sendable, Failure: Error>(_ work: @escaping @Sendable () throws(Failure) -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { () throws(Failure) -> T in try work() }) }
+        }
+    }
+}

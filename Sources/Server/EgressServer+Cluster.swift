@@ -1,0 +1,60 @@
+import Cluster
+import Logging
+import Redis
+import RecordStore
+import ServiceLifecycle
+import SessionManager
+import Support
+
+extension EgressServer {
+    /// This server as a node of the cluster (with `--redis`): joins the registry once it
+    /// listens, beats and looks for lost nodes until graceful shutdown, then — its egresses
+    /// stopped, as it is the last part to stop — leaves the registry, so that nobody takes it
+    /// for lost.
+    struct ClusterNode: Service {
+        let member: ClusterMember
+        let logger: Logger
+
+        func run() async throws {
+            do {
+                try await member.join()
+            } catch RedisError.replied(let message) where message.contains("already registered") {
+                // Its own id from before a restart (a stable --node-id): beats go on under it.
+                logger.info("node id already registered: taking it back", metadata: ["node": "\(member.node)"])
+            }
+            logger.info("joined the cluster", metadata: ["node": "\(member.node)", "redis": "\(member.registry.redis.endpoint)"])
+            while true {
+                do {
+                    let round = try await member.round()
+                    for (node, egresses) in round.cleanedUp {
+                        logger.warning("lost node cleaned up", metadata: ["lost_node": "\(node)", "egresses_failed": "\(egresses.count)"])
+                    }
+                } catch {
+                    logger.error("cluster heartbeat failed", metadata: ["error": "\(error)"])
+                }
+                do {
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: member.configuration.heartbeatInterval) }
+                } catch {
+                    break
+                }
+            }
+            try? await member.leave()
+            logger.info("left the cluster", metadata: ["node": "\(member.node)"])
+        }
+    }
+
+    /// The node's member of the cluster, describing the node as it is at each heartbeat.
+    func clusterMember(records: RedisRecordStore, sessions: EgressStore, cpu: any CPUMeter, apiPort: Int, mediaPort: Int) -> ClusterMember {
+        let lostAfter = configuration.nodeLostAfter
+        let heartbeat = max(.milliseconds(50), min(.seconds(1), lostAfter / 4))
+        let startedAt = WallClock.nanoseconds() / 1_000_000
+        let (host, node) = (configuration.host, records.node)
+        let share = configuration.maxCPUUtilization > 0 ? configuration.maxCPUUtilization : 1
+        return ClusterMember(registry: NodeRegistry(redis: records.redis), records: records, egresses: sessions,
+                             configuration: .init(heartbeatInterval: heartbeat, lostAfter: lostAfter), logger: logger) {
+            NodeRecord(id: node, apiAddress: "\(host):\(apiPort)", mediaAddress: "\(host):\(mediaPort)",
+                       cpuCapacity: Double(cpu.cores) * share, cpuUsed: max(sessions.committedCPU, cpu.coresInUse),
+                       liveEgresses: sessions.liveCount, draining: sessions.isDraining, startedAt: startedAt, heartbeatAt: 0)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Logging
+import RecordStore
+import Redis
+import RedisTestServer
+import Synchronization
+import Testing
+@testable import Cluster
+@testable import SessionManager
+
+/// A backend that keeps its reporters: the test reports for it.
+final class HeldBackend: EgressBackend {
+    let reporters = Mutex<[String: EgressReporter]>([:])
+    func start(_ egress: EgressRecord, reporter: EgressReporter) async { reporters.withLock { $0[egress.id] = reporter } }
+    func stop(_ egressID: String) async {}
+    func updateStreams(_ egressID: String, add: [StreamResult], remove: [String]) async {}
+
+    /// The egress's reporter, once the store has started it (in a task of its own).
+    func reporter(_ id: String) async throws -> EgressReporter {
+        for _ in 0..<500 {
+            if let reporter = reporters.withLock({ $0[id] }) { return reporter }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        throw CancellationError()
+    }
+}
+
+/// Takes every change handed on (what the webhooks would send).
+final class ChangeLog: EgressObserver {
+    let changes = Mutex<[EgressChange]>([])
+    func observes(_ record: EgressRecord) -> Bool { true }
+    func notify(_ change: EgressChange, done: @escaping @Sendable () -> Void) {
+        changes.withLock { $0.append(change) }
+        done()
+    }
+    func ended(_ id: String) -> [EgressChange] { changes.withLock { $0.filter { $0.record.id == id && $0.kind == .ended } } }
+}
+
+/// Nodes on one real redis-server, their rounds driven by hand with their clocks: a node that
+/// stops beating is declared lost after `lostAfter`, its live egresses end FAILED once (one
+/// `egress_ended`, from the one node that took the lease), and when it comes back its heartbeat
+/// is refused and its late changes do not bring its egresses back.
+@Suite(.serialized) struct ClusterMemberTests {
+    struct Node {
+        let member: ClusterMember
+        let egresses: EgressStore
+        let backend: HeldBackend
+        let changes: ChangeLog
+    }
+
+    func node(_ id: String, on server: RedisServer) throws -> Node {
+        let backend = HeldBackend(), changes = ChangeLog()
+        let records = try RedisRecordStore(redis: RedisClient(endpoint: server.endpoint), node: id)
+        let egresses = EgressStore(backend: backend, logger: Logger(label: id), observer: changes, recordStore: records)
+        let member = ClusterMember(registry: NodeRegistry(redis: RedisClient(endpoint: server.endpoint)), records: records, egresses: egresses,
+                                   configuration: .init(lostAfter: .seconds(10)), logger: Logger(label: id)) {
+            NodeRecord(id: id, apiAddress: "127.0.0.1:1", mediaAddress: "127.0.0.1:2", cpuCapacity: 2, startedAt: 0, heartbeatAt: 0)
+        }
+        return Node(member: member, egresses: egresses, backend: backend, changes: changes)
+    }
+
+    let spec = EgressSpec(roomName: "lobby", source: .participant(identity: "alice", screenShare: false), encoding: .transcode(.default),
+                          outputs: Outputs(files: [FileOutput(fileType: nil, path: "", disableManifest: false)]))
+
+    @Test func aLostNodesEgressesEndFailedOnceAndItsReturnResurrectsNothing() async throws {
+        let server = try RedisServer()
+        let a = try node("ND_a", on: server), b = try node("ND_b", on: server), c = try node("ND_c", on: server)
+        for node in [a, b, c] { try await node.member.join(now: 1_000) }
+        let running = try await a.egresses.start(spec, request: .init(kind: .participant, encoded: []))
+        let ended = try await a.egresses.start(spec, request: .init(kind: .participant, encoded: []))
+        _ = try await a.egresses.stop(ended.id)
+        try await a.backend.reporter(ended.id).report(.finalized(EgressResults()))
+        await a.egresses.flush()
+
+        // b and c beat on; a is silent. Within lost_after nothing happens.
+        #expect(try await b.member.round(now: 11_000).cleanedUp.isEmpty)
+        // Past it, both look; one takes the lease and ends a's live egress, the other finds it taken.
+        async let byB = b.member.round(now: 11_001)
+        async let byC = c.member.round(now: 11_002)
+        let rounds = try await [byB, byC]
+        #expect(rounds.map { $0.cleanedUp["ND_a"] ?? [] }.flatMap { $0 } == [running.id])
+        let cleaner = rounds[0].cleanedUp["ND_a"] == nil ? c : b
+        let endings = cleaner.changes.ended(running.id)
+        #expect(endings.count == 1)
+        #expect(endings.first?.record.status == .failed && endings.first?.record.error == "egress node lost")
+        #expect(b.changes.ended(running.id).count + c.changes.ended(running.id).count == 1)
+        // The cleaner lists it; Redis holds it as FAILED, taken over by the cleaner; a's other
+        // egress, ended before, is left as it was.
+        #expect(cleaner.egresses.record(running.id)?.status == .failed)
+        let readAs = { (node: String) in try RedisRecordStore(redis: RedisClient(endpoint: server.endpoint), node: node).load().records }
+        #expect(try readAs(cleaner.member.node).first { $0.id == running.id }?.status == .failed)
+        #expect(try readAs("ND_a").map(\.id) == [ended.id])
+        #expect(try readAs("ND_a").first?.status == .aborted)
+        #expect(try RedisClient(endpoint: server.endpoint).command(["HGET", "egress:egress:{\(running.id)}", "node"]).text == cleaner.member.node)
+        #expect(try await NodeRegistry(redis: RedisClient(endpoint: server.endpoint)).nodes().map(\.id).sorted() == ["ND_b", "ND_c"])
+
+        // a comes back with its stale view: refused, and its late report changes nothing stored.
+        #expect(try await a.member.round(now: 12_000).heartbeat == .declaredLost)
+        try await a.backend.reporter(running.id).report(.mediaStarted(at: 1))
+        await a.egresses.flush()
+        #expect(try readAs(cleaner.member.node).first { $0.id == running.id }?.status == .failed)
+        // A later round of the survivors finds nothing more to do.
+        #expect(try await b.member.round(now: 20_000).cleanedUp.isEmpty)
+    }
+}
