@@ -119,8 +119,13 @@ let package = Package(
         ),
         // A Redis client: hiredis wrapped (blocking connections, pipelines, transactions).
         .target(name: "Redis", dependencies: ["CHiredis", "Support"]),
-        // Servers as a cluster on Redis: the node registry (heartbeats, loss, leases) and placement.
-        .target(name: "Cluster", dependencies: ["RecordStore", "Redis", "SessionManager", "Support", .product(name: "Logging", package: "swift-log")]),
+        // Where rooms and egresses go in a cluster: the nodes' records and the choices made from them
+        // (no I/O: the servers and the simulation share them).
+        .target(name: "Placement"),
+        // Servers as a cluster on Redis: the node registry (heartbeats, loss, leases), a node's membership.
+        .target(name: "Cluster", dependencies: ["Placement", "RecordStore", "Redis", "SessionManager", "Support", .product(name: "Logging", package: "swift-log")]),
+        // The placement and failure logic at 1,000 nodes on a simulated clock (Scripts/sim-cluster).
+        .executableTarget(name: "sim-cluster", dependencies: ["Placement"]),
         // The session manager's records: on disk in SQLite (GRDB, WAL), one file per server, or in
         // Redis, shared by the servers of a cluster.
         .target(
@@ -260,7 +265,7 @@ let package = Package(
         .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile"]),
         .testTarget(name: "RecordStoreTests", dependencies: ["RecordStore", "Redis", "RedisTestServer", "SessionManager"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "RedisTestServer"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "RecordStore", "Redis", "RedisTestServer", "SessionManager", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Placement", "RecordStore", "Redis", "RedisTestServer", "SessionManager", .product(name: "Logging", package: "swift-log")]),
         // For tests: a redis-server of their own.
         .target(name: "RedisTestServer", dependencies: ["Redis"], path: "Tests/RedisTestServer"),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "Protobuf", "Support", .product(name: "Logging", package: "swift-log")]),

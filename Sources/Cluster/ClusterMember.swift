@@ -4,6 +4,7 @@ import RecordStore
 import Redis
 import SessionManager
 import Support
+import Placement
 
 /// This server as a member of the cluster: registered in the node registry, beating with its
 /// load, and watching for nodes whose heartbeats stopped. For each lost node, one node — the one

@@ -1,4 +1,5 @@
 import Redis
+import Placement
 
 /// The cluster's nodes in Redis: each node registers, then says it is alive (its heartbeat,
 /// with how busy it is) every second or so; a node whose heartbeats stopped for longer than the

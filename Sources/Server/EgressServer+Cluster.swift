@@ -5,6 +5,7 @@ import RecordStore
 import ServiceLifecycle
 import SessionManager
 import Support
+import Placement
 
 extension EgressServer {
     /// This server as a node of the cluster (with `--redis`): joins the registry once it

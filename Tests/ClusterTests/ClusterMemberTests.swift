@@ -3,6 +3,7 @@ import RecordStore
 import Redis
 import RedisTestServer
 import Synchronization
+import Placement
 import Testing
 @testable import Cluster
 @testable import SessionManager

@@ -2,6 +2,7 @@ import Foundation
 import Redis
 import RedisTestServer
 import Synchronization
+import Placement
 import Testing
 @testable import Cluster
 

@@ -1,5 +1,5 @@
+import Placement
 import Testing
-@testable import Cluster
 
 /// Rooms go to the least loaded node; egresses to the room's node when it has room for them,
 /// else where the most CPU is free; draining nodes take nothing.
@@ -9,19 +9,30 @@ import Testing
                    liveEgresses: live, draining: draining, startedAt: 0, heartbeatAt: 0)
     }
 
-    @Test func aRoomGoesToTheNodeWithTheLeastOfItsCapacityInUse() {
-        let nodes = [node("a", capacity: 8, used: 2), node("b", capacity: 2, used: 1), node("c", capacity: 4, used: 0.5, draining: true)]
-        #expect(NodeSelector.nodeForRoom(among: nodes)?.id == "a")  // 25 % against 50 %; c drains
-        #expect(NodeSelector.nodeForRoom(among: [node("x", live: 3), node("y", live: 1)])?.id == "y")
-        #expect(NodeSelector.nodeForRoom(among: [node("z", draining: true)]) == nil)
+    @Test func aRoomGoesToTheLessLoadedOfTwoDrawnAndNeverToADrainingNode() {
+        var random = SystemRandomNumberGenerator()
+        let two = [node("a", capacity: 8, used: 2), node("b", capacity: 2, used: 1)]
+        for _ in 0..<50 { #expect(NodeSelector.nodeForRoom(among: two, using: &random)?.id == "a") }  // 25 % against 50 %
+        #expect(NodeSelector.nodeForRoom(among: [node("x", live: 3), node("y", live: 1)], using: &random)?.id == "y")
+        #expect(NodeSelector.nodeForRoom(among: [node("z", draining: true)], using: &random) == nil)
+        // Among many, the most loaded loses every draw, and the choices spread over the others.
+        let many = (0..<10).map { node("n\($0)", used: Double($0) / 10) } + [node("draining", draining: true)]
+        var chosen: [String: Int] = [:]
+        for _ in 0..<2000 { chosen[NodeSelector.nodeForRoom(among: many, using: &random)?.id ?? "none", default: 0] += 1 }
+        #expect(chosen["n9"] == nil && chosen["draining"] == nil && chosen["none"] == nil)
+        #expect(chosen.count == 9 && chosen["n0", default: 0] > chosen["n8", default: 0])
     }
 
-    @Test func anEgressStaysOnTheRoomsNodeWhenItFitsElseGoesWhereTheMostIsFree() {
-        let nodes = [node("room", capacity: 2, used: 1.5), node("big", capacity: 8, used: 4), node("small", capacity: 2, used: 0)]
-        #expect(NodeSelector.nodeForEgress(cost: 0.3, among: nodes, roomNode: "room")?.id == "room")
-        #expect(NodeSelector.nodeForEgress(cost: 1.0, among: nodes, roomNode: "room")?.id == "big")
-        #expect(NodeSelector.nodeForEgress(cost: 5, among: nodes, roomNode: "room") == nil)
-        #expect(NodeSelector.nodeForEgress(cost: 0.3, among: [node("d", draining: true)], roomNode: "d") == nil)
+    @Test func anEgressStaysOnTheRoomsNodeWhenItFitsElseGoesWhereMoreIsFree() {
+        var random = SystemRandomNumberGenerator()
+        let nodes = [node("room", capacity: 2, used: 1.5), node("big", capacity: 8, used: 4), node("small", capacity: 2, used: 0.5)]
+        for _ in 0..<50 {
+            #expect(NodeSelector.nodeForEgress(cost: 0.3, among: nodes, roomNode: "room", using: &random)?.id == "room")
+            // The room's node is full for it: big (4 free) and small (1.5 free) have room; big wins any draw of the two.
+            #expect(NodeSelector.nodeForEgress(cost: 1.0, among: nodes, roomNode: "room", using: &random)?.id == "big")
+        }
+        #expect(NodeSelector.nodeForEgress(cost: 5, among: nodes, roomNode: "room", using: &random) == nil)
+        #expect(NodeSelector.nodeForEgress(cost: 0.3, among: [node("d", draining: true)], roomNode: "d", using: &random) == nil)
     }
 
     @Test(arguments: ["", "n1\ta", "n2\ta\tb\tc\t1\t0\t0\t0\t1\t2", "n1\ta\tb\tc\tnan\t0\t0\t0\t1\t2",

@@ -33,16 +33,16 @@ public struct NodeRecord: Sendable, Equatable {
     /// Cores left for new egresses.
     public var cpuAvailable: Double { max(0, cpuCapacity - cpuUsed) }
 
-    static let maxLength = 1024
+    public static let maxLength = 1024
 
     /// The record as stored: tab-separated fields after a version, none of which may hold a tab.
-    var encoded: String {
+    public var encoded: String {
         ["n1", id, apiAddress, mediaAddress, "\(cpuCapacity)", "\(cpuUsed)", "\(liveEgresses)", draining ? "1" : "0",
          "\(startedAt)", "\(heartbeatAt)"].joined(separator: "\t")
     }
 
     /// Reads a stored record; nil when it is not one (another version, damaged, too long).
-    init?(encoded: String) {
+    public init?(encoded: String) {
         guard encoded.utf8.count <= Self.maxLength else { return nil }
         let fields = encoded.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 10, fields[0] == "n1", !fields[1].isEmpty,
