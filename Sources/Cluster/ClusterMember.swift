@@ -4,6 +4,7 @@ import RecordStore
 import Redis
 import SessionManager
 import Support
+import Synchronization
 import Placement
 
 /// This server as a member of the cluster: registered in the node registry, beating with its
@@ -36,6 +37,10 @@ public final class ClusterMember: Sendable {
     private let logger: Logger
     /// Where the blocking Redis calls run: off the event loops and Swift's task threads.
     private let queue = DispatchQueue(label: "cluster-member")
+    /// Since when this node's heartbeats have gone through without a break (ms). Other nodes are
+    /// judged only once that is `lostAfter` long: after a Redis outage every node's last
+    /// heartbeat is old, and none of them is lost for that.
+    private let beatingSince = Mutex<Int64?>(nil)
 
     public var node: String { records.node }
 
@@ -61,6 +66,7 @@ public final class ClusterMember: Sendable {
         var record = describe()
         record.heartbeatAt = now
         try await offLoop { [registry, record] () throws(RedisError) in try registry.register(record) }
+        beatingSince.withLock { $0 = now }
     }
 
     /// Leaves the registry (a node that stops on purpose is not lost).
@@ -72,13 +78,26 @@ public final class ClusterMember: Sendable {
     public func round(now: Int64 = WallClock.nanoseconds() / 1_000_000) async throws -> Round {
         var record = describe()
         record.heartbeatAt = now
-        let heartbeat = try await offLoop { [registry, record] () throws(RedisError) in try registry.heartbeat(record) }
+        let heartbeat: NodeRegistry.Heartbeat
+        do {
+            heartbeat = try await offLoop { [registry, record] () throws(RedisError) in try registry.heartbeat(record) }
+        } catch {
+            beatingSince.withLock { $0 = nil }
+            throw error
+        }
         var round = Round(heartbeat: heartbeat)
         if heartbeat == .declaredLost {
+            // Its egresses were taken over: nothing of it may be written or sent any more.
+            records.fence()
             logger.error("this node was declared lost by the cluster: its egresses were ended by another node", metadata: ["node": "\(node)"])
             return round
         }
         let lostAfter = configuration.lostAfter.components.seconds * 1000 + configuration.lostAfter.components.attoseconds / 1_000_000_000_000_000
+        let since = beatingSince.withLock { since in
+            if since == nil { since = now }
+            return since ?? now
+        }
+        guard now - since >= lostAfter else { return round }
         let silent = try await offLoop { [registry] () throws(RedisError) in try registry.silentNodes(now: now, lostAfter: lostAfter) }
         for lost in silent where lost != node {
             let lease = configuration.cleanupLease
@@ -86,7 +105,13 @@ public final class ClusterMember: Sendable {
             guard taken else { continue }  // another node cleans up after it
             logger.warning("node lost: ending its egresses", metadata: ["node": "\(lost)"])
             let live = try await offLoop { [records] () throws(EgressStoreError) in try records.liveRecords(of: lost) }
-            round.cleanedUp[lost] = await egresses.endOrphans(live, node: lost)
+            let ended = await egresses.endOrphans(live, node: lost)
+            round.cleanedUp[lost] = ended
+            guard ended.count == live.count else {
+                // Some could not be written: the node stays, and is cleaned up again once the lease expires.
+                logger.error("lost node only partly cleaned up", metadata: ["node": "\(lost)", "ended": "\(ended.count)", "live": "\(live.count)"])
+                continue
+            }
             try await offLoop { [records, registry] () throws(any Error) in
                 try records.forgetNode(lost)
                 try registry.remove(lost)

@@ -26,6 +26,14 @@ public final class RedisRecordStore: EgressRecordStore {
     private let written = Mutex<Set<String>>([])
     /// Orders the journal's changes (a change's time is in seconds).
     private let serial = Mutex<Int64>(0)
+    /// Set once the cluster declared this node lost: its egresses were taken over, and a write
+    /// of its now would contradict them (or send a webhook twice).
+    private let fenced = Mutex(false)
+
+    /// Refuses every write from now on.
+    public func fence() {
+        fenced.withLock { $0 = true }
+    }
 
     /// Connects to check Redis is there and answering; throws naming the server when not.
     public init(redis: RedisClient, namespace: String = "egress", node: String) throws(EgressStoreError) {
@@ -103,6 +111,9 @@ public final class RedisRecordStore: EgressRecordStore {
     /// The writes as one transaction. A new record is written whole; after that only its
     /// changing part and the fields beside it.
     public func write(_ writes: [RecordWrite]) throws(EgressStoreError) {
+        guard !fenced.withLock({ $0 }) else {
+            throw .storageFailed("this node (\(node)) was declared lost by the cluster: its egresses were taken over by another node")
+        }
         var newlyWritten: [String] = []
         var removed: [String] = []
         var commands: [[[UInt8]]] = []

@@ -61,10 +61,11 @@ public final class RedisConnection {
     /// `.error` values in their place.
     public func pipeline(_ commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         guard !isBroken else { throw .connectionFailed("\(endpoint): the connection was lost before") }
+        // Every command checked before any is queued: a refused one leaves nothing half sent.
+        if let bad = commands.first(where: { $0.isEmpty || $0.count > Self.maxArguments }) {
+            throw .unexpectedReply("a command needs 1 to \(Self.maxArguments) arguments, not \(bad.count)")
+        }
         for arguments in commands {
-            guard !arguments.isEmpty, arguments.count <= Self.maxArguments else {
-                throw .unexpectedReply("a command needs 1 to \(Self.maxArguments) arguments, not \(arguments.count)")
-            }
             guard append(arguments) else { throw broken() }
         }
         var replies: [RedisReply] = []

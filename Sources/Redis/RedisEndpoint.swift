@@ -29,17 +29,7 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         }
         guard url.hasPrefix("redis://") else { throw RedisEndpointError("\"\(Self.redacted(url))\" is not a redis:// URL") }
         var rest = Substring(url.dropFirst("redis://".count))
-        var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-            if !path.isEmpty {
-                guard let number = Int(path), (0...100_000).contains(number) else {
-                    throw RedisEndpointError("the Redis database \"\(path.prefix(32))\" is not a number from 0 to 100000")
-                }
-                database = number
-            }
-        }
+        // The credentials first (up to the last "@"), so that nothing of them is ever echoed.
         var username: String?, password: String?
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
@@ -50,6 +40,17 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
                 password = try Self.percentDecoded(credentials[credentials.index(after: colon)...], "password")
             } else {
                 password = try Self.percentDecoded(credentials, "password")  // redis://secret@host, as redis-cli reads it
+            }
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !path.isEmpty {
+                guard let number = Int(path), (0...100_000).contains(number) else {
+                    throw RedisEndpointError("the Redis database \"\(path.prefix(32))\" is not a number from 0 to 100000")
+                }
+                database = number
             }
         }
         var host = rest, port = Self.defaultPort
@@ -66,7 +67,8 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
             port = try Self.port(rest[rest.index(after: colon)...])
         }
         guard !host.isEmpty else { throw RedisEndpointError("the Redis URL names no host") }
-        guard host.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }), host.utf8.count <= 253 else {
+        guard host.utf8.allSatisfy({ byte in (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || Array(".-_:".utf8).contains(byte) }),
+              host.utf8.count <= 253 else {
             throw RedisEndpointError("the Redis host \"\(host.prefix(64))\" is not a host name or address")
         }
         self.init(host: String(host), port: port, database: database, username: username, password: password)
@@ -90,10 +92,11 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         return decoded
     }
 
-    /// A URL for messages, its credentials hidden.
+    /// A URL for messages, anything before its last "@" (credentials) hidden.
     static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let scheme = url.firstRange(of: "://") else { return String(url.prefix(128)) }
-        return String((url[..<scheme.upperBound] + "***" + url[at...]).prefix(128))
+        guard let at = url.lastIndex(of: "@") else { return String(url.prefix(128)) }
+        let scheme = url.firstRange(of: "://").map { String(url[..<$0.upperBound]) } ?? ""
+        return String((scheme + "***" + url[at...]).prefix(128))
     }
 }
 

@@ -5,6 +5,7 @@ import RecordStore
 import ServiceLifecycle
 import SessionManager
 import Support
+import Synchronization
 import Placement
 
 extension EgressServer {
@@ -15,6 +16,9 @@ extension EgressServer {
     struct ClusterNode: Service {
         let member: ClusterMember
         let logger: Logger
+        /// Set when the cluster declared this node lost: the server then shuts down (its records
+        /// are fenced off) and exits with an error, for its supervisor to start it afresh.
+        let declaredLost: DeclaredLost
 
         func run() async throws {
             do {
@@ -27,9 +31,16 @@ extension EgressServer {
             while true {
                 do {
                     let round = try await member.round()
+                    if round.heartbeat == .declaredLost {
+                        declaredLost.set()
+                        logger.error("declared lost by the cluster: shutting down", metadata: ["node": "\(member.node)"])
+                        throw ServerError("node \(member.node) was declared lost by the cluster (its heartbeats stopped for longer than node_lost_after)")
+                    }
                     for (node, egresses) in round.cleanedUp {
                         logger.warning("lost node cleaned up", metadata: ["lost_node": "\(node)", "egresses_failed": "\(egresses.count)"])
                     }
+                } catch let error as ServerError {
+                    throw error
                 } catch {
                     logger.error("cluster heartbeat failed", metadata: ["error": "\(error)"])
                 }
@@ -42,6 +53,13 @@ extension EgressServer {
             try? await member.leave()
             logger.info("left the cluster", metadata: ["node": "\(member.node)"])
         }
+    }
+
+    /// Whether the cluster declared this node lost.
+    final class DeclaredLost: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
     }
 
     /// The node's member of the cluster, describing the node as it is at each heartbeat.

@@ -46,6 +46,9 @@ public final class EgressServer: Service {
         for key in keys.weakKeys {
             logger.warning("the secret of API key \(key) is shorter than 32 characters; use a longer one")
         }
+        if configuration.redis != nil, configuration.nodeLostAfter < .seconds(1) {
+            throw ServerError("--node-lost-after must be at least 1 second (a node beats 4 times in it)")
+        }
         let outputDirectory = try Self.prepareOutputDirectory(configuration.outputDirectory)
         let capabilities = MediaCapabilities.probe()
         FFmpegLogging.errorsOnly()
@@ -114,9 +117,11 @@ public final class EgressServer: Service {
         let webhooks = parts.webhooks
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
         // With Redis, the node's place in the cluster: first, so that it stops last.
+        let declaredLost = DeclaredLost()
         let cluster: [ServiceGroupConfiguration.ServiceConfiguration] = parts.clusterRecords.map { records in
             [.init(service: ClusterNode(member: clusterMember(records: records, sessions: sessions, cpu: parts.cpu, apiPort: apiPort,
-                                                               mediaPort: mediaPort), logger: logger))]
+                                                               mediaPort: mediaPort), logger: logger, declaredLost: declaredLost),
+                   failureTerminationBehavior: .gracefullyShutdownGroup)]
         } ?? []
         let stages = ServiceGroup(configuration: .init(services: cluster + [
             .init(service: Stage { for (_, server) in operations { await server.shutdownGracefully() } }),
@@ -151,6 +156,7 @@ public final class EgressServer: Service {
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
+        if declaredLost.isSet { throw ServerError("node \(nodeID) was declared lost by the cluster") }
     }
 
     /// One part of the running server: waits for graceful shutdown (or cancellation), then stops.

@@ -24,7 +24,8 @@ struct Options {
     var lostAfterMs: Int64 = 10_000
     var rampPerSecond = 1000.0
     var meanLifetimeSeconds = 1800.0
-    var progressIntervalMs: Int64 = 2000
+    /// How often a live egress's results alone are written (EgressStoreConfiguration.progressWriteInterval).
+    var progressIntervalMs: Int64 = 10_000
     /// Egresses per room: a room's participants, each recorded.
     var egressesPerRoom = 4
 
@@ -184,7 +185,7 @@ while !queue.isEmpty {
             queue.push(Int64.random(in: steadyStart..<max(steadyStart + 1, end - 2 * options.lostAfterMs), using: &random), .kill)
         }
     }
-    // Progress reports: every live egress writes its progress (one EVAL) every 2 s.
+    // Progress: every live egress writes its results alone (one EVAL) every progressIntervalMs.
     let elapsed = Double(event.time - lastTime) / 1000
     commands.add("progress (EVAL)", Double(egressNode.count) * elapsed * 1000 / Double(options.progressIntervalMs))
     if measuring { liveSeconds += Double(egressNode.count) * elapsed }

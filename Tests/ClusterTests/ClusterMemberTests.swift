@@ -50,9 +50,10 @@ final class ChangeLog: EgressObserver {
 
     func node(_ id: String, on server: RedisServer) throws -> Node {
         let backend = HeldBackend(), changes = ChangeLog()
-        let records = try RedisRecordStore(redis: RedisClient(endpoint: server.endpoint), node: id)
+        let records = try RedisRecordStore(redis: RedisClient(endpoint: server.endpoint, timeout: .milliseconds(300)), node: id)
         let egresses = EgressStore(backend: backend, logger: Logger(label: id), observer: changes, recordStore: records)
-        let member = ClusterMember(registry: NodeRegistry(redis: RedisClient(endpoint: server.endpoint)), records: records, egresses: egresses,
+        let member = ClusterMember(registry: NodeRegistry(redis: RedisClient(endpoint: server.endpoint, timeout: .milliseconds(300))),
+                                   records: records, egresses: egresses,
                                    configuration: .init(lostAfter: .seconds(10)), logger: Logger(label: id)) {
             NodeRecord(id: id, apiAddress: "127.0.0.1:1", mediaAddress: "127.0.0.1:2", cpuCapacity: 2, startedAt: 0, heartbeatAt: 0)
         }
@@ -74,6 +75,7 @@ final class ChangeLog: EgressObserver {
 
         // b and c beat on; a is silent. Within lost_after nothing happens.
         #expect(try await b.member.round(now: 11_000).cleanedUp.isEmpty)
+        #expect(try await c.member.round(now: 11_000).cleanedUp.isEmpty)
         // Past it, both look; one takes the lease and ends a's live egress, the other finds it taken.
         async let byB = b.member.round(now: 11_001)
         async let byC = c.member.round(now: 11_002)
@@ -94,12 +96,33 @@ final class ChangeLog: EgressObserver {
         #expect(try RedisClient(endpoint: server.endpoint).command(["HGET", "egress:egress:{\(running.id)}", "node"]).text == cleaner.member.node)
         #expect(try await NodeRegistry(redis: RedisClient(endpoint: server.endpoint)).nodes().map(\.id).sorted() == ["ND_b", "ND_c"])
 
-        // a comes back with its stale view: refused, and its late report changes nothing stored.
-        #expect(try await a.member.round(now: 12_000).heartbeat == .declaredLost)
+        // a, with its stale view, reports on before it learns: the record is not its own any more,
+        // Redis drops the write. Then its heartbeat is refused and it writes nothing more at all.
         try await a.backend.reporter(running.id).report(.mediaStarted(at: 1))
         await a.egresses.flush()
         #expect(try readAs(cleaner.member.node).first { $0.id == running.id }?.status == .failed)
+        #expect(try await a.member.round(now: 12_000).heartbeat == .declaredLost)
+        try await a.backend.reporter(running.id).report(.failed(error: "late", code: 500, details: "", results: EgressResults()))
+        await a.egresses.flush()
+        #expect(try readAs(cleaner.member.node).first { $0.id == running.id }?.error == "egress node lost")
+        #expect(a.changes.ended(running.id).isEmpty)  // no second egress_ended from a
         // A later round of the survivors finds nothing more to do.
         #expect(try await b.member.round(now: 20_000).cleanedUp.isEmpty)
+    }
+
+    /// After Redis was unreachable every node's last heartbeat is old: a node judges the others
+    /// only once its own heartbeats have gone through for lost_after again.
+    @Test func afterAnOutageNobodyIsJudgedUntilTheJudgeHasBeatenForLostAfter() async throws {
+        let server = try RedisServer()
+        let b = try node("ND_b", on: server), c = try node("ND_c", on: server)
+        for node in [b, c] { try await node.member.join(now: 1_000) }
+        try RedisClient(endpoint: server.endpoint).command(["CLIENT", "PAUSE", "800"])
+        await #expect(throws: (any Error).self) { try await b.member.round(now: 2_000) }
+        try await Task.sleep(for: .milliseconds(900))
+        // Redis is back at 20,000: c's last heartbeat (1,000) is old, but b has only just beaten again.
+        #expect(try await b.member.round(now: 20_000).cleanedUp.isEmpty)
+        #expect(try await c.member.round(now: 20_500).heartbeat == .alive)
+        #expect(try await b.member.round(now: 30_000).cleanedUp.isEmpty)
+        #expect(try await NodeRegistry(redis: RedisClient(endpoint: server.endpoint)).nodes().count == 2)
     }
 }

@@ -29,6 +29,7 @@ import Redis
         ("redis://h o st", "is not a host name"),
         ("redis://[::1", "no closing ]"),
         ("redis://" + String(repeating: "a", count: 3000), "longer than 2048"),
+        ("redis://hóst", "is not a host name"),
     ])
     func badURLsAreRefusedNamingWhatIsWrong(url: String, expected: String) {
         #expect {
@@ -42,10 +43,12 @@ import Redis
         let endpoint = try RedisEndpoint(url: "redis://u:hunter2@h:1/3")
         #expect("\(endpoint)" == "redis://u:***@h:1/3")
         #expect(!"\(String(describing: try? RedisEndpoint(url: "ftp://u:hunter2@h")))".contains("hunter2"))
-        #expect {
-            _ = try RedisEndpoint(url: "ftp://u:hunter2@h")
-        } throws: { error in
-            !"\(error)".contains("hunter2")
+        for url in ["ftp://u:hunter2@h", "u:hunter2@h", "redis://:hun/ter2@h/x", "redis://:hunter2@h/x", "redis://:hunter2@h:0"] {
+            #expect {
+                _ = try RedisEndpoint(url: url)
+            } throws: { error in
+                !"\(error)".contains("hunter2") && !"\(error)".contains("ter2")
+            }
         }
     }
 }

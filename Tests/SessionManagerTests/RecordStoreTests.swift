@@ -124,6 +124,43 @@ final class RecoveringBackend: EgressBackend {
         #expect(store.changes.withLock { $0.map(\.kind) } == [.updated])
     }
 
+    /// Results alone (every 2 s from each recording) are listed at once but written at most
+    /// every `progressWriteInterval`; a change of state is written at once, with them.
+    @Test func resultsAloneAreWrittenAtMostEveryIntervalAndListedAtOnce() async throws {
+        let store = MemoryRecordStore()
+        var configuration = EgressStoreConfiguration()
+        configuration.progressWriteInterval = .milliseconds(300)
+        let sessions = EgressStore(backend: RecoveringBackend(), configuration: configuration, logger: logger, recordStore: store)
+        let record = try await sessions.start(spec, request: echo)
+        let results = { (size: Int64) in
+            var results = EgressResults()
+            results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: size, duration: 1)]
+            return results
+        }
+        let stored = { store.records.withLock { $0[record.id]?.results.files.first?.size } }
+        sessions.apply(.progress(results(1)), to: record.id)  // the first is written
+        await sessions.flush()
+        #expect(stored() == 1)
+        for size in 2...5 { sessions.apply(.progress(results(Int64(size))), to: record.id) }
+        await sessions.flush()
+        #expect(stored() == 1)  // within the interval: not written...
+        #expect(sessions.record(record.id)?.results.files.first?.size == 5)  // ...but listed
+        try await Task.sleep(for: .milliseconds(350))
+        sessions.apply(.progress(results(6)), to: record.id)
+        await sessions.flush()
+        #expect(stored() == 6)
+        // A new output is written at once (a restart finalizes the files the record names).
+        var second = results(7)
+        second.files.append(FileResult(filename: "b.mp4", location: "/out/b.mp4", size: 1, duration: 1))
+        sessions.apply(.progress(second), to: record.id)
+        await sessions.flush()
+        #expect(store.records.withLock { $0[record.id]?.results.files.count } == 2)
+        sessions.apply(.progress(results(8)), to: record.id)
+        _ = try await sessions.stop(record.id)  // a change of state: written at once, with the latest results
+        #expect(store.records.withLock { $0[record.id]?.status } == .ending)
+        #expect(stored() == 8)
+    }
+
     @Test func restoreListsEveryRecordAndFailsTheInterruptedOnesWithTheirFilesFinalized() async throws {
         let store = MemoryRecordStore()
         let first = EgressStore(backend: RecoveringBackend(), logger: logger, observer: KeepingObserver(), recordStore: store)

@@ -49,6 +49,8 @@ public final class EgressStore: Sendable {
         var nextSerial: UInt64 = 0
         /// Ended records whose removal is queued.
         var removing: Set<String> = []
+        /// When each live egress's record was last given to the record store.
+        var progressWrittenAt: [String: Int64] = [:]
 
         /// Gives back the expected CPU cost of an egress that ended (or never started).
         mutating func releaseCost(of id: String) {
@@ -287,6 +289,7 @@ public final class EgressStore: Sendable {
             guard var record = latest(id, in: store) else { return nil }
             let before = record.status
             let streamsBefore = record.results.streams.map(\.status)
+            let resultsBefore = record.results
             let now = WallClock.nanoseconds()
             switch event {
             case .mediaStarted, .stopRequested: break
@@ -312,6 +315,14 @@ public final class EgressStore: Sendable {
             }
             let kind: EgressChange.Kind? = record.status.isEnded ? .ended
                 : record.status != before || record.results.streams.map(\.status) != streamsBefore ? .updated : nil
+            if kind == nil, recordStore != nil, store.pending[id] == nil, Self.sameOutputs(record.results, resultsBefore),
+               let written = store.progressWrittenAt[id], now - written < configuration.progressWriteInterval.nanoseconds {
+                // Sizes and durations alone: listed now, written with the next change or after the
+                // interval. (A new output is written at once: a restart finalizes what is named.)
+                store.records[id] = record
+                return .success((record, false))
+            }
+            if record.status.isEnded { store.progressWrittenAt[id] = nil } else { store.progressWrittenAt[id] = now }
             // What the backend reports happened whether or not it could be written down (logged).
             save(record, kind, in: &store, isFact: true, onDurable: { [self] store in evictEnded(&store) })
             return .success((record, record.status != before))
@@ -338,6 +349,16 @@ public final class EgressStore: Sendable {
             record.results.streams[at].status = record.status == .failed ? .failed : .finished
             record.results.streams[at].endedAt = now
         }
+    }
+
+    /// Whether two results name the same outputs (files, playlists, images, streams, manifest,
+    /// failures, backup) started at the same times, whatever their sizes, durations and counts.
+    static func sameOutputs(_ a: EgressResults, _ b: EgressResults) -> Bool {
+        a.files.map(\.location) == b.files.map(\.location) && a.files.map(\.startedAt) == b.files.map(\.startedAt)
+            && a.segments.map(\.playlistLocation) == b.segments.map(\.playlistLocation) && a.segments.map(\.startedAt) == b.segments.map(\.startedAt)
+            && a.images.map(\.filenamePrefix) == b.images.map(\.filenamePrefix) && a.images.map(\.startedAt) == b.images.map(\.startedAt)
+            && a.streams.map(\.url) == b.streams.map(\.url)
+            && a.manifestLocation == b.manifestLocation && a.failedOutputs == b.failedOutputs && a.backupStorageUsed == b.backupStorageUsed
     }
 
     /// Why an egress ended, in `details` as LiveKit's egress words it.
