@@ -116,9 +116,9 @@ final class ChangeLog: EgressObserver {
         let server = try RedisServer()
         let b = try node("ND_b", on: server), c = try node("ND_c", on: server)
         for node in [b, c] { try await node.member.join(now: 1_000) }
-        try RedisClient(endpoint: server.endpoint).command(["CLIENT", "PAUSE", "800"])
+        try RedisClient(endpoint: server.endpoint).command(["CLIENT", "PAUSE", "2000"])
         await #expect(throws: (any Error).self) { try await b.member.round(now: 2_000) }
-        try await Task.sleep(for: .milliseconds(900))
+        try await Task.sleep(for: .milliseconds(2100))
         // Redis is back at 20,000: c's last heartbeat (1,000) is old, but b has only just beaten again.
         #expect(try await b.member.round(now: 20_000).cleanedUp.isEmpty)
         #expect(try await c.member.round(now: 20_500).heartbeat == .alive)

@@ -49,7 +49,7 @@ import Testing
                 group.addTask {
                     // Each claimer its own connection, as each node has.
                     let registry = NodeRegistry(redis: RedisClient(endpoint: endpoint))
-                    let taken = try? registry.claimLease("lost:ND_x", holder: "ND_\(claimer)", for: .milliseconds(300))
+                    let taken = try? registry.claimLease("lost:ND_x", holder: "ND_\(claimer)", for: .seconds(30))
                     return taken == true ? "ND_\(claimer)" : nil
                 }
             }
