@@ -92,7 +92,7 @@ public final class ClusterMember: Sendable {
             logger.error("this node was declared lost by the cluster: its egresses were ended by another node", metadata: ["node": "\(node)"])
             return round
         }
-        let lostAfter = configuration.lostAfter.components.seconds * 1000 + configuration.lostAfter.components.attoseconds / 1_000_000_000_000_000
+        let lostAfter = configuration.lostAfter.milliseconds
         let since = beatingSince.withLock { since in
             if since == nil { since = now }
             return since ?? now

@@ -1,4 +1,5 @@
 import Redis
+import Support
 import Placement
 
 /// The cluster's nodes in Redis: each node registers, then says it is alive (its heartbeat,
@@ -75,7 +76,7 @@ public final class NodeRegistry: Sendable {
 
     /// Takes the lease `name` for `holder` for `duration` if nobody holds it; true when taken.
     public func claimLease(_ name: String, holder: String, for duration: Duration) throws(RedisError) -> Bool {
-        let milliseconds = max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(1, duration.milliseconds)
         return try redis.command(["SET", leaseKey(name), holder, "NX", "PX", "\(milliseconds)"]) == .status("OK")
     }
 

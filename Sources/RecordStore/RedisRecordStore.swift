@@ -65,17 +65,12 @@ public final class RedisRecordStore: EgressRecordStore {
     public func load() throws(EgressStoreError) -> StoredEgresses {
         do {
             let ids = try redis.command(["ZRANGE", indexKey, "0", "-1"]).expectArray().compactMap(\.text)
-            let rows = try redis.pipeline(ids.map { ["HMGET", recordKey($0), "fixed", "progress", "node"].map(Self.bytes) })
             var stored = StoredEgresses()
             var fixedParts: [String: EgressRecord.Fixed] = [:]
-            for (id, row) in zip(ids, rows) {
-                let fields = try row.expectArray()
-                // Removed between the two reads (by another server's retention): gone. Another
-                // node's: its to list, recover or leave to the node that cleans up after it.
-                guard fields.count == 3, let fixed = fields[0].bytes, let progress = fields[1].bytes, fields[2].text == node else { continue }
-                let fixedPart = try decode(EgressRecord.Fixed.self, fixed, what: "an egress record", id)
-                fixedParts[id] = fixedPart
-                stored.records.append(EgressRecord(fixedPart, try decode(EgressRecord.Progress.self, progress, what: "an egress record", id)))
+            // Another node's: its to list, recover or leave to the node that cleans up after it.
+            for (record, owner) in try read(ids) where owner == node {
+                fixedParts[record.id] = record.fixed
+                stored.records.append(record)
             }
             let journal = try redis.command(["HGETALL", changesKey]).expectArray()
             var changes: [StoredChange] = []
@@ -97,6 +92,18 @@ public final class RedisRecordStore: EgressRecordStore {
             throw error
         } catch {
             throw .storageFailed("the egress records cannot be read from Redis \(redis.endpoint): \(error)")
+        }
+    }
+
+    /// The records of `ids` (one round trip) with their owners; those removed meanwhile (by
+    /// another server's retention) are left out.
+    private func read(_ ids: [String]) throws -> [(record: EgressRecord, owner: String?)] {
+        let rows = try redis.pipeline(ids.map { ["HMGET", recordKey($0), "fixed", "progress", "node"].map(Self.bytes) })
+        return try zip(ids, rows).compactMap { id, row in
+            let fields = try row.expectArray()
+            guard fields.count == 3, let fixed = fields[0].bytes, let progress = fields[1].bytes else { return nil }
+            return (EgressRecord(try decode(EgressRecord.Fixed.self, fixed, what: "an egress record", id),
+                                 try decode(EgressRecord.Progress.self, progress, what: "an egress record", id)), fields[2].text)
         }
     }
 
@@ -178,15 +185,7 @@ public final class RedisRecordStore: EgressRecordStore {
     public func liveRecords(of node: String) throws(EgressStoreError) -> [EgressRecord] {
         do {
             let ids = try redis.command(["SMEMBERS", liveKey(node)]).expectArray().compactMap(\.text)
-            let rows = try redis.pipeline(ids.map { [Array("HMGET".utf8), Array(recordKey($0).utf8), Array("fixed".utf8), Array("progress".utf8)] })
-            var records: [EgressRecord] = []
-            for (id, row) in zip(ids, rows) {
-                let fields = try row.expectArray()
-                guard fields.count == 2, let fixed = fields[0].bytes, let progress = fields[1].bytes else { continue }
-                let record = EgressRecord(try decode(EgressRecord.Fixed.self, fixed, what: "an egress record", id),
-                                          try decode(EgressRecord.Progress.self, progress, what: "an egress record", id))
-                if !record.status.isEnded { records.append(record) }
-            }
+            let records = try read(ids).map(\.record).filter { !$0.status.isEnded }
             written.withLock { $0.subtract(records.map(\.id)) }
             return records.sorted { $0.sequence < $1.sequence }
         } catch let error as EgressStoreError {

@@ -4,4 +4,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+
+    /// Whole milliseconds.
+    public var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
