@@ -186,7 +186,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "RecordStore", "Media", "Recorder", "RoomAPI",
-                "Ingest", "Rooms", "Support", "WebRTC", "Redis", "Cluster",
+                "Ingest", "Rooms", "Support", "WebRTC", "Redis", "Cluster", "Placement", "RPCClient", "APIClients",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

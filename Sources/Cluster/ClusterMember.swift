@@ -29,11 +29,15 @@ public final class ClusterMember: Sendable {
     }
 
     public let registry: NodeRegistry
+    /// Where the cluster's rooms are hosted.
+    public let rooms: RoomDirectory
     public let records: RedisRecordStore
     public let egresses: EgressStore
     public let configuration: Configuration
     /// This node's record as of now (addresses, capacity, load), heartbeat time aside.
     private let describe: @Sendable () -> NodeRecord
+    /// The rooms this node's hub has or its egresses record: the others placed on it are freed.
+    private let roomsInUse: @Sendable () async -> Set<String>
     private let logger: Logger
     /// Where the blocking Redis calls run: off the event loops and Swift's task threads.
     private let queue = DispatchQueue(label: "cluster-member")
@@ -41,12 +45,17 @@ public final class ClusterMember: Sendable {
     /// judged only once that is `lostAfter` long: after a Redis outage every node's last
     /// heartbeat is old, and none of them is lost for that.
     private let beatingSince = Mutex<Int64?>(nil)
+    /// When this node last looked for rooms placed on it that it no longer uses (ms).
+    private let lastSweep = Mutex<Int64>(0)
 
     public var node: String { records.node }
 
     public init(registry: NodeRegistry, records: RedisRecordStore, egresses: EgressStore, configuration: Configuration = .init(),
-                logger: Logger, describe: @escaping @Sendable () -> NodeRecord) {
+                logger: Logger, roomsInUse: @escaping @Sendable () async -> Set<String> = { [] },
+                describe: @escaping @Sendable () -> NodeRecord) {
         self.registry = registry
+        rooms = RoomDirectory(redis: registry.redis, namespace: registry.namespace)
+        self.roomsInUse = roomsInUse
         self.records = records
         self.egresses = egresses
         self.configuration = configuration
@@ -59,6 +68,8 @@ public final class ClusterMember: Sendable {
         public var heartbeat: NodeRegistry.Heartbeat
         /// Lost nodes this member cleaned up after, with the egresses it ended for each.
         public var cleanedUp: [String: [String]] = [:]
+        /// Rooms placed on this node that it no longer used, freed.
+        public var freedRooms: [String] = []
     }
 
     /// Adds this node to the registry.
@@ -69,10 +80,17 @@ public final class ClusterMember: Sendable {
         beatingSince.withLock { $0 = now }
     }
 
-    /// Leaves the registry (a node that stops on purpose is not lost).
+    /// Leaves the registry (a node that stops on purpose is not lost) and frees its rooms.
     public func leave() async throws {
-        try await offLoop { [registry, node] () throws(RedisError) in try registry.remove(node) }
+        try await offLoop { [registry, rooms, node] () throws(RedisError) in
+            try rooms.freeAll(of: node)
+            try registry.remove(node)
+        }
     }
+
+    /// How long a room placed on this node may go unused before it is freed: long enough for
+    /// the call that placed it to reach the node.
+    public static let roomGrace: Int64 = 30_000
 
     /// One heartbeat, then one look for lost nodes (times in ms since 1970).
     public func round(now: Int64 = WallClock.nanoseconds() / 1_000_000) async throws -> Round {
@@ -92,6 +110,17 @@ public final class ClusterMember: Sendable {
             logger.error("this node was declared lost by the cluster: its egresses were ended by another node", metadata: ["node": "\(node)"])
             return round
         }
+        let sweeps = lastSweep.withLock { last in
+            guard now - last >= Self.roomGrace / 2 else { return false }
+            last = now
+            return true
+        }
+        let inUse = sweeps ? await roomsInUse() : []
+        if sweeps { round.freedRooms = try await offLoop { [rooms, node] () throws(RedisError) in
+            let unused = try rooms.rooms(of: node, placedBefore: now - Self.roomGrace).filter { !inUse.contains($0) }
+            for room in unused { try rooms.free(room, of: node) }
+            return unused
+        } }
         let lostAfter = configuration.lostAfter.milliseconds
         let since = beatingSince.withLock { since in
             if since == nil { since = now }
@@ -112,8 +141,9 @@ public final class ClusterMember: Sendable {
                 logger.error("lost node only partly cleaned up", metadata: ["node": "\(lost)", "ended": "\(ended.count)", "live": "\(live.count)"])
                 continue
             }
-            try await offLoop { [records, registry] () throws(any Error) in
+            try await offLoop { [records, registry, rooms] () throws(any Error) in
                 try records.forgetNode(lost)
+                try rooms.freeAll(of: lost)
                 try registry.remove(lost)
             }
         }

@@ -73,9 +73,12 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
 
     /// The service, with a Start* request over `maxStartRequestSize` refused before it is
     /// decoded (a small body can decode into much: JSON's `[{},{},…]`).
-    public var limitedService: RPCService {
+    public var limitedService: RPCService { limiting(rpcService) }
+
+    /// `service` (this one, or one in front of it) with this one's limit on Start* requests.
+    public func limiting(_ service: RPCService) -> RPCService {
         let limit = configuration.maxStartRequestSize
-        return rpcService.refusingRequests(over: limit, for: Self.startMethods) { size in
+        return service.refusingRequests(over: limit, for: Self.startMethods) { size in
             RPCError.invalidArgument("request of \(size) bytes is larger than the \(limit) bytes an egress request may have")
         }
     }
@@ -106,12 +109,19 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
     }
 
     public func listEgress(request: Livekit_ListEgressRequest, context: ServerContext) async throws -> Livekit_ListEgressResponse {
-        let query = EgressQuery(
-            roomName: request.roomName.isEmpty ? nil : request.roomName,
-            egressID: request.egressId.isEmpty ? nil : request.egressId,
-            activeOnly: request.active,
-            pageToken: request.pageToken?.token)
-        let page = try sessions.list(query)
+        Self.response(try sessions.list(Self.query(request)))
+    }
+
+    /// ListEgress's filter and page.
+    public static func query(_ request: Livekit_ListEgressRequest) -> EgressQuery {
+        EgressQuery(roomName: request.roomName.isEmpty ? nil : request.roomName,
+                    egressID: request.egressId.isEmpty ? nil : request.egressId,
+                    activeOnly: request.active,
+                    pageToken: request.pageToken?.token)
+    }
+
+    /// ListEgress's answer for one page.
+    public static func response(_ page: EgressPage) -> Livekit_ListEgressResponse {
         var response = Livekit_ListEgressResponse()
         response.items = page.records.map(Livekit_EgressInfo.init)
         if let next = page.nextPageToken {

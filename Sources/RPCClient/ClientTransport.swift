@@ -28,6 +28,12 @@ public struct ClientResponse: Sendable {
     public let message: [UInt8]
     public let metadata: Metadata
     public let trailers: Metadata
+
+    public init(message: [UInt8], metadata: Metadata = Metadata(), trailers: Metadata = Metadata()) {
+        self.message = message
+        self.metadata = metadata
+        self.trailers = trailers
+    }
 }
 
 /// How calls reach the server: gRPC over HTTP/2 (`GRPCClient`) or Twirp (`TwirpClient`). A

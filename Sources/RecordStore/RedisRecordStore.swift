@@ -97,7 +97,7 @@ public final class RedisRecordStore: EgressRecordStore {
 
     /// The records of `ids` (one round trip) with their owners; those removed meanwhile (by
     /// another server's retention) are left out.
-    private func read(_ ids: [String]) throws -> [(record: EgressRecord, owner: String?)] {
+    func read(_ ids: [String]) throws -> [(record: EgressRecord, owner: String?)] {
         let rows = try redis.pipeline(ids.map { ["HMGET", recordKey($0), "fixed", "progress", "node"].map(Self.bytes) })
         return try zip(ids, rows).compactMap { id, row in
             let fields = try row.expectArray()

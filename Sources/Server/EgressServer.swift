@@ -119,7 +119,7 @@ public final class EgressServer: Service {
         // With Redis, the node's place in the cluster: first, so that it stops last.
         let declaredLost = DeclaredLost()
         let cluster: [ServiceGroupConfiguration.ServiceConfiguration] = parts.clusterRecords.map { records in
-            [.init(service: ClusterNode(member: clusterMember(records: records, sessions: sessions, cpu: parts.cpu, apiPort: apiPort,
+            [.init(service: ClusterNode(member: clusterMember(records: records, sessions: sessions, hub: hub, cpu: parts.cpu, apiPort: apiPort,
                                                                mediaPort: mediaPort), logger: logger, declaredLost: declaredLost),
                    failureTerminationBehavior: .gracefullyShutdownGroup)]
         } ?? []
@@ -153,6 +153,7 @@ public final class EgressServer: Service {
         } onGracefulShutdown: {
             Task { await stages.triggerGracefulShutdown() }
         }
+        await parts.peers?.close()
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
@@ -197,6 +198,8 @@ public final class EgressServer: Service {
         let cpu: MachineCPU
         /// The records' store when they are in a cluster's Redis.
         let clusterRecords: RedisRecordStore?
+        /// The connections to the cluster's other nodes.
+        let peers: NodePeers?
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -238,22 +241,35 @@ public final class EgressServer: Service {
         egressConfiguration.defaultUpload = configuration.defaultStorage
         let egress = EgressService(sessions: sessions, configuration: egressConfiguration)
         let autoEgress = AutoEgress(hub: hub, egress: egress, logger: logger)
+        let rooms = RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }, autoEgress: autoEgress)
+        let ingestService = RoomIngestService(hub: hub)
+        // In a cluster, each call is answered where its room or egress is (see ClusterRouter).
+        let cluster = try clusterCalls(records: records, group: group, local: [egress.limitedService, rooms.rpcService, ingestService.rpcService])
+        let api = cluster.map { cluster in
+            [ClusterEgressService(local: egress, router: cluster.router, pageSize: sessionsConfiguration.pageSize).limitedService,
+             ClusterRoomService(local: rooms, router: cluster.router).rpcService,
+             ClusterRoomIngestService(local: ingestService, router: cluster.router).rpcService]
+        } ?? [egress.limitedService, rooms.rpcService, ingestService.rpcService]
         var services = [
-            access.protect(egress.limitedService, AccessControl.egress, before: AccessControl.egress),
-            access.protect(RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }, autoEgress: autoEgress).rpcService,
-                           AccessControl.roomService, before: AccessControl.roomService),
-            access.protect(RoomIngestService(hub: hub).rpcService, AccessControl.ingest, before: AccessControl.ingest),
+            access.protect(api[0], AccessControl.egress, before: AccessControl.egress),
+            access.protect(api[1], AccessControl.roomService, before: AccessControl.roomService),
+            access.protect(api[2], AccessControl.ingest, before: AccessControl.ingest),
             // Open to load balancers without a token: its requests are a service name.
             HealthService(health).rpcService.limitingRequests(to: 4096),
         ]
         let reflectionNames = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]
         services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
             .map { access.requireToken($0.limitingRequests(to: 4096)) }
+        // The nodes' own service: behind the cluster secret, not listed by reflection.
+        if let cluster { services.append(cluster.service) }
         let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
         let minting = configuration.pageMintsTokens ? keys.keys.first.flatMap { key in keys.secret(for: key).map { (key, $0) } } : nil
-        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier), page: PageEndpoint(minting: minting),
+        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier, roomNode: cluster.map { cluster in
+            let scheme = configuration.tls == nil ? "http" : "https"
+            return { room in try await cluster.router.address(ofRoom: room).map { "\(scheme)://\($0)" } }
+        }), page: PageEndpoint(minting: minting),
                                 files: RecordingFiles(sessions: sessions, outputDirectory: outputDirectory, verifier: access.verifier))
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
@@ -278,7 +294,7 @@ public final class EgressServer: Service {
                 application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: responder, bufferedPathPrefix: "/", admit: admit))))
         }
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations, cpu: cpu,
-                     clusterRecords: records as? RedisRecordStore)
+                     clusterRecords: records as? RedisRecordStore, peers: cluster?.router.peers)
     }
 
     /// What the operations port `port` answers, for the log.

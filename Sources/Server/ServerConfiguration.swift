@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     /// A cluster's Redis: set, the egress records are kept there (not in the state directory),
     /// this server registers as a node, beats, and cleans up after nodes that are lost.
     public var redis: RedisEndpoint?
+    /// Signs and checks the calls between a cluster's nodes (required with `redis`; the same on
+    /// every node, at least 32 characters).
+    public var clusterSecret: String?
     /// This node's id in the cluster. Empty (the default): a new one at each start (`ND_…`); set
     /// it to a stable one so that a restarted node takes its own interrupted egresses back.
     public var nodeID = ""

@@ -32,7 +32,7 @@ extension EgressServerCommand {
             throw ValidationError("cannot read the config file \(path) as UTF-8 text")
         }
         let reader = ConfigReader(try document(text, source: path))
-        let secrets = try ["api_secret", "keys", "storage.s3.secret", "redis.password"].filter { try reader.value($0) != nil }
+        let secrets = try ["api_secret", "keys", "storage.s3.secret", "redis.password", "cluster_secret"].filter { try reader.value($0) != nil }
         if let secret = secrets.first, info.st_mode & 0o077 != 0 {
             throw ValidationError("the config file \(path) holds a secret (\(secret)) and is readable by others "
                 + "(mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")

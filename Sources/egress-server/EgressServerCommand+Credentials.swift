@@ -159,6 +159,27 @@ extension EgressServerCommand {
     }
 }
 
+extension EgressServerCommand {
+    /// The secret that signs the calls between a cluster's nodes: EGRESS_CLUSTER_SECRET or the
+    /// config file's `cluster_secret` (never a flag), the same on every node. Required with Redis,
+    /// at least 32 characters: whoever holds it can act as a node.
+    func loadClusterSecret(_ config: ConfigReader, redis: Bool) throws -> String? {
+        let secret = try Sourced.value(nil as String?, flag: "EGRESS_CLUSTER_SECRET", environment: "EGRESS_CLUSTER_SECRET", config, "cluster_secret")
+        guard redis else {
+            if let secret { throw ValidationError("\(secret.origin) without --redis: there is no cluster to use it for") }
+            return nil
+        }
+        guard let secret else {
+            throw ValidationError("a cluster (--redis) needs a secret its nodes sign their calls to each other with: set EGRESS_CLUSTER_SECRET or the config file's cluster_secret (the same on every node, at least 32 characters)")
+        }
+        guard secret.value.utf8.count >= 32, secret.value.utf8.count <= 1024,
+              !secret.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ValidationError("\(secret.origin) must be 32 to 1024 characters without control characters")
+        }
+        return secret.value
+    }
+}
+
 /// A value and where it came from (a flag, an environment variable, a config file's key and line),
 /// for error messages.
 struct Sourced<Value> {

@@ -216,6 +216,7 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.pageMintsTokens = dev
         configuration.defaultStorage = try loadStorage(config)
         configuration.redis = try loadRedis(config)
+        configuration.clusterSecret = try loadClusterSecret(config, redis: configuration.redis != nil)
         configuration.webhooks = try loadWebhooks(config)
         configuration.tls = try loadTLS(config)
         if let unknown = config.unknownKeys() { throw ValidationError(unknown.description) }

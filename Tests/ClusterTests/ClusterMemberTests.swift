@@ -48,13 +48,13 @@ final class ChangeLog: EgressObserver {
         let changes: ChangeLog
     }
 
-    func node(_ id: String, on server: RedisServer) throws -> Node {
+    func node(_ id: String, on server: RedisServer, roomsInUse: @escaping @Sendable () async -> Set<String> = { [] }) throws -> Node {
         let backend = HeldBackend(), changes = ChangeLog()
         let records = try RedisRecordStore(redis: RedisClient(endpoint: server.endpoint, timeout: .milliseconds(300)), node: id)
         let egresses = EgressStore(backend: backend, logger: Logger(label: id), observer: changes, recordStore: records)
         let member = ClusterMember(registry: NodeRegistry(redis: RedisClient(endpoint: server.endpoint, timeout: .milliseconds(300))),
                                    records: records, egresses: egresses,
-                                   configuration: .init(lostAfter: .seconds(10)), logger: Logger(label: id)) {
+                                   configuration: .init(lostAfter: .seconds(10)), logger: Logger(label: id), roomsInUse: roomsInUse) {
             NodeRecord(id: id, apiAddress: "127.0.0.1:1", mediaAddress: "127.0.0.1:2", cpuCapacity: 2, startedAt: 0, heartbeatAt: 0)
         }
         return Node(member: member, egresses: egresses, backend: backend, changes: changes)
@@ -67,6 +67,7 @@ final class ChangeLog: EgressObserver {
         let server = try RedisServer()
         let a = try node("ND_a", on: server), b = try node("ND_b", on: server), c = try node("ND_c", on: server)
         for node in [a, b, c] { try await node.member.join(now: 1_000) }
+        _ = try a.member.rooms.place("lobby", on: "ND_a", now: 1_000)
         let running = try await a.egresses.start(spec, request: .init(kind: .participant, encoded: []))
         let ended = try await a.egresses.start(spec, request: .init(kind: .participant, encoded: []))
         _ = try await a.egresses.stop(ended.id)
@@ -95,6 +96,7 @@ final class ChangeLog: EgressObserver {
         #expect(try readAs("ND_a").first?.status == .aborted)
         #expect(try RedisClient(endpoint: server.endpoint).command(["HGET", "egress:egress:{\(running.id)}", "node"]).text == cleaner.member.node)
         #expect(try await NodeRegistry(redis: RedisClient(endpoint: server.endpoint)).nodes().map(\.id).sorted() == ["ND_b", "ND_c"])
+        #expect(try a.member.rooms.node(of: "lobby") == nil)  // its room is free to be placed again
 
         // a, with its stale view, reports on before it learns: the record is not its own any more,
         // Redis drops the write. Then its heartbeat is refused and it writes nothing more at all.
@@ -124,5 +126,20 @@ final class ChangeLog: EgressObserver {
         #expect(try await c.member.round(now: 20_500).heartbeat == .alive)
         #expect(try await b.member.round(now: 30_000).cleanedUp.isEmpty)
         #expect(try await NodeRegistry(redis: RedisClient(endpoint: server.endpoint)).nodes().count == 2)
+    }
+
+    /// A node frees the rooms placed on it that its hub no longer has and no egress records, once
+    /// they are older than the grace a placing call needs to arrive.
+    @Test func aNodeFreesTheRoomsItNoLongerUses() async throws {
+        let server = try RedisServer()
+        let a = try node("ND_a", on: server, roomsInUse: { ["used"] })
+        try await a.member.join(now: 100_000)
+        for (room, placed) in [("used", Int64(1_000)), ("unused", 1_000), ("fresh", 99_000)] {
+            _ = try a.member.rooms.place(room, on: "ND_a", now: placed)
+        }
+        #expect(try await a.member.round(now: 100_000).freedRooms == ["unused"])
+        #expect(try a.member.rooms.rooms(of: "ND_a").sorted() == ["fresh", "used"])
+        try await a.member.leave()
+        #expect(try a.member.rooms.node(of: "used") == nil && a.member.rooms.node(of: "fresh") == nil)
     }
 }

@@ -40,7 +40,7 @@ ROOM_SERVICE = ["ListRoomsRequest", "ListRoomsResponse", "DeleteRoomRequest", "D
                 "ListParticipantsResponse", "RoomParticipantIdentity", "RemoveParticipantResponse", "MuteRoomTrackRequest",
                 "MuteRoomTrackResponse", "CreateRoomRequest", "RoomEgress"]
 # Protos/ files of services that are not LiveKit's, and their packages.
-OURS = {"egress_ingest.proto": "egress.ingest", "grpc_health.proto": "grpc.health.v1",
+OURS = {"egress_cluster.proto": "egress.cluster", "egress_ingest.proto": "egress.ingest", "grpc_health.proto": "grpc.health.v1",
         "grpc_reflection_v1.proto": "grpc.reflection.v1", "grpc_reflection_v1alpha.proto": "grpc.reflection.v1alpha"}
 
 

@@ -38,6 +38,8 @@ def compile_stubs():
         room_grpc = importlib.import_module("livekit_room_pb2_grpc")
         ingest = importlib.import_module("egress_ingest_pb2")
         ingest_grpc = importlib.import_module("egress_ingest_pb2_grpc")
+        cluster = importlib.import_module("egress_cluster_pb2")
+        cluster_grpc = importlib.import_module("egress_cluster_pb2_grpc")
 
     return Stubs
 
@@ -71,8 +73,10 @@ class Track:
 class Publisher:
     """One participant of the hub: joins `room` over RoomIngest, publishes tracks, sends them with ffmpeg."""
 
-    def __init__(self, server, stubs, room, identity, kind=0):
+    def __init__(self, server, stubs, room, identity, kind=0, media=None):
+        """`media`: the server whose hub hosts the room, when that is not `server` (a cluster)."""
         self.server, self.stubs, self.room, self.identity = server, stubs, room, identity
+        self.media = media or server
         self.ingest = stubs.ingest_grpc.RoomIngestStub(server.channel())
         self.ingest.JoinRoom(stubs.ingest.JoinRoomRequest(room=room, identity=identity, name=identity, kind=kind), timeout=10)
         self.senders = []
@@ -88,7 +92,7 @@ class Publisher:
             room=self.room, identity=self.identity, type=m.VIDEO if kind == "video" else m.AUDIO,
             source=getattr(m, source), codec=getattr(i, codec), payload_type=pt, stereo=kind == "audio", **publish),
             timeout=10)
-        assert r.rtp_port == self.server.rtp_port and r.ssrc != 0
+        assert r.rtp_port == self.media.rtp_port and r.ssrc != 0
         return Track(r.track, kind, codec, r.ssrc, pt)
 
     def camera_and_microphone(self, video_codec="H264"):
@@ -99,7 +103,7 @@ class Publisher:
         all (`clock_offset` seconds away from ours, as a sender on another machine might be); the
         beeps are a `tone` Hz sine. With `noise` the picture is grainy, so that its encodings
         take their full bitrate; `color` is the picture's colour between flashes."""
-        port = dest_port or self.server.rtp_port
+        port = dest_port or self.media.rtp_port
         url = f"rtp://127.0.0.1:{port}?rtcpport={port}&pkt_size=1200"
         now_us = int((time.time() + clock_offset) * 1_000_000)
         args = ["ffmpeg", "-nostdin", "-v", "error", "-re",

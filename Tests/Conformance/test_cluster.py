@@ -3,14 +3,20 @@ Redis survive a restart; a node killed with SIGKILL is declared lost after --nod
 live egresses end FAILED with exactly one egress_ended each, sent by a surviving node; when the
 lost node comes back under its id it takes none of them back; a node that stops on SIGTERM
 leaves the registry; a bad Redis is refused at start with the reason."""
+import http.client
 import socket
 import subprocess
 import tempfile
 import time
 
+import grpc
+import jwt
 import pytest
 
+import tokens
 from conftest import Server
+from media import Publisher, av_offset
+from test_recording import participant_egress, record_for, streams_by_type
 from test_durability import egress_api, events_of, listed, wait_for_events
 from webhook_endpoint import endpoint  # noqa: F401 (a fixture)
 
@@ -58,16 +64,26 @@ def start_waiting(server, stubs, count, room="cluster"):
             for i in range(count)]
 
 
-def node(fresh_server, redis, name, *args, **kwargs):
+SECRET = "a-cluster-secret-of-at-least-32-characters"
+
+
+def node(fresh_server, redis, name, *args, secret=SECRET, env=None, **kwargs):
     return fresh_server("--redis", redis.url, "--node-id", name, "--node-lost-after", "2", "--participant-wait-timeout", "600",
-                        *args, **kwargs)
+                        *args, env={"EGRESS_CLUSTER_SECRET": secret, **(env or {})}, **kwargs)
+
+
+def place(redis, room, node_id):
+    """Puts `room` on a node as the first join would (which draws two nodes at random)."""
+    redis.cli("SET", f"egress:room:{{{room}}}", node_id)
+    redis.cli("ZADD", f"egress:node-rooms:{{{node_id}}}", str(int(time.time() * 1000)), room)
 
 
 def test_a_killed_nodes_egresses_end_failed_once_from_a_survivor(fresh_server, redis, stubs, endpoint):
     hook = endpoint()
     a = node(fresh_server, redis, "node-a", "--webhook-url", hook.url)
     b = node(fresh_server, redis, "node-b", "--webhook-url", hook.url)
-    ids = start_waiting(a, stubs, 2)
+    place(redis, "cluster", "node-a")
+    ids = start_waiting(b, stubs, 2)  # started through b, they run on the room's node
     wait_for_events(hook, lambda ev: ev["event"] == "egress_started", 2)
     assert sorted(redis.cli("HKEYS", "egress:{nodes}:records").split()) == ["node-a", "node-b"]
     assert sorted(redis.cli("SMEMBERS", "egress:live:{node-a}").split()) == sorted(ids)
@@ -89,10 +105,17 @@ def test_a_killed_nodes_egresses_end_failed_once_from_a_survivor(fresh_server, r
     assert redis.cli("HKEYS", "egress:{nodes}:records").split() == ["node-b"]
     assert all(redis.cli("HGET", f"egress:egress:{{{i}}}", "node") == "node-b" for i in ids)
     assert "lost node cleaned up" in b.log_text() and "lost_node=node-a" in b.log_text()
+    # Its room was freed: a participant joining it now gets it placed on the survivor.
+    assert redis.cli("GET", "egress:room:{cluster}") == ""
+    stubs.ingest_grpc.RoomIngestStub(b.channel()).JoinRoom(stubs.ingest.JoinRoomRequest(room="cluster", identity="late"), timeout=10)
+    assert redis.cli("GET", "egress:room:{cluster}") == "node-b"
 
-    # node-a comes back under its id: the egresses are b's now; it lists and recovers none of them.
+    # node-a comes back under its id: the egresses are b's now; it recovers none of them, and lists
+    # them as every node does, FAILED.
     again = node(fresh_server, redis, "node-a", "--webhook-url", hook.url)
-    assert not [info for info in listed(egress_api(again, stubs), stubs) if info.egress_id in ids]
+    on_again = {info.egress_id: info for info in listed(egress_api(again, stubs), stubs)}
+    assert all(on_again[i].SerializeToString() == on_b[i].SerializeToString() for i in ids)
+    assert "egress records restored" not in again.log_text()
     time.sleep(1)
     assert len([ev for ev in events_of(hook) if ev["event"] == "egress_ended"]) == 2
     assert sorted(redis.cli("HKEYS", "egress:{nodes}:records").split()) == ["node-a", "node-b"]
@@ -120,12 +143,13 @@ def test_the_config_files_redis_block_with_a_password_and_a_database(fresh_serve
     redis = Redis(arguments=["--requirepass", "example-redis-password"])
     try:
         config = tmp_path / "egress.yaml"
-        config.write_text(f"redis:\n  address: 127.0.0.1:{redis.port}\n  password: example-redis-password\n  db: 2\nnode_id: node-c\n")
+        config.write_text(f"redis:\n  address: 127.0.0.1:{redis.port}\n  password: example-redis-password\n  db: 2\nnode_id: node-c\n"
+                          f"cluster_secret: {SECRET}\n")
         config.chmod(0o600)
         server = fresh_server("--config", str(config))
         assert redis.cli("-a", "example-redis-password", "-n", "2", "--no-auth-warning", "HKEYS", "egress:{nodes}:records") == "node-c"
         server.terminate()
-        config.write_text(f"redis:\n  address: 127.0.0.1:{redis.port}\n  password: wrong-password\n")
+        config.write_text(f"redis:\n  address: 127.0.0.1:{redis.port}\n  password: wrong-password\ncluster_secret: {SECRET}\n")
         with pytest.raises(RuntimeError) as refused:
             Server("--config", str(config)).stop()
         assert "AUTH refused" in str(refused.value) and "wrong-password" not in str(refused.value)
@@ -144,9 +168,119 @@ def test_the_config_files_redis_block_with_a_password_and_a_database(fresh_serve
     (["--redis", "rediss://127.0.0.1:6379"], {}, "TLS"),
     (["--redis", "redis://127.0.0.1:99999"], {}, "not from 1 to 65535"),
     (["--node-id", "a b"], {}, "is not a node id"),
+    (["--redis", "redis://127.0.0.1:6379"], {"EGRESS_CLUSTER_SECRET": ""}, "needs a secret"),
+    (["--redis", "redis://127.0.0.1:6379"], {"EGRESS_CLUSTER_SECRET": "short"}, "32 to 1024 characters"),
+    ([], {"EGRESS_CLUSTER_SECRET": SECRET}, "without --redis"),
 ])
 def test_a_bad_redis_stops_the_start_naming_why(args, env, expected):
     with pytest.raises(RuntimeError) as failure:
-        Server(*args, env=env).stop()
+        Server(*args, env={"EGRESS_CLUSTER_SECRET": SECRET, **env}).stop()
     assert expected in str(failure.value)
     assert "hunter2" not in str(failure.value)  # a password is never repeated
+
+
+def test_three_nodes_answer_any_call_where_its_room_or_egress_is(fresh_server, redis, stubs):
+    """Room R is hosted by node B; its participant joins through node A, its egress is started on
+    node C and stopped through A: the egress runs on B, records in sync, and every node lists the
+    same egresses and rooms."""
+    a, b, c = (node(fresh_server, redis, f"node-{n}") for n in "abc")
+    e, r = stubs.egress, stubs.room
+    place(redis, "r-three", "node-b")
+    alice = Publisher(a, stubs, "r-three", "alice", media=b)  # its RTP goes to B's port
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = participant_egress(egress_api(c, stubs), stubs, "r-three", "alice", "three/{room_name}-{publisher_identity}")
+        assert redis.cli("HGET", f"egress:egress:{{{started.egress_id}}}", "node") == "node-b"
+        info, wall = record_for(egress_api(a, stubs), stubs, started.egress_id, 6)
+        rooms = {n: [(room.name, room.num_participants) for room in r_api(n, stubs).ListRooms(r.ListRoomsRequest(), timeout=10).rooms]
+                 for n in (a, b, c)}
+        participants = r_api(c, stubs).ListParticipants(r.ListParticipantsRequest(room="r-three"), timeout=10).participants
+    finally:
+        alice.leave()
+    assert all(found == [("r-three", 1)] for found in rooms.values()), rooms
+    assert [p.identity for p in participants] == ["alice"]
+    [result] = info.file_results
+    assert result.location == str(b.output_dir / "three/r-three-alice.mp4")
+    streams, fmt = streams_by_type(result.location)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert abs(float(fmt["duration"]) - wall) < 1
+    offset, flashes, beeps = av_offset(result.location)
+    assert offset is not None and abs(offset) <= 0.1, (offset, flashes, beeps)
+    listings = [[item.SerializeToString() for item in listed(egress_api(n, stubs), stubs)] for n in (a, b, c)]
+    assert listings[0] == listings[1] == listings[2] and len(listings[0]) == 1
+    assert listed(egress_api(a, stubs), stubs)[0].status == e.EGRESS_COMPLETE
+
+
+def r_api(server, stubs):
+    return stubs.room_grpc.RoomServiceStub(server.channel())
+
+
+def test_a_new_room_is_placed_once_and_every_call_about_it_goes_there(fresh_server, redis, stubs):
+    a, b = node(fresh_server, redis, "node-a"), node(fresh_server, redis, "node-b")
+    i = stubs.ingest
+    ingest_a, ingest_b = (stubs.ingest_grpc.RoomIngestStub(n.channel()) for n in (a, b))
+    ingest_a.JoinRoom(i.JoinRoomRequest(room="r-new", identity="one"), timeout=10)
+    host = redis.cli("GET", "egress:room:{r-new}")
+    assert host in ("node-a", "node-b")
+    # The second participant joins through the other node: the same room, on the same node.
+    ingest_b.JoinRoom(i.JoinRoomRequest(room="r-new", identity="two"), timeout=10)
+    hosting = a if host == "node-a" else b
+    listing = r_api(hosting, stubs).ListParticipants(stubs.room.ListParticipantsRequest(room="r-new"), timeout=10)
+    assert sorted(p.identity for p in listing.participants) == ["one", "two"]
+    assert redis.cli("ZRANGE", f"egress:node-rooms:{{{host}}}", "0", "-1") == "r-new"
+    # A participant of the room is known only to the room's node, whichever node is asked.
+    with pytest.raises(grpc.RpcError) as taken:
+        ingest_a.JoinRoom(i.JoinRoomRequest(room="r-new", identity="two"), timeout=10)
+    assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    ingest_a.LeaveRoom(i.LeaveRoomRequest(room="r-new", identity="one"), timeout=10)
+    ingest_b.LeaveRoom(i.LeaveRoomRequest(room="r-new", identity="two"), timeout=10)
+    # A node that leaves frees its rooms.
+    hosting.terminate()
+    assert redis.cli("GET", "egress:room:{r-new}") == ""
+
+
+def test_a_whip_offer_for_a_room_hosted_elsewhere_is_redirected_there(fresh_server, redis):
+    a, b = node(fresh_server, redis, "node-a"), node(fresh_server, redis, "node-b")
+    place(redis, "r-whip", "node-b")
+    token = tokens.token(identity="pub", roomJoin=True, room="r-whip", canPublish=True)
+    connection = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    connection.request("POST", "/whip/r-whip?source=screen_share", body="v=0\r\n",
+                       headers={"authorization": f"Bearer {token}", "content-type": "application/sdp"})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 307
+    assert response.getheader("location") == f"http://127.0.0.1:{b.port}/whip/r-whip?source=screen_share"
+    # Without a valid token nobody learns where a room is.
+    connection.request("POST", "/whip/r-whip", body="v=0\r\n", headers={"content-type": "application/sdp"})
+    refused = connection.getresponse()
+    refused.read()
+    assert refused.status == 401
+
+
+def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stubs):
+    a = node(fresh_server, redis, "node-a")
+    b = node(fresh_server, redis, "node-b", secret="another-cluster-secret-of-32-characters")
+    place(redis, "r-secret", "node-b")
+    i = stubs.ingest
+    # A's call to B is signed with another secret than B's: refused, and the client is told why.
+    with pytest.raises(grpc.RpcError) as refused:
+        stubs.ingest_grpc.RoomIngestStub(a.channel()).JoinRoom(i.JoinRoomRequest(room="r-secret", identity="x"), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INTERNAL
+    assert "cluster secrets differ" in refused.value.details()
+    # Nobody joined on B.
+    with pytest.raises(grpc.RpcError) as nobody:
+        r_api(b, stubs).ListParticipants(stubs.room.ListParticipantsRequest(room="r-secret"), timeout=10)
+    assert nobody.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # An outsider calling a node's service: no token, an API key's token, a token signed with
+    # another secret — each refused before anything runs; the cluster's own secret works.
+    call = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"")
+    now = int(time.time())
+    wrong = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, "not-the-cluster-secret-but-32-chars-long", algorithm="HS256")
+    for metadata in ([], [tokens.bearer(roomList=True, roomAdmin=True, roomRecord=True)], [("authorization", f"Bearer {wrong}")]):
+        with pytest.raises(grpc.RpcError) as outsider:
+            stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=metadata, timeout=10)
+        assert outsider.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+    right = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
+    reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=[("authorization", f"Bearer {right}")], timeout=10)
+    assert stubs.room.ListRoomsResponse.FromString(reply.response).rooms == []

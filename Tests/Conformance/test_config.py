@@ -68,7 +68,7 @@ SETTINGS = {
 OTHER_KEYS = {"api_key", "api_secret", "keys", "key_file", "log_level", "logging.level", "logging.json", "webhook.urls",
               "webhook.api_key", "tls.cert", "tls.key", "storage.s3.bucket", "storage.s3.region", "storage.s3.endpoint",
               "storage.s3.access_key", "storage.s3.secret", "storage.s3.force_path_style",
-              "redis.address", "redis.username", "redis.password", "redis.db"}
+              "redis.address", "redis.username", "redis.password", "redis.db", "cluster_secret"}
 
 
 def clean_environment(**extra):

@@ -6,7 +6,7 @@ import Testing
 
     @Test func everyFileOfProtosIsEmbedded() {
         #expect(set.files.map(\.name).sorted() == [
-            "egress_ingest.proto", "grpc_health.proto", "grpc_reflection_v1.proto", "grpc_reflection_v1alpha.proto",
+            "egress_cluster.proto", "egress_ingest.proto", "grpc_health.proto", "grpc_reflection_v1.proto", "grpc_reflection_v1alpha.proto",
             "livekit_egress.proto", "livekit_models.proto", "livekit_room.proto", "livekit_webhook.proto",
         ])
     }

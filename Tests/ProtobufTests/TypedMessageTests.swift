@@ -198,7 +198,7 @@ import Testing
         #expect(verify.status == 0, "\(verify.output)")
     }
 
-    /// The services that are not LiveKit's (RoomIngest, health, reflection), against Python
+    /// The services that are not LiveKit's (RoomIngest, the nodes' Node, health, reflection), against Python
     /// protobuf's classes compiled from Protos/: every message type, every field set.
     @Test func generatedTypesRoundTripPythonsMessagesOfTheOtherServices() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("py-typed-\(UUID().uuidString)")
@@ -209,7 +209,7 @@ import Testing
         let types = Dictionary(uniqueKeysWithValues: GeneratedMessages.all.map { ($0.descriptor.fullName, $0) })
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".bin") }
         let covered = Set(files.map { String($0.split(separator: ".", maxSplits: 1)[1].dropLast(4)) })
-        let expected = Set(types.keys.filter { $0.hasPrefix("egress.ingest.") || $0.hasPrefix("grpc.") })
+        let expected = Set(types.keys.filter { $0.hasPrefix("egress.ingest.") || $0.hasPrefix("egress.cluster.") || $0.hasPrefix("grpc.") })
         #expect(covered == expected.filter { !$0.hasSuffix("Entry") }, "every message type of those services has fixtures")
         for file in files {
             let typeName = String(file.split(separator: ".", maxSplits: 1)[1].dropLast(4))

@@ -89,4 +89,36 @@ import Testing
             "\(error)".contains("cannot be used") && "\(error)".contains("refused")
         }
     }
+
+    /// ListEgress in a cluster: every node's records, newest first, pages that neither skip nor
+    /// repeat a record when two nodes gave the same sequence, and the filters of one node.
+    @Test func everyNodesRecordsListInPagesWithoutGapsAtEqualSequences() throws {
+        let server = try RedisServer()
+        let a = try store(server, node: "node-a"), b = try store(server, node: "node-b")
+        func record(_ id: String, _ sequence: UInt64, room: String = "lobby", status: EgressState = .active) -> EgressRecord {
+            let record = records.record(sequence, status: status)
+            var spec = record.spec
+            spec.roomName = room
+            return EgressRecord(EgressRecord.Fixed(id: id, spec: spec, request: record.request, sequence: sequence, startedAt: record.startedAt),
+                                record.progress)
+        }
+        // Sequences 1..5 from a, 3..7 from b: 3, 4 and 5 twice.
+        for n in UInt64(1)...5 { try a.save(record("EG_a\(n)", n, room: n == 2 ? "other" : "lobby"), change: nil) }
+        for n in UInt64(3)...7 { try b.save(record("EG_b\(n)", n, status: n == 7 ? .complete : .active), change: nil) }
+        var pages: [[String]] = []
+        var token: String?
+        repeat {
+            let page = try a.list(EgressQuery(pageToken: token), pageSize: 3)
+            pages.append(page.records.map(\.id))
+            token = page.nextPageToken
+        } while token != nil
+        #expect(pages == [["EG_b7", "EG_b6", "EG_b5"], ["EG_a5", "EG_b4", "EG_a4"], ["EG_b3", "EG_a3", "EG_a2"], ["EG_a1"]])
+        #expect(try b.list(EgressQuery(roomName: "other"), pageSize: 100).records.map(\.id) == ["EG_a2"])
+        #expect(try b.list(EgressQuery(activeOnly: true), pageSize: 100).records.count == 9)
+        #expect(try b.list(EgressQuery(egressID: "EG_a4"), pageSize: 100).records.map(\.id) == ["EG_a4"])
+        #expect(try a.node(of: "EG_b3") == "node-b")
+        #expect(try a.node(of: "EG_none") == nil)
+        #expect(throws: EgressStoreError.invalidPageToken) { try a.list(EgressQuery(pageToken: "p12"), pageSize: 3) }
+        #expect(throws: EgressStoreError.invalidPageToken) { try a.list(EgressQuery(pageToken: "c12."), pageSize: 3) }
+    }
 }

@@ -5,6 +5,8 @@ import Protobuf
 /// Every message type generated from Protos/, in the order of their proto names.
 public enum GeneratedMessages {
     public static let all: [any WireMessage.Type] = [
+        Egress_Cluster_NodeCall.self,
+        Egress_Cluster_NodeReply.self,
         Egress_Ingest_GetIngestStatsRequest.self,
         Egress_Ingest_IngestStats.self,
         Egress_Ingest_JoinRoomRequest.self,

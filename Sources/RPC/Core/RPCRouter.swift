@@ -1,3 +1,5 @@
+import Logging
+import NIOCore
 import Protobuf
 
 /// The handlers of one generated service, by method name.
@@ -120,5 +122,24 @@ public struct RPCRouter: Sendable {
             return .failure(.unimplemented("unknown service \(service)"))
         }
         return .failure(.unimplemented("unknown method \(parts[2]) for service \(parts[1])"))
+    }
+}
+
+extension RPCRouter {
+    /// Runs a unary call handed over by another server (a node of the cluster): `path`'s
+    /// handler with `request`'s protobuf bytes, as `CallExecutor` runs one from the network —
+    /// size limits, decoding, the handler's checks, the one status for what went wrong — except
+    /// for admission: the caller vouches for the call (the services routed here are not the
+    /// ones behind access tokens).
+    public func runHandedOver(path: String, request: [UInt8], configuration: RPCConfiguration, logger: Logger,
+                              deadline: ContinuousClock.Instant?) async throws(RPCError) -> [UInt8] {
+        let route = try route(path).get()
+        guard let handler = route.handler else { throw .unimplemented("\(path) has no handler") }
+        let executor = CallExecutor(configuration: configuration, logger: logger, transport: "cluster")
+        let context = ServerContext(method: route.method, deadline: deadline, requestSize: request.count)
+        switch await executor.unary(handler, request: ByteBuffer(bytes: request), format: .protobuf, context: context) {
+        case .success(let answer): return answer.bytes
+        case .failure(let error): throw error
+        }
     }
 }

@@ -19,6 +19,9 @@ struct WHIPEndpoint: Sendable {
 
     let hub: RoomHub
     let verifier: TokenVerifier
+    /// In a cluster: the base URL of the node hosting a room ("http://host:port"), nil when it
+    /// is this one. A publisher of a room hosted elsewhere is redirected there (307).
+    var roomNode: (@Sendable (_ room: String) async throws -> String?)?
 
     static let corsHeaders = [
         HeaderField("access-control-allow-origin", "*"),
@@ -101,6 +104,18 @@ struct WHIPEndpoint: Sendable {
             return Self.error(400, "the offer is not UTF-8 text")
         }
         let screenShare = Query(request.path)["source"] == "screen_share"
+        if let roomNode {
+            do {
+                if let base = try await roomNode(room) {
+                    let query = request.path.firstIndex(of: "?").map { String(request.path[$0...]) } ?? ""
+                    return HTTPResponse(status: 307, headers: Self.corsHeaders + [
+                        HeaderField("location", base + Self.pathPrefix + "/" + Query.percentEncoded(room) + query),
+                    ], body: ByteBuffer(string: "room \(room) is hosted by another node: publish there\n"))
+                }
+            } catch {
+                return Self.error(503, "the room's node cannot be found now: \(error)")
+            }
+        }
         do {
             let publication = try await hub.publishWebRTC(WebRTCPublishRequest(
                 room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer, screenShare: screenShare))

@@ -14,7 +14,7 @@ public struct EgressQuery: Sendable {
         self.pageToken = pageToken
     }
 
-    func matches(_ record: EgressRecord) -> Bool {
+    public func matches(_ record: EgressRecord) -> Bool {
         if let roomName, record.spec.roomName != roomName { return false }
         if let egressID, record.id != egressID { return false }
         if activeOnly, record.status.isEnded { return false }
@@ -27,6 +27,11 @@ public struct EgressPage: Sendable {
     public let records: [EgressRecord]
     /// Set when more records follow.
     public let nextPageToken: String?
+
+    public init(records: [EgressRecord], nextPageToken: String?) {
+        self.records = records
+        self.nextPageToken = nextPageToken
+    }
 }
 
 /// Page tokens: the creation sequence of the last record of a page, opaque to clients.

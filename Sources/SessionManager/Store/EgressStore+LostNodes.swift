@@ -15,11 +15,10 @@ extension EgressStore {
         let tickets = state.withLock { store -> [(String, WriteTicket?)] in
             var tickets: [(String, WriteTicket?)] = []
             for orphan in records where !orphan.status.isEnded && latest(orphan.id, in: store) == nil {
-                var record = EgressRecord(EgressRecord.Fixed(id: orphan.id, spec: orphan.spec, request: orphan.request, sequence: store.nextSequence,
+                var record = EgressRecord(EgressRecord.Fixed(id: orphan.id, spec: orphan.spec, request: orphan.request, sequence: store.takeSequence(at: now),
                                                 startedAt: orphan.startedAt), orphan.progress)
                 let event = EgressEvent.failed(error: Self.nodeLostError, code: 500, details: details, results: record.results)
                 guard case .success(let next) = record.state.applying(event) else { continue }
-                store.nextSequence += 1
                 record.state = next
                 (record.error, record.errorCode, record.details) = (Self.nodeLostError, 500, details)
                 record.updatedAt = now

@@ -33,6 +33,15 @@ public final class EgressStore: Sendable {
         /// Ids in creation order, oldest first.
         var order: [String] = []
         var nextSequence: UInt64 = 1
+
+        /// The next creation sequence: increasing, and from the clock (its milliseconds, times
+        /// 1,024), so that the records of a cluster's nodes list in about the order they were
+        /// made.
+        mutating func takeSequence(at now: Int64) -> UInt64 {
+            nextSequence = max(nextSequence, UInt64(clamping: now / 1_000_000) << 10)
+            defer { nextSequence += 1 }
+            return nextSequence
+        }
         var liveCount = 0
         var endedCount = 0
         /// The expected CPU cost of each live egress (with admission by cost), and their sum.
@@ -105,10 +114,9 @@ public final class EgressStore: Sendable {
             var id = EgressID.make()
             while latest(id, in: store) != nil { id = EgressID.make() }
             var record = EgressRecord(id: id, spec: spec, request: request, startedAt: now, updatedAt: now,
-                                      sequence: store.nextSequence)
+                                      sequence: store.takeSequence(at: now))
             // Each stream URL is listed from the start, with the id it keeps (and can be removed).
             record.results.streams = (spec.outputs.stream?.urls ?? []).map { StreamResult(id: RandomID.make(prefix: "ST_"), url: $0) }
-            store.nextSequence += 1
             store.liveCount += 1
             if admission != nil {
                 store.costs[id] = cost

@@ -1,4 +1,5 @@
 import Cluster
+import Ingest
 import Logging
 import Redis
 import RecordStore
@@ -7,6 +8,9 @@ import SessionManager
 import Support
 import Synchronization
 import Placement
+import NIOCore
+import RPC
+import RPCClient
 
 extension EgressServer {
     /// This server as a node of the cluster (with `--redis`): joins the registry once it
@@ -62,16 +66,33 @@ extension EgressServer {
         var isSet: Bool { value.withLock { $0 } }
     }
 
+    /// With the records in a cluster's Redis: where calls go (`router`) and the service other
+    /// nodes hand theirs to, running them on `local` (this node's own services).
+    func clusterCalls(records: (any EgressRecordStore)?, group: any EventLoopGroup,
+                      local: [RPCService]) throws -> (router: ClusterRouter, service: RPCService)? {
+        guard let records = records as? RedisRecordStore, let endpoint = configuration.redis else { return nil }
+        guard let secret = configuration.clusterSecret else { throw ServerError("a cluster node needs the cluster secret (EGRESS_CLUSTER_SECRET)") }
+        let credentials = ClusterCredentials(secret: secret)
+        let tls = configuration.tls.map { GRPCClientConfiguration.TLS(caFile: $0.certificatePath) }
+        let peers = NodePeers(node: nodeID, credentials: credentials, group: group, tls: tls, logger: logger)
+        // A connection of its own: routing does not wait behind the records' writes.
+        let router = ClusterRouter(node: nodeID, redis: RedisClient(endpoint: endpoint), records: records, peers: peers)
+        let service = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, logger: logger).protected(by: credentials)
+        return (router, service)
+    }
+
     /// The node's member of the cluster, describing the node as it is at each heartbeat.
-    func clusterMember(records: RedisRecordStore, sessions: EgressStore, cpu: any CPUMeter, apiPort: Int, mediaPort: Int) -> ClusterMember {
+    func clusterMember(records: RedisRecordStore, sessions: EgressStore, hub: RoomHub, cpu: any CPUMeter, apiPort: Int, mediaPort: Int) -> ClusterMember {
         let lostAfter = configuration.nodeLostAfter
         let heartbeat = max(.milliseconds(50), min(.seconds(1), lostAfter / 4))
         let startedAt = WallClock.nanoseconds() / 1_000_000
         let (host, node) = (configuration.host, records.node)
         let share = configuration.maxCPUUtilization > 0 ? configuration.maxCPUUtilization : 1
+        let address = host.contains(":") ? "[\(host)]" : host
         return ClusterMember(registry: NodeRegistry(redis: records.redis), records: records, egresses: sessions,
-                             configuration: .init(heartbeatInterval: heartbeat, lostAfter: lostAfter), logger: logger) {
-            NodeRecord(id: node, apiAddress: "\(host):\(apiPort)", mediaAddress: "\(host):\(mediaPort)",
+                             configuration: .init(heartbeatInterval: heartbeat, lostAfter: lostAfter), logger: logger,
+                             roomsInUse: { await Set(hub.listRooms(names: []).map(\.name)).union(sessions.roomsRecording()) }) {
+            NodeRecord(id: node, apiAddress: "\(address):\(apiPort)", mediaAddress: "\(address):\(mediaPort)",
                        cpuCapacity: Double(cpu.cores) * share, cpuUsed: max(sessions.committedCPU, cpu.coresInUse),
                        liveEgresses: sessions.liveCount, draining: sessions.isDraining, startedAt: startedAt, heartbeatAt: 0)
         }

@@ -1,0 +1,129 @@
+import Cluster
+import Dispatch
+import Placement
+import RecordStore
+import Redis
+import RPC
+import SessionManager
+import Support
+import Synchronization
+
+/// Where a call of the public API is answered in a cluster: on this node, or on the node that
+/// hosts its room or runs its egress. Reads the registry, the room directory and the records in
+/// Redis; when Redis cannot be reached, a call that needs it is UNAVAILABLE, never answered
+/// from a guess.
+final class ClusterRouter: Sendable {
+    /// This node's id.
+    let node: String
+    let registry: NodeRegistry
+    let rooms: RoomDirectory
+    let records: RedisRecordStore
+    let peers: NodePeers
+    /// The registry's nodes, read at most this often.
+    let nodesTTL: Duration
+    private let cachedNodes = Mutex<(read: ContinuousClock.Instant, nodes: [NodeRecord])?>(nil)
+    /// Where the blocking Redis calls run.
+    private let queue = DispatchQueue(label: "cluster-router", attributes: .concurrent)
+
+    init(node: String, redis: RedisClient, records: RedisRecordStore, peers: NodePeers, nodesTTL: Duration = .milliseconds(500)) {
+        self.node = node
+        registry = NodeRegistry(redis: redis)
+        rooms = RoomDirectory(redis: redis)
+        self.records = records
+        self.peers = peers
+        self.nodesTTL = nodesTTL
+    }
+
+    /// Where one call goes.
+    enum Target: Sendable {
+        case here
+        case node(String, NodeTransport)
+    }
+
+    /// The registered nodes (up to `nodesTTL` old).
+    func nodes() async throws(RPCError) -> [NodeRecord] {
+        if let cached = cachedNodes.withLock({ $0 }), ContinuousClock.now - cached.read < nodesTTL { return cached.nodes }
+        let nodes = try await redis("the cluster's nodes cannot be read") { [registry] () throws(RedisError) in try registry.nodes() }
+        cachedNodes.withLock { $0 = (ContinuousClock.now, nodes) }
+        return nodes
+    }
+
+    /// Calls to node `id`; UNAVAILABLE when it is not in the cluster (lost, or gone).
+    func target(ofNode id: String, for what: String) async throws(RPCError) -> Target {
+        if id == node { return .here }
+        guard let record = try await nodes().first(where: { $0.id == id }) else {
+            cachedNodes.withLock { $0 = nil }
+            throw RPCError(.unavailable, "\(what) is on node \(id), which is not in the cluster now (lost or stopped); try again later")
+        }
+        return .node(id, try peers.transport(to: record.apiAddress))
+    }
+
+    /// The node of `room`. Unplaced, `placing` puts it on a node with the least CPU in use of two
+    /// drawn (this one when the registry has none); otherwise it is answered here.
+    func room(_ room: String, placing: Bool) async throws(RPCError) -> Target {
+        guard let host = try await host(of: room, placing: placing) else { return .here }
+        return try await target(ofNode: host, for: "room \(room)")
+    }
+
+    /// The API address ("host:port") of the node hosting `room`, placing it if it is new; nil
+    /// when that is this node.
+    func address(ofRoom room: String) async throws(RPCError) -> String? {
+        guard let host = try await host(of: room, placing: true), host != node else { return nil }
+        guard let record = try await nodes().first(where: { $0.id == host }) else {
+            throw RPCError(.unavailable, "room \(room) is on node \(host), which is not in the cluster now (lost or stopped); try again later")
+        }
+        return record.apiAddress
+    }
+
+    /// The id of the node hosting `room`; nil when it is not placed and `placing` is false.
+    private func host(of room: String, placing: Bool) async throws(RPCError) -> String? {
+        guard !room.isEmpty else { return nil }
+        let placed = try await redis("room \(room) cannot be looked up") { [rooms] () throws(RedisError) in try rooms.node(of: room) }
+        if let placed { return placed }
+        guard placing else { return nil }
+        var random = SystemRandomNumberGenerator()
+        let chosen = NodeSelector.nodeForRoom(among: try await nodes(), using: &random)?.id ?? node
+        let now = WallClock.nanoseconds() / 1_000_000
+        return try await redis("room \(room) cannot be placed") { [rooms] () throws(RedisError) in try rooms.place(room, on: chosen, now: now) }
+    }
+
+    /// The node that runs egress `id`; nil when the cluster has no such egress.
+    func egress(_ id: String) async throws(RPCError) -> Target? {
+        let owner = try await offLoop { [records] () throws(EgressStoreError) in try records.node(of: id) }
+        guard let owner else { return nil }
+        return try await target(ofNode: owner, for: "egress \(id)")
+    }
+
+    /// Every node's records, as ListEgress answers anywhere in the cluster.
+    func list(_ query: EgressQuery, pageSize: Int) async throws(RPCError) -> EgressPage {
+        try await offLoop { [records] () throws(EgressStoreError) in try records.list(query, pageSize: pageSize) }
+    }
+
+    /// Every node of the cluster with calls to it (this one as `.here`).
+    func everyNode() async throws(RPCError) -> [Target] {
+        var targets: [Target] = [.here]
+        for record in try await nodes() where record.id != node {
+            targets.append(.node(record.id, try peers.transport(to: record.apiAddress)))
+        }
+        return targets
+    }
+
+    private func redis<T: Sendable>(_ what: String, _ work: @escaping @Sendable () throws(RedisError) -> T) async throws(RPCError) -> T {
+        do {
+            return try await offLoop(work)
+        } catch {
+            throw RPCError(.unavailable, "\(what): \(error.message)")
+        }
+    }
+
+    private func offLoop<T: Sendable, Failure: Error>(_ work: @escaping @Sendable () throws(Failure) -> T) async throws(RPCError) -> T {
+        let result: Result<T, Failure> = await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: Result { () throws(Failure) -> T in try work() }) }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error as any RPCErrorConvertible): throw error.rpcError
+        case .failure(let error): throw RPCError(.unavailable, "the cluster's Redis cannot be reached (\(error)); nothing was changed")
+        }
+    }
+}

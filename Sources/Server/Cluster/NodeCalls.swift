@@ -1,0 +1,135 @@
+import APIClients
+import APIMessages
+import APIServices
+import Auth
+import Logging
+import NIOCore
+import RPC
+import RPCClient
+import Support
+import Synchronization
+import Foundation
+
+/// The cluster secret's two uses: signing this node's calls to the others (a LiveKit-style
+/// token whose issuer is `egress-cluster`) and checking theirs. An API key's token is not
+/// accepted by a node, nor a node's token by the API: they are signed with different secrets.
+struct ClusterCredentials: Sendable {
+    static let issuer = "egress-cluster"
+    let tokens: APIKeyTokens
+    private let verifier: TokenVerifier
+
+    init(secret: String) {
+        tokens = APIKeyTokens(apiKey: Self.issuer, secret: secret)
+        verifier = TokenVerifier(keys: APIKeys([Self.issuer: secret]))
+    }
+
+    /// The calling node's verified token, or UNAUTHENTICATED saying why not.
+    func admit(_ metadata: Metadata) throws(RPCError) -> AccessToken {
+        do throws(AuthError) {
+            return try verifier.verify(authorization: metadata["authorization"], now: WallClock.nanoseconds() / 1_000_000_000)
+        } catch {
+            throw RPCError(.unauthenticated, "not a call from a node of this cluster: \(error.description)")
+        }
+    }
+}
+
+/// `egress.cluster.Node`: runs the public API's calls other nodes hand over, on this node's own
+/// services (which route nothing further).
+struct NodeService: Egress_Cluster_Node.ServiceProtocol {
+    /// This node's Egress, RoomService and RoomIngest, as they answer for themselves.
+    let local: RPCRouter
+    let configuration: RPCConfiguration
+    let logger: Logger
+
+    func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {
+        let answer = try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
+                                                   logger: logger, deadline: context.deadline)
+        var reply = Egress_Cluster_NodeReply()
+        reply.response = Data(answer)
+        return reply
+    }
+
+    /// The service behind the cluster secret.
+    func protected(by credentials: ClusterCredentials) -> RPCService {
+        rpcService.admitting { metadata in try credentials.admit(metadata) }
+    }
+}
+
+/// This node's clients of the other nodes: one HTTP/2 connection per node, kept while it is used.
+final class NodePeers: Sendable {
+    let node: String
+    private let credentials: ClusterCredentials
+    private let group: any EventLoopGroup
+    private let tls: GRPCClientConfiguration.TLS?
+    private let logger: Logger
+    private let clients = Mutex<[String: GRPCClient]>([:])
+
+    init(node: String, credentials: ClusterCredentials, group: any EventLoopGroup, tls: GRPCClientConfiguration.TLS?, logger: Logger) {
+        self.node = node
+        self.credentials = credentials
+        self.group = group
+        self.tls = tls
+        self.logger = logger
+    }
+
+    /// Calls to the node whose API is at `address` ("host:port", "[v6]:port").
+    func transport(to address: String) throws(RPCError) -> NodeTransport {
+        let client = try clients.withLock { clients throws(RPCError) -> GRPCClient in
+            if let client = clients[address] { return client }
+            guard let (host, port) = Self.split(address) else { throw RPCError(.internal, "a node's address \(address) is not host:port") }
+            var configuration = GRPCClientConfiguration(host: host, port: port, tls: tls)
+            configuration.connectTimeout = .seconds(2)
+            do {
+                let client = try GRPCClient(configuration: configuration, tokens: credentials.tokens, group: group, logger: logger)
+                clients[address] = client
+                return client
+            } catch {
+                throw RPCError(.internal, "no client for node \(address): \(error)")
+            }
+        }
+        return NodeTransport(node: Egress_Cluster_NodeClient(client), address: address, from: node)
+    }
+
+    /// Closes every connection.
+    func close() async {
+        for client in clients.withLock({ clients in defer { clients = [:] }; return Array(clients.values) }) { await client.close() }
+    }
+
+    static func split(_ address: String) -> (String, Int)? {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (1...65_535).contains(port) else {
+            return nil
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
+/// A transport for the generated clients that carries each unary call to another node inside
+/// `egress.cluster.Node/Call`: the typed clients of the public API then reach that node's own
+/// services, and its answer (or status) comes back as theirs.
+struct NodeTransport: ClientTransport {
+    let node: Egress_Cluster_NodeClient
+    /// The node's API address, for errors.
+    let address: String
+    let from: String
+
+    func unary(_ method: MethodTarget, request: [UInt8], options: CallOptions) async throws -> ClientResponse {
+        var call = Egress_Cluster_NodeCall()
+        call.method = method.path
+        call.request = Data(request)
+        call.fromNode = from
+        do {
+            let reply = try await node.call(call, options: options)
+            return ClientResponse(message: Array(reply.response))
+        } catch let error as RPCError where error.code == .unauthenticated {
+            // Only the node's own check answers that (the call itself checks no token): not the
+            // client's fault, so not its status.
+            throw RPCError(.internal, "the node at \(address) refused this node's call (\(error.message)): the nodes' cluster secrets differ")
+        }
+    }
+
+    func serverStreaming(_ method: MethodTarget, request: [UInt8], options: CallOptions) async throws -> ResponseStream {
+        throw RPCError(.unimplemented, "streaming calls are not handed between nodes")
+    }
+}
