@@ -16,7 +16,7 @@ import pytest
 import tokens
 from conftest import Server
 from media import Publisher, av_offset
-from test_recording import participant_egress, record_for, streams_by_type
+from test_recording import participant_egress, record_for, streams_by_type, wait_for
 from test_durability import egress_api, events_of, listed, wait_for_events
 from webhook_endpoint import endpoint  # noqa: F401 (a fixture)
 
@@ -43,9 +43,21 @@ class Redis:
         result = subprocess.run(["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True, timeout=10)
         return result.stdout.strip()
 
-    def stop(self):
+    def kill(self):
         self.process.kill()
         self.process.wait()
+
+    def restart(self, arguments=()):
+        """Starts it again on its port and directory (what it wrote to its AOF comes back)."""
+        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--dir", self.dir.name, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while self.cli("PING") != "PONG":
+            assert time.monotonic() < deadline, "redis-server did not start again"
+            time.sleep(0.05)
+
+    def stop(self):
+        self.kill()
         self.dir.cleanup()
 
 
@@ -284,3 +296,52 @@ def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stub
     right = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
     reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=[("authorization", f"Bearer {right}")], timeout=10)
     assert stubs.room.ListRoomsResponse.FromString(reply.response).rooms == []
+
+
+def test_recordings_ride_out_a_redis_restart_and_no_record_is_lost(fresh_server, stubs, endpoint):
+    """Redis (AOF on) is killed during two recordings and started again 5 s later. The recordings
+    go on and end while Redis is away (their 5 s limit); calls that need Redis are UNAVAILABLE
+    meanwhile; once Redis is back, their ends are written and each egress_ended is sent once."""
+    aof = ["--appendonly", "yes", "--appendfsync", "always"]
+    redis = Redis(arguments=aof)
+    hook = endpoint()
+    e = stubs.egress
+    try:
+        a = node(fresh_server, redis, "node-a", "--webhook-url", hook.url, "--file-output-max-duration", "5")
+        api = egress_api(a, stubs)
+        alice = Publisher(a, stubs, "r-outage", "alice")
+        video, audio = alice.camera_and_microphone()
+        alice.send(video, audio)
+        try:
+            participant = participant_egress(api, stubs, "r-outage", "alice", "outage/{room_name}-{publisher_identity}").egress_id
+            track = api.StartTrackEgress(e.TrackEgressRequest(room_name="r-outage", track_id=audio.sid,
+                                                              file=e.DirectFileOutput(filepath="outage/audio")), timeout=10).egress_id
+            for egress_id in (participant, track):
+                wait_for(api, stubs, egress_id, e.EGRESS_ACTIVE)
+            active_at = time.monotonic()
+            time.sleep(1.5)
+            redis.kill()
+            for call in (lambda: api.ListEgress(e.ListEgressRequest(), timeout=10),
+                         lambda: api.StopEgress(e.StopEgressRequest(egress_id=participant), timeout=10)):
+                with pytest.raises(grpc.RpcError) as unavailable:
+                    call()
+                assert unavailable.value.code() == grpc.StatusCode.UNAVAILABLE
+            time.sleep(max(0.0, active_at + 7 - time.monotonic()))  # both ended at their limit meanwhile
+            assert "egress records not stored" in a.log_text()
+            assert not [ev for ev in events_of(hook) if ev["event"] == "egress_ended"]  # not before it is stored
+            redis.restart(aof)
+            finished = {i: wait_for(api, stubs, i, e.EGRESS_LIMIT_REACHED) for i in (participant, track)}
+        finally:
+            alice.leave()
+        for info in finished.values():
+            [result] = info.file_results
+            _, fmt = streams_by_type(result.location)
+            assert abs(float(fmt["duration"]) - 5) < 1, (result.location, fmt["duration"])  # recorded through the outage
+        assert set(redis.cli("ZRANGE", "egress:egresses", "0", "-1").split()) == {participant, track}
+        assert all(redis.cli("HGET", f"egress:egress:{{{i}}}", "status") == str(e.EGRESS_LIMIT_REACHED) for i in (participant, track))
+        ended = wait_for_events(hook, lambda ev: ev["event"] == "egress_ended", 2)
+        time.sleep(1)
+        assert sorted(ev["egressInfo"]["egressId"] for ev in ended) == sorted([participant, track])
+        assert len([ev for ev in events_of(hook) if ev["event"] == "egress_ended"]) == 2
+    finally:
+        redis.stop()

@@ -103,6 +103,20 @@ import RedisTestServer
         try client.command(["SET", "k", "w"])
         #expect(try client.command(["GET", "k"]) == .string(Array("w".utf8)))
     }
+
+    /// A Redis restarted while the client was idle closed its connection: the first call after
+    /// goes to the new server instead of failing (the idle connection is checked with PING).
+    @Test func aRestartWhileIdleIsNotSeenByTheNextCall() throws {
+        let server = try RedisServer()
+        let client = RedisClient(endpoint: server.endpoint, timeout: .seconds(1))
+        try client.command(["SET", "k", "v"])
+        let port = server.port
+        server.kill()
+        let again = try RedisServer(port: port)
+        Thread.sleep(forTimeInterval: 1.1)  // idle past RedisClient.idleCheck
+        #expect(try client.command(["GET", "k"]) == .null)
+        _ = again
+    }
 }
 
 /// A TCP socket on 127.0.0.1 that accepts nothing itself: connections wait in its backlog.

@@ -248,6 +248,48 @@ final class RecoveringBackend: EgressBackend {
         #expect(observer.kinds == [.started, .updated, .ended])
     }
 
+    /// An outage of the record store (Redis restarting): what the backend reports meanwhile is
+    /// listed at once, written again until the store is back — in order, the newest last — and
+    /// only then handed on (the webhooks); a request meanwhile is refused.
+    @Test func whatTheBackendReportsDuringAnOutageIsWrittenInOrderOnceTheStoreIsBack() async throws {
+        let store = MemoryRecordStore()
+        let observer = KeepingObserver()
+        var configuration = EgressStoreConfiguration()
+        configuration.unwrittenRetryInterval = .milliseconds(20)
+        let backend = FinishingBackend()
+        let sessions = EgressStore(backend: backend, configuration: configuration, logger: logger, observer: observer, recordStore: store)
+        let record = try await sessions.start(spec, request: echo)
+        let other = try await sessions.start(spec, request: echo)
+        var reporter: EgressReporter?
+        for _ in 0..<500 where reporter == nil {
+            reporter = backend.reporters.withLock { $0[record.id] }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let report = try #require(reporter)
+        store.failing.withLock { $0 = true }
+        var results = EgressResults()
+        results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: 5, duration: 1)]
+        report.report(.mediaStarted(at: 1))
+        report.report(.progress(results))
+        report.report(.failed(error: "the encoder failed", code: 500, details: "", results: results))
+        await sessions.flush()
+        #expect(sessions.record(record.id)?.status == .failed)  // listed as it is
+        #expect(store.records.withLock { $0[record.id]?.status } == .starting)
+        #expect(observer.kinds == [.started, .started])  // nothing handed on before it is durable
+        #expect(sessions.unwrittenCount > 0)
+        await #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try await sessions.stop(other.id) }
+        #expect(sessions.record(other.id)?.status == .starting)
+
+        store.failing.withLock { $0 = false }
+        for _ in 0..<500 where sessions.unwrittenCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await sessions.flush()
+        #expect(sessions.unwrittenCount == 0)
+        #expect(store.records.withLock { $0[record.id]?.status } == .failed)
+        #expect(store.records.withLock { $0[record.id]?.results.files.first?.size } == 5)
+        #expect(observer.received.withLock { $0.filter { $0.change.record.id == record.id }.map(\.change.kind) } == [.started, .updated, .ended])
+        #expect(observer.received.withLock { $0.last?.change.record.error } == "the encoder failed")
+    }
+
     @Test func aFailedBatchFailsTheWritesQueuedBehindItAndGivesBackTheirPlaces() async throws {
         let store = MemoryRecordStore()
         let observer = KeepingObserver()

@@ -7,7 +7,9 @@ import Support
 /// answered, handed to the observer) once it is durable; until then it is the egress's pending
 /// version, which the next change of the same egress starts from. A batch that fails fails every
 /// write queued behind it too (they were made from its records): requests are refused and their
-/// reservations undone; what the backend reported is kept in memory all the same (it happened).
+/// reservations undone; what the backend reported is kept in memory all the same (it happened),
+/// and written again until it is durable (its webhooks are sent then): a record store that is
+/// back after an outage gets every change made meanwhile, in order.
 extension EgressStore {
     /// An egress's newest version that is not durable yet, and the write that carries it.
     struct PendingRecord {
@@ -26,6 +28,8 @@ extension EgressStore {
         var ticket: WriteTicket?
         var onDurable: @Sendable (inout State) -> Void
         var onFailure: @Sendable (inout State) -> Void
+        /// A fact (a backend's report): when its write fails it is kept and written again.
+        var isKept = false
     }
 
     /// The egress as its latest change left it, durable or not.
@@ -53,14 +57,15 @@ extension EgressStore {
         }, onFailure: { store in
             if isFact { store.records[id] = record }
             onFailure(&store)
-        }, pending: record)
+        }, pending: record, isKept: isFact)
     }
 
     /// Queues a write (or, with nil, a marker that completes when everything before it has).
     @discardableResult
     func enqueue(_ write: RecordWrite?, egressID: String? = nil, change: EgressChange? = nil, in store: inout State, waited: Bool = false,
                  onDurable: @escaping @Sendable (inout State) -> Void = { _ in },
-                 onFailure: @escaping @Sendable (inout State) -> Void = { _ in }, pending: EgressRecord? = nil) -> WriteTicket? {
+                 onFailure: @escaping @Sendable (inout State) -> Void = { _ in }, pending: EgressRecord? = nil,
+                 isKept: Bool = false) -> WriteTicket? {
         guard recordStore != nil else {
             onDurable(&store)
             if let change { hand(change) }
@@ -70,7 +75,7 @@ extension EgressStore {
         if let pending, let egressID { store.pending[egressID] = PendingRecord(record: pending, serial: store.nextSerial) }
         let ticket = waited ? WriteTicket() : nil
         store.writes.append(QueuedWrite(write: write, serial: store.nextSerial, egressID: egressID, change: change, ticket: ticket,
-                                        onDurable: onDurable, onFailure: onFailure))
+                                        onDurable: onDurable, onFailure: onFailure, isKept: isKept))
         if !store.writerRunning {
             store.writerRunning = true
             writer.async { [self] in drainWrites() }
@@ -78,7 +83,8 @@ extension EgressStore {
         return ticket
     }
 
-    /// The writer: batches until none is queued.
+    /// The writer: batches until none is queued. The facts of a failed batch go first in the
+    /// next one.
     func drainWrites() {
         while true {
             let batch = state.withLock { store -> [QueuedWrite] in
@@ -86,8 +92,11 @@ extension EgressStore {
                     store.writerRunning = false
                     return []
                 }
-                defer { store.writes.removeAll(keepingCapacity: true) }
-                return store.writes
+                defer {
+                    store.writes.removeAll(keepingCapacity: true)
+                    store.unwritten.removeAll()
+                }
+                return store.unwritten + store.writes
             }
             guard !batch.isEmpty else { return }
             let result: Result<Void, EgressStoreError>
@@ -98,6 +107,7 @@ extension EgressStore {
                 result = .failure(error)
             }
             var completed = batch
+            var kept = 0
             state.withLock { store in
                 if case .failure = result {
                     // Made from the failed writes' records: they fail with them, unwritten.
@@ -105,12 +115,32 @@ extension EgressStore {
                     store.writes.removeAll()
                 }
                 for queued in completed {
-                    if case .success = result { queued.onDurable(&store) } else { queued.onFailure(&store) }
+                    if case .success = result {
+                        queued.onDurable(&store)
+                    } else {
+                        queued.onFailure(&store)
+                        if queued.isKept {
+                            // Still the egress's pending version: what it reports next queues behind it.
+                            keep(queued, in: &store)
+                            kept += 1
+                            continue
+                        }
+                    }
                     if let id = queued.egressID, store.pending[id]?.serial == queued.serial { store.pending[id] = nil }
+                }
+                if kept > 0 {
+                    // A refused request's write may have cleared an egress's pending version:
+                    // its newest kept one is that again.
+                    for queued in store.unwritten {
+                        if let id = queued.egressID, case .save(let record, _)? = queued.write {
+                            store.pending[id] = PendingRecord(record: record, serial: queued.serial)
+                        }
+                    }
+                    scheduleRetry(in: &store)
                 }
             }
             if case .failure(let error) = result {
-                logger.error("egress records not stored", metadata: ["writes": "\(completed.count)", "error": "\(error)"])
+                logger.error("egress records not stored", metadata: ["writes": "\(completed.count)", "kept_to_retry": "\(kept)", "error": "\(error)"])
                 noneLive.signal { liveCount == 0 }
             }
             for queued in completed {
@@ -119,6 +149,39 @@ extension EgressStore {
             }
         }
     }
+
+    /// Keeps a fact whose write failed, to be written again: a report without a change
+    /// replaces the egress's earlier ones (its newest results are all that is needed), and past
+    /// `maxUnwritten` the oldest give way.
+    private func keep(_ queued: QueuedWrite, in store: inout State) {
+        var queued = queued
+        queued.ticket = nil  // told of the failure now
+        if queued.change == nil, let id = queued.egressID {
+            store.unwritten.removeAll { $0.egressID == id && $0.change == nil }
+        }
+        store.unwritten.append(queued)
+        if store.unwritten.count > configuration.maxUnwritten {
+            let dropped = store.unwritten.removeFirst()
+            if let id = dropped.egressID, store.pending[id]?.serial == dropped.serial { store.pending[id] = nil }
+            logger.error("an unwritten egress change was dropped: too many kept", metadata: ["egress_id": "\(dropped.egressID ?? "")"])
+        }
+    }
+
+    /// Writes the kept facts again after `unwrittenRetryInterval`.
+    private func scheduleRetry(in store: inout State) {
+        guard !store.retryScheduled else { return }
+        store.retryScheduled = true
+        writer.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: configuration.unwrittenRetryInterval.nanoseconds))) { [weak self] in
+            guard let self else { return }
+            state.withLock { store in
+                store.retryScheduled = false
+                if !store.unwritten.isEmpty { enqueue(nil, in: &store) }
+            }
+        }
+    }
+
+    /// How many reported changes wait to be written again.
+    public var unwrittenCount: Int { state.withLock { $0.unwritten.count } }
 
     /// Waits until every write queued so far is durable (or has failed).
     public func flush() async {

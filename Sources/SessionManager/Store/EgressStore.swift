@@ -54,6 +54,10 @@ public final class EgressStore: Sendable {
         /// Versions not durable yet (not listed), and the writes queued for the record store.
         var pending: [String: PendingRecord] = [:]
         var writes: [QueuedWrite] = []
+        /// What the backend reported that could not be written yet: written again, oldest first,
+        /// ahead of every later write (see `unwrittenRetryInterval`).
+        var unwritten: [QueuedWrite] = []
+        var retryScheduled = false
         var writerRunning = false
         var nextSerial: UInt64 = 0
         /// Ended records whose removal is queued.

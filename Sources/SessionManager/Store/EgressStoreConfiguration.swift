@@ -15,6 +15,11 @@ public struct EgressStoreConfiguration: Sendable {
     /// from memory, and a restart recounts them from the files. Each egress reports them every
     /// 2 s: written every time, they were nine tenths of a cluster's Redis commands.
     public var progressWriteInterval: Duration = .seconds(10)
+    /// What the backend reported while the record store could not be written (Redis restarting,
+    /// a full disk) is kept and written again this often until it is durable; only then are its
+    /// webhooks sent. At most `maxUnwritten` such writes are kept (the oldest give way).
+    public var unwrittenRetryInterval: Duration = .seconds(1)
+    public var maxUnwritten = 100_000
 
     public init() {}
 }
