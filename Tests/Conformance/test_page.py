@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 import conftest
@@ -59,6 +60,17 @@ def wait_for(driver, script, what, timeout=20):
         time.sleep(0.1)
 
 
+def click(driver, selector):
+    """Clicks the element `selector` finds; found again if the page drew its list anew meanwhile."""
+    for attempt in range(3):
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 2:
+                raise
+
+
 def status(driver):
     return driver.find_element(By.ID, "status").text
 
@@ -96,25 +108,26 @@ def test_a_person_publishes_records_and_plays_back_from_the_page(server, stubs, 
     wait_for(driver, "document.getElementById('status').textContent.startsWith('Publishing')", "publishing")
     wait_for(driver, "document.querySelector('li[data-identity=\"ada\"] .tracks')?.textContent.includes('camera video/')",
              "ada and her tracks in the participant list")
-    tracks = driver.find_element(By.CSS_SELECTOR, 'li[data-identity="ada"] .tracks').text
+    tracks = driver.execute_script("return document.querySelector('li[data-identity=\"ada\"] .tracks').innerText")
     assert "camera video/VP8" in tracks and "microphone audio/opus" in tracks, tracks
     screenshot(driver, "3-published")
 
-    driver.find_element(By.CSS_SELECTOR, 'button[data-record="ada"]').click()
+    click(driver, 'button[data-record="ada"]')
     wait_for(driver, "document.querySelector('tr[data-status=\"EGRESS_ACTIVE\"]')", "the egress to be active")
     active_at = time.monotonic()
-    row = driver.find_element(By.CSS_SELECTOR, 'tr[data-status="EGRESS_ACTIVE"]')
-    assert "ada" in row.text and "ACTIVE" in row.text, row.text
-    egress_id = row.get_attribute("data-egress")
+    # Read in one go: the list is drawn anew as it is polled, and an element found before may be gone.
+    egress_id, row_text = driver.execute_script(
+        "const row = document.querySelector('tr[data-status=\"EGRESS_ACTIVE\"]'); return [row.dataset.egress, row.innerText];")
+    assert "ada" in row_text and "ACTIVE" in row_text, row_text
     screenshot(driver, "4-recording")
     time.sleep(8)
 
-    driver.find_element(By.CSS_SELECTOR, f'button[data-stop="{egress_id}"]').click()
+    click(driver, f'button[data-stop="{egress_id}"]')
     wall = time.monotonic() - active_at
     wait_for(driver, f"document.querySelector('tr[data-egress=\"{egress_id}\"][data-status=\"EGRESS_COMPLETE\"]')", "the egress to complete")
     screenshot(driver, "5-complete")
 
-    driver.find_element(By.CSS_SELECTOR, f'a[data-play="{egress_id}"]').click()
+    click(driver, f'a[data-play="{egress_id}"]')
     wait_for(driver, "document.getElementById('playback').currentTime > 1", "the recording to play in the page")
     assert driver.execute_script("return document.getElementById('playback').videoWidth") == 1280
     screenshot(driver, "6-playback")
