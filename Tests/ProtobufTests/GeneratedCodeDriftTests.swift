@@ -9,9 +9,10 @@ import Testing
     @Test func generatedMatchesWhatTheScriptProducesFromProtos() throws {
         let fresh = FileManager.default.temporaryDirectory.appendingPathComponent("generated-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: fresh) }
-        // The generator `swift build --build-tests` made (a `swift run` inside `swift test` would
-        // wait on the build it is part of).
-        let generator = Self.root.appendingPathComponent(".build/debug/generate-messages")
+        // The generator `swift build --build-tests` made beside this test's own executable, in
+        // the configuration being tested (a `swift run` inside `swift test` would wait on the
+        // build it is part of).
+        let generator = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("generate-messages")
         try #require(FileManager.default.isExecutableFile(atPath: generator.path), "build generate-messages first (swift build --build-tests)")
         let process = Process()
         process.executableURL = Self.root.appendingPathComponent("Scripts/generate-protos")
