@@ -7,7 +7,9 @@ extension RedisRecordStore {
     /// Every node's records that match `query`, newest first, `pageSize` at most. The page token
     /// names the last record listed (`c<sequence>.<id>`: two nodes may give one sequence).
     public func list(_ query: EgressQuery, pageSize: Int) throws(EgressStoreError) -> EgressPage {
-        let after = try query.pageToken.flatMap { token throws(EgressStoreError) in
+        // An empty token is none, as on one node.
+        let after = try query.pageToken.flatMap { token throws(EgressStoreError) -> ClusterPageToken? in
+            guard !token.isEmpty else { return nil }
             guard let position = ClusterPageToken(token) else { throw .invalidPageToken }
             return position
         }

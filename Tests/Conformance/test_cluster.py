@@ -345,3 +345,25 @@ def test_recordings_ride_out_a_redis_restart_and_no_record_is_lost(fresh_server,
         assert len([ev for ev in events_of(hook) if ev["event"] == "egress_ended"]) == 2
     finally:
         redis.stop()
+
+
+def test_a_room_name_the_hubs_refuse_is_neither_looked_up_nor_placed(fresh_server, redis, stubs):
+    a = node(fresh_server, redis, "node-a")
+    long_name = "r" * 256
+    with pytest.raises(grpc.RpcError) as refused:
+        stubs.ingest_grpc.RoomIngestStub(a.channel()).JoinRoom(stubs.ingest.JoinRoomRequest(room=long_name, identity="x"), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "at most 255" in refused.value.details()
+    assert redis.cli("KEYS", "egress:room:*") == ""
+    assert redis.cli("KEYS", "egress:node-rooms:*") == ""
+
+
+def test_a_room_left_to_a_node_that_is_gone_is_placed_again(fresh_server, redis, stubs):
+    """Placed on a node just as it left (or was cleaned up after), a room would point at nobody:
+    the next call about it frees it and places it on a node of the cluster."""
+    a = node(fresh_server, redis, "node-a")
+    place(redis, "r-orphan", "node-gone")
+    stubs.ingest_grpc.RoomIngestStub(a.channel()).JoinRoom(stubs.ingest.JoinRoomRequest(room="r-orphan", identity="x"), timeout=10)
+    assert redis.cli("GET", "egress:room:{r-orphan}") == "node-a"
+    listing = r_api(a, stubs).ListParticipants(stubs.room.ListParticipantsRequest(room="r-orphan"), timeout=10)
+    assert [p.identity for p in listing.participants] == ["x"]

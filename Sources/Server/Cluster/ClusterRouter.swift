@@ -21,11 +21,19 @@ final class ClusterRouter: Sendable {
     let peers: NodePeers
     /// The registry's nodes, read at most this often.
     let nodesTTL: Duration
+    /// The longest room name the hubs take: a longer one is neither looked up nor placed, and
+    /// this node's own service refuses it, naming the limit.
+    let maxRoomName: Int
+    /// Silent for longer than this, a node takes no new rooms (`node_lost_after`).
+    let lostAfter: Duration
     private let cachedNodes = Mutex<(read: ContinuousClock.Instant, nodes: [NodeRecord])?>(nil)
     /// Where the blocking Redis calls run.
     private let queue = DispatchQueue(label: "cluster-router", attributes: .concurrent)
 
-    init(node: String, redis: RedisClient, records: RedisRecordStore, peers: NodePeers, nodesTTL: Duration = .milliseconds(500)) {
+    init(node: String, redis: RedisClient, records: RedisRecordStore, peers: NodePeers, maxRoomName: Int, lostAfter: Duration,
+         nodesTTL: Duration = .milliseconds(500)) {
+        self.maxRoomName = maxRoomName
+        self.lostAfter = lostAfter
         self.node = node
         registry = NodeRegistry(redis: redis)
         rooms = RoomDirectory(redis: redis)
@@ -65,6 +73,12 @@ final class ClusterRouter: Sendable {
         return try await target(ofNode: host, for: "room \(room)")
     }
 
+    /// Whether a node the registry lists may take new rooms: not draining, and beating (a node
+    /// that stopped is listed until it is found lost).
+    func isAlive(_ record: NodeRecord, now: Int64) -> Bool {
+        !record.draining && now - record.heartbeatAt < lostAfter.milliseconds
+    }
+
     /// The API address ("host:port") of the node hosting `room`, placing it if it is new; nil
     /// when that is this node.
     func address(ofRoom room: String) async throws(RPCError) -> String? {
@@ -77,13 +91,20 @@ final class ClusterRouter: Sendable {
 
     /// The id of the node hosting `room`; nil when it is not placed and `placing` is false.
     private func host(of room: String, placing: Bool) async throws(RPCError) -> String? {
-        guard !room.isEmpty else { return nil }
+        guard !room.isEmpty, room.utf8.count <= maxRoomName else { return nil }
         let placed = try await redis("room \(room) cannot be looked up") { [rooms] () throws(RedisError) in try rooms.node(of: room) }
-        if let placed { return placed }
+        if let placed {
+            // A room left to a node that is no longer in the cluster (it was placed there just
+            // as the node went): freed, and placed anew below.
+            cachedNodes.withLock { if $0?.nodes.contains(where: { $0.id == placed }) == false { $0 = nil } }
+            let registered = try await nodes().contains { $0.id == placed }
+            if placed == node || registered { return placed }
+            try await redis("room \(room) cannot be freed") { [rooms] () throws(RedisError) in try rooms.free(room, of: placed) }
+        }
         guard placing else { return nil }
         var random = SystemRandomNumberGenerator()
-        let chosen = NodeSelector.nodeForRoom(among: try await nodes(), using: &random)?.id ?? node
         let now = WallClock.nanoseconds() / 1_000_000
+        let chosen = NodeSelector.nodeForRoom(among: try await nodes().filter { isAlive($0, now: now) }, using: &random)?.id ?? node
         return try await redis("room \(room) cannot be placed") { [rooms] () throws(RedisError) in try rooms.place(room, on: chosen, now: now) }
     }
 

@@ -76,7 +76,8 @@ extension EgressServer {
         let tls = configuration.tls.map { GRPCClientConfiguration.TLS(caFile: $0.certificatePath) }
         let peers = NodePeers(node: nodeID, credentials: credentials, group: group, tls: tls, logger: logger)
         // A connection of its own: routing does not wait behind the records' writes.
-        let router = ClusterRouter(node: nodeID, redis: RedisClient(endpoint: endpoint), records: records, peers: peers)
+        let router = ClusterRouter(node: nodeID, redis: RedisClient(endpoint: endpoint), records: records, peers: peers,
+                                   maxRoomName: configuration.hub.maxNameLength, lostAfter: configuration.nodeLostAfter)
         let service = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, logger: logger).protected(by: credentials)
         return (router, service)
     }
