@@ -186,7 +186,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "HTTP", "RPC", "Auth", "JSON", "Protobuf", "Webhooks", "EgressAPI", "SessionManager", "RecordStore", "Media", "Recorder", "RoomAPI",
-                "Ingest", "Rooms", "Support", "WebRTC", "Redis", "Cluster", "Placement", "RPCClient", "APIClients",
+                "Ingest", "Rooms", "RTP", "Support", "WebRTC", "Redis", "Cluster", "Placement", "RPCClient", "APIClients",
                 "APIMessages", "APIServices", "GRPCServices",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -291,6 +291,7 @@ let package = Package(
         ),
         .executableTarget(name: "fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executable"),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "RTP"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "RTP", "APIMessages"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]

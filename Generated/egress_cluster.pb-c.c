@@ -97,6 +97,366 @@ void   egress__cluster__node_reply__free_unpacked
   assert(message->base.descriptor == &egress__cluster__node_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   egress__cluster__relay_request__init
+                     (Egress__Cluster__RelayRequest         *message)
+{
+  static const Egress__Cluster__RelayRequest init_value = EGRESS__CLUSTER__RELAY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_request__get_packed_size
+                     (const Egress__Cluster__RelayRequest *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_request__pack
+                     (const Egress__Cluster__RelayRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_request__pack_to_buffer
+                     (const Egress__Cluster__RelayRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayRequest *
+       egress__cluster__relay_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayRequest *)
+     protobuf_c_message_unpack (&egress__cluster__relay_request__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_request__free_unpacked
+                     (Egress__Cluster__RelayRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_message__init
+                     (Egress__Cluster__RelayMessage         *message)
+{
+  static const Egress__Cluster__RelayMessage init_value = EGRESS__CLUSTER__RELAY_MESSAGE__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_message__get_packed_size
+                     (const Egress__Cluster__RelayMessage *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_message__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_message__pack
+                     (const Egress__Cluster__RelayMessage *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_message__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_message__pack_to_buffer
+                     (const Egress__Cluster__RelayMessage *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_message__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayMessage *
+       egress__cluster__relay_message__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayMessage *)
+     protobuf_c_message_unpack (&egress__cluster__relay_message__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_message__free_unpacked
+                     (Egress__Cluster__RelayMessage *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_message__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_room__init
+                     (Egress__Cluster__RelayRoom         *message)
+{
+  static const Egress__Cluster__RelayRoom init_value = EGRESS__CLUSTER__RELAY_ROOM__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_room__get_packed_size
+                     (const Egress__Cluster__RelayRoom *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_room__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_room__pack
+                     (const Egress__Cluster__RelayRoom *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_room__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_room__pack_to_buffer
+                     (const Egress__Cluster__RelayRoom *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_room__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayRoom *
+       egress__cluster__relay_room__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayRoom *)
+     protobuf_c_message_unpack (&egress__cluster__relay_room__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_room__free_unpacked
+                     (Egress__Cluster__RelayRoom *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_room__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_participant__init
+                     (Egress__Cluster__RelayParticipant         *message)
+{
+  static const Egress__Cluster__RelayParticipant init_value = EGRESS__CLUSTER__RELAY_PARTICIPANT__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_participant__get_packed_size
+                     (const Egress__Cluster__RelayParticipant *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_participant__pack
+                     (const Egress__Cluster__RelayParticipant *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_participant__pack_to_buffer
+                     (const Egress__Cluster__RelayParticipant *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayParticipant *
+       egress__cluster__relay_participant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayParticipant *)
+     protobuf_c_message_unpack (&egress__cluster__relay_participant__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_participant__free_unpacked
+                     (Egress__Cluster__RelayParticipant *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_participant__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_track__init
+                     (Egress__Cluster__RelayTrack         *message)
+{
+  static const Egress__Cluster__RelayTrack init_value = EGRESS__CLUSTER__RELAY_TRACK__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_track__get_packed_size
+                     (const Egress__Cluster__RelayTrack *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_track__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_track__pack
+                     (const Egress__Cluster__RelayTrack *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_track__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_track__pack_to_buffer
+                     (const Egress__Cluster__RelayTrack *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_track__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayTrack *
+       egress__cluster__relay_track__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayTrack *)
+     protobuf_c_message_unpack (&egress__cluster__relay_track__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_track__free_unpacked
+                     (Egress__Cluster__RelayTrack *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_track__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_event__init
+                     (Egress__Cluster__RelayEvent         *message)
+{
+  static const Egress__Cluster__RelayEvent init_value = EGRESS__CLUSTER__RELAY_EVENT__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_event__get_packed_size
+                     (const Egress__Cluster__RelayEvent *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_event__pack
+                     (const Egress__Cluster__RelayEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_event__pack_to_buffer
+                     (const Egress__Cluster__RelayEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayEvent *
+       egress__cluster__relay_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayEvent *)
+     protobuf_c_message_unpack (&egress__cluster__relay_event__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_event__free_unpacked
+                     (Egress__Cluster__RelayEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_participant_left__init
+                     (Egress__Cluster__RelayParticipantLeft         *message)
+{
+  static const Egress__Cluster__RelayParticipantLeft init_value = EGRESS__CLUSTER__RELAY_PARTICIPANT_LEFT__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_participant_left__get_packed_size
+                     (const Egress__Cluster__RelayParticipantLeft *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant_left__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_participant_left__pack
+                     (const Egress__Cluster__RelayParticipantLeft *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant_left__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_participant_left__pack_to_buffer
+                     (const Egress__Cluster__RelayParticipantLeft *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_participant_left__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayParticipantLeft *
+       egress__cluster__relay_participant_left__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayParticipantLeft *)
+     protobuf_c_message_unpack (&egress__cluster__relay_participant_left__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_participant_left__free_unpacked
+                     (Egress__Cluster__RelayParticipantLeft *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_participant_left__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__relay_frame__init
+                     (Egress__Cluster__RelayFrame         *message)
+{
+  static const Egress__Cluster__RelayFrame init_value = EGRESS__CLUSTER__RELAY_FRAME__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__relay_frame__get_packed_size
+                     (const Egress__Cluster__RelayFrame *message)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_frame__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__relay_frame__pack
+                     (const Egress__Cluster__RelayFrame *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_frame__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__relay_frame__pack_to_buffer
+                     (const Egress__Cluster__RelayFrame *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__relay_frame__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__RelayFrame *
+       egress__cluster__relay_frame__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__RelayFrame *)
+     protobuf_c_message_unpack (&egress__cluster__relay_frame__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__relay_frame__free_unpacked
+                     (Egress__Cluster__RelayFrame *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__relay_frame__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor egress__cluster__node_call__field_descriptors[3] =
 {
   {
@@ -199,6 +559,869 @@ const ProtobufCMessageDescriptor egress__cluster__node_reply__descriptor =
   (ProtobufCMessageInit) egress__cluster__node_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor egress__cluster__relay_request__field_descriptors[4] =
+{
+  {
+    "room",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRequest, room),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant_identity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRequest, participant_identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "track_sids",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Egress__Cluster__RelayRequest, n_track_sids),
+    offsetof(Egress__Cluster__RelayRequest, track_sids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_node",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRequest, from_node),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_request__field_indices_by_name[] = {
+  3,   /* field[3] = from_node */
+  1,   /* field[1] = participant_identity */
+  0,   /* field[0] = room */
+  2,   /* field[2] = track_sids */
+};
+static const ProtobufCIntRange egress__cluster__relay_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayRequest",
+  "RelayRequest",
+  "Egress__Cluster__RelayRequest",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayRequest),
+  4,
+  egress__cluster__relay_request__field_descriptors,
+  egress__cluster__relay_request__field_indices_by_name,
+  1,  egress__cluster__relay_request__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_message__field_descriptors[3] =
+{
+  {
+    "room",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayMessage, kind_case),
+    offsetof(Egress__Cluster__RelayMessage, room),
+    &egress__cluster__relay_room__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayMessage, kind_case),
+    offsetof(Egress__Cluster__RelayMessage, event),
+    &egress__cluster__relay_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "frame",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayMessage, kind_case),
+    offsetof(Egress__Cluster__RelayMessage, frame),
+    &egress__cluster__relay_frame__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_message__field_indices_by_name[] = {
+  1,   /* field[1] = event */
+  2,   /* field[2] = frame */
+  0,   /* field[0] = room */
+};
+static const ProtobufCIntRange egress__cluster__relay_message__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_message__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayMessage",
+  "RelayMessage",
+  "Egress__Cluster__RelayMessage",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayMessage),
+  3,
+  egress__cluster__relay_message__field_descriptors,
+  egress__cluster__relay_message__field_indices_by_name,
+  1,  egress__cluster__relay_message__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_message__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_room__field_descriptors[5] =
+{
+  {
+    "exists",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRoom, exists),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sid",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRoom, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRoom, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRoom, created_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participants",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayRoom, n_participants),
+    offsetof(Egress__Cluster__RelayRoom, participants),
+    &egress__cluster__relay_participant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_room__field_indices_by_name[] = {
+  3,   /* field[3] = created_at */
+  0,   /* field[0] = exists */
+  2,   /* field[2] = name */
+  4,   /* field[4] = participants */
+  1,   /* field[1] = sid */
+};
+static const ProtobufCIntRange egress__cluster__relay_room__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_room__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayRoom",
+  "RelayRoom",
+  "Egress__Cluster__RelayRoom",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayRoom),
+  5,
+  egress__cluster__relay_room__field_descriptors,
+  egress__cluster__relay_room__field_indices_by_name,
+  1,  egress__cluster__relay_room__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_room__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_participant__field_descriptors[8] =
+{
+  {
+    "sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, kind),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, metadata),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "joined_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, joined_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipant, state),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracks",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayParticipant, n_tracks),
+    offsetof(Egress__Cluster__RelayParticipant, tracks),
+    &egress__cluster__relay_track__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_participant__field_indices_by_name[] = {
+  1,   /* field[1] = identity */
+  5,   /* field[5] = joined_at */
+  3,   /* field[3] = kind */
+  4,   /* field[4] = metadata */
+  2,   /* field[2] = name */
+  0,   /* field[0] = sid */
+  6,   /* field[6] = state */
+  7,   /* field[7] = tracks */
+};
+static const ProtobufCIntRange egress__cluster__relay_participant__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_participant__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayParticipant",
+  "RelayParticipant",
+  "Egress__Cluster__RelayParticipant",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayParticipant),
+  8,
+  egress__cluster__relay_participant__field_descriptors,
+  egress__cluster__relay_participant__field_indices_by_name,
+  1,  egress__cluster__relay_participant__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_participant__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_track__field_descriptors[15] =
+{
+  {
+    "sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "room",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, room),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "room_sid",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, room_sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant_identity",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, participant_identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant_sid",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, participant_sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant_kind",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, participant_kind),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, kind),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, source),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "codec",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, codec),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "payload_type",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, payload_type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "clock_rate",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, clock_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ssrc",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, ssrc),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stereo",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, stereo),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "muted",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayTrack, muted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_track__field_indices_by_name[] = {
+  11,   /* field[11] = clock_rate */
+  9,   /* field[9] = codec */
+  7,   /* field[7] = kind */
+  14,   /* field[14] = muted */
+  6,   /* field[6] = name */
+  3,   /* field[3] = participant_identity */
+  5,   /* field[5] = participant_kind */
+  4,   /* field[4] = participant_sid */
+  10,   /* field[10] = payload_type */
+  1,   /* field[1] = room */
+  2,   /* field[2] = room_sid */
+  0,   /* field[0] = sid */
+  8,   /* field[8] = source */
+  12,   /* field[12] = ssrc */
+  13,   /* field[13] = stereo */
+};
+static const ProtobufCIntRange egress__cluster__relay_track__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_track__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayTrack",
+  "RelayTrack",
+  "Egress__Cluster__RelayTrack",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayTrack),
+  15,
+  egress__cluster__relay_track__field_descriptors,
+  egress__cluster__relay_track__field_indices_by_name,
+  1,  egress__cluster__relay_track__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_track__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_event__field_descriptors[6] =
+{
+  {
+    "participant_joined",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, participant_joined),
+    &egress__cluster__relay_participant__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "track_published",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, track_published),
+    &egress__cluster__relay_track__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "track_mute_changed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, track_mute_changed),
+    &egress__cluster__relay_track__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "track_unpublished",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, track_unpublished),
+    &egress__cluster__relay_track__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "participant_left",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, participant_left),
+    &egress__cluster__relay_participant_left__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "room_deleted",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Egress__Cluster__RelayEvent, event_case),
+    offsetof(Egress__Cluster__RelayEvent, room_deleted),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_event__field_indices_by_name[] = {
+  0,   /* field[0] = participant_joined */
+  4,   /* field[4] = participant_left */
+  5,   /* field[5] = room_deleted */
+  2,   /* field[2] = track_mute_changed */
+  1,   /* field[1] = track_published */
+  3,   /* field[3] = track_unpublished */
+};
+static const ProtobufCIntRange egress__cluster__relay_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayEvent",
+  "RelayEvent",
+  "Egress__Cluster__RelayEvent",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayEvent),
+  6,
+  egress__cluster__relay_event__field_descriptors,
+  egress__cluster__relay_event__field_indices_by_name,
+  1,  egress__cluster__relay_event__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_participant_left__field_descriptors[2] =
+{
+  {
+    "participant",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipantLeft, participant),
+    &egress__cluster__relay_participant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayParticipantLeft, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_participant_left__field_indices_by_name[] = {
+  0,   /* field[0] = participant */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange egress__cluster__relay_participant_left__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_participant_left__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayParticipantLeft",
+  "RelayParticipantLeft",
+  "Egress__Cluster__RelayParticipantLeft",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayParticipantLeft),
+  2,
+  egress__cluster__relay_participant_left__field_descriptors,
+  egress__cluster__relay_participant_left__field_indices_by_name,
+  1,  egress__cluster__relay_participant_left__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_participant_left__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__relay_frame__field_descriptors[8] =
+{
+  {
+    "track_sid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, track_sid),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "codec",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, codec),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timestamp",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keyframe",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, keyframe),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follows_loss",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, follows_loss),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "capture_time",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, capture_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "synchronized",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayFrame, synchronized),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__relay_frame__field_indices_by_name[] = {
+  6,   /* field[6] = capture_time */
+  1,   /* field[1] = codec */
+  2,   /* field[2] = data */
+  5,   /* field[5] = follows_loss */
+  4,   /* field[4] = keyframe */
+  7,   /* field[7] = synchronized */
+  3,   /* field[3] = timestamp */
+  0,   /* field[0] = track_sid */
+};
+static const ProtobufCIntRange egress__cluster__relay_frame__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor egress__cluster__relay_frame__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.RelayFrame",
+  "RelayFrame",
+  "Egress__Cluster__RelayFrame",
+  "egress.cluster",
+  sizeof(Egress__Cluster__RelayFrame),
+  8,
+  egress__cluster__relay_frame__field_descriptors,
+  egress__cluster__relay_frame__field_indices_by_name,
+  1,  egress__cluster__relay_frame__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__relay_frame__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCMethodDescriptor egress__cluster__node__method_descriptors[1] =
 {
   { "Call", &egress__cluster__node_call__descriptor, &egress__cluster__node_reply__descriptor },
@@ -230,5 +1453,38 @@ void egress__cluster__node__init (Egress__Cluster__Node_Service *service,
 {
   protobuf_c_service_generated_init (&service->base,
                                      &egress__cluster__node__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor egress__cluster__relay__method_descriptors[1] =
+{
+  { "Follow", &egress__cluster__relay_request__descriptor, &egress__cluster__relay_message__descriptor },
+};
+const unsigned egress__cluster__relay__method_indices_by_name[] = {
+  0         /* Follow */
+};
+const ProtobufCServiceDescriptor egress__cluster__relay__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "egress.cluster.Relay",
+  "Relay",
+  "Egress__Cluster__Relay",
+  "egress.cluster",
+  1,
+  egress__cluster__relay__method_descriptors,
+  egress__cluster__relay__method_indices_by_name
+};
+void egress__cluster__relay__follow(ProtobufCService *service,
+                                    const Egress__Cluster__RelayRequest *input,
+                                    Egress__Cluster__RelayMessage_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &egress__cluster__relay__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void egress__cluster__relay__init (Egress__Cluster__Relay_Service *service,
+                                   Egress__Cluster__Relay_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &egress__cluster__relay__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

@@ -17,6 +17,14 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Egress__Cluster__NodeCall Egress__Cluster__NodeCall;
 typedef struct Egress__Cluster__NodeReply Egress__Cluster__NodeReply;
+typedef struct Egress__Cluster__RelayRequest Egress__Cluster__RelayRequest;
+typedef struct Egress__Cluster__RelayMessage Egress__Cluster__RelayMessage;
+typedef struct Egress__Cluster__RelayRoom Egress__Cluster__RelayRoom;
+typedef struct Egress__Cluster__RelayParticipant Egress__Cluster__RelayParticipant;
+typedef struct Egress__Cluster__RelayTrack Egress__Cluster__RelayTrack;
+typedef struct Egress__Cluster__RelayEvent Egress__Cluster__RelayEvent;
+typedef struct Egress__Cluster__RelayParticipantLeft Egress__Cluster__RelayParticipantLeft;
+typedef struct Egress__Cluster__RelayFrame Egress__Cluster__RelayFrame;
 
 
 /* --- enums --- */
@@ -58,6 +66,173 @@ struct  Egress__Cluster__NodeReply
     , {0,NULL} }
 
 
+struct  Egress__Cluster__RelayRequest
+{
+  ProtobufCMessage base;
+  char *room;
+  /*
+   * Whose frames to send: a participant's (by identity), the tracks named, or none of both for
+   * every track of the room.
+   */
+  char *participant_identity;
+  size_t n_track_sids;
+  char **track_sids;
+  /*
+   * The node that follows (for the log).
+   */
+  char *from_node;
+};
+#define EGRESS__CLUSTER__RELAY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  EGRESS__CLUSTER__RELAY_MESSAGE__KIND__NOT_SET = 0,
+  EGRESS__CLUSTER__RELAY_MESSAGE__KIND_ROOM = 1,
+  EGRESS__CLUSTER__RELAY_MESSAGE__KIND_EVENT = 2,
+  EGRESS__CLUSTER__RELAY_MESSAGE__KIND_FRAME = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(EGRESS__CLUSTER__RELAY_MESSAGE__KIND__CASE)
+} Egress__Cluster__RelayMessage__KindCase;
+
+struct  Egress__Cluster__RelayMessage
+{
+  ProtobufCMessage base;
+  Egress__Cluster__RelayMessage__KindCase kind_case;
+  union {
+    Egress__Cluster__RelayRoom *room;
+    Egress__Cluster__RelayEvent *event;
+    Egress__Cluster__RelayFrame *frame;
+  };
+};
+#define EGRESS__CLUSTER__RELAY_MESSAGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_message__descriptor) \
+    , EGRESS__CLUSTER__RELAY_MESSAGE__KIND__NOT_SET, {0} }
+
+
+struct  Egress__Cluster__RelayRoom
+{
+  ProtobufCMessage base;
+  /*
+   * False when the room does not exist (yet): the other fields are empty.
+   */
+  protobuf_c_boolean exists;
+  char *sid;
+  char *name;
+  int64_t created_at;
+  size_t n_participants;
+  Egress__Cluster__RelayParticipant **participants;
+};
+#define EGRESS__CLUSTER__RELAY_ROOM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_room__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Egress__Cluster__RelayParticipant
+{
+  ProtobufCMessage base;
+  char *sid;
+  char *identity;
+  char *name;
+  int32_t kind;
+  char *metadata;
+  int64_t joined_at;
+  int32_t state;
+  size_t n_tracks;
+  Egress__Cluster__RelayTrack **tracks;
+};
+#define EGRESS__CLUSTER__RELAY_PARTICIPANT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_participant__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+
+
+struct  Egress__Cluster__RelayTrack
+{
+  ProtobufCMessage base;
+  char *sid;
+  char *room;
+  char *room_sid;
+  char *participant_identity;
+  char *participant_sid;
+  int32_t participant_kind;
+  char *name;
+  int32_t kind;
+  int32_t source;
+  char *codec;
+  uint32_t payload_type;
+  uint32_t clock_rate;
+  uint32_t ssrc;
+  protobuf_c_boolean stereo;
+  protobuf_c_boolean muted;
+};
+#define EGRESS__CLUSTER__RELAY_TRACK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_track__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+
+
+typedef enum {
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT__NOT_SET = 0,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_PARTICIPANT_JOINED = 1,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_TRACK_PUBLISHED = 2,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_TRACK_MUTE_CHANGED = 3,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_TRACK_UNPUBLISHED = 4,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_PARTICIPANT_LEFT = 5,
+  EGRESS__CLUSTER__RELAY_EVENT__EVENT_ROOM_DELETED = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(EGRESS__CLUSTER__RELAY_EVENT__EVENT__CASE)
+} Egress__Cluster__RelayEvent__EventCase;
+
+struct  Egress__Cluster__RelayEvent
+{
+  ProtobufCMessage base;
+  Egress__Cluster__RelayEvent__EventCase event_case;
+  union {
+    Egress__Cluster__RelayParticipant *participant_joined;
+    Egress__Cluster__RelayTrack *track_published;
+    Egress__Cluster__RelayTrack *track_mute_changed;
+    Egress__Cluster__RelayTrack *track_unpublished;
+    Egress__Cluster__RelayParticipantLeft *participant_left;
+    char *room_deleted;
+  };
+};
+#define EGRESS__CLUSTER__RELAY_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_event__descriptor) \
+    , EGRESS__CLUSTER__RELAY_EVENT__EVENT__NOT_SET, {0} }
+
+
+struct  Egress__Cluster__RelayParticipantLeft
+{
+  ProtobufCMessage base;
+  Egress__Cluster__RelayParticipant *participant;
+  char *reason;
+};
+#define EGRESS__CLUSTER__RELAY_PARTICIPANT_LEFT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_participant_left__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Egress__Cluster__RelayFrame
+{
+  ProtobufCMessage base;
+  char *track_sid;
+  char *codec;
+  ProtobufCBinaryData data;
+  /*
+   * The RTP timestamp, extended to 64 bits.
+   */
+  int64_t timestamp;
+  protobuf_c_boolean keyframe;
+  protobuf_c_boolean follows_loss;
+  /*
+   * Unix ns on the room's node's clock.
+   */
+  int64_t capture_time;
+  protobuf_c_boolean synchronized;
+};
+#define EGRESS__CLUSTER__RELAY_FRAME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_frame__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, 0, 0, 0, 0, 0 }
+
+
 /* Egress__Cluster__NodeCall methods */
 void   egress__cluster__node_call__init
                      (Egress__Cluster__NodeCall         *message);
@@ -96,6 +271,158 @@ Egress__Cluster__NodeReply *
 void   egress__cluster__node_reply__free_unpacked
                      (Egress__Cluster__NodeReply *message,
                       ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayRequest methods */
+void   egress__cluster__relay_request__init
+                     (Egress__Cluster__RelayRequest         *message);
+size_t egress__cluster__relay_request__get_packed_size
+                     (const Egress__Cluster__RelayRequest   *message);
+size_t egress__cluster__relay_request__pack
+                     (const Egress__Cluster__RelayRequest   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_request__pack_to_buffer
+                     (const Egress__Cluster__RelayRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayRequest *
+       egress__cluster__relay_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_request__free_unpacked
+                     (Egress__Cluster__RelayRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayMessage methods */
+void   egress__cluster__relay_message__init
+                     (Egress__Cluster__RelayMessage         *message);
+size_t egress__cluster__relay_message__get_packed_size
+                     (const Egress__Cluster__RelayMessage   *message);
+size_t egress__cluster__relay_message__pack
+                     (const Egress__Cluster__RelayMessage   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_message__pack_to_buffer
+                     (const Egress__Cluster__RelayMessage   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayMessage *
+       egress__cluster__relay_message__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_message__free_unpacked
+                     (Egress__Cluster__RelayMessage *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayRoom methods */
+void   egress__cluster__relay_room__init
+                     (Egress__Cluster__RelayRoom         *message);
+size_t egress__cluster__relay_room__get_packed_size
+                     (const Egress__Cluster__RelayRoom   *message);
+size_t egress__cluster__relay_room__pack
+                     (const Egress__Cluster__RelayRoom   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_room__pack_to_buffer
+                     (const Egress__Cluster__RelayRoom   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayRoom *
+       egress__cluster__relay_room__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_room__free_unpacked
+                     (Egress__Cluster__RelayRoom *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayParticipant methods */
+void   egress__cluster__relay_participant__init
+                     (Egress__Cluster__RelayParticipant         *message);
+size_t egress__cluster__relay_participant__get_packed_size
+                     (const Egress__Cluster__RelayParticipant   *message);
+size_t egress__cluster__relay_participant__pack
+                     (const Egress__Cluster__RelayParticipant   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_participant__pack_to_buffer
+                     (const Egress__Cluster__RelayParticipant   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayParticipant *
+       egress__cluster__relay_participant__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_participant__free_unpacked
+                     (Egress__Cluster__RelayParticipant *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayTrack methods */
+void   egress__cluster__relay_track__init
+                     (Egress__Cluster__RelayTrack         *message);
+size_t egress__cluster__relay_track__get_packed_size
+                     (const Egress__Cluster__RelayTrack   *message);
+size_t egress__cluster__relay_track__pack
+                     (const Egress__Cluster__RelayTrack   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_track__pack_to_buffer
+                     (const Egress__Cluster__RelayTrack   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayTrack *
+       egress__cluster__relay_track__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_track__free_unpacked
+                     (Egress__Cluster__RelayTrack *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayEvent methods */
+void   egress__cluster__relay_event__init
+                     (Egress__Cluster__RelayEvent         *message);
+size_t egress__cluster__relay_event__get_packed_size
+                     (const Egress__Cluster__RelayEvent   *message);
+size_t egress__cluster__relay_event__pack
+                     (const Egress__Cluster__RelayEvent   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_event__pack_to_buffer
+                     (const Egress__Cluster__RelayEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayEvent *
+       egress__cluster__relay_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_event__free_unpacked
+                     (Egress__Cluster__RelayEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayParticipantLeft methods */
+void   egress__cluster__relay_participant_left__init
+                     (Egress__Cluster__RelayParticipantLeft         *message);
+size_t egress__cluster__relay_participant_left__get_packed_size
+                     (const Egress__Cluster__RelayParticipantLeft   *message);
+size_t egress__cluster__relay_participant_left__pack
+                     (const Egress__Cluster__RelayParticipantLeft   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_participant_left__pack_to_buffer
+                     (const Egress__Cluster__RelayParticipantLeft   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayParticipantLeft *
+       egress__cluster__relay_participant_left__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_participant_left__free_unpacked
+                     (Egress__Cluster__RelayParticipantLeft *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__RelayFrame methods */
+void   egress__cluster__relay_frame__init
+                     (Egress__Cluster__RelayFrame         *message);
+size_t egress__cluster__relay_frame__get_packed_size
+                     (const Egress__Cluster__RelayFrame   *message);
+size_t egress__cluster__relay_frame__pack
+                     (const Egress__Cluster__RelayFrame   *message,
+                      uint8_t             *out);
+size_t egress__cluster__relay_frame__pack_to_buffer
+                     (const Egress__Cluster__RelayFrame   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__RelayFrame *
+       egress__cluster__relay_frame__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__relay_frame__free_unpacked
+                     (Egress__Cluster__RelayFrame *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Egress__Cluster__NodeCall_Closure)
@@ -103,6 +430,30 @@ typedef void (*Egress__Cluster__NodeCall_Closure)
                   void *closure_data);
 typedef void (*Egress__Cluster__NodeReply_Closure)
                  (const Egress__Cluster__NodeReply *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayRequest_Closure)
+                 (const Egress__Cluster__RelayRequest *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayMessage_Closure)
+                 (const Egress__Cluster__RelayMessage *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayRoom_Closure)
+                 (const Egress__Cluster__RelayRoom *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayParticipant_Closure)
+                 (const Egress__Cluster__RelayParticipant *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayTrack_Closure)
+                 (const Egress__Cluster__RelayTrack *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayEvent_Closure)
+                 (const Egress__Cluster__RelayEvent *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayParticipantLeft_Closure)
+                 (const Egress__Cluster__RelayParticipantLeft *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__RelayFrame_Closure)
+                 (const Egress__Cluster__RelayFrame *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -128,12 +479,42 @@ void egress__cluster__node__call(ProtobufCService *service,
                                  const Egress__Cluster__NodeCall *input,
                                  Egress__Cluster__NodeReply_Closure closure,
                                  void *closure_data);
+typedef struct Egress__Cluster__Relay_Service Egress__Cluster__Relay_Service;
+struct Egress__Cluster__Relay_Service
+{
+  ProtobufCService base;
+  void (*follow)(Egress__Cluster__Relay_Service *service,
+                 const Egress__Cluster__RelayRequest *input,
+                 Egress__Cluster__RelayMessage_Closure closure,
+                 void *closure_data);
+};
+typedef void (*Egress__Cluster__Relay_ServiceDestroy)(Egress__Cluster__Relay_Service *);
+void egress__cluster__relay__init (Egress__Cluster__Relay_Service *service,
+                                   Egress__Cluster__Relay_ServiceDestroy destroy);
+#define EGRESS__CLUSTER__RELAY__BASE_INIT \
+    { &egress__cluster__relay__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define EGRESS__CLUSTER__RELAY__INIT(function_prefix__) \
+    { EGRESS__CLUSTER__RELAY__BASE_INIT,\
+      function_prefix__ ## follow  }
+void egress__cluster__relay__follow(ProtobufCService *service,
+                                    const Egress__Cluster__RelayRequest *input,
+                                    Egress__Cluster__RelayMessage_Closure closure,
+                                    void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor egress__cluster__node_call__descriptor;
 extern const ProtobufCMessageDescriptor egress__cluster__node_reply__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_request__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_message__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_room__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_participant__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_track__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_event__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_participant_left__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__relay_frame__descriptor;
 extern const ProtobufCServiceDescriptor egress__cluster__node__descriptor;
+extern const ProtobufCServiceDescriptor egress__cluster__relay__descriptor;
 
 PROTOBUF_C__END_DECLS
 

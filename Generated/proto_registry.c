@@ -13,6 +13,7 @@
 const ProtobufCServiceDescriptor *const *proto_registry_services(void) {
   static const ProtobufCServiceDescriptor *const all[] = {
     &egress__cluster__node__descriptor,
+    &egress__cluster__relay__descriptor,
     &egress__ingest__room_ingest__descriptor,
     &grpc__health__v1__health__descriptor,
     &grpc__reflection__v1__server_reflection__descriptor,
@@ -28,6 +29,14 @@ const ProtobufCMessageDescriptor *const *proto_registry_messages(void) {
   static const ProtobufCMessageDescriptor *const all[] = {
     &egress__cluster__node_call__descriptor,
     &egress__cluster__node_reply__descriptor,
+    &egress__cluster__relay_request__descriptor,
+    &egress__cluster__relay_message__descriptor,
+    &egress__cluster__relay_room__descriptor,
+    &egress__cluster__relay_participant__descriptor,
+    &egress__cluster__relay_track__descriptor,
+    &egress__cluster__relay_event__descriptor,
+    &egress__cluster__relay_participant_left__descriptor,
+    &egress__cluster__relay_frame__descriptor,
     &egress__ingest__join_room_request__descriptor,
     &egress__ingest__join_room_response__descriptor,
     &egress__ingest__publish_track_request__descriptor,

@@ -50,6 +50,13 @@ public struct EgressService: Livekit_Egress.ServiceProtocol {
         throw RequestErrors.needsBrowser("UpdateLayout (room composite egress)")
     }
 
+    // MARK: What a request asks for, started nowhere (a cluster places it first)
+
+    public func spec(_ request: Livekit_ParticipantEgressRequest) throws -> EgressSpec { try decoder.participant(request) }
+    public func spec(_ request: Livekit_TrackCompositeEgressRequest) throws -> EgressSpec { try decoder.trackComposite(request) }
+    public func spec(_ request: Livekit_TrackEgressRequest) throws -> EgressSpec { try decoder.track(request) }
+    public func spec(_ request: Livekit_StartEgressRequest) throws -> EgressSpec { try decoder.unified(request) }
+
     // MARK: Egresses the server starts itself (CreateRoom's auto egress)
 
     /// Checks a request as StartParticipantEgress would, starting nothing.

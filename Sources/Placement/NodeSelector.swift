@@ -26,6 +26,15 @@ public enum NodeSelector {
         return better(of: fitting, using: &random) { $0.cpuAvailable > $1.cpuAvailable }
     }
 
+    /// The node for an egress no node has room for now (`nodeForEgress` found none): the room's
+    /// node if the egress fits its capacity at all (its own admission then decides, and an idle
+    /// node takes any one), else the node with the largest capacity; nil when none is up.
+    public static func nodeForEgressWhenFull(cost: Double, among nodes: [NodeRecord], roomNode: String?) -> NodeRecord? {
+        let open = nodes.filter { !$0.draining }
+        if let roomNode, let preferred = open.first(where: { $0.id == roomNode }), preferred.cpuCapacity >= cost { return preferred }
+        return open.max { $0.cpuCapacity != $1.cpuCapacity ? $0.cpuCapacity < $1.cpuCapacity : $0.id > $1.id }
+    }
+
     /// Of two candidates drawn at random (distinct when there are two or more), the one that
     /// `isBetter` prefers.
     static func better(of candidates: [NodeRecord], using random: inout some RandomNumberGenerator,

@@ -72,15 +72,26 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
 
     // MARK: Control (any thread)
 
-    /// Checks the named tracks exist, subscribes to the room and starts the recording thread.
+    /// Subscribes to the room, checks the tracks the request names are in it, and starts the
+    /// recording thread.
     func begin() async {
-        for id in selection.requiredTrackIDs where await source.track(sid: id) == nil {
-            logger.info("egress failed: track not found", metadata: ["track": "\(id)"])
-            reporter.report(.failed(error: "track \(id) not found", code: 404, details: "", results: EgressResults()))
+        let subscription: RoomSubscription, room: HubRoom?
+        do {
+            (subscription, room) = try await source.subscribe(room: egress.spec.roomName, self)
+        } catch {
+            logger.warning("egress failed: the room cannot be followed", metadata: ["error": "\(error)"])
+            reporter.report(.failed(error: "room \(egress.spec.roomName) cannot be followed: \(error)", code: 503, details: "", results: EgressResults()))
             onEnded()
             return
         }
-        let (subscription, room) = await source.subscribe(room: egress.spec.roomName, self)
+        let published = Set(room?.participants.flatMap { $0.tracks.map(\.sid) } ?? [])
+        if let missing = selection.requiredTrackIDs.first(where: { !published.contains($0) }) {
+            subscription.cancel()
+            logger.info("egress failed: track not found", metadata: ["track": "\(missing)"])
+            reporter.report(.failed(error: "track \(missing) not found", code: 404, details: "", results: EgressResults()))
+            onEnded()
+            return
+        }
         self.subscription.withLock { $0 = subscription }
         queue.push(.room(room), urgent: true)
         let thread = Thread { [self] in run() }
@@ -101,6 +112,8 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
     func handle(_ event: RoomEvent) {
         queue.push(.event(event), urgent: true)
     }
+
+    var mediaInterest: MediaInterest { selection.mediaInterest }
 
     func handle(_ frame: MediaFrame) {
         let (isWanted, first) = intake.withLock { ($0.wanted.contains(frame.trackSID), !$0.mediaStarted) }

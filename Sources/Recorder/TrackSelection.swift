@@ -79,6 +79,24 @@ struct TrackSelection: Sendable {
         return ids
     }
 
+    /// Whose frames the egress may record: a participant's, or the tracks it names, when every
+    /// rule says so; else every track's (rules by participant kind, every audio track).
+    var mediaInterest: MediaInterest {
+        guard !captureAllAudio else { return .all }
+        let rules = [videoRule].compactMap { $0 } + audioRules.map(\.rule)
+        var identities: Set<String> = [], sids: Set<String> = []
+        for rule in rules {
+            switch rule {
+            case .trackID(let id): sids.insert(id)
+            case .participant(let identity, _): identities.insert(identity)
+            case .participantKind: return .all
+            }
+        }
+        if identities.isEmpty { return .tracks(sids) }
+        if sids.isEmpty, identities.count == 1, let identity = identities.first { return .participant(identity) }
+        return .all
+    }
+
     /// The slot `track` fills, if the egress wants it.
     func slot(for track: HubTrack) -> Slot? {
         if track.kind == .video { return videoRule?.matches(track) == true ? .video : nil }

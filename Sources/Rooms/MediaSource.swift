@@ -4,11 +4,9 @@ import RTP
 /// a connector to a real SFU could be another, without the recorder changing.
 public protocol MediaSource: Sendable {
     /// Starts delivering `room`'s events and media to `subscriber` and returns the room as it
-    /// is now (nil if it does not exist yet: events arrive once it does).
-    func subscribe(room: String, _ subscriber: any RoomSubscriber) async -> (RoomSubscription, HubRoom?)
-
-    /// The track with `sid` in any room, or nil.
-    func track(sid: String) async -> HubTrack?
+    /// is now (nil if it does not exist yet: events arrive once it does). Throws when the room
+    /// cannot be reached (in a cluster: its node does not answer).
+    func subscribe(room: String, _ subscriber: any RoomSubscriber) async throws -> (RoomSubscription, HubRoom?)
 }
 
 /// Receives one room's events and media. Called on the source's own thread: implementations
@@ -18,10 +16,32 @@ public protocol RoomSubscriber: AnyObject, Sendable {
     func handle(_ frame: MediaFrame)
     /// False for a subscriber of events only: no frame is delivered to it.
     var receivesMedia: Bool { get }
+    /// Whose frames it may want: a source that carries frames over a network (a cluster's relay)
+    /// sends no others. It may still be handed others, and drops them.
+    var mediaInterest: MediaInterest { get }
 }
 
 extension RoomSubscriber {
     public var receivesMedia: Bool { true }
+    public var mediaInterest: MediaInterest { .all }
+}
+
+/// The frames a subscriber may want, known when it subscribes.
+public enum MediaInterest: Sendable, Equatable {
+    case all
+    /// The tracks one participant publishes, now or later.
+    case participant(String)
+    /// These tracks.
+    case tracks(Set<String>)
+
+    /// Whether a frame of `track` may be wanted.
+    public func includes(_ track: HubTrack) -> Bool {
+        switch self {
+        case .all: true
+        case .participant(let identity): track.participantIdentity == identity
+        case .tracks(let sids): sids.contains(track.sid)
+        }
+    }
 }
 
 /// Ends a subscription when cancelled (or released).

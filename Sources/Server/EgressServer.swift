@@ -218,7 +218,12 @@ public final class EgressServer: Service {
         recorderConfiguration.limits.segmentOutputMaxDuration = limit(configuration.segmentOutputMaxDuration)
         recorderConfiguration.limits.imageOutputMaxDuration = limit(configuration.imageOutputMaxDuration)
         recorderConfiguration.limits.fileOutputMaxSize = configuration.fileOutputMaxSize > 0 ? configuration.fileOutputMaxSize : nil
-        let backend = RecordingBackend(source: hub, configuration: recorderConfiguration, logger: logger)
+        let records = try recordStore(outputDirectory: outputDirectory)
+        // In a cluster, each call is answered where its room or egress is (see ClusterRouter),
+        // and an egress may follow a room on another node.
+        let cluster = try clusterRouting(records: records, group: group)
+        let source: any MediaSource = cluster.map { ClusterMediaSource(hub: hub, router: $0.router, logger: logger) } ?? hub
+        let backend = RecordingBackend(source: source, configuration: recorderConfiguration, logger: logger)
         let webhooks: WebhookNotifier
         do {
             webhooks = try WebhookNotifier(configuration: configuration.webhooks, keys: keys, client: try HTTPClient(group: group),
@@ -233,7 +238,6 @@ public final class EgressServer: Service {
             sessionsConfiguration.cpuCosts = configuration.cpuCosts
             sessionsConfiguration.cpuCosts?.maxCPUUtilization = configuration.maxCPUUtilization
         }
-        let records = try recordStore(outputDirectory: outputDirectory)
         let sessions = EgressStore(backend: backend, configuration: sessionsConfiguration, logger: logger, observer: webhooks,
                                    recordStore: records, cpuMeter: cpu)
         let access = AccessControl(keys: keys)
@@ -243,10 +247,9 @@ public final class EgressServer: Service {
         let autoEgress = AutoEgress(hub: hub, egress: egress, logger: logger)
         let rooms = RoomService(hub: hub, roomsRecording: { sessions.roomsRecording() }, autoEgress: autoEgress)
         let ingestService = RoomIngestService(hub: hub)
-        // In a cluster, each call is answered where its room or egress is (see ClusterRouter).
-        let cluster = try clusterCalls(records: records, group: group, local: [egress.limitedService, rooms.rpcService, ingestService.rpcService])
         let api = cluster.map { cluster in
-            [ClusterEgressService(local: egress, router: cluster.router, pageSize: sessionsConfiguration.pageSize).limitedService,
+            [ClusterEgressService(local: egress, router: cluster.router, pageSize: sessionsConfiguration.pageSize,
+                                 costs: configuration.cpuCosts).limitedService,
              ClusterRoomService(local: rooms, router: cluster.router).rpcService,
              ClusterRoomIngestService(local: ingestService, router: cluster.router).rpcService]
         } ?? [egress.limitedService, rooms.rpcService, ingestService.rpcService]
@@ -261,7 +264,7 @@ public final class EgressServer: Service {
         services += ReflectionService.make(listing: services.map(\.descriptor.fullName) + reflectionNames)
             .map { access.requireToken($0.limitingRequests(to: 4096)) }
         // The nodes' own service: behind the cluster secret, not listed by reflection.
-        if let cluster { services.append(cluster.service) }
+        if let cluster { services += nodeServices(cluster, local: [egress.limitedService, rooms.rpcService, ingestService.rpcService], hub: hub) }
         let router = RPCRouter(services: services)
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)

@@ -35,6 +35,16 @@ import Testing
         #expect(NodeSelector.nodeForEgress(cost: 0.3, among: [node("d", draining: true)], roomNode: "d", using: &random) == nil)
     }
 
+    @Test func anEgressNoNodeHasRoomForGoesToTheRoomsNodeIfItCouldEverTakeItElseTheLargest() {
+        let full = [node("room", capacity: 1.6, used: 1.6), node("big", capacity: 8, used: 8), node("off", capacity: 16, draining: true)]
+        #expect(NodeSelector.nodeForEgressWhenFull(cost: 0.3, among: full, roomNode: "room")?.id == "room")
+        // The room's node could never hold it (its capacity is below the cost): the largest open node.
+        let tiny = [node("room", capacity: 0.02, used: 0.02)] + full.dropFirst()
+        #expect(NodeSelector.nodeForEgressWhenFull(cost: 0.3, among: tiny, roomNode: "room")?.id == "big")
+        #expect(NodeSelector.nodeForEgressWhenFull(cost: 0.3, among: [node("a", capacity: 2), node("b", capacity: 2)], roomNode: nil)?.id == "a")
+        #expect(NodeSelector.nodeForEgressWhenFull(cost: 0.3, among: [node("off", draining: true)], roomNode: "off") == nil)
+    }
+
     @Test(arguments: ["", "n1\ta", "n2\ta\tb\tc\t1\t0\t0\t0\t1\t2", "n1\ta\tb\tc\tnan\t0\t0\t0\t1\t2",
                       "n1\ta\tb\tc\t1\t-1\t0\t0\t1\t2", "n1\ta\tb\tc\t1\t0\t0\t2\t1\t2", "n1\t\tb\tc\t1\t0\t0\t0\t1\t2",
                       "n1\ta\tb\tc\t1\t0\t0\t0\t1\t" + String(repeating: "9", count: 2000)])

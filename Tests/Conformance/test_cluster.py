@@ -367,3 +367,85 @@ def test_a_room_left_to_a_node_that_is_gone_is_placed_again(fresh_server, redis,
     assert redis.cli("GET", "egress:room:{r-orphan}") == "node-a"
     listing = r_api(a, stubs).ListParticipants(stubs.room.ListParticipantsRequest(room="r-orphan"), timeout=10)
     assert [p.identity for p in listing.participants] == ["x"]
+
+
+def check_recording(location, wall):
+    """The recorded file as the three-node test checks it: H.264 + AAC, its length, A/V in sync."""
+    streams, fmt = streams_by_type(location)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert abs(float(fmt["duration"]) - wall) < 1
+    offset, flashes, beeps = av_offset(location)
+    assert offset is not None and abs(offset) <= 0.1, (offset, flashes, beeps)
+
+
+def test_an_egress_its_rooms_node_has_no_cpu_for_runs_elsewhere_following_the_room(fresh_server, redis, stubs):
+    """Room R's node B may fill almost none of its CPU (--max-cpu-utilization 0.01): an egress for
+    R started on C runs on a node with CPU to spare, which follows R through B's relay; the
+    recording is as good as on one node, and B's participants are seen there as they come."""
+    a, c = node(fresh_server, redis, "node-a"), node(fresh_server, redis, "node-c")
+    b = node(fresh_server, redis, "node-b", "--max-cpu-utilization", "0.01")
+    place(redis, "r-relay", "node-b")
+    started = participant_egress(egress_api(c, stubs), stubs, "r-relay", "alice", "relay/{room_name}-{publisher_identity}")
+    runs_on = redis.cli("HGET", f"egress:egress:{{{started.egress_id}}}", "node")
+    assert runs_on in ("node-a", "node-c")
+    # The participant comes after the egress started: the relay brings its join and its tracks.
+    alice = Publisher(a, stubs, "r-relay", "alice", media=b)
+    alice.send(*alice.camera_and_microphone())
+    try:
+        info, wall = record_for(egress_api(b, stubs), stubs, started.egress_id, 6)
+    finally:
+        alice.leave()
+    recorder = {"node-a": a, "node-c": c}[runs_on]
+    [result] = info.file_results
+    assert result.location == str(recorder.output_dir / "relay/r-relay-alice.mp4")
+    assert not (b.output_dir / "relay").exists()
+    check_recording(result.location, wall)
+    assert f"relay opened" in b.log_text() and f"to_node={runs_on}" in b.log_text()
+    assert "following a room on another node" in recorder.log_text()
+
+
+def test_a_relayed_recording_keeps_what_it_wrote_when_the_rooms_node_is_lost(fresh_server, redis, stubs):
+    """The room's node is killed during a relayed recording: the egress ends at once (its
+    participant is gone with the node), and its file plays, up to the kill."""
+    b = node(fresh_server, redis, "node-b", "--max-cpu-utilization", "0.01")
+    c = node(fresh_server, redis, "node-c")
+    place(redis, "r-lost", "node-b")
+    alice = Publisher(b, stubs, "r-lost", "alice")
+    alice.send(*alice.camera_and_microphone())
+    try:
+        started = participant_egress(egress_api(c, stubs), stubs, "r-lost", "alice", "lost/{room_name}")
+        assert redis.cli("HGET", f"egress:egress:{{{started.egress_id}}}", "node") == "node-c"
+        wait_for(egress_api(c, stubs), stubs, started.egress_id, stubs.egress.EGRESS_ACTIVE)
+        time.sleep(4)
+        b.process.kill()
+        b.process.wait()
+        killed = time.monotonic()
+        info = wait_for(egress_api(c, stubs), stubs, started.egress_id, stubs.egress.EGRESS_COMPLETE)
+        assert time.monotonic() - killed < 5
+    finally:
+        alice.stop_sending()
+    assert info.details.startswith("End reason: the relay from room r-lost's node node-b failed"), info.details
+    [result] = info.file_results
+    assert result.location == str(c.output_dir / "lost/r-lost.mp4")
+    streams, fmt = streams_by_type(result.location)
+    assert (streams["video"]["codec_name"], streams["audio"]["codec_name"]) == ("h264", "aac")
+    assert 3 <= float(fmt["duration"]) <= 6, fmt["duration"]
+
+
+def test_the_relay_needs_the_cluster_secret(fresh_server, redis, stubs):
+    """Outsiders cannot follow a room: egress.cluster.Relay/Follow without a token, with an API
+    key's, or with one signed by another secret is refused before anything is streamed."""
+    b = node(fresh_server, redis, "node-b")
+    relay = stubs.cluster_grpc.RelayStub(b.raw_channel())
+    request = stubs.cluster.RelayRequest(room="r-outsider")
+    now = int(time.time())
+    wrong = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, "not-the-cluster-secret-but-32-chars-long", algorithm="HS256")
+    for metadata in ([], [tokens.bearer(roomList=True, roomAdmin=True, roomRecord=True)], [("authorization", f"Bearer {wrong}")]):
+        with pytest.raises(grpc.RpcError) as outsider:
+            list(relay.Follow(request, metadata=metadata, timeout=5))
+        assert outsider.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+    right = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
+    stream = relay.Follow(request, metadata=[("authorization", f"Bearer {right}")], timeout=5)
+    first = next(stream)
+    assert first.WhichOneof("kind") == "room" and not first.room.exists  # nobody is in it yet
+    stream.cancel()

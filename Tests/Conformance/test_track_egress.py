@@ -153,3 +153,18 @@ def test_track_composite_of_an_unknown_track_fails_not_found(server, stubs, api)
     assert info.error == "track TR_missing not found"
     assert info.error_code == 404
     assert info_of(api, stubs, started.egress_id).status == e.EGRESS_FAILED
+
+
+def test_a_track_published_in_another_room_is_not_found_in_this_one(server, stubs, api):
+    """A Track egress records a track of its own room: one of another room's is not found there
+    (it would never get its frames)."""
+    e = stubs.egress
+    alice = Publisher(server, stubs, "t-its-room", "alice")
+    track = alice.publish("audio")
+    try:
+        started = api.StartTrackEgress(e.TrackEgressRequest(room_name="t-other-room", track_id=track.sid,
+                                                            file=e.DirectFileOutput(filepath="other")), timeout=10)
+        info = wait_for(api, stubs, started.egress_id, e.EGRESS_FAILED)
+    finally:
+        alice.leave()
+    assert (info.error, info.error_code) == (f"track {track.sid} not found", 404)

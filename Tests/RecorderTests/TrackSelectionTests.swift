@@ -43,4 +43,26 @@ import Testing
         let composite = TrackSelection(.trackComposite(audioTrackID: "A", videoTrackID: "V"))
         #expect(!composite.isComplete(video: nil, hasAudio: true))
     }
+
+    /// What a relay from another node sends for each egress: no more than its rules may take.
+    @Test func theFramesAnEgressMayWantAreAParticipantsTheTracksItNamesOrAll() {
+        #expect(TrackSelection(.participant(identity: "a", screenShare: true)).mediaInterest == .participant("a"))
+        #expect(TrackSelection(.track(trackID: "T1")).mediaInterest == .tracks(["T1"]))
+        #expect(TrackSelection(.trackComposite(audioTrackID: "A", videoTrackID: "V")).mediaInterest == .tracks(["A", "V"]))
+        #expect(TrackSelection(.trackComposite(audioTrackID: nil, videoTrackID: "V")).mediaInterest == .tracks(["V"]))
+        let byIdentity = EgressSpec.AudioSelection(captureAll: false, routes: [.init(match: .participantIdentity("a"), channel: .left)])
+        #expect(TrackSelection(.media(video: .participant(identity: "a", preferScreenShare: false), audio: byIdentity)).mediaInterest
+            == .participant("a"))
+        // Two participants, a participant and a track, a kind, or every audio track: all frames.
+        #expect(TrackSelection(.media(video: .participant(identity: "b", preferScreenShare: false), audio: byIdentity)).mediaInterest == .all)
+        #expect(TrackSelection(.media(video: .track(id: "V"), audio: byIdentity)).mediaInterest == .all)
+        let byKind = EgressSpec.AudioSelection(captureAll: false, routes: [.init(match: .participantKind(4), channel: .both)])
+        #expect(TrackSelection(.media(video: .track(id: "V"), audio: byKind)).mediaInterest == .all)
+        #expect(TrackSelection(.media(video: .track(id: "V"), audio: .init(captureAll: true, routes: []))).mediaInterest == .all)
+        // Each interest takes exactly its tracks.
+        #expect(MediaInterest.participant("a").includes(track("1", "a", .video, .screenShare)))
+        #expect(!MediaInterest.participant("a").includes(track("1", "b", .video, .camera)))
+        #expect(MediaInterest.tracks(["1"]).includes(track("1", "b", .audio, .microphone)))
+        #expect(!MediaInterest.tracks(["1"]).includes(track("2", "b", .audio, .microphone)))
+    }
 }

@@ -15,3 +15,16 @@ public struct Egress_Cluster_NodeClient: Sendable {
         try await transport.unary(MethodTarget(service: "egress.cluster.Node", method: "Call"), request, as: Egress_Cluster_NodeReply.self, options: options)
     }
 }
+
+/// Calls `egress.cluster.Relay` over a `ClientTransport` (a `GRPCClient` or a `TwirpClient`).
+public struct Egress_Cluster_RelayClient: Sendable {
+    public let transport: any ClientTransport
+
+    public init(_ transport: any ClientTransport) {
+        self.transport = transport
+    }
+
+    public func follow(_ request: Egress_Cluster_RelayRequest, options: CallOptions = CallOptions()) async throws -> TypedResponseStream<Egress_Cluster_RelayMessage> {
+        try await transport.serverStreaming(MethodTarget(service: "egress.cluster.Relay", method: "Follow", room: request.room), request, as: Egress_Cluster_RelayMessage.self, options: options)
+    }
+}

@@ -93,3 +93,678 @@ public struct Egress_Cluster_NodeReply: WireMessage {
         return members.value
     }
 }
+
+public struct Egress_Cluster_RelayRequest: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayRequest")
+
+    public var room: String = ""
+    public var participantIdentity: String = ""
+    public var trackSids: [String] = []
+    public var fromNode: String = ""
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        room = try message.string(0)
+        participantIdentity = try message.string(1)
+        trackSids = try message.strings(2)
+        fromNode = try message.string(3)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !room.isEmpty { message.set(0, room) }
+        if !participantIdentity.isEmpty { message.set(1, participantIdentity) }
+        message.set(2, trackSids)
+        if !fromNode.isEmpty { message.set(3, fromNode) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "room":
+                let at = path + ".room"
+                self.room = try JSONRead.string(value, at: at)
+            case "participant_identity", "participantIdentity":
+                let at = path + ".participant_identity"
+                self.participantIdentity = try JSONRead.string(value, at: at)
+            case "track_sids", "trackSids":
+                let at = path + ".track_sids"
+                self.trackSids = try JSONRead.array(value, at: at) { item, at throws(JSONError) in try JSONRead.string(item, at: at) }
+            case "from_node", "fromNode":
+                let at = path + ".from_node"
+                self.fromNode = try JSONRead.string(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("room", "room", self.room)
+        members.field("participant_identity", "participantIdentity", self.participantIdentity)
+        members.field("track_sids", "trackSids", self.trackSids)
+        members.field("from_node", "fromNode", self.fromNode)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayMessage: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayMessage")
+
+    public var kind: OneOf_Kind? = nil
+    public var unknownFields = UnknownFields()
+
+    public enum OneOf_Kind: Sendable, Equatable {
+        case room(Egress_Cluster_RelayRoom)
+        case event(Egress_Cluster_RelayEvent)
+        case frame(Egress_Cluster_RelayFrame)
+    }
+
+    public var room: Egress_Cluster_RelayRoom {
+        get { if case .room(let value)? = kind { value } else { .init() } }
+        set { kind = .room(newValue) }
+    }
+
+    public var event: Egress_Cluster_RelayEvent {
+        get { if case .event(let value)? = kind { value } else { .init() } }
+        set { kind = .event(newValue) }
+    }
+
+    public var frame: Egress_Cluster_RelayFrame {
+        get { if case .frame(let value)? = kind { value } else { .init() } }
+        set { kind = .frame(newValue) }
+    }
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        if message.has(0) {
+            kind = .room(try message.message(0) ?? .init())
+        } else if message.has(1) {
+            kind = .event(try message.message(1) ?? .init())
+        } else if message.has(2) {
+            kind = .frame(try message.message(2) ?? .init())
+        }
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        switch kind {
+        case .room(let value)?: message.set(0, value)
+        case .event(let value)?: message.set(1, value)
+        case .frame(let value)?: message.set(2, value)
+        case nil: break
+        }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "room":
+                let at = path + ".room"
+                self.kind = .room(try Egress_Cluster_RelayRoom(json: value, path: at))
+            case "event":
+                let at = path + ".event"
+                self.kind = .event(try Egress_Cluster_RelayEvent(json: value, path: at))
+            case "frame":
+                let at = path + ".frame"
+                self.kind = .frame(try Egress_Cluster_RelayFrame(json: value, path: at))
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        if case .room(let value)? = self.kind { members.field("room", "room", present: value) }
+        if case .event(let value)? = self.kind { members.field("event", "event", present: value) }
+        if case .frame(let value)? = self.kind { members.field("frame", "frame", present: value) }
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayRoom: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayRoom")
+
+    public var exists: Bool = false
+    public var sid: String = ""
+    public var name: String = ""
+    public var createdAt: Int64 = 0
+    public var participants: [Egress_Cluster_RelayParticipant] = []
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        exists = message.bool(0)
+        sid = try message.string(1)
+        name = try message.string(2)
+        createdAt = message.int64(3)
+        participants = try message.messages(4)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if exists { message.set(0, exists) }
+        if !sid.isEmpty { message.set(1, sid) }
+        if !name.isEmpty { message.set(2, name) }
+        if createdAt != 0 { message.set(3, createdAt) }
+        message.set(4, participants)
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "exists":
+                let at = path + ".exists"
+                self.exists = try JSONRead.bool(value, at: at)
+            case "sid":
+                let at = path + ".sid"
+                self.sid = try JSONRead.string(value, at: at)
+            case "name":
+                let at = path + ".name"
+                self.name = try JSONRead.string(value, at: at)
+            case "created_at", "createdAt":
+                let at = path + ".created_at"
+                self.createdAt = try JSONRead.int64(value, at: at)
+            case "participants":
+                let at = path + ".participants"
+                self.participants = try JSONRead.array(value, at: at) { item, at throws(JSONError) in try Egress_Cluster_RelayParticipant(json: item, path: at) }
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("exists", "exists", self.exists)
+        members.field("sid", "sid", self.sid)
+        members.field("name", "name", self.name)
+        members.field("created_at", "createdAt", self.createdAt)
+        members.field("participants", "participants", self.participants)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayParticipant: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayParticipant")
+
+    public var sid: String = ""
+    public var identity: String = ""
+    public var name: String = ""
+    public var kind: Int32 = 0
+    public var metadata: String = ""
+    public var joinedAt: Int64 = 0
+    public var state: Int32 = 0
+    public var tracks: [Egress_Cluster_RelayTrack] = []
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        sid = try message.string(0)
+        identity = try message.string(1)
+        name = try message.string(2)
+        kind = message.int32(3)
+        metadata = try message.string(4)
+        joinedAt = message.int64(5)
+        state = message.int32(6)
+        tracks = try message.messages(7)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !sid.isEmpty { message.set(0, sid) }
+        if !identity.isEmpty { message.set(1, identity) }
+        if !name.isEmpty { message.set(2, name) }
+        if kind != 0 { message.set(3, kind) }
+        if !metadata.isEmpty { message.set(4, metadata) }
+        if joinedAt != 0 { message.set(5, joinedAt) }
+        if state != 0 { message.set(6, state) }
+        message.set(7, tracks)
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "sid":
+                let at = path + ".sid"
+                self.sid = try JSONRead.string(value, at: at)
+            case "identity":
+                let at = path + ".identity"
+                self.identity = try JSONRead.string(value, at: at)
+            case "name":
+                let at = path + ".name"
+                self.name = try JSONRead.string(value, at: at)
+            case "kind":
+                let at = path + ".kind"
+                self.kind = try JSONRead.int32(value, at: at)
+            case "metadata":
+                let at = path + ".metadata"
+                self.metadata = try JSONRead.string(value, at: at)
+            case "joined_at", "joinedAt":
+                let at = path + ".joined_at"
+                self.joinedAt = try JSONRead.int64(value, at: at)
+            case "state":
+                let at = path + ".state"
+                self.state = try JSONRead.int32(value, at: at)
+            case "tracks":
+                let at = path + ".tracks"
+                self.tracks = try JSONRead.array(value, at: at) { item, at throws(JSONError) in try Egress_Cluster_RelayTrack(json: item, path: at) }
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("sid", "sid", self.sid)
+        members.field("identity", "identity", self.identity)
+        members.field("name", "name", self.name)
+        members.field("kind", "kind", self.kind)
+        members.field("metadata", "metadata", self.metadata)
+        members.field("joined_at", "joinedAt", self.joinedAt)
+        members.field("state", "state", self.state)
+        members.field("tracks", "tracks", self.tracks)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayTrack: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayTrack")
+
+    public var sid: String = ""
+    public var room: String = ""
+    public var roomSid: String = ""
+    public var participantIdentity: String = ""
+    public var participantSid: String = ""
+    public var participantKind: Int32 = 0
+    public var name: String = ""
+    public var kind: Int32 = 0
+    public var source: Int32 = 0
+    public var codec: String = ""
+    public var payloadType: UInt32 = 0
+    public var clockRate: UInt32 = 0
+    public var ssrc: UInt32 = 0
+    public var stereo: Bool = false
+    public var muted: Bool = false
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        sid = try message.string(0)
+        room = try message.string(1)
+        roomSid = try message.string(2)
+        participantIdentity = try message.string(3)
+        participantSid = try message.string(4)
+        participantKind = message.int32(5)
+        name = try message.string(6)
+        kind = message.int32(7)
+        source = message.int32(8)
+        codec = try message.string(9)
+        payloadType = message.uint32(10)
+        clockRate = message.uint32(11)
+        ssrc = message.uint32(12)
+        stereo = message.bool(13)
+        muted = message.bool(14)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !sid.isEmpty { message.set(0, sid) }
+        if !room.isEmpty { message.set(1, room) }
+        if !roomSid.isEmpty { message.set(2, roomSid) }
+        if !participantIdentity.isEmpty { message.set(3, participantIdentity) }
+        if !participantSid.isEmpty { message.set(4, participantSid) }
+        if participantKind != 0 { message.set(5, participantKind) }
+        if !name.isEmpty { message.set(6, name) }
+        if kind != 0 { message.set(7, kind) }
+        if source != 0 { message.set(8, source) }
+        if !codec.isEmpty { message.set(9, codec) }
+        if payloadType != 0 { message.set(10, payloadType) }
+        if clockRate != 0 { message.set(11, clockRate) }
+        if ssrc != 0 { message.set(12, ssrc) }
+        if stereo { message.set(13, stereo) }
+        if muted { message.set(14, muted) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "sid":
+                let at = path + ".sid"
+                self.sid = try JSONRead.string(value, at: at)
+            case "room":
+                let at = path + ".room"
+                self.room = try JSONRead.string(value, at: at)
+            case "room_sid", "roomSid":
+                let at = path + ".room_sid"
+                self.roomSid = try JSONRead.string(value, at: at)
+            case "participant_identity", "participantIdentity":
+                let at = path + ".participant_identity"
+                self.participantIdentity = try JSONRead.string(value, at: at)
+            case "participant_sid", "participantSid":
+                let at = path + ".participant_sid"
+                self.participantSid = try JSONRead.string(value, at: at)
+            case "participant_kind", "participantKind":
+                let at = path + ".participant_kind"
+                self.participantKind = try JSONRead.int32(value, at: at)
+            case "name":
+                let at = path + ".name"
+                self.name = try JSONRead.string(value, at: at)
+            case "kind":
+                let at = path + ".kind"
+                self.kind = try JSONRead.int32(value, at: at)
+            case "source":
+                let at = path + ".source"
+                self.source = try JSONRead.int32(value, at: at)
+            case "codec":
+                let at = path + ".codec"
+                self.codec = try JSONRead.string(value, at: at)
+            case "payload_type", "payloadType":
+                let at = path + ".payload_type"
+                self.payloadType = try JSONRead.uint32(value, at: at)
+            case "clock_rate", "clockRate":
+                let at = path + ".clock_rate"
+                self.clockRate = try JSONRead.uint32(value, at: at)
+            case "ssrc":
+                let at = path + ".ssrc"
+                self.ssrc = try JSONRead.uint32(value, at: at)
+            case "stereo":
+                let at = path + ".stereo"
+                self.stereo = try JSONRead.bool(value, at: at)
+            case "muted":
+                let at = path + ".muted"
+                self.muted = try JSONRead.bool(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("sid", "sid", self.sid)
+        members.field("room", "room", self.room)
+        members.field("room_sid", "roomSid", self.roomSid)
+        members.field("participant_identity", "participantIdentity", self.participantIdentity)
+        members.field("participant_sid", "participantSid", self.participantSid)
+        members.field("participant_kind", "participantKind", self.participantKind)
+        members.field("name", "name", self.name)
+        members.field("kind", "kind", self.kind)
+        members.field("source", "source", self.source)
+        members.field("codec", "codec", self.codec)
+        members.field("payload_type", "payloadType", self.payloadType)
+        members.field("clock_rate", "clockRate", self.clockRate)
+        members.field("ssrc", "ssrc", self.ssrc)
+        members.field("stereo", "stereo", self.stereo)
+        members.field("muted", "muted", self.muted)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayEvent: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayEvent")
+
+    public var event: OneOf_Event? = nil
+    public var unknownFields = UnknownFields()
+
+    public enum OneOf_Event: Sendable, Equatable {
+        case participantJoined(Egress_Cluster_RelayParticipant)
+        case trackPublished(Egress_Cluster_RelayTrack)
+        case trackMuteChanged(Egress_Cluster_RelayTrack)
+        case trackUnpublished(Egress_Cluster_RelayTrack)
+        case participantLeft(Egress_Cluster_RelayParticipantLeft)
+        case roomDeleted(String)
+    }
+
+    public var participantJoined: Egress_Cluster_RelayParticipant {
+        get { if case .participantJoined(let value)? = event { value } else { .init() } }
+        set { event = .participantJoined(newValue) }
+    }
+
+    public var trackPublished: Egress_Cluster_RelayTrack {
+        get { if case .trackPublished(let value)? = event { value } else { .init() } }
+        set { event = .trackPublished(newValue) }
+    }
+
+    public var trackMuteChanged: Egress_Cluster_RelayTrack {
+        get { if case .trackMuteChanged(let value)? = event { value } else { .init() } }
+        set { event = .trackMuteChanged(newValue) }
+    }
+
+    public var trackUnpublished: Egress_Cluster_RelayTrack {
+        get { if case .trackUnpublished(let value)? = event { value } else { .init() } }
+        set { event = .trackUnpublished(newValue) }
+    }
+
+    public var participantLeft: Egress_Cluster_RelayParticipantLeft {
+        get { if case .participantLeft(let value)? = event { value } else { .init() } }
+        set { event = .participantLeft(newValue) }
+    }
+
+    public var roomDeleted: String {
+        get { if case .roomDeleted(let value)? = event { value } else { "" } }
+        set { event = .roomDeleted(newValue) }
+    }
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        if message.has(0) {
+            event = .participantJoined(try message.message(0) ?? .init())
+        } else if message.has(1) {
+            event = .trackPublished(try message.message(1) ?? .init())
+        } else if message.has(2) {
+            event = .trackMuteChanged(try message.message(2) ?? .init())
+        } else if message.has(3) {
+            event = .trackUnpublished(try message.message(3) ?? .init())
+        } else if message.has(4) {
+            event = .participantLeft(try message.message(4) ?? .init())
+        } else if message.has(5) {
+            event = .roomDeleted(try message.string(5))
+        }
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        switch event {
+        case .participantJoined(let value)?: message.set(0, value)
+        case .trackPublished(let value)?: message.set(1, value)
+        case .trackMuteChanged(let value)?: message.set(2, value)
+        case .trackUnpublished(let value)?: message.set(3, value)
+        case .participantLeft(let value)?: message.set(4, value)
+        case .roomDeleted(let value)?: message.set(5, value)
+        case nil: break
+        }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "participant_joined", "participantJoined":
+                let at = path + ".participant_joined"
+                self.event = .participantJoined(try Egress_Cluster_RelayParticipant(json: value, path: at))
+            case "track_published", "trackPublished":
+                let at = path + ".track_published"
+                self.event = .trackPublished(try Egress_Cluster_RelayTrack(json: value, path: at))
+            case "track_mute_changed", "trackMuteChanged":
+                let at = path + ".track_mute_changed"
+                self.event = .trackMuteChanged(try Egress_Cluster_RelayTrack(json: value, path: at))
+            case "track_unpublished", "trackUnpublished":
+                let at = path + ".track_unpublished"
+                self.event = .trackUnpublished(try Egress_Cluster_RelayTrack(json: value, path: at))
+            case "participant_left", "participantLeft":
+                let at = path + ".participant_left"
+                self.event = .participantLeft(try Egress_Cluster_RelayParticipantLeft(json: value, path: at))
+            case "room_deleted", "roomDeleted":
+                let at = path + ".room_deleted"
+                self.event = .roomDeleted(try JSONRead.string(value, at: at))
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        if case .participantJoined(let value)? = self.event { members.field("participant_joined", "participantJoined", present: value) }
+        if case .trackPublished(let value)? = self.event { members.field("track_published", "trackPublished", present: value) }
+        if case .trackMuteChanged(let value)? = self.event { members.field("track_mute_changed", "trackMuteChanged", present: value) }
+        if case .trackUnpublished(let value)? = self.event { members.field("track_unpublished", "trackUnpublished", present: value) }
+        if case .participantLeft(let value)? = self.event { members.field("participant_left", "participantLeft", present: value) }
+        if case .roomDeleted(let value)? = self.event { members.field("room_deleted", "roomDeleted", present: value) }
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayParticipantLeft: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayParticipantLeft")
+
+    public var participant: Egress_Cluster_RelayParticipant? = nil
+    public var reason: String = ""
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        participant = try message.message(0)
+        reason = try message.string(1)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if let value = participant { message.set(0, value) }
+        if !reason.isEmpty { message.set(1, reason) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "participant":
+                let at = path + ".participant"
+                self.participant = try Egress_Cluster_RelayParticipant(json: value, path: at)
+            case "reason":
+                let at = path + ".reason"
+                self.reason = try JSONRead.string(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("participant", "participant", self.participant)
+        members.field("reason", "reason", self.reason)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_RelayFrame: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.RelayFrame")
+
+    public var trackSid: String = ""
+    public var codec: String = ""
+    public var data: Data = Data()
+    public var timestamp: Int64 = 0
+    public var keyframe: Bool = false
+    public var followsLoss: Bool = false
+    public var captureTime: Int64 = 0
+    public var synchronized: Bool = false
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        trackSid = try message.string(0)
+        codec = try message.string(1)
+        data = message.bytes(2)
+        timestamp = message.int64(3)
+        keyframe = message.bool(4)
+        followsLoss = message.bool(5)
+        captureTime = message.int64(6)
+        synchronized = message.bool(7)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !trackSid.isEmpty { message.set(0, trackSid) }
+        if !codec.isEmpty { message.set(1, codec) }
+        if !data.isEmpty { message.set(2, data) }
+        if timestamp != 0 { message.set(3, timestamp) }
+        if keyframe { message.set(4, keyframe) }
+        if followsLoss { message.set(5, followsLoss) }
+        if captureTime != 0 { message.set(6, captureTime) }
+        if synchronized { message.set(7, synchronized) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "track_sid", "trackSid":
+                let at = path + ".track_sid"
+                self.trackSid = try JSONRead.string(value, at: at)
+            case "codec":
+                let at = path + ".codec"
+                self.codec = try JSONRead.string(value, at: at)
+            case "data":
+                let at = path + ".data"
+                self.data = try JSONRead.bytes(value, at: at)
+            case "timestamp":
+                let at = path + ".timestamp"
+                self.timestamp = try JSONRead.int64(value, at: at)
+            case "keyframe":
+                let at = path + ".keyframe"
+                self.keyframe = try JSONRead.bool(value, at: at)
+            case "follows_loss", "followsLoss":
+                let at = path + ".follows_loss"
+                self.followsLoss = try JSONRead.bool(value, at: at)
+            case "capture_time", "captureTime":
+                let at = path + ".capture_time"
+                self.captureTime = try JSONRead.int64(value, at: at)
+            case "synchronized":
+                let at = path + ".synchronized"
+                self.synchronized = try JSONRead.bool(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("track_sid", "trackSid", self.trackSid)
+        members.field("codec", "codec", self.codec)
+        members.field("data", "data", self.data)
+        members.field("timestamp", "timestamp", self.timestamp)
+        members.field("keyframe", "keyframe", self.keyframe)
+        members.field("follows_loss", "followsLoss", self.followsLoss)
+        members.field("capture_time", "captureTime", self.captureTime)
+        members.field("synchronized", "synchronized", self.synchronized)
+        return members.value
+    }
+}

@@ -22,3 +22,22 @@ extension Egress_Cluster_Node.ServiceProtocol {
         ])
     }
 }
+
+/// `egress.cluster.Relay`.
+public enum Egress_Cluster_Relay {
+    /// One method per RPC of `egress.cluster.Relay`.
+    public protocol ServiceProtocol: Sendable {
+        func follow(request: Egress_Cluster_RelayRequest, response: ResponseWriter<Egress_Cluster_RelayMessage>, context: ServerContext) async throws
+    }
+}
+
+extension Egress_Cluster_Relay.ServiceProtocol {
+    /// This implementation as the service the server routes `egress.cluster.Relay`'s calls to.
+    public var rpcService: RPCService {
+        RPCService("egress.cluster.Relay", handlers: [
+            "Follow": .serverStreaming { (request: Egress_Cluster_RelayRequest, response: ResponseWriter<Egress_Cluster_RelayMessage>, context: ServerContext) async throws in
+                try await self.follow(request: request, response: response, context: context)
+            },
+        ])
+    }
+}

@@ -4,6 +4,7 @@ import Placement
 import RecordStore
 import Redis
 import RPC
+import RPCClient
 import SessionManager
 import Support
 import Synchronization
@@ -87,6 +88,29 @@ final class ClusterRouter: Sendable {
             throw RPCError(.unavailable, "room \(room) is on node \(host), which is not in the cluster now (lost or stopped); try again later")
         }
         return record.apiAddress
+    }
+
+    /// Where an egress of `cost` cores recording `room` runs: the room's node (placing the room if
+    /// it is new) when it has room for it, else a node that has (the egress then follows the room
+    /// through the relay); when none has, see `NodeSelector.nodeForEgressWhenFull`.
+    func egressNode(room: String, cost: Double) async throws(RPCError) -> Target {
+        guard let roomNode = try await host(of: room, placing: true) else { return .here }
+        let now = WallClock.nanoseconds() / 1_000_000
+        let alive = try await nodes().filter { isAlive($0, now: now) }
+        var random = SystemRandomNumberGenerator()
+        let chosen = NodeSelector.nodeForEgress(cost: cost, among: alive, roomNode: roomNode, using: &random)
+            ?? NodeSelector.nodeForEgressWhenFull(cost: cost, among: alive, roomNode: roomNode)
+        return try await target(ofNode: chosen?.id ?? roomNode, for: "room \(room)'s egress")
+    }
+
+    /// The node hosting `room` and a client of it, when that is another node; nil when it is
+    /// this one or the room is not placed. UNAVAILABLE when its node is not in the cluster.
+    func roomHostElsewhere(_ room: String) async throws(RPCError) -> (node: String, client: GRPCClient)? {
+        guard let host = try await host(of: room, placing: false), host != node else { return nil }
+        guard let record = try await nodes().first(where: { $0.id == host }) else {
+            throw RPCError(.unavailable, "room \(room) is on node \(host), which is not in the cluster now (lost or stopped)")
+        }
+        return (host, try peers.client(to: record.apiAddress))
     }
 
     /// The id of the node hosting `room`; nil when it is not placed and `placing` is false.

@@ -19,39 +19,48 @@ enum ClusterCalls {
 }
 
 /// `livekit.Egress` in a cluster: an egress starts on its room's node (the room is placed now
-/// if it is new), StopEgress and UpdateStream reach the egress's node, and ListEgress lists
-/// every node's records from Redis.
+/// if it is new) when that node has CPU for it, else on one that has, following the room from
+/// there through the relay; StopEgress and UpdateStream reach the egress's node, and ListEgress
+/// lists every node's records from Redis.
 struct ClusterEgressService: Livekit_Egress.ServiceProtocol {
     let local: EgressService
     let router: ClusterRouter
     let pageSize: Int
+    /// What each kind of egress costs, for placing it.
+    let costs: CPUCosts
 
-    private func start<Request: Sendable>(_ request: Request, room: String, _ context: ServerContext,
+    private func start<Request: Sendable>(_ request: Request, room: String, spec: () throws -> EgressSpec, _ context: ServerContext,
                                           here: () async throws -> Livekit_EgressInfo,
                                           there: (Livekit_EgressClient, Request, CallOptions) async throws -> Livekit_EgressInfo) async throws -> Livekit_EgressInfo {
-        switch try await router.room(room, placing: true) {
+        // A bad request is refused here, as it would be there, before anything is placed.
+        let cost = costs.cost(of: try spec())
+        switch try await router.egressNode(room: room, cost: cost) {
         case .here: return try await here()
         case .node(_, let transport): return try await there(Livekit_EgressClient(transport), request, ClusterCalls.options(context))
         }
     }
 
     func startParticipantEgress(request: Livekit_ParticipantEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try await start(request, room: request.roomName, context, here: { try await local.startParticipantEgress(request: request, context: context) },
+        try await start(request, room: request.roomName, spec: { try local.spec(request) }, context,
+                        here: { try await local.startParticipantEgress(request: request, context: context) },
                         there: { try await $0.startParticipantEgress($1, options: $2) })
     }
 
     func startTrackCompositeEgress(request: Livekit_TrackCompositeEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try await start(request, room: request.roomName, context, here: { try await local.startTrackCompositeEgress(request: request, context: context) },
+        try await start(request, room: request.roomName, spec: { try local.spec(request) }, context,
+                        here: { try await local.startTrackCompositeEgress(request: request, context: context) },
                         there: { try await $0.startTrackCompositeEgress($1, options: $2) })
     }
 
     func startTrackEgress(request: Livekit_TrackEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try await start(request, room: request.roomName, context, here: { try await local.startTrackEgress(request: request, context: context) },
+        try await start(request, room: request.roomName, spec: { try local.spec(request) }, context,
+                        here: { try await local.startTrackEgress(request: request, context: context) },
                         there: { try await $0.startTrackEgress($1, options: $2) })
     }
 
     func startEgress(request: Livekit_StartEgressRequest, context: ServerContext) async throws -> Livekit_EgressInfo {
-        try await start(request, room: request.roomName, context, here: { try await local.startEgress(request: request, context: context) },
+        try await start(request, room: request.roomName, spec: { try local.spec(request) }, context,
+                        here: { try await local.startEgress(request: request, context: context) },
                         there: { try await $0.startEgress($1, options: $2) })
     }
 

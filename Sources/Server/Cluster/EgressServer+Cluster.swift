@@ -66,10 +66,14 @@ extension EgressServer {
         var isSet: Bool { value.withLock { $0 } }
     }
 
-    /// With the records in a cluster's Redis: where calls go (`router`) and the service other
-    /// nodes hand theirs to, running them on `local` (this node's own services).
-    func clusterCalls(records: (any EgressRecordStore)?, group: any EventLoopGroup,
-                      local: [RPCService]) throws -> (router: ClusterRouter, service: RPCService)? {
+    /// A cluster node's routing: where calls go, and how its calls to the other nodes are signed.
+    struct ClusterRouting {
+        let router: ClusterRouter
+        let credentials: ClusterCredentials
+    }
+
+    /// With the records in a cluster's Redis: where calls go, and the nodes' credentials.
+    func clusterRouting(records: (any EgressRecordStore)?, group: any EventLoopGroup) throws -> ClusterRouting? {
         guard let records = records as? RedisRecordStore, let endpoint = configuration.redis else { return nil }
         guard let secret = configuration.clusterSecret else { throw ServerError("a cluster node needs the cluster secret (EGRESS_CLUSTER_SECRET)") }
         let credentials = ClusterCredentials(secret: secret)
@@ -78,8 +82,16 @@ extension EgressServer {
         // A connection of its own: routing does not wait behind the records' writes.
         let router = ClusterRouter(node: nodeID, redis: RedisClient(endpoint: endpoint), records: records, peers: peers,
                                    maxRoomName: configuration.hub.maxNameLength, lostAfter: configuration.nodeLostAfter)
-        let service = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, logger: logger).protected(by: credentials)
-        return (router, service)
+        return ClusterRouting(router: router, credentials: credentials)
+    }
+
+    /// The services other nodes call, behind the cluster secret: `Node` runs their handed-over
+    /// calls on `local` (this node's own services), `Relay` streams this node's rooms to them.
+    func nodeServices(_ routing: ClusterRouting, local: [RPCService], hub: RoomHub) -> [RPCService] {
+        let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, logger: logger)
+        let relay = RelayService(hub: hub, maxRoomName: configuration.hub.maxNameLength, logger: logger)
+        let admit: RPCAdmission = { metadata in try routing.credentials.admit(metadata) }
+        return [node.rpcService.admitting(admit), relay.rpcService.admitting(admit)]
     }
 
     /// The node's member of the cluster, describing the node as it is at each heartbeat.

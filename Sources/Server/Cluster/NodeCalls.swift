@@ -48,11 +48,6 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
         reply.response = Data(answer)
         return reply
     }
-
-    /// The service behind the cluster secret.
-    func protected(by credentials: ClusterCredentials) -> RPCService {
-        rpcService.admitting { metadata in try credentials.admit(metadata) }
-    }
 }
 
 /// This node's clients of the other nodes: one HTTP/2 connection per node, kept while it is used.
@@ -74,7 +69,12 @@ final class NodePeers: Sendable {
 
     /// Calls to the node whose API is at `address` ("host:port", "[v6]:port").
     func transport(to address: String) throws(RPCError) -> NodeTransport {
-        let client = try clients.withLock { clients throws(RPCError) -> GRPCClient in
+        NodeTransport(node: Egress_Cluster_NodeClient(try client(to: address)), address: address, from: node)
+    }
+
+    /// The client of the node whose API is at `address`, signed as this node.
+    func client(to address: String) throws(RPCError) -> GRPCClient {
+        try clients.withLock { clients throws(RPCError) -> GRPCClient in
             if let client = clients[address] { return client }
             guard let (host, port) = Self.split(address) else { throw RPCError(.internal, "a node's address \(address) is not host:port") }
             var configuration = GRPCClientConfiguration(host: host, port: port, tls: tls)
@@ -87,7 +87,6 @@ final class NodePeers: Sendable {
                 throw RPCError(.internal, "no client for node \(address): \(error)")
             }
         }
-        return NodeTransport(node: Egress_Cluster_NodeClient(client), address: address, from: node)
     }
 
     /// Closes every connection.
