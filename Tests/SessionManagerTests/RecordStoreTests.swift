@@ -290,6 +290,51 @@ final class RecoveringBackend: EgressBackend {
         #expect(observer.received.withLock { $0.last?.change.record.error } == "the encoder failed")
     }
 
+    /// A request refused during an outage changes nothing, even when the backend reports in the
+    /// moment its version is being written: the report, made on the refused request's version,
+    /// is made again on the version before it (else a refused StopEgress left the egress ENDING
+    /// while it recorded on, and refused every later stop).
+    @Test func aReportMadeWhileARefusedStopWasBeingWrittenKeepsNothingOfTheStop() async throws {
+        let store = MemoryRecordStore()
+        let observer = KeepingObserver()
+        var configuration = EgressStoreConfiguration()
+        configuration.unwrittenRetryInterval = .milliseconds(20)
+        let backend = FinishingBackend()
+        let sessions = EgressStore(backend: backend, configuration: configuration, logger: logger, observer: observer, recordStore: store)
+        let record = try await sessions.start(spec, request: echo)
+        var reporter: EgressReporter?
+        for _ in 0..<500 where reporter == nil {
+            reporter = backend.reporters.withLock { $0[record.id] }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let report = try #require(reporter)
+        report.report(.mediaStarted(at: 1))
+        await sessions.flush()
+        #expect(store.records.withLock { $0[record.id]?.status } == .active)
+
+        // The stop's write is under way when the store fails; the backend reports meanwhile.
+        store.held.withLock { $0 = true }
+        store.failing.withLock { $0 = true }
+        let stop = Task { () async throws(EgressStoreError) -> EgressRecord in try await sessions.stop(record.id) }
+        for _ in 0..<500 where store.waiting.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        var results = EgressResults()
+        results.files = [FileResult(filename: "a.mp4", location: "/out/a.mp4", size: 7, duration: 1)]
+        report.report(.progress(results))
+        store.release()
+        await #expect(throws: EgressStoreError.storageFailed("the disk is full")) { try await stop.value }
+        await sessions.flush()
+        let listed = try #require(sessions.record(record.id))
+        #expect(listed.status == .active && !listed.details.contains("StopEgress") && listed.results.files.first?.size == 7)
+
+        store.failing.withLock { $0 = false }
+        for _ in 0..<500 where sessions.unwrittenCount > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        await sessions.flush()
+        #expect(store.records.withLock { $0[record.id]?.status } == .active)
+        #expect(store.records.withLock { $0[record.id]?.results.files.first?.size } == 7)
+        // The stop is asked again, and taken.
+        #expect(try await sessions.stop(record.id).status == .ending)
+    }
+
     @Test func aFailedBatchFailsTheWritesQueuedBehindItAndGivesBackTheirPlaces() async throws {
         let store = MemoryRecordStore()
         let observer = KeepingObserver()

@@ -30,6 +30,8 @@ extension EgressStore {
         var onFailure: @Sendable (inout State) -> Void
         /// A fact (a backend's report): when its write fails it is kept and written again.
         var isKept = false
+        /// The fact made again on another version of its egress (see `rebase`).
+        var rebuild: (@Sendable (EgressRecord) -> EgressRecord?)?
     }
 
     /// The egress as its latest change left it, durable or not.
@@ -45,11 +47,9 @@ extension EgressStore {
     @discardableResult
     func save(_ record: EgressRecord, _ kind: EgressChange.Kind?, in store: inout State, waited: Bool = false, isFact: Bool = false,
               onDurable: @escaping @Sendable (inout State) -> Void = { _ in },
-              onFailure: @escaping @Sendable (inout State) -> Void = { _ in }) -> WriteTicket? {
-        var change: EgressChange?
-        if let kind, let observer, observer.observes(record) {
-            change = EgressChange(kind: kind, record: record, id: RandomID.make(prefix: "EV_"), createdAt: WallClock.nanoseconds() / 1_000_000_000)
-        }
+              onFailure: @escaping @Sendable (inout State) -> Void = { _ in },
+              rebuild: (@Sendable (EgressRecord) -> EgressRecord?)? = nil) -> WriteTicket? {
+        let change = kind.flatMap { newChange($0, of: record) }
         let id = record.id
         return enqueue(.save(record, change: change), egressID: id, change: change, in: &store, waited: waited, onDurable: { store in
             store.records[id] = record
@@ -57,7 +57,13 @@ extension EgressStore {
         }, onFailure: { store in
             if isFact { store.records[id] = record }
             onFailure(&store)
-        }, pending: record, isKept: isFact)
+        }, pending: record, isKept: isFact, rebuild: rebuild)
+    }
+
+    /// A change of `kind` for the observer, when it takes this egress's changes.
+    private func newChange(_ kind: EgressChange.Kind, of record: EgressRecord) -> EgressChange? {
+        guard let observer, observer.observes(record) else { return nil }
+        return EgressChange(kind: kind, record: record, id: RandomID.make(prefix: "EV_"), createdAt: WallClock.nanoseconds() / 1_000_000_000)
     }
 
     /// Queues a write (or, with nil, a marker that completes when everything before it has).
@@ -65,7 +71,7 @@ extension EgressStore {
     func enqueue(_ write: RecordWrite?, egressID: String? = nil, change: EgressChange? = nil, in store: inout State, waited: Bool = false,
                  onDurable: @escaping @Sendable (inout State) -> Void = { _ in },
                  onFailure: @escaping @Sendable (inout State) -> Void = { _ in }, pending: EgressRecord? = nil,
-                 isKept: Bool = false) -> WriteTicket? {
+                 isKept: Bool = false, rebuild: (@Sendable (EgressRecord) -> EgressRecord?)? = nil) -> WriteTicket? {
         guard recordStore != nil else {
             onDurable(&store)
             if let change { hand(change) }
@@ -75,7 +81,7 @@ extension EgressStore {
         if let pending, let egressID { store.pending[egressID] = PendingRecord(record: pending, serial: store.nextSerial) }
         let ticket = waited ? WriteTicket() : nil
         store.writes.append(QueuedWrite(write: write, serial: store.nextSerial, egressID: egressID, change: change, ticket: ticket,
-                                        onDurable: onDurable, onFailure: onFailure, isKept: isKept))
+                                        onDurable: onDurable, onFailure: onFailure, isKept: isKept, rebuild: rebuild))
         if !store.writerRunning {
             store.writerRunning = true
             writer.async { [self] in drainWrites() }
@@ -114,10 +120,14 @@ extension EgressStore {
                     completed += store.writes
                     store.writes.removeAll()
                 }
-                for queued in completed {
+                // Egresses whose request (a stop, a stream update) was refused in this batch.
+                var refused: Set<String> = []
+                for var queued in completed {
                     if case .success = result {
                         queued.onDurable(&store)
                     } else {
+                        if queued.isKept, let id = queued.egressID, refused.contains(id) { rebase(&queued, id: id, in: store) }
+                        if !queued.isKept, let id = queued.egressID, case .save? = queued.write { refused.insert(id) }
                         queued.onFailure(&store)
                         if queued.isKept {
                             // Still the egress's pending version: what it reports next queues behind it.
@@ -147,6 +157,27 @@ extension EgressStore {
                 queued.ticket?.complete(result)
                 if case .success = result, let change = queued.change { hand(change) }
             }
+        }
+    }
+
+    /// A fact the backend reported while a request's version of its egress was being written,
+    /// and so made on that version: the request was refused, so the fact is made again on the
+    /// version before it (the listed one), with its change, and is kept as that.
+    private func rebase(_ queued: inout QueuedWrite, id: String, in store: State) {
+        guard let rebuild = queued.rebuild, let base = store.records[id], case .save(_, let change)? = queued.write,
+              let rebased = rebuild(base) else { return }
+        var remade = change.map { EgressChange(kind: $0.kind, record: rebased, id: $0.id, createdAt: $0.createdAt) }
+        if remade == nil, rebased.status != base.status { remade = newChange(.updated, of: rebased) }
+        queued.write = .save(rebased, change: remade)
+        queued.change = remade
+        let (failed, durable) = (queued.onFailure, queued.onDurable)
+        queued.onFailure = { store in
+            failed(&store)
+            store.records[id] = rebased
+        }
+        queued.onDurable = { store in
+            durable(&store)
+            if store.records[id] != nil { store.records[id] = rebased }
         }
     }
 

@@ -254,28 +254,15 @@ public final class EgressStore: Sendable {
     /// Applies a backend's report to the egress: its record, then its state machine.
     func apply(_ event: EgressEvent, to id: String) {
         let outcome: Result<(EgressRecord, changed: Bool), EgressState.IllegalTransition>? = state.withLock { store in
-            guard var record = latest(id, in: store) else { return nil }
-            let before = record.status
-            let streamsBefore = record.results.streams.map(\.status)
-            let resultsBefore = record.results
+            guard let current = latest(id, in: store) else { return nil }
             let now = WallClock.nanoseconds()
-            switch event {
-            case .mediaStarted, .stopRequested: break
-            case .roomIdentified(let roomID): record.roomID = roomID
-            case .progress(let results), .finalized(let results), .limitReached(let results):
-                record.results = Self.merging(results, into: record.results)
-            case .sourceEnded(let reason): record.details = Self.endReason(reason)
-            case .failed(let error, let code, let details, let results):
-                (record.error, record.errorCode, record.details) = (error, code, details)
-                record.results = Self.merging(results, into: record.results)
-            }
-            switch record.state.applying(event) {
-            case .success(let next): record.state = next
+            let record: EgressRecord
+            switch Self.applying(event, to: current, at: now) {
+            case .success(let next): record = next
             case .failure(let refusal): return .failure(refusal)
             }
-            record.updatedAt = now
+            let (before, streamsBefore, resultsBefore) = (current.status, current.results.streams.map(\.status), current.results)
             if record.status.isEnded {
-                Self.noteEnd(of: &record, at: now)
                 store.liveCount -= 1
                 store.endedCount += 1
                 store.backendCalls[id] = nil
@@ -292,7 +279,8 @@ public final class EgressStore: Sendable {
             }
             if record.status.isEnded { store.progressWrittenAt[id] = nil } else { store.progressWrittenAt[id] = now }
             // What the backend reports happened whether or not it could be written down (logged).
-            save(record, kind, in: &store, isFact: true, onDurable: { [self] store in evictEnded(&store) })
+            save(record, kind, in: &store, isFact: true, onDurable: { [self] store in evictEnded(&store) },
+                 rebuild: { base in try? Self.applying(event, to: base, at: now).get() })
             return .success((record, record.status != before))
         }
         switch outcome {
@@ -307,6 +295,29 @@ public final class EgressStore: Sendable {
         case nil:
             logger.warning("backend report for an unknown egress", metadata: ["egress_id": "\(id)"])
         }
+    }
+
+    /// `record` with `event` applied as of `now` (no other state changes): its next version, or
+    /// the transition refused.
+    static func applying(_ event: EgressEvent, to record: EgressRecord, at now: Int64) -> Result<EgressRecord, EgressState.IllegalTransition> {
+        var record = record
+        switch event {
+        case .mediaStarted, .stopRequested: break
+        case .roomIdentified(let roomID): record.roomID = roomID
+        case .progress(let results), .finalized(let results), .limitReached(let results):
+            record.results = merging(results, into: record.results)
+        case .sourceEnded(let reason): record.details = endReason(reason)
+        case .failed(let error, let code, let details, let results):
+            (record.error, record.errorCode, record.details) = (error, code, details)
+            record.results = merging(results, into: record.results)
+        }
+        switch record.state.applying(event) {
+        case .success(let next): record.state = next
+        case .failure(let refusal): return .failure(refusal)
+        }
+        record.updatedAt = now
+        if record.status.isEnded { noteEnd(of: &record, at: now) }
+        return .success(record)
     }
 
     /// An egress that just ended: its end time, and a stream the backend never got to (or
