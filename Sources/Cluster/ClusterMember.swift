@@ -38,6 +38,8 @@ public final class ClusterMember: Sendable {
     private let describe: @Sendable () -> NodeRecord
     /// The rooms this node's hub has or its egresses record: the others placed on it are freed.
     private let roomsInUse: @Sendable () async -> Set<String>
+    /// The rooms being joined here, which are not freed meanwhile.
+    public let claims: RoomClaims
     private let logger: Logger
     /// Where the blocking Redis calls run: off the event loops and Swift's task threads.
     private let queue = DispatchQueue(label: "cluster-member")
@@ -51,8 +53,9 @@ public final class ClusterMember: Sendable {
     public var node: String { records.node }
 
     public init(registry: NodeRegistry, records: RedisRecordStore, egresses: EgressStore, configuration: Configuration = .init(),
-                logger: Logger, roomsInUse: @escaping @Sendable () async -> Set<String> = { [] },
+                logger: Logger, roomsInUse: @escaping @Sendable () async -> Set<String> = { [] }, claims: RoomClaims = RoomClaims(),
                 describe: @escaping @Sendable () -> NodeRecord) {
+        self.claims = claims
         self.registry = registry
         rooms = RoomDirectory(redis: registry.redis, namespace: registry.namespace)
         self.roomsInUse = roomsInUse
@@ -92,6 +95,21 @@ public final class ClusterMember: Sendable {
     /// the call that placed it to reach the node.
     public static let roomGrace: Int64 = 30_000
 
+    /// Frees the rooms placed on this node before `cutoff` (ms) that it no longer uses: each is
+    /// held against joins here (see `RoomClaims`) from before the look at what is in use until
+    /// it is freed.
+    private func freeUnusedRooms(placedBefore cutoff: Int64) async throws -> [String] {
+        let placed = try await offLoop { [rooms, node] () throws(RedisError) in try rooms.rooms(of: node, placedBefore: cutoff) }
+        let held = claims.beginFreeing(placed)
+        defer { claims.endFreeing(held) }
+        let inUse = await roomsInUse()
+        let unused = held.filter { !inUse.contains($0) }
+        try await offLoop { [rooms, node] () throws(RedisError) in
+            for room in unused { try rooms.free(room, of: node) }
+        }
+        return unused
+    }
+
     /// One heartbeat, then one look for lost nodes (times in ms since 1970).
     public func round(now: Int64 = WallClock.nanoseconds() / 1_000_000) async throws -> Round {
         var record = describe()
@@ -115,12 +133,7 @@ public final class ClusterMember: Sendable {
             last = now
             return true
         }
-        let inUse = sweeps ? await roomsInUse() : []
-        if sweeps { round.freedRooms = try await offLoop { [rooms, node] () throws(RedisError) in
-            let unused = try rooms.rooms(of: node, placedBefore: now - Self.roomGrace).filter { !inUse.contains($0) }
-            for room in unused { try rooms.free(room, of: node) }
-            return unused
-        } }
+        if sweeps { round.freedRooms = try await freeUnusedRooms(placedBefore: now - Self.roomGrace) }
         let lostAfter = configuration.lostAfter.milliseconds
         let since = beatingSince.withLock { since in
             if since == nil { since = now }

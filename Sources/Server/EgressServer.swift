@@ -118,11 +118,11 @@ public final class EgressServer: Service {
         let stopTimeout = configuration.egressStopTimeout, drainTimeout = configuration.http2.shutdownTimeout
         // With Redis, the node's place in the cluster: first, so that it stops last.
         let declaredLost = DeclaredLost()
-        let cluster: [ServiceGroupConfiguration.ServiceConfiguration] = parts.clusterRecords.map { records in
+        let cluster: [ServiceGroupConfiguration.ServiceConfiguration] = parts.clusterRecords.flatMap { records in parts.router.map { router in
             [.init(service: ClusterNode(member: clusterMember(records: records, sessions: sessions, hub: hub, cpu: parts.cpu, apiPort: apiPort,
-                                                               mediaPort: mediaPort), logger: logger, declaredLost: declaredLost),
+                                                               mediaPort: mediaPort, claims: router.claims), logger: logger, declaredLost: declaredLost),
                    failureTerminationBehavior: .gracefullyShutdownGroup)]
-        } ?? []
+        } } ?? []
         let stages = ServiceGroup(configuration: .init(services: cluster + [
             .init(service: Stage { for (_, server) in operations { await server.shutdownGracefully() } }),
             .init(service: Periodic(interval: .seconds(3600)) { sessions.pruneExpired() }, successTerminationBehavior: .ignore),
@@ -153,7 +153,7 @@ public final class EgressServer: Service {
         } onGracefulShutdown: {
             Task { await stages.triggerGracefulShutdown() }
         }
-        await parts.peers?.close()
+        await parts.router?.peers.close()
         try? await group.shutdownGracefully()
         try? await mediaGroup.shutdownGracefully()
         logger.info("stopped")
@@ -198,8 +198,8 @@ public final class EgressServer: Service {
         let cpu: MachineCPU
         /// The records' store when they are in a cluster's Redis.
         let clusterRecords: RedisRecordStore?
-        /// The connections to the cluster's other nodes.
-        let peers: NodePeers?
+        /// Where calls go in a cluster, with the connections to the other nodes.
+        let router: ClusterRouter?
     }
 
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
@@ -269,10 +269,9 @@ public final class EgressServer: Service {
         let grpc = GRPCServer(router: router, configuration: configuration.rpc, logger: logger)
         let twirp = TwirpServer(router: router, configuration: configuration.rpc, logger: logger)
         let minting = configuration.pageMintsTokens ? keys.keys.first.flatMap { key in keys.secret(for: key).map { (key, $0) } } : nil
-        let routes = HTTPRoutes(twirp: twirp, whip: WHIPEndpoint(hub: hub, verifier: access.verifier, roomNode: cluster.map { cluster in
-            let scheme = configuration.tls == nil ? "http" : "https"
-            return { room in try await cluster.router.address(ofRoom: room).map { "\(scheme)://\($0)" } }
-        }), page: PageEndpoint(minting: minting),
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let whip = WHIPEndpoint(hub: hub, verifier: access.verifier, cluster: cluster.map { ($0.router, scheme) })
+        let routes = HTTPRoutes(twirp: twirp, whip: whip, page: PageEndpoint(minting: minting),
                                 files: RecordingFiles(sessions: sessions, outputDirectory: outputDirectory, verifier: access.verifier))
         let http = try HTTPServer(
             configuration: configuration.http2, http1: configuration.http1, tls: configuration.tls, group: group, logger: logger,
@@ -297,7 +296,7 @@ public final class EgressServer: Service {
                 application: HTTPApplication(streams: grpc.streamHandlerFactory, responder: responder, bufferedPathPrefix: "/", admit: admit))))
         }
         return Parts(hub: hub, sessions: sessions, http: http, webhooks: webhooks, operations: operations, cpu: cpu,
-                     clusterRecords: records as? RedisRecordStore, peers: cluster?.router.peers)
+                     clusterRecords: records as? RedisRecordStore, router: cluster?.router)
     }
 
     /// What the operations port `port` answers, for the log.

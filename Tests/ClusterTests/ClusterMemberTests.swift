@@ -142,4 +142,27 @@ final class ChangeLog: EgressObserver {
         try await a.member.leave()
         #expect(try a.member.rooms.node(of: "used") == nil && a.member.rooms.node(of: "fresh") == nil)
     }
+
+    /// A room being joined on this node is not freed by the sweep (it is not in the hub yet), and
+    /// a join while its room is being freed is refused at once, not let into a room about to go.
+    @Test func aRoomBeingJoinedIsNotFreedAndAJoinWhileItIsFreedIsRefused() async throws {
+        let server = try RedisServer()
+        let joined = Mutex(false)
+        let a = try node("ND_a", on: server, roomsInUse: { joined.withLock { $0 } ? ["joining"] : [] })
+        try await a.member.join(now: 100_000)
+        for room in ["joining", "idle"] { _ = try a.member.rooms.place(room, on: "ND_a", now: 1_000) }
+        let freed = try await a.member.claims.holding("joining") {
+            try await a.member.round(now: 100_000).freedRooms
+        }
+        #expect(freed == ["idle"])
+        #expect(try a.member.rooms.node(of: "joining") == "ND_a")
+
+        let marked = a.member.claims.beginFreeing(["joining"])
+        #expect(marked == ["joining"])
+        await #expect(throws: RoomClaims.Freeing(room: "joining")) { try await a.member.claims.holding("joining") { joined.withLock { $0 = true } } }
+        #expect(!joined.withLock { $0 })
+        a.member.claims.endFreeing(marked)
+        try await a.member.claims.holding("joining") { joined.withLock { $0 = true } }
+        #expect(joined.withLock { $0 })
+    }
 }

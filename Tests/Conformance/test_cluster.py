@@ -145,6 +145,12 @@ def test_records_in_redis_come_back_after_a_restart_and_a_node_leaves_on_sigterm
         time.sleep(0.05)
     assert first.terminate() == 0
     assert redis.cli("HKEYS", "egress:{nodes}:records") == ""  # it left: nobody will take it for lost
+    # Its node is gone, its record stays: another node answers a stop of it as any node would.
+    other = node(fresh_server, redis, "node-o")
+    with pytest.raises(grpc.RpcError) as ended:
+        egress_api(other, stubs).StopEgress(e.StopEgressRequest(egress_id=waiting), timeout=10)
+    assert ended.value.code() == grpc.StatusCode.FAILED_PRECONDITION, ended.value.details()
+    assert ended.value.details() == f"egress {waiting} has already ended (EGRESS_ABORTED)"
     second = node(fresh_server, redis, "node-r")
     after = {info.egress_id: info for info in listed(egress_api(second, stubs), stubs)}
     assert after[waiting].status == before[waiting].status == e.EGRESS_ABORTED
@@ -449,3 +455,33 @@ def test_the_relay_needs_the_cluster_secret(fresh_server, redis, stubs):
     first = next(stream)
     assert first.WhichOneof("kind") == "room" and not first.room.exists  # nobody is in it yet
     stream.cancel()
+
+
+def test_a_join_handed_to_a_node_its_room_left_is_refused_and_one_for_a_freed_room_places_it_there(fresh_server, redis, stubs):
+    """A join reaches the room's node after the room moved (freed as unused, placed elsewhere): the
+    node does not take it into its hub, the client is told to try again; a join for a room freed
+    meanwhile and not placed since places it on the node that takes the join."""
+    a = node(fresh_server, redis, "node-a")
+    now = int(time.time())
+    signed = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
+    metadata = [("authorization", f"Bearer {signed}")]
+    i = stubs.ingest
+
+    def handed_join(room):
+        call = stubs.cluster.NodeCall(method="/egress.ingest.RoomIngest/JoinRoom", request=i.JoinRoomRequest(room=room, identity="p").SerializeToString())
+        return stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=metadata, timeout=10)
+
+    place(redis, "r-moved", "node-z")
+    with pytest.raises(grpc.RpcError) as moved:
+        handed_join("r-moved")
+    assert moved.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert moved.value.details() == "room r-moved moved to node node-z while the call was on its way; try again"
+    # A's own hub (asked through the node call, which answers for this node alone) has no such room.
+    listing = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"")
+    reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(listing, metadata=metadata, timeout=10)
+    assert stubs.room.ListRoomsResponse.FromString(reply.response).rooms == []
+
+    joined = i.JoinRoomResponse.FromString(handed_join("r-freed").response)
+    assert (joined.room.name, joined.participant.identity) == ("r-freed", "p")
+    assert redis.cli("GET", "egress:room:{r-freed}") == "node-a"
+    assert redis.cli("ZSCORE", "egress:node-rooms:{node-a}", "r-freed") != ""

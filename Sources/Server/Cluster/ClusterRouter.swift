@@ -1,4 +1,5 @@
 import Cluster
+import EgressAPI
 import Dispatch
 import Placement
 import RecordStore
@@ -27,6 +28,8 @@ final class ClusterRouter: Sendable {
     let maxRoomName: Int
     /// Silent for longer than this, a node takes no new rooms (`node_lost_after`).
     let lostAfter: Duration
+    /// The rooms being joined on this node, shared with the sweep that frees unused ones.
+    let claims = RoomClaims()
     private let cachedNodes = Mutex<(read: ContinuousClock.Instant, nodes: [NodeRecord])?>(nil)
     /// Where the blocking Redis calls run.
     private let queue = DispatchQueue(label: "cluster-router", attributes: .concurrent)
@@ -103,6 +106,29 @@ final class ClusterRouter: Sendable {
         return try await target(ofNode: chosen?.id ?? roomNode, for: "room \(room)'s egress")
     }
 
+    /// Runs `join` (a participant joining, CreateRoom) on this node's hub for `room`, held
+    /// against the sweep of unused rooms, once `room` is placed here: placed anew if it was
+    /// freed while the call was on its way, UNAVAILABLE if it went to another node meanwhile.
+    func hosting<T: Sendable>(_ room: String, _ join: () async throws -> T) async throws -> T {
+        do {
+            return try await claims.holding(room) {
+                try await confirmHere(room)
+                return try await join()
+            }
+        } catch is RoomClaims.Freeing {
+            throw RPCError(.unavailable, "room \(room) is being freed on this node; try again")
+        }
+    }
+
+    private func confirmHere(_ room: String) async throws(RPCError) {
+        guard !room.isEmpty, room.utf8.count <= maxRoomName else { return }
+        let now = WallClock.nanoseconds() / 1_000_000
+        let host = try await redis("room \(room) cannot be placed") { [rooms, node] () throws(RedisError) in try rooms.place(room, on: node, now: now) }
+        guard host == node else {
+            throw RPCError(.unavailable, "room \(room) moved to node \(host) while the call was on its way; try again")
+        }
+    }
+
     /// The node hosting `room` and a client of it, when that is another node; nil when it is
     /// this one or the room is not placed. UNAVAILABLE when its node is not in the cluster.
     func roomHostElsewhere(_ room: String) async throws(RPCError) -> (node: String, client: GRPCClient)? {
@@ -132,10 +158,18 @@ final class ClusterRouter: Sendable {
         return try await redis("room \(room) cannot be placed") { [rooms] () throws(RedisError) in try rooms.place(room, on: chosen, now: now) }
     }
 
-    /// The node that runs egress `id`; nil when the cluster has no such egress.
+    /// The node that runs egress `id`; nil when the cluster has no such egress. An egress whose
+    /// node is no longer in the cluster is answered from its record when it has ended (as any
+    /// node would answer: it has ended); a live one is UNAVAILABLE until the node is cleaned up.
     func egress(_ id: String) async throws(RPCError) -> Target? {
         let owner = try await offLoop { [records] () throws(EgressStoreError) in try records.node(of: id) }
         guard let owner else { return nil }
+        if owner != node, try await !nodes().contains(where: { $0.id == owner }) {
+            let record = try await offLoop { [records] () throws(EgressStoreError) in
+                try records.list(EgressQuery(egressID: id), pageSize: 1).records.first
+            }
+            if let record, record.status.isEnded { throw EgressStoreError.alreadyEnded(egressID: id, status: record.status).rpcError }
+        }
         return try await target(ofNode: owner, for: "egress \(id)")
     }
 

@@ -116,7 +116,8 @@ struct ClusterRoomService: Livekit_RoomService.ServiceProtocol {
     }
 
     func createRoom(request: Livekit_CreateRoomRequest, context: ServerContext) async throws -> Livekit_Room {
-        try await forRoom(request.name, placing: true, context, here: { try await local.createRoom(request: request, context: context) },
+        try await forRoom(request.name, placing: true, context,
+                          here: { try await router.hosting(request.name) { try await local.createRoom(request: request, context: context) } },
                           there: { try await $0.createRoom(request, options: $1) })
     }
 
@@ -184,7 +185,8 @@ struct ClusterRoomIngestService: Egress_Ingest_RoomIngest.ServiceProtocol {
     }
 
     func joinRoom(request: Egress_Ingest_JoinRoomRequest, context: ServerContext) async throws -> Egress_Ingest_JoinRoomResponse {
-        try await forRoom(request.room, placing: true, context, here: { try await local.joinRoom(request: request, context: context) },
+        try await forRoom(request.room, placing: true, context,
+                          here: { try await router.hosting(request.room) { try await local.joinRoom(request: request, context: context) } },
                           there: { try await $0.joinRoom(request, options: $1) })
     }
 

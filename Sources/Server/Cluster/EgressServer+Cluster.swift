@@ -88,14 +88,15 @@ extension EgressServer {
     /// The services other nodes call, behind the cluster secret: `Node` runs their handed-over
     /// calls on `local` (this node's own services), `Relay` streams this node's rooms to them.
     func nodeServices(_ routing: ClusterRouting, local: [RPCService], hub: RoomHub) -> [RPCService] {
-        let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, logger: logger)
+        let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, router: routing.router, logger: logger)
         let relay = RelayService(hub: hub, maxRoomName: configuration.hub.maxNameLength, logger: logger)
         let admit: RPCAdmission = { metadata in try routing.credentials.admit(metadata) }
         return [node.rpcService.admitting(admit), relay.rpcService.admitting(admit)]
     }
 
     /// The node's member of the cluster, describing the node as it is at each heartbeat.
-    func clusterMember(records: RedisRecordStore, sessions: EgressStore, hub: RoomHub, cpu: any CPUMeter, apiPort: Int, mediaPort: Int) -> ClusterMember {
+    func clusterMember(records: RedisRecordStore, sessions: EgressStore, hub: RoomHub, cpu: any CPUMeter, apiPort: Int, mediaPort: Int,
+                       claims: RoomClaims) -> ClusterMember {
         let lostAfter = configuration.nodeLostAfter
         let heartbeat = max(.milliseconds(50), min(.seconds(1), lostAfter / 4))
         let startedAt = WallClock.nanoseconds() / 1_000_000
@@ -104,7 +105,8 @@ extension EgressServer {
         let address = host.contains(":") ? "[\(host)]" : host
         return ClusterMember(registry: NodeRegistry(redis: records.redis), records: records, egresses: sessions,
                              configuration: .init(heartbeatInterval: heartbeat, lostAfter: lostAfter), logger: logger,
-                             roomsInUse: { await Set(hub.listRooms(names: []).map(\.name)).union(sessions.roomsRecording()) }) {
+                             roomsInUse: { await Set(hub.listRooms(names: []).map(\.name)).union(sessions.roomsRecording()) },
+                             claims: claims) {
             NodeRecord(id: node, apiAddress: "\(address):\(apiPort)", mediaAddress: "\(address):\(mediaPort)",
                        cpuCapacity: Double(cpu.cores) * share, cpuUsed: max(sessions.committedCPU, cpu.coresInUse),
                        liveEgresses: sessions.liveCount, draining: sessions.isDraining, startedAt: startedAt, heartbeatAt: 0)

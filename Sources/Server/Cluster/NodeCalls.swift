@@ -39,14 +39,30 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
     /// This node's Egress, RoomService and RoomIngest, as they answer for themselves.
     let local: RPCRouter
     let configuration: RPCConfiguration
+    let router: ClusterRouter
     let logger: Logger
 
     func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {
-        let answer = try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
-                                                   logger: logger, deadline: context.deadline)
+        let run = { [local, configuration, logger] in
+            try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
+                                          logger: logger, deadline: context.deadline)
+        }
+        // A join or a CreateRoom was sent here as its room's node: the room is held here while
+        // it runs, and must still be placed here (see `ClusterRouter.hosting`).
+        let answer = if let room = Self.roomJoined(by: request) { try await router.hosting(room, run) } else { try await run() }
         var reply = Egress_Cluster_NodeReply()
         reply.response = Data(answer)
         return reply
+    }
+
+    /// The room a handed-over call brings into this node's hub (a RoomIngest join, CreateRoom);
+    /// nil for other calls, and for a request that does not decode (the call itself says so).
+    static func roomJoined(by call: Egress_Cluster_NodeCall) -> String? {
+        switch call.method {
+        case "/egress.ingest.RoomIngest/JoinRoom": (try? Egress_Ingest_JoinRoomRequest(wireBytes: Array(call.request)))?.room
+        case "/livekit.RoomService/CreateRoom": (try? Livekit_CreateRoomRequest(wireBytes: Array(call.request)))?.name
+        default: nil
+        }
     }
 }
 

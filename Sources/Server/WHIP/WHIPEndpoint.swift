@@ -2,6 +2,7 @@ import Auth
 import HTTP
 import Ingest
 import NIOCore
+import RPC
 import Support
 import WebRTC
 
@@ -19,9 +20,10 @@ struct WHIPEndpoint: Sendable {
 
     let hub: RoomHub
     let verifier: TokenVerifier
-    /// In a cluster: the base URL of the node hosting a room ("http://host:port"), nil when it
-    /// is this one. A publisher of a room hosted elsewhere is redirected there (307).
-    var roomNode: (@Sendable (_ room: String) async throws -> String?)?
+    /// In a cluster: where rooms are, and the scheme of the nodes' URLs ("http", "https"). A
+    /// publisher of a room hosted elsewhere is redirected there (307); one of a room hosted here
+    /// publishes with the room held against the sweep of unused rooms (`ClusterRouter.hosting`).
+    var cluster: (router: ClusterRouter, scheme: String)?
 
     static let corsHeaders = [
         HeaderField("access-control-allow-origin", "*"),
@@ -104,9 +106,10 @@ struct WHIPEndpoint: Sendable {
             return Self.error(400, "the offer is not UTF-8 text")
         }
         let screenShare = Query(request.path)["source"] == "screen_share"
-        if let roomNode {
+        if let cluster {
             do {
-                if let base = try await roomNode(room) {
+                if let address = try await cluster.router.address(ofRoom: room) {
+                    let base = "\(cluster.scheme)://\(address)"
                     let query = request.path.firstIndex(of: "?").map { String(request.path[$0...]) } ?? ""
                     return HTTPResponse(status: 307, headers: Self.corsHeaders + [
                         HeaderField("location", base + Self.pathPrefix + "/" + Query.percentEncoded(room) + query),
@@ -117,8 +120,10 @@ struct WHIPEndpoint: Sendable {
             }
         }
         do {
-            let publication = try await hub.publishWebRTC(WebRTCPublishRequest(
-                room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer, screenShare: screenShare))
+            let request = WebRTCPublishRequest(room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer,
+                                               screenShare: screenShare)
+            let publish = { @Sendable [hub] in try await hub.publishWebRTC(request) }
+            let publication = if let cluster { try await cluster.router.hosting(room, publish) } else { try await publish() }
             return HTTPResponse(status: 201, headers: Self.corsHeaders + [
                 HeaderField("content-type", "application/sdp"),
                 HeaderField("location", Self.sessionsPrefix + publication.sessionID),
@@ -132,6 +137,8 @@ struct WHIPEndpoint: Sendable {
             case .roomFull, .unavailable: return Self.error(503, error.description)
             case .invalidArgument, .notFound: return Self.error(400, error.description)
             }
+        } catch let error as RPCError where error.code == .unavailable {
+            return Self.error(503, error.message)
         } catch {
             return Self.error(500, "\(error)")
         }
