@@ -457,7 +457,7 @@ void   egress__cluster__relay_frame__free_unpacked
   assert(message->base.descriptor == &egress__cluster__relay_frame__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor egress__cluster__node_call__field_descriptors[3] =
+static const ProtobufCFieldDescriptor egress__cluster__node_call__field_descriptors[4] =
 {
   {
     "method",
@@ -495,16 +495,29 @@ static const ProtobufCFieldDescriptor egress__cluster__node_call__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "to_node",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodeCall, to_node),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__cluster__node_call__field_indices_by_name[] = {
   2,   /* field[2] = from_node */
   0,   /* field[0] = method */
   1,   /* field[1] = request */
+  3,   /* field[3] = to_node */
 };
 static const ProtobufCIntRange egress__cluster__node_call__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor egress__cluster__node_call__descriptor =
 {
@@ -514,7 +527,7 @@ const ProtobufCMessageDescriptor egress__cluster__node_call__descriptor =
   "Egress__Cluster__NodeCall",
   "egress.cluster",
   sizeof(Egress__Cluster__NodeCall),
-  3,
+  4,
   egress__cluster__node_call__field_descriptors,
   egress__cluster__node_call__field_indices_by_name,
   1,  egress__cluster__node_call__number_ranges,
@@ -559,7 +572,7 @@ const ProtobufCMessageDescriptor egress__cluster__node_reply__descriptor =
   (ProtobufCMessageInit) egress__cluster__node_reply__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor egress__cluster__relay_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor egress__cluster__relay_request__field_descriptors[5] =
 {
   {
     "room",
@@ -609,17 +622,30 @@ static const ProtobufCFieldDescriptor egress__cluster__relay_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "to_node",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__RelayRequest, to_node),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned egress__cluster__relay_request__field_indices_by_name[] = {
   3,   /* field[3] = from_node */
   1,   /* field[1] = participant_identity */
   0,   /* field[0] = room */
+  4,   /* field[4] = to_node */
   2,   /* field[2] = track_sids */
 };
 static const ProtobufCIntRange egress__cluster__relay_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor egress__cluster__relay_request__descriptor =
 {
@@ -629,7 +655,7 @@ const ProtobufCMessageDescriptor egress__cluster__relay_request__descriptor =
   "Egress__Cluster__RelayRequest",
   "egress.cluster",
   sizeof(Egress__Cluster__RelayRequest),
-  4,
+  5,
   egress__cluster__relay_request__field_descriptors,
   egress__cluster__relay_request__field_indices_by_name,
   1,  egress__cluster__relay_request__number_ranges,

@@ -47,10 +47,14 @@ struct  Egress__Cluster__NodeCall
    * The node that sends the call (for the log).
    */
   char *from_node;
+  /*
+   * The node the call is for: another node at its address (one that took the address over) refuses it.
+   */
+  char *to_node;
 };
 #define EGRESS__CLUSTER__NODE_CALL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__node_call__descriptor) \
-    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Egress__Cluster__NodeReply
@@ -81,10 +85,14 @@ struct  Egress__Cluster__RelayRequest
    * The node that follows (for the log).
    */
   char *from_node;
+  /*
+   * The room's node, as the follower found it in Redis: another node at its address refuses.
+   */
+  char *to_node;
 };
 #define EGRESS__CLUSTER__RELAY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__relay_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 typedef enum {

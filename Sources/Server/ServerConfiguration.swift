@@ -34,6 +34,15 @@ public struct ServerConfiguration: Sendable {
     public var nodeID = ""
     /// A node silent for longer than this is lost: its live egresses end FAILED.
     public var nodeLostAfter: Duration = .seconds(10)
+    /// The host the other nodes reach this one at (its API and media ports); empty (the
+    /// default): `host`, which must then not be a wildcard address.
+    public var nodeAddress = ""
+
+    /// The host this node registers for the others to reach it at.
+    public var advertisedHost: String { nodeAddress.isEmpty ? host : nodeAddress }
+
+    /// Whether `host` listens on every address (and so says none to reach it at).
+    public static func isWildcard(_ host: String) -> Bool { ["", "0.0.0.0", "::", "[::]", "*"].contains(host) }
     /// Ended egresses are forgotten this many days after they ended (default 30).
     public var recordRetentionDays = 30
     /// Port of the health check for load balancers (`health_port`); 0 (the default): none.

@@ -52,6 +52,9 @@ struct EgressServerCommand: AsyncParsableCommand {
     @Option(help: ServerSettings.nodeID.help)
     var nodeId: String?
 
+    @Option(help: ServerSettings.nodeAddress.help)
+    var nodeAddress: String?
+
     @Option(help: ServerSettings.nodeLostAfter.help)
     var nodeLostAfter: Double?
 
@@ -217,6 +220,9 @@ struct EgressServerCommand: AsyncParsableCommand {
         configuration.defaultStorage = try loadStorage(config)
         configuration.redis = try loadRedis(config)
         configuration.clusterSecret = try loadClusterSecret(config, redis: configuration.redis != nil)
+        if configuration.redis != nil, configuration.nodeAddress.isEmpty, ServerConfiguration.isWildcard(configuration.host) {
+            throw ValidationError("--host \(configuration.host) listens on every address: with --redis, say which one the other nodes reach this node at with --node-address (EGRESS_NODE_ADDRESS, node_address)")
+        }
         configuration.webhooks = try loadWebhooks(config)
         configuration.tls = try loadTLS(config)
         if let unknown = config.unknownKeys() { throw ValidationError(unknown.description) }

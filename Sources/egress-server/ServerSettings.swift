@@ -125,6 +125,9 @@ enum ServerSettings {
     static let nodeID = ValueSetting(flag: "--node-id", environment: "EGRESS_NODE_ID", key: "node_id",
                                      summary: "With --redis: this node's id in the cluster (letters, digits, - and _); a stable one lets a restarted node take its interrupted egresses back.",
                                      option: \.nodeId, target: \.nodeID, defaultText: "a new ND_… at each start", problem: Checks.nodeID)
+    static let nodeAddress = ValueSetting(flag: "--node-address", environment: "EGRESS_NODE_ADDRESS", key: "node_address",
+                                          summary: "With --redis: the host the other nodes reach this one at (needed when --host listens on every address).",
+                                          option: \.nodeAddress, target: \.nodeAddress, defaultText: "--host", problem: Checks.hostName)
     static let nodeLostAfter = SecondsSetting(flag: "--node-lost-after", environment: "EGRESS_NODE_LOST_AFTER", key: "node_lost_after",
                                               summary: "With --redis: seconds without a node's heartbeat after which it is lost and its live egresses end FAILED.",
                                               option: \.nodeLostAfter, target: \.nodeLostAfter)
@@ -209,7 +212,7 @@ enum ServerSettings {
                                       option: \.threads, target: \.eventLoopThreads, defaultText: "one per core", problem: Checks.threads)
 
     static let all: [any ServerSetting] = [
-        host, port, outputDir, stateDir, recordRetention, nodeID, nodeLostAfter, healthPort, prometheusPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
+        host, port, outputDir, stateDir, recordRetention, nodeID, nodeAddress, nodeLostAfter, healthPort, prometheusPort, drainDelay, maxCPUUtilization, participantCPUCost, trackCompositeCPUCost,
         trackCPUCost, maxConcurrentStreams, maxReceiveMessageSize, maxHeaderListSize, shutdownTimeout, maxLiveEgresses,
         rtpPort, rtpIngest, webRTCHosts, participantTimeout, participantWaitTimeout, requestReadTimeout, idleTimeout, sendTimeout,
         fileOutputMaxDuration, streamOutputMaxDuration, segmentOutputMaxDuration, imageOutputMaxDuration, fileOutputMaxSize, uploadPartSize, threads,
@@ -269,6 +272,12 @@ enum Checks {
     }
     static let messageSize: @Sendable (Int) -> String? = { (1024...(1 << 30)).contains($0) ? nil : "is not from 1024 to 1073741824 bytes" }
     static let threads: @Sendable (Int) -> String? = { (1...1024).contains($0) ? nil : "is not from 1 to 1024" }
+    static let hostName: @Sendable (String) -> String? = { host in
+        // Empty: none given (the default, --host).
+        host.isEmpty || host.utf8.count <= 253 && !ServerConfiguration.isWildcard(host)
+            && host.utf8.allSatisfy { $0 > 32 && $0 < 127 && !"/@?#".utf8.contains($0) }
+            ? nil : "is not a host name or address the other nodes can reach"
+    }
     static let nodeID: @Sendable (String) -> String? = { id in
         id.utf8.count <= 64 && id.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
             ? nil : "is not a node id (at most 64 letters, digits, - and _)"

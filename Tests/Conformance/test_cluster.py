@@ -189,6 +189,8 @@ def test_the_config_files_redis_block_with_a_password_and_a_database(fresh_serve
     (["--redis", "redis://127.0.0.1:6379"], {"EGRESS_CLUSTER_SECRET": ""}, "needs a secret"),
     (["--redis", "redis://127.0.0.1:6379"], {"EGRESS_CLUSTER_SECRET": "short"}, "32 to 1024 characters"),
     ([], {"EGRESS_CLUSTER_SECRET": SECRET}, "without --redis"),
+    (["--redis", "redis://127.0.0.1:6379", "--host", "0.0.0.0"], {}, "listens on every address: with --redis, say which one the other nodes reach this node at with --node-address"),
+    (["--redis", "redis://127.0.0.1:6379", "--node-address", "0.0.0.0"], {}, "--node-address 0.0.0.0 is not a host name or address the other nodes can reach"),
 ])
 def test_a_bad_redis_stops_the_start_naming_why(args, env, expected):
     with pytest.raises(RuntimeError) as failure:
@@ -292,7 +294,7 @@ def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stub
 
     # An outsider calling a node's service: no token, an API key's token, a token signed with
     # another secret — each refused before anything runs; the cluster's own secret works.
-    call = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"")
+    call = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"", to_node="node-a")
     now = int(time.time())
     wrong = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, "not-the-cluster-secret-but-32-chars-long", algorithm="HS256")
     for metadata in ([], [tokens.bearer(roomList=True, roomAdmin=True, roomRecord=True)], [("authorization", f"Bearer {wrong}")]):
@@ -302,6 +304,13 @@ def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stub
     right = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
     reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=[("authorization", f"Bearer {right}")], timeout=10)
     assert stubs.room.ListRoomsResponse.FromString(reply.response).rooms == []
+    # A call for another node (one that had this address before) is refused, and so is one that names none.
+    for to_node, code, details in [("node-x", grpc.StatusCode.UNAVAILABLE, "this is node node-a, not node-x (the address changed hands); try again"),
+                                   ("", grpc.StatusCode.INVALID_ARGUMENT, "a call between nodes must name the node it is for (to_node)")]:
+        with pytest.raises(grpc.RpcError) as misdirected:
+            stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", to_node=to_node),
+                                                              metadata=[("authorization", f"Bearer {right}")], timeout=10)
+        assert (misdirected.value.code(), misdirected.value.details()) == (code, details)
 
 
 def test_recordings_ride_out_a_redis_restart_and_no_record_is_lost(fresh_server, stubs, endpoint):
@@ -443,7 +452,7 @@ def test_the_relay_needs_the_cluster_secret(fresh_server, redis, stubs):
     key's, or with one signed by another secret is refused before anything is streamed."""
     b = node(fresh_server, redis, "node-b")
     relay = stubs.cluster_grpc.RelayStub(b.raw_channel())
-    request = stubs.cluster.RelayRequest(room="r-outsider")
+    request = stubs.cluster.RelayRequest(room="r-outsider", to_node="node-b")
     now = int(time.time())
     wrong = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, "not-the-cluster-secret-but-32-chars-long", algorithm="HS256")
     for metadata in ([], [tokens.bearer(roomList=True, roomAdmin=True, roomRecord=True)], [("authorization", f"Bearer {wrong}")]):
@@ -455,6 +464,9 @@ def test_the_relay_needs_the_cluster_secret(fresh_server, redis, stubs):
     first = next(stream)
     assert first.WhichOneof("kind") == "room" and not first.room.exists  # nobody is in it yet
     stream.cancel()
+    with pytest.raises(grpc.RpcError) as misdirected:
+        list(relay.Follow(stubs.cluster.RelayRequest(room="r-outsider", to_node="node-x"), metadata=[("authorization", f"Bearer {right}")], timeout=5))
+    assert misdirected.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_join_handed_to_a_node_its_room_left_is_refused_and_one_for_a_freed_room_places_it_there(fresh_server, redis, stubs):
@@ -468,7 +480,8 @@ def test_a_join_handed_to_a_node_its_room_left_is_refused_and_one_for_a_freed_ro
     i = stubs.ingest
 
     def handed_join(room):
-        call = stubs.cluster.NodeCall(method="/egress.ingest.RoomIngest/JoinRoom", request=i.JoinRoomRequest(room=room, identity="p").SerializeToString())
+        call = stubs.cluster.NodeCall(method="/egress.ingest.RoomIngest/JoinRoom", request=i.JoinRoomRequest(room=room, identity="p").SerializeToString(),
+                                      to_node="node-a")
         return stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=metadata, timeout=10)
 
     place(redis, "r-moved", "node-z")
@@ -477,7 +490,7 @@ def test_a_join_handed_to_a_node_its_room_left_is_refused_and_one_for_a_freed_ro
     assert moved.value.code() == grpc.StatusCode.UNAVAILABLE
     assert moved.value.details() == "room r-moved moved to node node-z while the call was on its way; try again"
     # A's own hub (asked through the node call, which answers for this node alone) has no such room.
-    listing = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"")
+    listing = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"", to_node="node-a")
     reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(listing, metadata=metadata, timeout=10)
     assert stubs.room.ListRoomsResponse.FromString(reply.response).rooms == []
 
@@ -485,3 +498,16 @@ def test_a_join_handed_to_a_node_its_room_left_is_refused_and_one_for_a_freed_ro
     assert (joined.room.name, joined.participant.identity) == ("r-freed", "p")
     assert redis.cli("GET", "egress:room:{r-freed}") == "node-a"
     assert redis.cli("ZSCORE", "egress:node-rooms:{node-a}", "r-freed") != ""
+
+
+def test_a_node_registers_the_address_it_is_reached_at(fresh_server, redis, stubs):
+    """--node-address is what the other nodes call this one at (here a name, localhost, for the
+    address it listens on): its registry record says it, and a call routed there arrives."""
+    a = node(fresh_server, redis, "node-a", "--node-address", "localhost")
+    b = node(fresh_server, redis, "node-b")
+    registered = redis.cli("HGET", "egress:{nodes}:records", "node-a").split("\t")
+    assert registered[2:4] == [f"localhost:{a.port}", f"localhost:{a.rtp_port}"]
+    place(redis, "r-named", "node-a")
+    stubs.ingest_grpc.RoomIngestStub(b.channel()).JoinRoom(stubs.ingest.JoinRoomRequest(room="r-named", identity="p"), timeout=10)
+    rooms = r_api(a, stubs).ListRooms(stubs.room.ListRoomsRequest(names=["r-named"]), timeout=10).rooms
+    assert [(room.name, room.num_participants) for room in rooms] == [("r-named", 1)]

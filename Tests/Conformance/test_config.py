@@ -35,6 +35,7 @@ SETTINGS = {
     "state_dir": ("none", "none", "/srv/state"),
     "record_retention_days": ("7", 7, "8"),
     "node_id": ("node-7", "node-7", "node-8"),
+    "node_address": ("node-7.example", "node-7.example", "node-8.example"),
     "node_lost_after": ("15s", 15, "16"),
     "health_port": ("8181", 8181, "8182"),
     "prometheus_port": ("8183", 8183, "8184"),

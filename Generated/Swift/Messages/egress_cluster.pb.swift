@@ -10,6 +10,7 @@ public struct Egress_Cluster_NodeCall: WireMessage {
     public var method: String = ""
     public var request: Data = Data()
     public var fromNode: String = ""
+    public var toNode: String = ""
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -18,6 +19,7 @@ public struct Egress_Cluster_NodeCall: WireMessage {
         method = try message.string(0)
         request = message.bytes(1)
         fromNode = try message.string(2)
+        toNode = try message.string(3)
         unknownFields = message.unknownFields
     }
 
@@ -25,6 +27,7 @@ public struct Egress_Cluster_NodeCall: WireMessage {
         if !method.isEmpty { message.set(0, method) }
         if !request.isEmpty { message.set(1, request) }
         if !fromNode.isEmpty { message.set(2, fromNode) }
+        if !toNode.isEmpty { message.set(3, toNode) }
         message.setUnknownFields(unknownFields)
     }
 
@@ -42,6 +45,9 @@ public struct Egress_Cluster_NodeCall: WireMessage {
             case "from_node", "fromNode":
                 let at = path + ".from_node"
                 self.fromNode = try JSONRead.string(value, at: at)
+            case "to_node", "toNode":
+                let at = path + ".to_node"
+                self.toNode = try JSONRead.string(value, at: at)
             default: continue
             }
         }
@@ -52,6 +58,7 @@ public struct Egress_Cluster_NodeCall: WireMessage {
         members.field("method", "method", self.method)
         members.field("request", "request", self.request)
         members.field("from_node", "fromNode", self.fromNode)
+        members.field("to_node", "toNode", self.toNode)
         return members.value
     }
 }
@@ -101,6 +108,7 @@ public struct Egress_Cluster_RelayRequest: WireMessage {
     public var participantIdentity: String = ""
     public var trackSids: [String] = []
     public var fromNode: String = ""
+    public var toNode: String = ""
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -110,6 +118,7 @@ public struct Egress_Cluster_RelayRequest: WireMessage {
         participantIdentity = try message.string(1)
         trackSids = try message.strings(2)
         fromNode = try message.string(3)
+        toNode = try message.string(4)
         unknownFields = message.unknownFields
     }
 
@@ -118,6 +127,7 @@ public struct Egress_Cluster_RelayRequest: WireMessage {
         if !participantIdentity.isEmpty { message.set(1, participantIdentity) }
         message.set(2, trackSids)
         if !fromNode.isEmpty { message.set(3, fromNode) }
+        if !toNode.isEmpty { message.set(4, toNode) }
         message.setUnknownFields(unknownFields)
     }
 
@@ -138,6 +148,9 @@ public struct Egress_Cluster_RelayRequest: WireMessage {
             case "from_node", "fromNode":
                 let at = path + ".from_node"
                 self.fromNode = try JSONRead.string(value, at: at)
+            case "to_node", "toNode":
+                let at = path + ".to_node"
+                self.toNode = try JSONRead.string(value, at: at)
             default: continue
             }
         }
@@ -149,6 +162,7 @@ public struct Egress_Cluster_RelayRequest: WireMessage {
         members.field("participant_identity", "participantIdentity", self.participantIdentity)
         members.field("track_sids", "trackSids", self.trackSids)
         members.field("from_node", "fromNode", self.fromNode)
+        members.field("to_node", "toNode", self.toNode)
         return members.value
     }
 }

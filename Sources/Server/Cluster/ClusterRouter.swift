@@ -67,7 +67,7 @@ final class ClusterRouter: Sendable {
             cachedNodes.withLock { $0 = nil }
             throw RPCError(.unavailable, "\(what) is on node \(id), which is not in the cluster now (lost or stopped); try again later")
         }
-        return .node(id, try peers.transport(to: record.apiAddress))
+        return .node(id, try peers.transport(to: id, at: record.apiAddress))
     }
 
     /// The node of `room`. Unplaced, `placing` puts it on a node with the least CPU in use of two
@@ -182,7 +182,7 @@ final class ClusterRouter: Sendable {
     func everyNode() async throws(RPCError) -> [Target] {
         var targets: [Target] = [.here]
         for record in try await nodes() where record.id != node {
-            targets.append(.node(record.id, try peers.transport(to: record.apiAddress)))
+            targets.append(.node(record.id, try peers.transport(to: record.id, at: record.apiAddress)))
         }
         return targets
     }

@@ -89,7 +89,7 @@ extension EgressServer {
     /// calls on `local` (this node's own services), `Relay` streams this node's rooms to them.
     func nodeServices(_ routing: ClusterRouting, local: [RPCService], hub: RoomHub) -> [RPCService] {
         let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, router: routing.router, logger: logger)
-        let relay = RelayService(hub: hub, maxRoomName: configuration.hub.maxNameLength, logger: logger)
+        let relay = RelayService(hub: hub, node: routing.router.node, maxRoomName: configuration.hub.maxNameLength, logger: logger)
         let admit: RPCAdmission = { metadata in try routing.credentials.admit(metadata) }
         return [node.rpcService.admitting(admit), relay.rpcService.admitting(admit)]
     }
@@ -100,7 +100,7 @@ extension EgressServer {
         let lostAfter = configuration.nodeLostAfter
         let heartbeat = max(.milliseconds(50), min(.seconds(1), lostAfter / 4))
         let startedAt = WallClock.nanoseconds() / 1_000_000
-        let (host, node) = (configuration.host, records.node)
+        let (host, node) = (configuration.advertisedHost, records.node)
         let share = configuration.maxCPUUtilization > 0 ? configuration.maxCPUUtilization : 1
         let address = host.contains(":") ? "[\(host)]" : host
         return ClusterMember(registry: NodeRegistry(redis: records.redis), records: records, egresses: sessions,

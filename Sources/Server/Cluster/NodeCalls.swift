@@ -63,6 +63,7 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
     let logger: Logger
 
     func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {
+        try Self.check(addressedTo: request.toNode, here: router.node)
         let run = { [local, configuration, logger] in
             try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
                                           logger: logger, deadline: context.deadline)
@@ -73,6 +74,14 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
         var reply = Egress_Cluster_NodeReply()
         reply.response = Data(answer)
         return reply
+    }
+
+    /// Refuses a call meant for another node (one that had this node's address before it).
+    static func check(addressedTo node: String, here: String) throws(RPCError) {
+        guard node == here else {
+            throw node.isEmpty ? RPCError(.invalidArgument, "a call between nodes must name the node it is for (to_node)")
+                : RPCError(.unavailable, "this is node \(here), not \(node) (the address changed hands); try again")
+        }
     }
 
     /// The room a handed-over call brings into this node's hub (a RoomIngest join, CreateRoom);
@@ -103,9 +112,9 @@ final class NodePeers: Sendable {
         self.logger = logger
     }
 
-    /// Calls to the node whose API is at `address` ("host:port", "[v6]:port").
-    func transport(to address: String) throws(RPCError) -> NodeTransport {
-        NodeTransport(node: Egress_Cluster_NodeClient(try client(to: address)), address: address, from: node)
+    /// Calls to node `id`, whose API is at `address` ("host:port", "[v6]:port").
+    func transport(to id: String, at address: String) throws(RPCError) -> NodeTransport {
+        NodeTransport(node: Egress_Cluster_NodeClient(try client(to: address)), address: address, from: node, to: id)
     }
 
     /// The client of the node whose API is at `address`, signed as this node.
@@ -148,12 +157,15 @@ struct NodeTransport: ClientTransport {
     /// The node's API address, for errors.
     let address: String
     let from: String
+    /// The node's id: another node at its address refuses the call.
+    let to: String
 
     func unary(_ method: MethodTarget, request: [UInt8], options: CallOptions) async throws -> ClientResponse {
         var call = Egress_Cluster_NodeCall()
         call.method = method.path
         call.request = Data(request)
         call.fromNode = from
+        call.toNode = to
         do {
             let reply = try await node.call(call, options: options)
             return ClientResponse(message: Array(reply.response))

@@ -33,6 +33,7 @@ final class ClusterMediaSource: MediaSource {
         var request = Egress_Cluster_RelayRequest()
         request.room = room
         request.fromNode = router.node
+        request.toNode = node
         switch subscriber.receivesMedia ? subscriber.mediaInterest : .tracks([]) {
         case .all: break
         case .participant(let identity): request.participantIdentity = identity

@@ -11,6 +11,8 @@ import Synchronization
 /// from this node's hub as a recording here would take them.
 struct RelayService: Egress_Cluster_Relay.ServiceProtocol {
     let hub: RoomHub
+    /// This node's id.
+    let node: String
     let maxRoomName: Int
     let logger: Logger
     /// Frame bytes held for one stream at most while its reader is slow (about 30 s of 8 Mbit/s
@@ -20,6 +22,7 @@ struct RelayService: Egress_Cluster_Relay.ServiceProtocol {
     static let maxTracks = 64
 
     func follow(request: Egress_Cluster_RelayRequest, response: ResponseWriter<Egress_Cluster_RelayMessage>, context: ServerContext) async throws {
+        try NodeService.check(addressedTo: request.toNode, here: node)
         guard !request.room.isEmpty, request.room.utf8.count <= maxRoomName else {
             throw RPCError(.invalidArgument, "a relayed room's name must be 1 to \(maxRoomName) bytes")
         }
