@@ -415,8 +415,13 @@ def test_an_egress_its_rooms_node_has_no_cpu_for_runs_elsewhere_following_the_ro
     assert result.location == str(recorder.output_dir / "relay/r-relay-alice.mp4")
     assert not (b.output_dir / "relay").exists()
     check_recording(result.location, wall)
-    assert f"relay opened" in b.log_text() and f"to_node={runs_on}" in b.log_text()
+    assert "relay opened" in b.log_text() and f"to_node={runs_on}" in b.log_text()
     assert "following a room on another node" in recorder.log_text()
+    # The egress ended: its relay is closed on B too (its subscription to B's hub is gone).
+    deadline = time.monotonic() + 5
+    while "relay closed" not in b.log_text():
+        assert time.monotonic() < deadline, "the relay stayed open after its egress ended"
+        time.sleep(0.05)
 
 
 def test_a_relayed_recording_keeps_what_it_wrote_when_the_rooms_node_is_lost(fresh_server, redis, stubs):
