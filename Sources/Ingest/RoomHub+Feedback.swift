@@ -51,8 +51,9 @@ extension RoomHub {
     /// Asks every video track of a room for a key frame (a recording of it starts).
     func requestKeyFrames(room: String) {
         let now = MonotonicClock.nanoseconds()
+        // Within the interval of the last request its key frame is on its way: a storm of
+        // subscriptions asks no more often than that.
         for receiver in receivers.values where receiver.track.room == room && receiver.track.kind == .video {
-            receiver.feedback.lastKeyFrameRequest = .min
             requestKeyFrame(receiver, now: now)
         }
     }

@@ -516,3 +516,79 @@ def test_a_node_registers_the_address_it_is_reached_at(fresh_server, redis, stub
     stubs.ingest_grpc.RoomIngestStub(b.channel()).JoinRoom(stubs.ingest.JoinRoomRequest(room="r-named", identity="p"), timeout=10)
     rooms = r_api(a, stubs).ListRooms(stubs.room.ListRoomsRequest(names=["r-named"]), timeout=10).rooms
     assert [(room.name, room.num_participants) for room in rooms] == [("r-named", 1)]
+
+
+class FakeRoomNode:
+    """A node of the cluster as Redis sees it (registered, beating, no CPU to spare) whose relay
+    misbehaves as `behaviour` says: a compromised or broken peer, for the follower's checks."""
+
+    def __init__(self, redis, stubs, behaviour):
+        from concurrent import futures
+        import threading
+        c = stubs.cluster
+
+        def track(sid, room):
+            return c.RelayTrack(sid=sid, room=room, room_sid="RM_fake", participant_identity="alice", participant_sid="PA_alice",
+                                kind=0, source=2, codec="opus", payload_type=111, clock_rate=48000, ssrc=5678, stereo=True)
+
+        class Relay(stubs.cluster_grpc.RelayServicer):
+            def Follow(self, request, context):
+                room = request.room
+                alice = c.RelayParticipant(sid="PA_alice", identity="alice", name="alice", state=2, tracks=[track("TR_A", room)])
+                yield c.RelayMessage(room=c.RelayRoom(exists=True, sid="RM_fake", name=room, participants=[alice]))
+                n = 0
+                while context.is_active() and n < 200_000:
+                    n += 1
+                    if behaviour == "tracks":
+                        yield c.RelayMessage(event=c.RelayEvent(track_published=track(f"TR_A{n}", room)))
+                    elif behaviour == "mutes":
+                        yield c.RelayMessage(event=c.RelayEvent(track_mute_changed=track("TR_A", room)))
+                    elif behaviour == "another-room" and n == 1:
+                        yield c.RelayMessage(event=c.RelayEvent(room_deleted="some-other-room"))
+                while context.is_active():
+                    time.sleep(0.1)
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        stubs.cluster_grpc.add_RelayServicer_to_server(Relay(), self.server)
+        port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        self.beating = True
+        started = int(time.time() * 1000)
+
+        def beat():
+            while self.beating:
+                now = int(time.time() * 1000)
+                record = "\t".join(["n1", "node-f", f"127.0.0.1:{port}", "127.0.0.1:9", "0.0", "0.0", "0", "0", str(started), str(now)])
+                redis.cli("HSET", "egress:{nodes}:records", "node-f", record)
+                redis.cli("ZADD", "egress:{nodes}:heartbeats", str(now), "node-f")
+                time.sleep(0.3)
+        self.thread = threading.Thread(target=beat, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.beating = False
+        self.thread.join()
+        self.server.stop(0)
+
+
+@pytest.mark.parametrize("behaviour, reason", [
+    ("tracks", "a relayed participant has more than 8 tracks"),
+    ("mutes", "the room's node sent events faster than a room makes them"),
+    ("another-room", "the relay deleted another room, some-other-room"),
+])
+def test_a_room_node_whose_relay_breaks_the_hubs_rules_is_not_believed(fresh_server, redis, stubs, behaviour, reason):
+    """The relay from a broken or compromised room node that floods tracks or events, or speaks
+    of another room, ends: the egress following it ends at once naming why, instead of its node
+    growing without bound or its recording thread falling ever further behind."""
+    fake = FakeRoomNode(redis, stubs, behaviour)
+    try:
+        c = node(fresh_server, redis, "node-c")
+        room = f"r-fake-{behaviour}"
+        place(redis, room, "node-f")
+        started = participant_egress(egress_api(c, stubs), stubs, room, "alice", "fake/{room_name}")
+        assert redis.cli("HGET", f"egress:egress:{{{started.egress_id}}}", "node") == "node-c"
+        info = wait_for(egress_api(c, stubs), stubs, started.egress_id, stubs.egress.EGRESS_ABORTED, stubs.egress.EGRESS_COMPLETE,
+                        timeout=15)
+        assert reason in info.details, info.details
+    finally:
+        fake.stop()

@@ -50,7 +50,7 @@ import Testing
         #expect(back.captureTime == -5 && back.synchronized)
     }
 
-    @Test func aMalformedMessageIsRefusedNamingWhatIsWrong() {
+    @Test func aMalformedMessageIsRefusedNamingWhatIsWrong() throws {
         func refusal(_ change: (inout Egress_Cluster_RelayTrack) -> Void) -> String {
             var bad = RelayMessages.track(track("TR_v", "alice"))
             change(&bad)
@@ -75,6 +75,23 @@ import Testing
         var left = Egress_Cluster_RelayEvent()
         left.participantLeft = Egress_Cluster_RelayParticipantLeft()
         #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.event(left) }
+        // The hub's limits hold for what a room's node relays: a peer that breaks them is refused.
+        let limits = RelayMessages.Limits(maxParticipants: 2, maxTracksPerParticipant: 1, maxNameLength: 16, maxMetadataLength: 8)
+        var crowded = RelayMessages.message(HubRoom(sid: "RM_r", name: "r", createdAt: 0, participants: ["a", "b", "c"].map { participant($0, tracks: []) })).room
+        #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.room(crowded, limits: limits) }
+        crowded.participants.removeLast()
+        crowded.participants[0].metadata = ""
+        crowded.participants[1].metadata = ""
+        #expect(try RelayMessages.room(crowded, limits: limits)?.participants.count == 2)
+        var busy = RelayMessages.participant(participant("a", tracks: [track("TR_1", "a"), track("TR_2", "a", .audio)]))
+        busy.metadata = ""
+        #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.participant(busy, limits: limits) }
+        var chatty = RelayMessages.participant(participant("a", tracks: []))
+        chatty.metadata = String(repeating: "m", count: 9)
+        #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.participant(chatty, limits: limits) }
+        var named = RelayMessages.participant(participant("a", tracks: []))
+        (named.metadata, named.identity) = ("", String(repeating: "i", count: 17))
+        #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.participant(named, limits: limits) }
         var frame = RelayMessages.message(frame("TR_v")).frame
         frame.codec = "mp3"
         #expect(throws: RelayMessages.Invalid.self) { try RelayMessages.frame(frame) }

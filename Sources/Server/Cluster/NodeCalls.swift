@@ -64,6 +64,9 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
 
     func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {
         try Self.check(addressedTo: request.toNode, here: router.node)
+        guard request.fromNode.utf8.count <= 64, request.method.utf8.count <= 256 else {
+            throw RPCError(.invalidArgument, "a call between nodes names its method in at most 256 bytes and its node in at most 64")
+        }
         let run = { [local, configuration, logger] in
             try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
                                           logger: logger, deadline: context.deadline)

@@ -6,6 +6,7 @@ import RPC
 import RPCClient
 import Rooms
 import RTP
+import Support
 
 /// Where a cluster node's recordings follow their rooms: this node's hub for a room it hosts
 /// (or one not placed anywhere), else the room's node through `egress.cluster.Relay`, which
@@ -17,13 +18,16 @@ final class ClusterMediaSource: MediaSource {
     let hub: RoomHub
     let router: ClusterRouter
     let logger: Logger
+    /// What a relayed room may hold (this node's hub's limits).
+    let limits: RelayMessages.Limits
     /// How long the room's node has to send the room's snapshot.
     static let snapshotTimeout: Duration = .seconds(10)
 
-    init(hub: RoomHub, router: ClusterRouter, logger: Logger) {
+    init(hub: RoomHub, router: ClusterRouter, logger: Logger, limits: RelayMessages.Limits) {
         self.hub = hub
         self.router = router
         self.logger = logger
+        self.limits = limits
     }
 
     func subscribe(room: String, _ subscriber: any RoomSubscriber) async throws -> (RoomSubscription, HubRoom?) {
@@ -44,7 +48,7 @@ final class ClusterMediaSource: MediaSource {
         let options = CallOptions(maxResponseSize: EncodedFrame.maxSize + (64 << 10))
         let stream = try await Egress_Cluster_RelayClient(client).follow(request, options: options)
         let snapshot = Snapshot()
-        let follower = RelayFollower(room: room, node: node, subscriber: subscriber, logger: logger)
+        let follower = RelayFollower(room: room, node: node, subscriber: subscriber, logger: logger, limits: limits)
         let task = Task { await follower.follow(stream, snapshot: snapshot) }
         let first = await snapshot.wait(timeout: Self.snapshotTimeout)
         guard let first else {
@@ -87,33 +91,45 @@ private actor Snapshot {
     }
 }
 
-/// Reads one relay: the snapshot, then each event and frame to the subscriber, in order. When
-/// the relay ends without being cancelled (the room's node lost, or the relay fell behind), the
-/// room is gone for this subscriber: its participants leave, then the room is deleted.
+/// Reads one relay: the snapshot, then each event and frame to the subscriber, in order. What the
+/// room's node sends is checked as anything from the network is: within the hub's limits (so
+/// many participants, so many tracks each), about the room followed, and no faster than a room
+/// makes events; a relay that breaks them ends. When the relay ends without being cancelled (the
+/// room's node lost, the relay fell behind or broke the rules), the room is gone for this
+/// subscriber: its participants leave, then the room is deleted.
 private struct RelayFollower: Sendable {
     let room: String
     let node: String
     let subscriber: any RoomSubscriber
     let logger: Logger
+    let limits: RelayMessages.Limits
+    /// Events a relay may send at once, and per second after that.
+    static let eventBurst = 10_000.0, eventsPerSecond = 1_000.0
 
     func follow(_ stream: TypedResponseStream<Egress_Cluster_RelayMessage>, snapshot: Snapshot) async {
         var participants: [String: HubParticipant] = [:]
+        var tracks: [String: Set<String>] = [:]
         var started = false
+        var budget = (tokens: Self.eventBurst, at: MonotonicClock.nanoseconds())
         var reason = "the room's node \(node) ended the relay"
         do {
             for try await message in stream {
-                let item = try RelayMessages.item(message)
+                let item = try RelayMessages.item(message, limits: limits)
                 switch item {
                 case .room(let current) where !started:
+                    guard current.map({ $0.name == room }) ?? true else { throw RelayMessages.Invalid("the relay sent another room's snapshot") }
                     started = true
-                    for participant in current?.participants ?? [] { participants[participant.identity] = participant }
+                    for participant in current?.participants ?? [] {
+                        participants[participant.identity] = participant
+                        tracks[participant.identity] = Set(participant.tracks.map(\.sid))
+                    }
                     await snapshot.set(.success(current))
                 case .event(let event) where started:
-                    switch event {
-                    case .participantJoined(let joined): participants[joined.identity] = joined
-                    case .participantLeft(let left, _): participants[left.identity] = nil
-                    default: break
-                    }
+                    let now = MonotonicClock.nanoseconds()
+                    budget.tokens = min(Self.eventBurst, budget.tokens + Double(now - budget.at) / 1e9 * Self.eventsPerSecond) - 1
+                    budget.at = now
+                    guard budget.tokens >= 0 else { throw RelayMessages.Invalid("the room's node sent events faster than a room makes them") }
+                    try note(event, participants: &participants, tracks: &tracks)
                     subscriber.handle(event)
                 case .frame(let frame) where started:
                     if subscriber.receivesMedia { subscriber.handle(frame) }
@@ -135,5 +151,34 @@ private struct RelayFollower: Sendable {
             subscriber.handle(.participantLeft(participant, reason: reason))
         }
         subscriber.handle(.roomDeleted(room))
+    }
+
+    /// Follows the room's participants and tracks through `event`, refusing what the hub would not
+    /// have done.
+    private func note(_ event: RoomEvent, participants: inout [String: HubParticipant], tracks: inout [String: Set<String>]) throws(RelayMessages.Invalid) {
+        switch event {
+        case .participantJoined(let joined):
+            guard participants[joined.identity] != nil || participants.count < limits.maxParticipants else {
+                throw RelayMessages.Invalid("the relayed room has more than \(limits.maxParticipants) participants")
+            }
+            participants[joined.identity] = joined
+            tracks[joined.identity, default: []].formUnion(joined.tracks.map(\.sid))
+        case .trackPublished(let track), .trackMuteChanged(let track):
+            guard track.room == room else { throw RelayMessages.Invalid("the relay sent a track of room \(track.room)") }
+            guard participants[track.participantIdentity] != nil else {
+                throw RelayMessages.Invalid("the relay sent a track of \(track.participantIdentity), who is not in the room")
+            }
+            tracks[track.participantIdentity, default: []].insert(track.sid)
+            guard tracks[track.participantIdentity, default: []].count <= limits.maxTracksPerParticipant else {
+                throw RelayMessages.Invalid("a relayed participant has more than \(limits.maxTracksPerParticipant) tracks")
+            }
+        case .trackUnpublished(let track):
+            tracks[track.participantIdentity]?.remove(track.sid)
+        case .participantLeft(let left, _):
+            participants[left.identity] = nil
+            tracks[left.identity] = nil
+        case .roomDeleted(let name):
+            guard name == room else { throw RelayMessages.Invalid("the relay deleted another room, \(name)") }
+        }
     }
 }

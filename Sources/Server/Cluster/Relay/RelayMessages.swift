@@ -11,6 +11,15 @@ enum RelayMessages {
         init(_ description: String) { self.description = description }
     }
 
+    /// What a relayed room may hold: the hub's limits (the nodes of a cluster share them), which
+    /// the room's node keeps, so that a peer that breaks them is refused rather than believed.
+    struct Limits: Sendable {
+        var maxParticipants = 100
+        var maxTracksPerParticipant = 8
+        var maxNameLength = 255
+        var maxMetadataLength = 64 * 1024
+    }
+
     // MARK: To the wire
 
     static func message(_ room: HubRoom?) -> Egress_Cluster_RelayMessage {
@@ -103,36 +112,44 @@ enum RelayMessages {
         case frame(MediaFrame)
     }
 
-    static func item(_ message: Egress_Cluster_RelayMessage) throws(Invalid) -> Item {
+    static func item(_ message: Egress_Cluster_RelayMessage, limits: Limits = Limits()) throws(Invalid) -> Item {
         switch message.kind {
-        case .room(let room)?: return .room(try self.room(room))
-        case .event(let event)?: return .event(try self.event(event))
+        case .room(let room)?: return .room(try self.room(room, limits: limits))
+        case .event(let event)?: return .event(try self.event(event, limits: limits))
         case .frame(let frame)?: return .frame(try self.frame(frame))
         case nil: throw Invalid("a relay message carries nothing")
         }
     }
 
-    static func room(_ message: Egress_Cluster_RelayRoom) throws(Invalid) -> HubRoom? {
+    static func room(_ message: Egress_Cluster_RelayRoom, limits: Limits = Limits()) throws(Invalid) -> HubRoom? {
         guard message.exists else { return nil }
+        guard message.participants.count <= limits.maxParticipants else {
+            throw Invalid("a relayed room has \(message.participants.count) participants, over the limit of \(limits.maxParticipants)")
+        }
+        try check(message.name, "a relayed room's name", limits)
         return HubRoom(sid: message.sid, name: message.name, createdAt: message.createdAt,
-                       participants: try message.participants.map { (item) throws(Invalid) in try participant(item) })
+                       participants: try message.participants.map { (item) throws(Invalid) in try participant(item, limits: limits) })
     }
 
-    static func event(_ message: Egress_Cluster_RelayEvent) throws(Invalid) -> RoomEvent {
+    static func event(_ message: Egress_Cluster_RelayEvent, limits: Limits = Limits()) throws(Invalid) -> RoomEvent {
         switch message.event {
-        case .participantJoined(let joined)?: return .participantJoined(try participant(joined))
-        case .trackPublished(let published)?: return .trackPublished(try track(published))
-        case .trackMuteChanged(let changed)?: return .trackMuteChanged(try track(changed))
-        case .trackUnpublished(let unpublished)?: return .trackUnpublished(try track(unpublished))
+        case .participantJoined(let joined)?: return .participantJoined(try participant(joined, limits: limits))
+        case .trackPublished(let published)?: return .trackPublished(try track(published, limits: limits))
+        case .trackMuteChanged(let changed)?: return .trackMuteChanged(try track(changed, limits: limits))
+        case .trackUnpublished(let unpublished)?: return .trackUnpublished(try track(unpublished, limits: limits))
         case .participantLeft(let left)?:
             guard let who = left.participant else { throw Invalid("a relayed departure names no participant") }
-            return .participantLeft(try participant(who), reason: left.reason)
-        case .roomDeleted(let name)?: return .roomDeleted(name)
+            guard left.reason.utf8.count <= limits.maxMetadataLength else { throw Invalid("a relayed departure's reason is over the limit") }
+            return .participantLeft(try participant(who, limits: limits), reason: left.reason)
+        case .roomDeleted(let name)?:
+            try check(name, "a relayed deleted room's name", limits)
+            return .roomDeleted(name)
         case nil: throw Invalid("a relayed event is empty")
         }
     }
 
     static func frame(_ message: Egress_Cluster_RelayFrame) throws(Invalid) -> MediaFrame {
+        guard message.trackSid.utf8.count <= 255 else { throw Invalid("a relayed frame's track sid is over 255 bytes") }
         guard let codec = RTPCodec(rawValue: message.codec) else { throw Invalid("a relayed frame's codec '\(message.codec)' is unknown") }
         guard message.data.count <= EncodedFrame.maxSize else { throw Invalid("a relayed frame of \(message.data.count) bytes is over the limit") }
         let frame = EncodedFrame(data: [UInt8](message.data), timestamp: message.timestamp, isKeyframe: message.keyframe,
@@ -141,15 +158,38 @@ enum RelayMessages {
                           synchronized: message.synchronized)
     }
 
-    static func participant(_ message: Egress_Cluster_RelayParticipant) throws(Invalid) -> HubParticipant {
+    static func participant(_ message: Egress_Cluster_RelayParticipant, limits: Limits = Limits()) throws(Invalid) -> HubParticipant {
+        for (text, what) in [(message.identity, "a relayed participant's identity"), (message.sid, "a relayed participant's sid"),
+                             (message.name, "a relayed participant's name")] {
+            try check(text, what, limits)
+        }
+        guard message.metadata.utf8.count <= limits.maxMetadataLength else {
+            throw Invalid("participant \(message.identity)'s metadata of \(message.metadata.utf8.count) bytes is over the limit of \(limits.maxMetadataLength)")
+        }
+        guard message.tracks.count <= limits.maxTracksPerParticipant else {
+            throw Invalid("participant \(message.identity) has \(message.tracks.count) tracks, over the limit of \(limits.maxTracksPerParticipant)")
+        }
         guard let state = HubParticipant.State(rawValue: message.state) else {
             throw Invalid("participant \(message.identity)'s state \(message.state) is unknown")
         }
         return HubParticipant(sid: message.sid, identity: message.identity, name: message.name, kind: message.kind, metadata: message.metadata,
-                              joinedAt: message.joinedAt, state: state, tracks: try message.tracks.map { (item) throws(Invalid) in try track(item) })
+                              joinedAt: message.joinedAt, state: state,
+                              tracks: try message.tracks.map { (item) throws(Invalid) in try track(item, limits: limits) })
     }
 
-    static func track(_ message: Egress_Cluster_RelayTrack) throws(Invalid) -> HubTrack {
+    /// A name or id the hub would take: at most `maxNameLength` bytes.
+    private static func check(_ text: String, _ what: String, _ limits: Limits) throws(Invalid) {
+        guard text.utf8.count <= limits.maxNameLength else {
+            throw Invalid("\(what) of \(text.utf8.count) bytes is over the limit of \(limits.maxNameLength)")
+        }
+    }
+
+    static func track(_ message: Egress_Cluster_RelayTrack, limits: Limits = Limits()) throws(Invalid) -> HubTrack {
+        for (text, what) in [(message.sid, "a relayed track's sid"), (message.name, "a relayed track's name"), (message.room, "a relayed track's room"),
+                             (message.roomSid, "a relayed track's room sid"), (message.participantIdentity, "a relayed track's participant"),
+                             (message.participantSid, "a relayed track's participant sid")] {
+            try check(text, what, limits)
+        }
         guard let kind = TrackKind(rawValue: message.kind) else { throw Invalid("track \(message.sid)'s kind \(message.kind) is unknown") }
         guard let source = TrackSource(rawValue: message.source) else { throw Invalid("track \(message.sid)'s source \(message.source) is unknown") }
         guard let codec = RTPCodec(rawValue: message.codec) else { throw Invalid("track \(message.sid)'s codec '\(message.codec)' is unknown") }

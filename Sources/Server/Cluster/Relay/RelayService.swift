@@ -29,6 +29,10 @@ struct RelayService: Egress_Cluster_Relay.ServiceProtocol {
         guard request.trackSids.count <= Self.maxTracks else {
             throw RPCError(.invalidArgument, "a relay names at most \(Self.maxTracks) tracks, not \(request.trackSids.count)")
         }
+        guard request.fromNode.utf8.count <= 64, request.participantIdentity.utf8.count <= maxRoomName,
+              request.trackSids.allSatisfy({ $0.utf8.count <= maxRoomName }) else {
+            throw RPCError(.invalidArgument, "a relay's from_node is at most 64 bytes, its participant and track ids at most \(maxRoomName)")
+        }
         let interest: MediaInterest = if !request.participantIdentity.isEmpty {
             .participant(request.participantIdentity)
         } else if !request.trackSids.isEmpty {
