@@ -15,43 +15,43 @@ import Synchronization
 /// up to "now minus `recordingDelay`", so late packets still land in place.
 final class Recording: RoomSubscriber, @unchecked Sendable {
     let egress: EgressRecord
-    private let reporter: EgressReporter
-    private let source: any MediaSource
-    private let configuration: RecorderConfiguration
-    private let logger: Logger
-    private let selection: TrackSelection
-    private let onEnded: @Sendable () -> Void
-    private let queue: InputQueue<Input>
+    let reporter: EgressReporter
+    let source: any MediaSource
+    let configuration: RecorderConfiguration
+    let logger: Logger
+    let selection: TrackSelection
+    let onEnded: @Sendable () -> Void
+    let queue: InputQueue<Input>
     /// Read by the hub's thread for each frame.
-    private let intake = Mutex(Intake())
-    private let subscription = Mutex<RoomSubscription?>(nil)
+    let intake = Mutex(Intake())
+    let subscription = Mutex<RoomSubscription?>(nil)
 
-    // State of the recording thread.
-    private var videoTrack: HubTrack?
+    // State of the recording thread (internal for its extensions; touched by that thread alone).
+    var videoTrack: HubTrack?
     /// The audio tracks recorded (mixed when there are several), each with its channel.
-    private var audioTracks: [(track: HubTrack, channel: TrackSelection.Channel)] = []
-    private var participantPresent = false
-    private var origin: (capture: Int64, monotonic: Int64, wallClock: Int64)?
-    private var writer: (any MediaWriter)?
+    var audioTracks: [(track: HubTrack, channel: TrackSelection.Channel)] = []
+    var participantPresent = false
+    var origin: (capture: Int64, monotonic: Int64, wallClock: Int64)?
+    var writer: (any MediaWriter)?
     /// Frames that came before the file was opened, while waiting to see which tracks there are.
-    private var early: [MediaFrame] = []
-    private var roomID = ""
-    private var visibility = VideoVisibility()
+    var early: [MediaFrame] = []
+    var roomID = ""
+    var visibility = VideoVisibility()
     /// Frames dropped for being timed more than `maxLead` ahead of now, or before the start.
-    private var framesOutOfTime = 0
-    private static let maxLead: Int64 = 5_000_000_000
-    private let createdAt = MonotonicClock.nanoseconds()
-    private var lastProgress: Int64 = 0
+    var framesOutOfTime = 0
+    static let maxLead: Int64 = 5_000_000_000
+    let createdAt = MonotonicClock.nanoseconds()
+    var lastProgress: Int64 = 0
     /// The live streams to open with the outputs (then the writer has them): the request's,
     /// with the ids the store gave them, changed by UpdateStream.
-    private var pendingStreams: [StreamResult]
+    var pendingStreams: [StreamResult]
     /// The session limits that apply to this egress's outputs.
-    private let limits: SessionLimits.Applying
+    let limits: SessionLimits.Applying
     /// How long the end waits for the uploads of outputs sent as they are written.
-    private let uploadDeadline = UploadDeadline()
+    let uploadDeadline = UploadDeadline()
     /// Failed outputs already logged and reported.
-    private var failuresReported = 0
-    private var done = false
+    var failuresReported = 0
+    var done = false
 
     init(egress: EgressRecord, source: any MediaSource, reporter: EgressReporter, configuration: RecorderConfiguration,
          logger: Logger, onEnded: @escaping @Sendable () -> Void) {
@@ -250,7 +250,7 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         try write(media)
     }
 
-    private func write(_ media: MediaFrame) throws {
+    func write(_ media: MediaFrame) throws {
         guard let origin, let writer else { return }
         let position = media.captureTime &- origin.capture
         // A frame timed far ahead of now (a sender's clock jumping) would make the writer hold
@@ -309,105 +309,11 @@ final class Recording: RoomSubscriber, @unchecked Sendable {
         }
     }
 
-    private var showsVideo: Bool { videoTrack.map { !$0.muted } ?? false }
+    var showsVideo: Bool { videoTrack.map { !$0.muted } ?? false }
 
     /// Notes, at the current media position, whether the video is shown now.
-    private func noteVisibility() {
+    func noteVisibility() {
         guard let origin else { return }
         visibility.note(showsVideo, at: MonotonicClock.nanoseconds() - origin.monotonic)
-    }
-
-    // MARK: Starting and ending
-
-    /// The first frame: the recording's clock starts (ACTIVE).
-    private func startClock(at capture: Int64) {
-        let wallClock = WallClock.nanoseconds()
-        origin = (capture, MonotonicClock.nanoseconds(), wallClock)
-        intake.withLock { $0.mediaStarted = true }
-        visibility.note(showsVideo, at: 0)
-        reporter.report(.mediaStarted(at: wallClock))
-    }
-
-    /// How long after the first frame the file is opened even if not every wanted track is there.
-    private static let openGrace: Int64 = 1_000_000_000
-
-    /// Opens the file once the tracks it will hold are known (what the container and its
-    /// streams are depends on them), or after `openGrace`; then writes the frames held so far.
-    private func openFileIfReady(force: Bool) throws {
-        guard writer == nil, let origin else { return }
-        let waited = MonotonicClock.nanoseconds() - origin.monotonic
-        guard force || selection.isComplete(video: videoTrack, hasAudio: !audioTracks.isEmpty) || waited >= Self.openGrace else { return }
-        try openFile()
-        let held = early
-        early = []
-        for media in held { try write(media) }
-    }
-
-    private func openFile() throws {
-        let tracks = WriterFactory.Tracks(video: videoTrack, audio: audioTracks.map(\.track), participant: selection.participant,
-                                          roomID: roomID)
-        let made = try WriterFactory(spec: egress.spec, configuration: configuration)
-            .make(for: tracks, streams: pendingStreams, wallClockOrigin: origin?.wallClock ?? WallClock.nanoseconds(),
-                  uploadDeadline: uploadDeadline)
-        pendingStreams = []
-        writer = made.writer
-        logger.info("recording started", metadata: made.logged.mapValues { .string($0) })
-        // Stored with the record from now on: a restart after a crash finds and closes them.
-        reporter.report(.progress(results()))
-    }
-
-    /// The source went away: ENDING, then the file is closed.
-    private func end(_ reason: String) {
-        logger.info("egress ending", metadata: ["reason": "\(reason)"])
-        reporter.report(.sourceEnded(reason: reason))
-        finalize()
-    }
-
-    /// Closes the outputs and reports them: COMPLETE, or LIMIT_REACHED when `limit` says which.
-    private func finalize(limit: String? = nil) {
-        guard !done else { return }
-        done = true
-        if let limit { reporter.report(.sourceEnded(reason: "\(limit) was reached")) }
-        do {
-            try closeFile(atLimit: limit != nil)
-            var results = results()
-            let outputs = egress.spec.outputs
-            if let writer {
-                let partSize = configuration.uploadPartSize
-                FileUpload.uploadFiles(of: outputs, from: writer, results: &results, partSize: partSize, logger: logger)
-                results.manifestLocation = try Manifest.writeIfWanted(for: egress, roomID: roomID, results: results, writer: writer,
-                                                                      partSize: partSize, uploadDeadline: uploadDeadline, logger: logger) ?? ""
-            }
-            logger.info("egress finalized", metadata: [
-                "bytes": "\(writer?.bytesWritten ?? 0)", "frames_dropped": "\(queue.dropped)", "frames_out_of_time": "\(framesOutOfTime)",
-            ])
-            reporter.report(limit == nil ? .finalized(results) : .limitReached(results))
-        } catch {
-            fail(error)
-        }
-    }
-
-    private func fail(_ error: any Error, code: Int32? = nil) {
-        // The receiver closed its end (a WebSocket server): the egress ends, it did not fail.
-        if let closed = error as? OutputClosed { return end(closed.reason) }
-        // Every output failed: "unavailable", as LiveKit's egress says when its last output goes.
-        let code = code ?? (error as? RecorderError)?.code ?? (error is AllOutputsFailed ? 503 : 500)
-        done = true
-        try? closeFile()
-        logger.error("egress failed", metadata: ["error": "\(error)"])
-        reporter.report(.failed(error: "\(error)", code: code, details: "", results: results()))
-    }
-
-    /// Closes the outputs with media up to now, or only up to what is written when `atLimit`.
-    private func closeFile(atLimit: Bool = false) throws {
-        if origin != nil, writer == nil { try openFileIfReady(force: true) }
-        guard let writer, let origin else { return }
-        let end = atLimit ? writer.duration : MonotonicClock.nanoseconds() - origin.monotonic
-        try writer.finish(at: end, visibility: visibility)
-    }
-
-    private func results() -> EgressResults {
-        guard let writer, let origin else { return EgressResults() }
-        return writer.results(startedAt: origin.wallClock)
     }
 }

@@ -81,6 +81,7 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
 
     /// Refuses a call meant for another node (one that had this node's address before it).
     static func check(addressedTo node: String, here: String) throws(RPCError) {
+        guard node.utf8.count <= 64 else { throw RPCError(.invalidArgument, "a call between nodes names its node (to_node) in at most 64 bytes") }
         guard node == here else {
             throw node.isEmpty ? RPCError(.invalidArgument, "a call between nodes must name the node it is for (to_node)")
                 : RPCError(.unavailable, "this is node \(here), not \(node) (the address changed hands); try again")
