@@ -31,8 +31,8 @@ def curl(server, path, body=None, content_type="application/json", token=None, m
     # refused with RST_STREAM(NO_ERROR) once the answer has gone out (RFC 9113 §8.1). When that
     # reset crosses the body curl is still sending, curl 7.88 exits 92 — mostly with the whole
     # answer (which is what counts), now and then having dropped it unread (status 000): that
-    # case, curl's, is tried again, at most twice.
-    for _ in range(3):
+    # case, curl's, is tried again, at most five times.
+    for _ in range(6):
         result = subprocess.run(args, capture_output=True, text=True, timeout=30)
         text, _, status_line = result.stdout.rpartition("\n")
         status, _, ctype = status_line.partition(" ")
