@@ -72,6 +72,8 @@ public enum OutputPath {
     /// and control characters in it become "_", and so does "..". (Two values side by side can
     /// still make "..": `checkFilled` is what refuses that.)
     public static func fill(_ template: String, with values: [(placeholder: String, value: String)]) -> String {
+        // Most paths name no placeholder: one scan of the bytes, not a text search per placeholder.
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
         var out = template
         for (placeholder, value) in values where out.contains(placeholder) {
             out = out.replacing(placeholder, with: safe(value))
