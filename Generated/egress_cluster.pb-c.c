@@ -97,6 +97,96 @@ void   egress__cluster__node_reply__free_unpacked
   assert(message->base.descriptor == &egress__cluster__node_reply__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   egress__cluster__node_publish__init
+                     (Egress__Cluster__NodePublish         *message)
+{
+  static const Egress__Cluster__NodePublish init_value = EGRESS__CLUSTER__NODE_PUBLISH__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__node_publish__get_packed_size
+                     (const Egress__Cluster__NodePublish *message)
+{
+  assert(message->base.descriptor == &egress__cluster__node_publish__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__node_publish__pack
+                     (const Egress__Cluster__NodePublish *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__node_publish__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__node_publish__pack_to_buffer
+                     (const Egress__Cluster__NodePublish *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__node_publish__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__NodePublish *
+       egress__cluster__node_publish__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__NodePublish *)
+     protobuf_c_message_unpack (&egress__cluster__node_publish__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__node_publish__free_unpacked
+                     (Egress__Cluster__NodePublish *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__node_publish__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   egress__cluster__node_published__init
+                     (Egress__Cluster__NodePublished         *message)
+{
+  static const Egress__Cluster__NodePublished init_value = EGRESS__CLUSTER__NODE_PUBLISHED__INIT;
+  *message = init_value;
+}
+size_t egress__cluster__node_published__get_packed_size
+                     (const Egress__Cluster__NodePublished *message)
+{
+  assert(message->base.descriptor == &egress__cluster__node_published__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t egress__cluster__node_published__pack
+                     (const Egress__Cluster__NodePublished *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &egress__cluster__node_published__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t egress__cluster__node_published__pack_to_buffer
+                     (const Egress__Cluster__NodePublished *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &egress__cluster__node_published__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Egress__Cluster__NodePublished *
+       egress__cluster__node_published__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Egress__Cluster__NodePublished *)
+     protobuf_c_message_unpack (&egress__cluster__node_published__descriptor,
+                                allocator, len, data);
+}
+void   egress__cluster__node_published__free_unpacked
+                     (Egress__Cluster__NodePublished *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &egress__cluster__node_published__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   egress__cluster__relay_request__init
                      (Egress__Cluster__RelayRequest         *message)
 {
@@ -570,6 +660,186 @@ const ProtobufCMessageDescriptor egress__cluster__node_reply__descriptor =
   egress__cluster__node_reply__field_indices_by_name,
   1,  egress__cluster__node_reply__number_ranges,
   (ProtobufCMessageInit) egress__cluster__node_reply__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__node_publish__field_descriptors[8] =
+{
+  {
+    "room",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, room),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "identity",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metadata",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, metadata),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offer",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, offer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "screen_share",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, screen_share),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_node",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, from_node),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_node",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublish, to_node),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__node_publish__field_indices_by_name[] = {
+  6,   /* field[6] = from_node */
+  1,   /* field[1] = identity */
+  3,   /* field[3] = metadata */
+  2,   /* field[2] = name */
+  4,   /* field[4] = offer */
+  0,   /* field[0] = room */
+  5,   /* field[5] = screen_share */
+  7,   /* field[7] = to_node */
+};
+static const ProtobufCIntRange egress__cluster__node_publish__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor egress__cluster__node_publish__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.NodePublish",
+  "NodePublish",
+  "Egress__Cluster__NodePublish",
+  "egress.cluster",
+  sizeof(Egress__Cluster__NodePublish),
+  8,
+  egress__cluster__node_publish__field_descriptors,
+  egress__cluster__node_publish__field_indices_by_name,
+  1,  egress__cluster__node_publish__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__node_publish__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor egress__cluster__node_published__field_descriptors[2] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublished, session_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "answer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Egress__Cluster__NodePublished, answer),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned egress__cluster__node_published__field_indices_by_name[] = {
+  1,   /* field[1] = answer */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange egress__cluster__node_published__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor egress__cluster__node_published__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "egress.cluster.NodePublished",
+  "NodePublished",
+  "Egress__Cluster__NodePublished",
+  "egress.cluster",
+  sizeof(Egress__Cluster__NodePublished),
+  2,
+  egress__cluster__node_published__field_descriptors,
+  egress__cluster__node_published__field_indices_by_name,
+  1,  egress__cluster__node_published__number_ranges,
+  (ProtobufCMessageInit) egress__cluster__node_published__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor egress__cluster__relay_request__field_descriptors[5] =
@@ -1448,12 +1718,14 @@ const ProtobufCMessageDescriptor egress__cluster__relay_frame__descriptor =
   (ProtobufCMessageInit) egress__cluster__relay_frame__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor egress__cluster__node__method_descriptors[1] =
+static const ProtobufCMethodDescriptor egress__cluster__node__method_descriptors[2] =
 {
   { "Call", &egress__cluster__node_call__descriptor, &egress__cluster__node_reply__descriptor },
+  { "Publish", &egress__cluster__node_publish__descriptor, &egress__cluster__node_published__descriptor },
 };
 const unsigned egress__cluster__node__method_indices_by_name[] = {
-  0         /* Call */
+  0,        /* Call */
+  1         /* Publish */
 };
 const ProtobufCServiceDescriptor egress__cluster__node__descriptor =
 {
@@ -1462,7 +1734,7 @@ const ProtobufCServiceDescriptor egress__cluster__node__descriptor =
   "Node",
   "Egress__Cluster__Node",
   "egress.cluster",
-  1,
+  2,
   egress__cluster__node__method_descriptors,
   egress__cluster__node__method_indices_by_name
 };
@@ -1473,6 +1745,14 @@ void egress__cluster__node__call(ProtobufCService *service,
 {
   assert(service->descriptor == &egress__cluster__node__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void egress__cluster__node__publish(ProtobufCService *service,
+                                    const Egress__Cluster__NodePublish *input,
+                                    Egress__Cluster__NodePublished_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &egress__cluster__node__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void egress__cluster__node__init (Egress__Cluster__Node_Service *service,
                                   Egress__Cluster__Node_ServiceDestroy destroy)

@@ -17,6 +17,8 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Egress__Cluster__NodeCall Egress__Cluster__NodeCall;
 typedef struct Egress__Cluster__NodeReply Egress__Cluster__NodeReply;
+typedef struct Egress__Cluster__NodePublish Egress__Cluster__NodePublish;
+typedef struct Egress__Cluster__NodePublished Egress__Cluster__NodePublished;
 typedef struct Egress__Cluster__RelayRequest Egress__Cluster__RelayRequest;
 typedef struct Egress__Cluster__RelayMessage Egress__Cluster__RelayMessage;
 typedef struct Egress__Cluster__RelayRoom Egress__Cluster__RelayRoom;
@@ -68,6 +70,50 @@ struct  Egress__Cluster__NodeReply
 #define EGRESS__CLUSTER__NODE_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__node_reply__descriptor) \
     , {0,NULL} }
+
+
+struct  Egress__Cluster__NodePublish
+{
+  ProtobufCMessage base;
+  char *room;
+  /*
+   * The publisher, from its token: identity (sub), name, metadata.
+   */
+  char *identity;
+  char *name;
+  char *metadata;
+  /*
+   * The SDP offer.
+   */
+  char *offer;
+  /*
+   * The session shares a screen (WHIP's ?source=screen_share): its tracks are screen_share and
+   * screen_share_audio, not camera and microphone.
+   */
+  protobuf_c_boolean screen_share;
+  char *from_node;
+  char *to_node;
+};
+#define EGRESS__CLUSTER__NODE_PUBLISH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__node_publish__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Egress__Cluster__NodePublished
+{
+  ProtobufCMessage base;
+  /*
+   * The session's id: DELETE /whip/sessions/<id> on this node ends it.
+   */
+  char *session_id;
+  /*
+   * The SDP answer.
+   */
+  char *answer;
+};
+#define EGRESS__CLUSTER__NODE_PUBLISHED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&egress__cluster__node_published__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Egress__Cluster__RelayRequest
@@ -279,6 +325,44 @@ Egress__Cluster__NodeReply *
 void   egress__cluster__node_reply__free_unpacked
                      (Egress__Cluster__NodeReply *message,
                       ProtobufCAllocator *allocator);
+/* Egress__Cluster__NodePublish methods */
+void   egress__cluster__node_publish__init
+                     (Egress__Cluster__NodePublish         *message);
+size_t egress__cluster__node_publish__get_packed_size
+                     (const Egress__Cluster__NodePublish   *message);
+size_t egress__cluster__node_publish__pack
+                     (const Egress__Cluster__NodePublish   *message,
+                      uint8_t             *out);
+size_t egress__cluster__node_publish__pack_to_buffer
+                     (const Egress__Cluster__NodePublish   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__NodePublish *
+       egress__cluster__node_publish__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__node_publish__free_unpacked
+                     (Egress__Cluster__NodePublish *message,
+                      ProtobufCAllocator *allocator);
+/* Egress__Cluster__NodePublished methods */
+void   egress__cluster__node_published__init
+                     (Egress__Cluster__NodePublished         *message);
+size_t egress__cluster__node_published__get_packed_size
+                     (const Egress__Cluster__NodePublished   *message);
+size_t egress__cluster__node_published__pack
+                     (const Egress__Cluster__NodePublished   *message,
+                      uint8_t             *out);
+size_t egress__cluster__node_published__pack_to_buffer
+                     (const Egress__Cluster__NodePublished   *message,
+                      ProtobufCBuffer     *buffer);
+Egress__Cluster__NodePublished *
+       egress__cluster__node_published__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   egress__cluster__node_published__free_unpacked
+                     (Egress__Cluster__NodePublished *message,
+                      ProtobufCAllocator *allocator);
 /* Egress__Cluster__RelayRequest methods */
 void   egress__cluster__relay_request__init
                      (Egress__Cluster__RelayRequest         *message);
@@ -439,6 +523,12 @@ typedef void (*Egress__Cluster__NodeCall_Closure)
 typedef void (*Egress__Cluster__NodeReply_Closure)
                  (const Egress__Cluster__NodeReply *message,
                   void *closure_data);
+typedef void (*Egress__Cluster__NodePublish_Closure)
+                 (const Egress__Cluster__NodePublish *message,
+                  void *closure_data);
+typedef void (*Egress__Cluster__NodePublished_Closure)
+                 (const Egress__Cluster__NodePublished *message,
+                  void *closure_data);
 typedef void (*Egress__Cluster__RelayRequest_Closure)
                  (const Egress__Cluster__RelayRequest *message,
                   void *closure_data);
@@ -474,6 +564,10 @@ struct Egress__Cluster__Node_Service
                const Egress__Cluster__NodeCall *input,
                Egress__Cluster__NodeReply_Closure closure,
                void *closure_data);
+  void (*publish)(Egress__Cluster__Node_Service *service,
+                  const Egress__Cluster__NodePublish *input,
+                  Egress__Cluster__NodePublished_Closure closure,
+                  void *closure_data);
 };
 typedef void (*Egress__Cluster__Node_ServiceDestroy)(Egress__Cluster__Node_Service *);
 void egress__cluster__node__init (Egress__Cluster__Node_Service *service,
@@ -482,11 +576,16 @@ void egress__cluster__node__init (Egress__Cluster__Node_Service *service,
     { &egress__cluster__node__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define EGRESS__CLUSTER__NODE__INIT(function_prefix__) \
     { EGRESS__CLUSTER__NODE__BASE_INIT,\
-      function_prefix__ ## call  }
+      function_prefix__ ## call,\
+      function_prefix__ ## publish  }
 void egress__cluster__node__call(ProtobufCService *service,
                                  const Egress__Cluster__NodeCall *input,
                                  Egress__Cluster__NodeReply_Closure closure,
                                  void *closure_data);
+void egress__cluster__node__publish(ProtobufCService *service,
+                                    const Egress__Cluster__NodePublish *input,
+                                    Egress__Cluster__NodePublished_Closure closure,
+                                    void *closure_data);
 typedef struct Egress__Cluster__Relay_Service Egress__Cluster__Relay_Service;
 struct Egress__Cluster__Relay_Service
 {
@@ -513,6 +612,8 @@ void egress__cluster__relay__follow(ProtobufCService *service,
 
 extern const ProtobufCMessageDescriptor egress__cluster__node_call__descriptor;
 extern const ProtobufCMessageDescriptor egress__cluster__node_reply__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__node_publish__descriptor;
+extern const ProtobufCMessageDescriptor egress__cluster__node_published__descriptor;
 extern const ProtobufCMessageDescriptor egress__cluster__relay_request__descriptor;
 extern const ProtobufCMessageDescriptor egress__cluster__relay_message__descriptor;
 extern const ProtobufCMessageDescriptor egress__cluster__relay_room__descriptor;

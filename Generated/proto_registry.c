@@ -29,6 +29,8 @@ const ProtobufCMessageDescriptor *const *proto_registry_messages(void) {
   static const ProtobufCMessageDescriptor *const all[] = {
     &egress__cluster__node_call__descriptor,
     &egress__cluster__node_reply__descriptor,
+    &egress__cluster__node_publish__descriptor,
+    &egress__cluster__node_published__descriptor,
     &egress__cluster__relay_request__descriptor,
     &egress__cluster__relay_message__descriptor,
     &egress__cluster__relay_room__descriptor,

@@ -14,9 +14,11 @@ import jwt
 import pytest
 
 import tokens
+import whip
 from conftest import Server
 from media import Publisher, av_offset
 from test_recording import participant_egress, record_for, streams_by_type, wait_for
+from test_whip import wait_until as whip_wait_until
 from test_durability import egress_api, events_of, listed, wait_for_events
 from webhook_endpoint import endpoint  # noqa: F401 (a fixture)
 
@@ -259,22 +261,42 @@ def test_a_new_room_is_placed_once_and_every_call_about_it_goes_there(fresh_serv
     assert redis.cli("GET", "egress:room:{r-new}") == ""
 
 
-def test_a_whip_offer_for_a_room_hosted_elsewhere_is_redirected_there(fresh_server, redis):
+def test_a_whip_offer_for_a_room_hosted_elsewhere_is_answered_by_its_node(fresh_server, redis, stubs, tmp_path):
+    """Not a redirect: browsers and curl-based tools drop Authorization when they follow one to
+    another origin. Node A takes the offer for B's room, B answers it, and media goes to B."""
     a, b = node(fresh_server, redis, "node-a"), node(fresh_server, redis, "node-b")
     place(redis, "r-whip", "node-b")
+    pattern = whip.make_pattern(tmp_path / "pattern.mkv", seconds=20)
     token = tokens.token(identity="pub", roomJoin=True, room="r-whip", canPublish=True)
-    connection = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
-    connection.request("POST", "/whip/r-whip?source=screen_share", body="v=0\r\n",
-                       headers={"authorization": f"Bearer {token}", "content-type": "application/sdp"})
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 307
-    assert response.getheader("location") == f"http://127.0.0.1:{b.port}/whip/r-whip?source=screen_share"
-    # Without a valid token nobody learns where a room is.
-    connection.request("POST", "/whip/r-whip", body="v=0\r\n", headers={"content-type": "application/sdp"})
-    refused = connection.getresponse()
-    refused.read()
-    assert refused.status == 401
+    publisher = whip.WHIPPublisher(f"http://127.0.0.1:{a.port}", token, pattern, path="/whip/r-whip?source=screen_share").start()
+    try:
+        # B's session (DELETE there ends it), B's candidates (aiortc connected to them).
+        assert publisher.status == 201 and publisher.location.startswith(f"http://127.0.0.1:{b.port}/whip/sessions/WH_")
+        assert f" 127.0.0.1 {b.rtp_port} typ host" in publisher.answer
+        room_b = r_api(b, stubs)
+
+        def sources():
+            try:
+                listed = room_b.ListParticipants(stubs.room.ListParticipantsRequest(room="r-whip"), timeout=10).participants
+            except grpc.RpcError as error:  # the room ends with its last participant
+                assert error.code() == grpc.StatusCode.NOT_FOUND
+                return []
+            return [(p.identity, sorted(stubs.models.TrackSource.Name(t.source) for t in p.tracks)) for p in listed]
+        whip_wait_until(lambda: sources() == [("pub", ["SCREEN_SHARE", "SCREEN_SHARE_AUDIO"])], "pub's two tracks on B", timeout=15)
+        # The room's node's refusals come back through A with their reasons.
+        again, _, body = whip.post(f"http://127.0.0.1:{a.port}/whip/r-whip", token, publisher.offer)
+        assert again == 409 and "pub" in body
+        bad, _, body = whip.post(f"http://127.0.0.1:{a.port}/whip/r-whip",
+                                 tokens.token(identity="other", roomJoin=True, room="r-whip", canPublish=True), "v=0\r\n")
+        assert bad == 400 and body.startswith("bad offer")
+        # Without a valid token nobody learns where a room is, nor reaches its node.
+        refused, _, _ = whip.post(f"http://127.0.0.1:{a.port}/whip/r-whip", None, publisher.offer)
+        assert refused == 401
+        deleted = publisher.stop()
+        assert deleted[0] == 200
+        whip_wait_until(lambda: sources() == [], "pub gone from B after the DELETE")
+    finally:
+        publisher.stop(delete=False)
 
 
 def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stubs):

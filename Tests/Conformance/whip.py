@@ -5,6 +5,7 @@ import random
 import re
 import subprocess
 import threading
+import urllib.parse
 import urllib.request
 
 from aiortc import RTCPeerConnection, RTCSessionDescription, RTCRtpSender
@@ -94,6 +95,7 @@ class WHIPPublisher:
         self.status = status
         if status != 201:
             raise RuntimeError(f"WHIP POST answered {status}: {body}")
+        self.offer = self.edit_offer(self.pc.localDescription.sdp)
         self.location = headers.get("Location") or headers.get("location")
         self.answer = body
         if self.relay:
@@ -122,7 +124,9 @@ class WHIPPublisher:
         """Ends the session: DELETE on its resource (as a WHIP client leaves), then closes."""
         result = None
         if delete and self.location:
-            result = post(self.base_url + self.location, self.token, None, content_type=None, method="DELETE")
+            # Relative to the endpoint, or (a room hosted by another node of a cluster) absolute.
+            url = urllib.parse.urljoin(self.base_url + self.path, self.location)
+            result = post(url, self.token, None, content_type=None, method="DELETE")
         if hasattr(self, "stopping"):
             self.loop.call_soon_threadsafe(self.stopping.set)
         self.finished.wait(10)

@@ -14,6 +14,10 @@ public struct Egress_Cluster_NodeClient: Sendable {
     public func call(_ request: Egress_Cluster_NodeCall, options: CallOptions = CallOptions()) async throws -> Egress_Cluster_NodeReply {
         try await transport.unary(MethodTarget(service: "egress.cluster.Node", method: "Call"), request, as: Egress_Cluster_NodeReply.self, options: options)
     }
+
+    public func publish(_ request: Egress_Cluster_NodePublish, options: CallOptions = CallOptions()) async throws -> Egress_Cluster_NodePublished {
+        try await transport.unary(MethodTarget(service: "egress.cluster.Node", method: "Publish", room: request.room, identity: request.identity), request, as: Egress_Cluster_NodePublished.self, options: options)
+    }
 }
 
 /// Calls `egress.cluster.Relay` over a `ClientTransport` (a `GRPCClient` or a `TwirpClient`).

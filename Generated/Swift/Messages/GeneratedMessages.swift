@@ -6,6 +6,8 @@ import Protobuf
 public enum GeneratedMessages {
     public static let all: [any WireMessage.Type] = [
         Egress_Cluster_NodeCall.self,
+        Egress_Cluster_NodePublish.self,
+        Egress_Cluster_NodePublished.self,
         Egress_Cluster_NodeReply.self,
         Egress_Cluster_RelayEvent.self,
         Egress_Cluster_RelayFrame.self,

@@ -101,6 +101,138 @@ public struct Egress_Cluster_NodeReply: WireMessage {
     }
 }
 
+public struct Egress_Cluster_NodePublish: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.NodePublish")
+
+    public var room: String = ""
+    public var identity: String = ""
+    public var name: String = ""
+    public var metadata: String = ""
+    public var offer: String = ""
+    public var screenShare: Bool = false
+    public var fromNode: String = ""
+    public var toNode: String = ""
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        room = try message.string(0)
+        identity = try message.string(1)
+        name = try message.string(2)
+        metadata = try message.string(3)
+        offer = try message.string(4)
+        screenShare = message.bool(5)
+        fromNode = try message.string(6)
+        toNode = try message.string(7)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !room.isEmpty { message.set(0, room) }
+        if !identity.isEmpty { message.set(1, identity) }
+        if !name.isEmpty { message.set(2, name) }
+        if !metadata.isEmpty { message.set(3, metadata) }
+        if !offer.isEmpty { message.set(4, offer) }
+        if screenShare { message.set(5, screenShare) }
+        if !fromNode.isEmpty { message.set(6, fromNode) }
+        if !toNode.isEmpty { message.set(7, toNode) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "room":
+                let at = path + ".room"
+                self.room = try JSONRead.string(value, at: at)
+            case "identity":
+                let at = path + ".identity"
+                self.identity = try JSONRead.string(value, at: at)
+            case "name":
+                let at = path + ".name"
+                self.name = try JSONRead.string(value, at: at)
+            case "metadata":
+                let at = path + ".metadata"
+                self.metadata = try JSONRead.string(value, at: at)
+            case "offer":
+                let at = path + ".offer"
+                self.offer = try JSONRead.string(value, at: at)
+            case "screen_share", "screenShare":
+                let at = path + ".screen_share"
+                self.screenShare = try JSONRead.bool(value, at: at)
+            case "from_node", "fromNode":
+                let at = path + ".from_node"
+                self.fromNode = try JSONRead.string(value, at: at)
+            case "to_node", "toNode":
+                let at = path + ".to_node"
+                self.toNode = try JSONRead.string(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("room", "room", self.room)
+        members.field("identity", "identity", self.identity)
+        members.field("name", "name", self.name)
+        members.field("metadata", "metadata", self.metadata)
+        members.field("offer", "offer", self.offer)
+        members.field("screen_share", "screenShare", self.screenShare)
+        members.field("from_node", "fromNode", self.fromNode)
+        members.field("to_node", "toNode", self.toNode)
+        return members.value
+    }
+}
+
+public struct Egress_Cluster_NodePublished: WireMessage {
+    public static let descriptor = MessageDescriptor.named("egress.cluster.NodePublished")
+
+    public var sessionId: String = ""
+    public var answer: String = ""
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public init(reading message: MessageReader) throws(ProtoError) {
+        sessionId = try message.string(0)
+        answer = try message.string(1)
+        unknownFields = message.unknownFields
+    }
+
+    public func write(to message: MessageWriter) {
+        if !sessionId.isEmpty { message.set(0, sessionId) }
+        if !answer.isEmpty { message.set(1, answer) }
+        message.setUnknownFields(unknownFields)
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONError) {
+        self.init()
+        for (key, value) in try JSONRead.members(json, at: path) {
+            if case .null = value { continue }
+            switch key {
+            case "session_id", "sessionId":
+                let at = path + ".session_id"
+                self.sessionId = try JSONRead.string(value, at: at)
+            case "answer":
+                let at = path + ".answer"
+                self.answer = try JSONRead.string(value, at: at)
+            default: continue
+            }
+        }
+    }
+
+    public func json(_ options: JSONEncodingOptions) -> JSONValue {
+        var members = JSONMembers(options)
+        members.field("session_id", "sessionId", self.sessionId)
+        members.field("answer", "answer", self.answer)
+        return members.value
+    }
+}
+
 public struct Egress_Cluster_RelayRequest: WireMessage {
     public static let descriptor = MessageDescriptor.named("egress.cluster.RelayRequest")
 

@@ -9,6 +9,7 @@ public enum Egress_Cluster_Node {
     /// One method per RPC of `egress.cluster.Node`.
     public protocol ServiceProtocol: Sendable {
         func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply
+        func publish(request: Egress_Cluster_NodePublish, context: ServerContext) async throws -> Egress_Cluster_NodePublished
     }
 }
 
@@ -18,6 +19,9 @@ extension Egress_Cluster_Node.ServiceProtocol {
         RPCService("egress.cluster.Node", handlers: [
             "Call": .unary { (request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply in
                 try await self.call(request: request, context: context)
+            },
+            "Publish": .unary { (request: Egress_Cluster_NodePublish, context: ServerContext) async throws -> Egress_Cluster_NodePublished in
+                try await self.publish(request: request, context: context)
             },
         ])
     }

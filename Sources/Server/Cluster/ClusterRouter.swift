@@ -83,14 +83,14 @@ final class ClusterRouter: Sendable {
         !record.draining && now - record.heartbeatAt < lostAfter.milliseconds
     }
 
-    /// The API address ("host:port") of the node hosting `room`, placing it if it is new; nil
-    /// when that is this node.
-    func address(ofRoom room: String) async throws(RPCError) -> String? {
+    /// The node hosting `room` (placing it if it is new), its API address ("host:port") and a
+    /// client of it; nil when that is this node.
+    func roomNode(placing room: String) async throws(RPCError) -> (node: String, address: String, client: GRPCClient)? {
         guard let host = try await host(of: room, placing: true), host != node else { return nil }
         guard let record = try await nodes().first(where: { $0.id == host }) else {
             throw RPCError(.unavailable, "room \(room) is on node \(host), which is not in the cluster now (lost or stopped); try again later")
         }
-        return record.apiAddress
+        return (host, record.apiAddress, try peers.client(to: record.apiAddress))
     }
 
     /// Where an egress of `cost` cores recording `room` runs: the room's node (placing the room if

@@ -88,7 +88,8 @@ extension EgressServer {
     /// The services other nodes call, behind the cluster secret: `Node` runs their handed-over
     /// calls on `local` (this node's own services), `Relay` streams this node's rooms to them.
     func nodeServices(_ routing: ClusterRouting, local: [RPCService], hub: RoomHub) -> [RPCService] {
-        let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, router: routing.router, logger: logger)
+        let node = NodeService(local: RPCRouter(services: local), configuration: configuration.rpc, router: routing.router, hub: hub,
+                               logger: logger)
         let relay = RelayService(hub: hub, node: routing.router.node, maxRoomName: configuration.hub.maxNameLength, logger: logger)
         let admit: RPCAdmission = { metadata in try routing.credentials.admit(metadata) }
         return [node.rpcService.admitting(admit), relay.rpcService.admitting(admit)]

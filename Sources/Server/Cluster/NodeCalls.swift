@@ -9,6 +9,7 @@ import RPCClient
 import Support
 import Synchronization
 import Foundation
+import Ingest
 
 /// The cluster secret's two uses: signing this node's calls to the others (a LiveKit-style
 /// token whose issuer is `egress-cluster`) and checking theirs. An API key's token is not
@@ -60,6 +61,8 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
     let local: RPCRouter
     let configuration: RPCConfiguration
     let router: ClusterRouter
+    /// This node's hub, for WHIP sessions of its rooms whose offers other nodes took.
+    let hub: RoomHub
     let logger: Logger
 
     func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {

@@ -20,9 +20,10 @@ struct WHIPEndpoint: Sendable {
 
     let hub: RoomHub
     let verifier: TokenVerifier
-    /// In a cluster: where rooms are, and the scheme of the nodes' URLs ("http", "https"). A
-    /// publisher of a room hosted elsewhere is redirected there (307); one of a room hosted here
-    /// publishes with the room held against the sweep of unused rooms (`ClusterRouter.hosting`).
+    /// In a cluster: where rooms are, and the scheme of the nodes' URLs ("http", "https"). The
+    /// offer of a publisher of a room hosted elsewhere is answered by that node (see
+    /// `WHIPForwarding.swift`); one of a room hosted here publishes with the room held against
+    /// the sweep of unused rooms (`ClusterRouter.hosting`).
     var cluster: (router: ClusterRouter, scheme: String)?
 
     static let corsHeaders = [
@@ -106,29 +107,21 @@ struct WHIPEndpoint: Sendable {
             return Self.error(400, "the offer is not UTF-8 text")
         }
         let screenShare = Query(request.path)["source"] == "screen_share"
+        let publish = WebRTCPublishRequest(room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer,
+                                           screenShare: screenShare)
         if let cluster {
             do {
-                if let address = try await cluster.router.address(ofRoom: room) {
-                    let base = "\(cluster.scheme)://\(address)"
-                    let query = request.path.firstIndex(of: "?").map { String(request.path[$0...]) } ?? ""
-                    return HTTPResponse(status: 307, headers: Self.corsHeaders + [
-                        HeaderField("location", base + Self.pathPrefix + "/" + Query.percentEncoded(room) + query),
-                    ], body: ByteBuffer(string: "room \(room) is hosted by another node: publish there\n"))
+                if let target = try await cluster.router.roomNode(placing: room) {
+                    return await Self.forward(publish, to: target, from: cluster.router.node, scheme: cluster.scheme)
                 }
             } catch {
                 return Self.error(503, "the room's node cannot be found now: \(error)")
             }
         }
         do {
-            let request = WebRTCPublishRequest(room: room, identity: token.identity, name: token.name, metadata: token.metadata, offer: offer,
-                                               screenShare: screenShare)
-            let publish = { @Sendable [hub] in try await hub.publishWebRTC(request) }
-            let publication = if let cluster { try await cluster.router.hosting(room, publish) } else { try await publish() }
-            return HTTPResponse(status: 201, headers: Self.corsHeaders + [
-                HeaderField("content-type", "application/sdp"),
-                HeaderField("location", Self.sessionsPrefix + publication.sessionID),
-                HeaderField("etag", "\"\(publication.sessionID)\""),
-            ], body: ByteBuffer(string: publication.answer))
+            let open = { @Sendable [hub] in try await hub.publishWebRTC(publish) }
+            let publication = if let cluster { try await cluster.router.hosting(room, open) } else { try await open() }
+            return Self.created(sessionID: publication.sessionID, answer: publication.answer, location: Self.sessionsPrefix + publication.sessionID)
         } catch let error as SDPError {
             return Self.error(400, "bad offer: \(error)")
         } catch let error as HubError {
