@@ -319,9 +319,14 @@ def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stub
     call = stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", request=b"", to_node="node-a")
     now = int(time.time())
     wrong = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, "not-the-cluster-secret-but-32-chars-long", algorithm="HS256")
+    # Publish would put a WebRTC participant in any room of the node, for no publisher's token.
+    publish = stubs.cluster.NodePublish(room="r-outsider", identity="mallory", offer="v=0\r\n", to_node="node-a")
     for metadata in ([], [tokens.bearer(roomList=True, roomAdmin=True, roomRecord=True)], [("authorization", f"Bearer {wrong}")]):
         with pytest.raises(grpc.RpcError) as outsider:
             stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=metadata, timeout=10)
+        assert outsider.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+        with pytest.raises(grpc.RpcError) as outsider:
+            stubs.cluster_grpc.NodeStub(a.raw_channel()).Publish(publish, metadata=metadata, timeout=10)
         assert outsider.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
     right = jwt.encode({"iss": "egress-cluster", "nbf": now, "exp": now + 60, "video": {}}, SECRET, algorithm="HS256")
     reply = stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(call, metadata=[("authorization", f"Bearer {right}")], timeout=10)
@@ -333,6 +338,18 @@ def test_a_call_between_nodes_needs_the_cluster_secret(fresh_server, redis, stub
             stubs.cluster_grpc.NodeStub(a.raw_channel()).Call(stubs.cluster.NodeCall(method="/livekit.RoomService/ListRooms", to_node=to_node),
                                                               metadata=[("authorization", f"Bearer {right}")], timeout=10)
         assert (misdirected.value.code(), misdirected.value.details()) == (code, details)
+        with pytest.raises(grpc.RpcError) as misdirected:
+            stubs.cluster_grpc.NodeStub(a.raw_channel()).Publish(stubs.cluster.NodePublish(room="r-outsider", identity="m", offer="v=0\r\n",
+                                                                                           to_node=to_node),
+                                                                 metadata=[("authorization", f"Bearer {right}")], timeout=10)
+        assert (misdirected.value.code(), misdirected.value.details()) == (code, details)
+    # A node's Publish checks what it is sent as the hub checks a WHIP offer of its own.
+    with pytest.raises(grpc.RpcError) as bad:
+        stubs.cluster_grpc.NodeStub(a.raw_channel()).Publish(publish, metadata=[("authorization", f"Bearer {right}")], timeout=10)
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith("bad offer")
+    with pytest.raises(grpc.RpcError) as nobody:
+        r_api(a, stubs).ListParticipants(stubs.room.ListParticipantsRequest(room="r-outsider"), timeout=10)
+    assert nobody.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_recordings_ride_out_a_redis_restart_and_no_record_is_lost(fresh_server, stubs, endpoint):
