@@ -291,7 +291,7 @@ let package = Package(
         ),
         .executableTarget(name: "fuzz", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/Executable"),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "RTP"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "RTP", "APIMessages", "Auth", "RPCClient", "GRPCWire"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Rooms", "RTP", "APIMessages", "Auth", "RPCClient", "GRPCWire", "Support"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses"], path: "Tests/Fuzz/ReplayTests"),
     ],
     swiftLanguageModes: [.v6]

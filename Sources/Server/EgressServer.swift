@@ -222,9 +222,9 @@ public final class EgressServer: Service {
         // In a cluster, each call is answered where its room or egress is (see ClusterRouter),
         // and an egress may follow a room on another node.
         let cluster = try clusterRouting(records: records, group: group)
-        let relayLimits = RelayMessages.Limits(maxParticipants: hubConfiguration.maxParticipantsPerRoom, maxTracksPerParticipant: hubConfiguration.maxTracksPerParticipant,
-                                              maxNameLength: hubConfiguration.maxNameLength, maxMetadataLength: hubConfiguration.maxMetadataLength)
-        let source: any MediaSource = cluster.map { ClusterMediaSource(hub: hub, router: $0.router, logger: logger, limits: relayLimits) } ?? hub
+        let source: any MediaSource = cluster.map {
+            ClusterMediaSource(hub: hub, router: $0.router, logger: logger, limits: RelayMessages.Limits(hubConfiguration))
+        } ?? hub
         let backend = RecordingBackend(source: source, configuration: recorderConfiguration, logger: logger)
         let webhooks: WebhookNotifier
         do {

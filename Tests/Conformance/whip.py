@@ -90,12 +90,12 @@ class WHIPPublisher:
                 state.set()
 
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.offer = self.edit_offer(self.pc.localDescription.sdp)
         status, headers, body = await asyncio.get_running_loop().run_in_executor(
-            None, post, self.base_url + self.path, self.token, self.edit_offer(self.pc.localDescription.sdp))
+            None, post, self.base_url + self.path, self.token, self.offer)
         self.status = status
         if status != 201:
             raise RuntimeError(f"WHIP POST answered {status}: {body}")
-        self.offer = self.edit_offer(self.pc.localDescription.sdp)
         self.location = headers.get("Location") or headers.get("location")
         self.answer = body
         if self.relay:

@@ -66,9 +66,9 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
     let logger: Logger
 
     func call(request: Egress_Cluster_NodeCall, context: ServerContext) async throws -> Egress_Cluster_NodeReply {
-        try Self.check(addressedTo: request.toNode, here: router.node)
-        guard request.fromNode.utf8.count <= 64, request.method.utf8.count <= 256 else {
-            throw RPCError(.invalidArgument, "a call between nodes names its method in at most 256 bytes and its node in at most 64")
+        try Self.check(addressedTo: request.toNode, from: request.fromNode, here: router.node)
+        guard request.method.utf8.count <= 256 else {
+            throw RPCError(.invalidArgument, "a call between nodes names its method in at most 256 bytes")
         }
         let run = { [local, configuration, logger] in
             try await local.runHandedOver(path: request.method, request: Array(request.request), configuration: configuration,
@@ -82,9 +82,11 @@ struct NodeService: Egress_Cluster_Node.ServiceProtocol {
         return reply
     }
 
-    /// Refuses a call meant for another node (one that had this node's address before it).
-    static func check(addressedTo node: String, here: String) throws(RPCError) {
+    /// Refuses a call meant for another node (one that had this node's address before it), and
+    /// one whose node names are longer than a node's id may be.
+    static func check(addressedTo node: String, from caller: String, here: String) throws(RPCError) {
         guard node.utf8.count <= 64 else { throw RPCError(.invalidArgument, "a call between nodes names its node (to_node) in at most 64 bytes") }
+        guard caller.utf8.count <= 64 else { throw RPCError(.invalidArgument, "a call between nodes names its caller (from_node) in at most 64 bytes") }
         guard node == here else {
             throw node.isEmpty ? RPCError(.invalidArgument, "a call between nodes must name the node it is for (to_node)")
                 : RPCError(.unavailable, "this is node \(here), not \(node) (the address changed hands); try again")

@@ -30,6 +30,10 @@ extension WHIPEndpoint {
             var options = CallOptions()
             options.timeout = .seconds(10)
             let published = try await Egress_Cluster_NodeClient(target.client).publish(call, options: options)
+            // It goes into this answer's headers: only an id as a hub makes them.
+            guard isSessionID(published.sessionId) else {
+                return Self.error(502, "room \(request.room)'s node \(target.node) answered the offer with a malformed session id")
+            }
             return created(sessionID: published.sessionId, answer: published.answer,
                            location: "\(scheme)://\(target.address)\(sessionsPrefix)\(published.sessionId)")
         } catch let error as RPCError {
@@ -43,6 +47,15 @@ extension WHIPEndpoint {
         } catch {
             return Self.error(502, "room \(request.room)'s node \(target.node) did not answer the offer: \(error)")
         }
+    }
+
+    /// An id such as the hub gives a session ("WH_" and twelve letters or digits): at most 64
+    /// bytes of letters, digits, "_" and "-", so nothing else can reach a header.
+    static func isSessionID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (0x30...0x39).contains(byte) || (0x61...0x7A).contains(byte | 0x20)
+            }
     }
 
     /// `201 Created` with the answer and the session's URL.
@@ -60,8 +73,7 @@ extension NodeService {
     /// here while it opens (`ClusterRouter.hosting`). The hub checks every value as it checks a
     /// WHIP request of its own.
     func publish(request: Egress_Cluster_NodePublish, context: ServerContext) async throws -> Egress_Cluster_NodePublished {
-        try Self.check(addressedTo: request.toNode, here: router.node)
-        guard request.fromNode.utf8.count <= 64 else { throw RPCError(.invalidArgument, "a call between nodes names its node in at most 64 bytes") }
+        try Self.check(addressedTo: request.toNode, from: request.fromNode, here: router.node)
         let publish = WebRTCPublishRequest(room: request.room, identity: request.identity, name: request.name, metadata: request.metadata,
                                            offer: request.offer, screenShare: request.screenShare)
         do {

@@ -1,5 +1,6 @@
 import APIMessages
 import Foundation
+import Ingest
 import Rooms
 import RTP
 
@@ -14,10 +15,10 @@ enum RelayMessages {
     /// What a relayed room may hold: the hub's limits (the nodes of a cluster share them), which
     /// the room's node keeps, so that a peer that breaks them is refused rather than believed.
     struct Limits: Sendable {
-        var maxParticipants = 100
-        var maxTracksPerParticipant = 8
-        var maxNameLength = 255
-        var maxMetadataLength = 64 * 1024
+        var maxParticipants: Int
+        var maxTracksPerParticipant: Int
+        var maxNameLength: Int
+        var maxMetadataLength: Int
     }
 
     // MARK: To the wire
@@ -112,7 +113,7 @@ enum RelayMessages {
         case frame(MediaFrame)
     }
 
-    static func item(_ message: Egress_Cluster_RelayMessage, limits: Limits = Limits()) throws(Invalid) -> Item {
+    static func item(_ message: Egress_Cluster_RelayMessage, limits: Limits = Limits(RoomHubConfiguration())) throws(Invalid) -> Item {
         switch message.kind {
         case .room(let room)?: return .room(try self.room(room, limits: limits))
         case .event(let event)?: return .event(try self.event(event, limits: limits))
@@ -121,7 +122,7 @@ enum RelayMessages {
         }
     }
 
-    static func room(_ message: Egress_Cluster_RelayRoom, limits: Limits = Limits()) throws(Invalid) -> HubRoom? {
+    static func room(_ message: Egress_Cluster_RelayRoom, limits: Limits = Limits(RoomHubConfiguration())) throws(Invalid) -> HubRoom? {
         guard message.exists else { return nil }
         guard message.participants.count <= limits.maxParticipants else {
             throw Invalid("a relayed room has \(message.participants.count) participants, over the limit of \(limits.maxParticipants)")
@@ -131,7 +132,7 @@ enum RelayMessages {
                        participants: try message.participants.map { (item) throws(Invalid) in try participant(item, limits: limits) })
     }
 
-    static func event(_ message: Egress_Cluster_RelayEvent, limits: Limits = Limits()) throws(Invalid) -> RoomEvent {
+    static func event(_ message: Egress_Cluster_RelayEvent, limits: Limits = Limits(RoomHubConfiguration())) throws(Invalid) -> RoomEvent {
         switch message.event {
         case .participantJoined(let joined)?: return .participantJoined(try participant(joined, limits: limits))
         case .trackPublished(let published)?: return .trackPublished(try track(published, limits: limits))
@@ -158,7 +159,7 @@ enum RelayMessages {
                           synchronized: message.synchronized)
     }
 
-    static func participant(_ message: Egress_Cluster_RelayParticipant, limits: Limits = Limits()) throws(Invalid) -> HubParticipant {
+    static func participant(_ message: Egress_Cluster_RelayParticipant, limits: Limits = Limits(RoomHubConfiguration())) throws(Invalid) -> HubParticipant {
         for (text, what) in [(message.identity, "a relayed participant's identity"), (message.sid, "a relayed participant's sid"),
                              (message.name, "a relayed participant's name")] {
             try check(text, what, limits)
@@ -184,7 +185,7 @@ enum RelayMessages {
         }
     }
 
-    static func track(_ message: Egress_Cluster_RelayTrack, limits: Limits = Limits()) throws(Invalid) -> HubTrack {
+    static func track(_ message: Egress_Cluster_RelayTrack, limits: Limits = Limits(RoomHubConfiguration())) throws(Invalid) -> HubTrack {
         for (text, what) in [(message.sid, "a relayed track's sid"), (message.name, "a relayed track's name"), (message.room, "a relayed track's room"),
                              (message.roomSid, "a relayed track's room sid"), (message.participantIdentity, "a relayed track's participant"),
                              (message.participantSid, "a relayed track's participant sid")] {
@@ -200,5 +201,13 @@ enum RelayMessages {
                         participantSID: message.participantSid, participantKind: message.participantKind, name: message.name, kind: kind,
                         source: source, codec: codec, payloadType: UInt8(message.payloadType), clockRate: Int(message.clockRate),
                         ssrc: message.ssrc, stereo: message.stereo, muted: message.muted)
+    }
+}
+
+extension RelayMessages.Limits {
+    /// A hub's limits.
+    init(_ hub: RoomHubConfiguration) {
+        self.init(maxParticipants: hub.maxParticipantsPerRoom, maxTracksPerParticipant: hub.maxTracksPerParticipant,
+                  maxNameLength: hub.maxNameLength, maxMetadataLength: hub.maxMetadataLength)
     }
 }

@@ -22,16 +22,15 @@ struct RelayService: Egress_Cluster_Relay.ServiceProtocol {
     static let maxTracks = 64
 
     func follow(request: Egress_Cluster_RelayRequest, response: ResponseWriter<Egress_Cluster_RelayMessage>, context: ServerContext) async throws {
-        try NodeService.check(addressedTo: request.toNode, here: node)
+        try NodeService.check(addressedTo: request.toNode, from: request.fromNode, here: node)
         guard !request.room.isEmpty, request.room.utf8.count <= maxRoomName else {
             throw RPCError(.invalidArgument, "a relayed room's name must be 1 to \(maxRoomName) bytes")
         }
         guard request.trackSids.count <= Self.maxTracks else {
             throw RPCError(.invalidArgument, "a relay names at most \(Self.maxTracks) tracks, not \(request.trackSids.count)")
         }
-        guard request.fromNode.utf8.count <= 64, request.participantIdentity.utf8.count <= maxRoomName,
-              request.trackSids.allSatisfy({ $0.utf8.count <= maxRoomName }) else {
-            throw RPCError(.invalidArgument, "a relay's from_node is at most 64 bytes, its participant and track ids at most \(maxRoomName)")
+        guard request.participantIdentity.utf8.count <= maxRoomName, request.trackSids.allSatisfy({ $0.utf8.count <= maxRoomName }) else {
+            throw RPCError(.invalidArgument, "a relay's participant and track ids are at most \(maxRoomName) bytes")
         }
         let interest: MediaInterest = if !request.participantIdentity.isEmpty {
             .participant(request.participantIdentity)
