@@ -55,6 +55,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // glibc's malloc.h (mallopt), part of libc: nothing to link.
         .systemLibrary(name: "CMalloc"),
+        // glibc's GNU socket calls (recvmmsg, receive timestamps) for the hub's UDP port: nothing to link.
+        .systemLibrary(name: "CSocket"),
 
         // protoc-c's output for Protos/, compiled as it is.
         .target(name: "CProtos", dependencies: ["CProtobufC"], path: "Generated", exclude: ["Swift"], publicHeadersPath: "."),
@@ -77,7 +79,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Rooms", "RTP", "Support", "WebRTC",
+                "Rooms", "RTP", "Support", "WebRTC", "CSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,20 +1,23 @@
 import Logging
 import NIOCore
-import NIOPosix
+import Support
 import WebRTC
 
-/// The UDP port every publisher sends its RTP and RTCP to. Datagrams are handed to the hub on
-/// its own event loop.
+/// The UDP port every publisher sends its RTP and RTCP to (and WHIP sessions their STUN, DTLS
+/// and SRTP), read on the hub's own loop: each wake-up takes every datagram waiting.
 public final class RTPIngest: Sendable {
     public let hub: RoomHub
-    private let channel: any Channel
+    /// The bound port.
+    public let port: Int
+    private let socket: UDPPort
 
-    /// The bound address.
-    public var localAddress: SocketAddress? { channel.localAddress }
+    /// Datagrams read per wake-up of the loop at most, before its tasks and timers get a turn.
+    static let readsPerWakeUp = 256
 
-    private init(hub: RoomHub, channel: any Channel) {
+    private init(hub: RoomHub, socket: UDPPort) {
         self.hub = hub
-        self.channel = channel
+        self.socket = socket
+        port = socket.port
     }
 
     /// Binds the hub's RTP port (WebRTC's too: a DTLS certificate is made for it) and starts
@@ -25,47 +28,39 @@ public final class RTPIngest: Sendable {
             throw HubError.invalidArgument("WebRTC host \"\(host.prefix(64))\" is not a numeric IPv4 or IPv6 address")
         }
         let dtls = try DTLSContext(certificate: DTLSCertificate())
-        let channel = try await DatagramBootstrap(group: hub.loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-            // Every datagram whole, up to UDP's maximum (the buffer is reused, not made per read):
-            // the hub then refuses what is too large, rather than the socket cutting it short.
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DatagramHandler(hub: hub)) }
-            }
-            .bind(host: configuration.rtpHost, port: configuration.rtpPort)
-            .get()
-        let port = channel.localAddress?.port ?? configuration.rtpPort
-        try await hub.loop.submit {
+        // Every datagram whole up to the hub's limit, and one byte more: a longer one is read
+        // cut short, and the hub refuses it as too large.
+        let socket = try UDPPort(host: configuration.rtpHost, port: configuration.rtpPort,
+                                 capacity: configuration.maxPacketSize + 1, receiveBufferSize: 4 << 20)
+        let loop = hub.loop
+        try await loop.submit {
             hub.dtlsContext = dtls
-            hub.outbound = { buffer, address in
-                channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+            hub.outbound = { bytes, address in socket.send(bytes, to: address) }
+            loop.watch(socket.descriptor, pause: .nanoseconds(configuration.readPause.nanoseconds)) {
+                let clocks = Arrival.now()
+                let read = socket.receive(limit: readsPerWakeUp) { datagram in
+                    guard let sender = datagram.sender else { return }
+                    hub.receive(datagram: Array(datagram.bytes), from: sender, at: clocks.backdated(toWallClock: datagram.receivedAt))
+                }
+                return read < readsPerWakeUp  // all that waited was read: the pause may begin
             }
         }.get()
-        hub.startMaintenance(rtpHost: configuration.rtpHost, rtpPort: port)
+        hub.startMaintenance(rtpHost: configuration.rtpHost, rtpPort: socket.port)
         hub.logger.info("RTP ingest listening", metadata: [
-            "address": "\(configuration.rtpHost):\(port)", "plain_rtp": "\(configuration.plainRTP ? "on" : "off")",
+            "address": "\(configuration.rtpHost):\(socket.port)", "plain_rtp": "\(configuration.plainRTP ? "on" : "off")",
             "dtls_fingerprint": "\(dtls.certificate.fingerprint)",
         ])
-        return RTPIngest(hub: hub, channel: channel)
+        return RTPIngest(hub: hub, socket: socket)
     }
 
+    /// Stops reading and closes the port.
     public func close() async {
         hub.stopMaintenance()
-        try? await channel.close()
-    }
-
-    private final class DatagramHandler: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = AddressedEnvelope<ByteBuffer>
-        let hub: RoomHub
-
-        init(hub: RoomHub) { self.hub = hub }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let envelope = unwrapInboundIn(data)
-            guard let sender = SourceAddress(envelope.remoteAddress) else { return }
-            hub.receive(datagram: Array(envelope.data.readableBytesView), from: sender)
-        }
+        let (hub, socket) = (self.hub, self.socket)
+        try? await hub.loop.submit {
+            hub.loop.unwatch()
+            hub.outbound = nil
+            socket.close()
+        }.get()
     }
 }

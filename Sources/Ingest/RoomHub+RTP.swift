@@ -5,8 +5,8 @@ import Support
 /// The hub's RTP side: datagrams from the ingest port to timed frames for the room's
 /// subscribers. Runs on the hub's loop, like the rest of its state.
 extension RoomHub {
-    /// Handles one datagram from the ingest port, sent from `sender`.
-    func receive(datagram bytes: [UInt8], from sender: SourceAddress) {
+    /// Handles one datagram from the ingest port, sent from `sender`, that arrived at `arrival`.
+    func receive(datagram bytes: [UInt8], from sender: SourceAddress, at arrival: Arrival = .now()) {
         guard bytes.count <= configuration.maxPacketSize, let first = bytes.first else {
             oversizePackets += 1
             return
@@ -21,7 +21,7 @@ extension RoomHub {
             return
         case 128...191:
             if let publisher = webRTCByAddress[sender] {
-                receiveSecured(bytes, publisher: publisher, from: sender)
+                receiveSecured(bytes, publisher: publisher, from: sender, at: arrival)
                 return
             }
         default:
@@ -59,8 +59,8 @@ extension RoomHub {
             receiver.packetsWrongSource += 1
             return
         }
-        let now = MonotonicClock.nanoseconds()
-        let frames = receiver.receive(packet, from: sender, arrival: WallClock.nanoseconds(), now: now)
+        let now = arrival.monotonic
+        let frames = receiver.receive(packet, from: sender, arrival: arrival.wall, now: now)
         deliver(localized(frames, of: receiver), room: receiver.track.room)
         sendFeedback(for: receiver, now: now)
         if receiver.hasPending { scheduleFlush() }

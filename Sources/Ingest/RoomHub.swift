@@ -7,10 +7,10 @@ import WebRTC
 
 /// The embedded room hub: rooms → participants → tracks, fed by RTP over one UDP port.
 ///
-/// All of its state lives on one event loop (its own, apart from the RPC loops): packets are
-/// handled there without locks, and calls from RPC handlers hop onto it.
+/// All of its state lives on one event loop (its own `HubEventLoop`, apart from the RPC loops):
+/// packets are handled there without locks, and calls from RPC handlers hop onto it.
 public final class RoomHub: MediaSource, @unchecked Sendable {
-    public let loop: any EventLoop
+    public let loop: HubEventLoop
     let configuration: RoomHubConfiguration
     let logger: Logger
 
@@ -41,7 +41,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
     /// The DTLS context every WHIP session is made from (made when the UDP port is bound).
     var dtlsContext: DTLSContext?
     /// Writes a datagram on the UDP port (set when it is bound).
-    var outbound: ((ByteBuffer, SocketAddress) -> Void)?
+    var outbound: ((_ datagram: [UInt8], _ to: SourceAddress) -> Void)?
     /// STUN messages that were not a valid check of any session.
     var stunIgnored = 0
     /// DTLS records from addresses no session verified.
@@ -62,7 +62,7 @@ public final class RoomHub: MediaSource, @unchecked Sendable {
         var identity: String
     }
 
-    public init(loop: any EventLoop, configuration: RoomHubConfiguration = .init(), logger: Logger) {
+    public init(loop: HubEventLoop, configuration: RoomHubConfiguration = .init(), logger: Logger) {
         self.loop = loop
         self.configuration = configuration
         self.logger = logger

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 
 /// Where a datagram came from, as a small hashable value: an IP address and a port. Compared
@@ -29,6 +30,44 @@ public struct SourceAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// From a socket address as the kernel gives it (recvmmsg, getsockname); nil for a family
+    /// other than IPv4 and IPv6.
+    init?(_ storage: sockaddr_storage) {
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            let v4 = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in.self) }
+            self.init(high: UInt64(UInt32(bigEndian: v4.sin_addr.s_addr)), low: 0, isIPv6: false, port: UInt16(bigEndian: v4.sin_port))
+        case AF_INET6:
+            let v6 = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in6.self) }
+            let words = withUnsafeBytes(of: v6.sin6_addr) { raw in
+                (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            }
+            self.init(high: UInt64(bigEndian: words.0), low: UInt64(bigEndian: words.1), isIPv6: true, port: UInt16(bigEndian: v6.sin6_port))
+        default:
+            return nil
+        }
+    }
+
+    /// Calls `body` with this address as a `sockaddr` (to send to it).
+    func withSocketAddress<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        if !isIPv6 {
+            var v4 = sockaddr_in()
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = port.bigEndian
+            v4.sin_addr.s_addr = UInt32(truncatingIfNeeded: high).bigEndian
+            return withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        var v6 = sockaddr_in6()
+        v6.sin6_family = sa_family_t(AF_INET6)
+        v6.sin6_port = port.bigEndian
+        withUnsafeMutableBytes(of: &v6.sin6_addr) { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        }
+        return withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+    }
+
     private init(high: UInt64, low: UInt64, isIPv6: Bool, port: UInt16) {
         (self.high, self.low, self.isIPv6, self.port) = (high, low, isIPv6, port)
     }
@@ -37,11 +76,6 @@ public struct SourceAddress: Hashable, Sendable, CustomStringConvertible {
     public var addressBytes: [UInt8] {
         if !isIPv6 { return (0..<4).map { UInt8(truncatingIfNeeded: high >> (24 - 8 * UInt64($0))) } }
         return [high, low].flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64($0))) } }
-    }
-
-    /// The socket address to send to.
-    public var socketAddress: SocketAddress? {
-        try? SocketAddress(packedIPAddress: ByteBuffer(bytes: addressBytes), port: Int(port))
     }
 
     /// `host:port` or `[v6]:port` with a numeric host; nil for anything else.

@@ -23,6 +23,9 @@ public struct VP8Depacketizer: Depacketizer {
         }
         if isStart && partition == 0 {
             if frameTimestamp != nil, let done = finish() { out.append(done) }
+            // Bytes of a frame whose first packet was lost and whose marker never came are not
+            // this frame's beginning.
+            frame.removeAll(keepingCapacity: true)
             frameTimestamp = timestamp
             damaged = false
         } else if frameTimestamp != timestamp {

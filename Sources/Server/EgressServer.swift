@@ -54,13 +54,19 @@ public final class EgressServer: Service {
         FFmpegLogging.errorsOnly()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         // The hub gets a loop of its own, so RTP never waits behind RPC work (or the reverse).
-        let mediaGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let parts: Parts
+        let hubLoop: HubEventLoop
         do {
-            parts = try assemble(keys: keys, outputDirectory: outputDirectory, capabilities: capabilities, group: group, mediaGroup: mediaGroup)
+            hubLoop = try HubEventLoop()
         } catch {
             try? await group.shutdownGracefully()
-            try? await mediaGroup.shutdownGracefully()
+            throw error
+        }
+        let parts: Parts
+        do {
+            parts = try assemble(keys: keys, outputDirectory: outputDirectory, capabilities: capabilities, group: group, hubLoop: hubLoop)
+        } catch {
+            try? await group.shutdownGracefully()
+            await hubLoop.shutdown()
             throw error
         }
         let (hub, sessions, http, operations) = (parts.hub, parts.sessions, parts.http, parts.operations)
@@ -77,7 +83,7 @@ public final class EgressServer: Service {
         } catch {
             logger.error("could not start", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
-            try? await mediaGroup.shutdownGracefully()
+            await hubLoop.shutdown()
             throw ServerError("\(error)")
         }
 
@@ -93,21 +99,21 @@ public final class EgressServer: Service {
                 "max_concurrent_streams": "\(configuration.http2.maxConcurrentStreams)",
                 "max_receive_message_size": "\(configuration.rpc.maxReceiveMessageSize)",
                 "max_live_egresses": "\(configuration.sessions.maxLiveEgresses)",
-                "rtp_port": "\(ingest.localAddress?.port ?? 0)",
+                "rtp_port": "\(ingest.port)",
                 "tls": "\(configuration.tls != nil)", "webhooks": "\(configuration.webhooks.urls.joined(separator: ","))", "api_keys": "\(keys.keys.joined(separator: ","))",
             ])
             for (port, server) in operations {
                 let address = try await server.bind(host: configuration.host, port: port)
                 logger.info("health check listening", metadata: ["address": "\(address)", "serves": "\(Self.operationsServed(on: port, configuration))"])
             }
-            (apiPort, mediaPort) = (address.port ?? 0, ingest.localAddress?.port ?? 0)
+            (apiPort, mediaPort) = (address.port ?? 0, ingest.port)
             if let portFile = configuration.portFile {
-                try Self.write("\(address.port ?? 0)\n\(ingest.localAddress?.port ?? 0)\n", to: portFile)
+                try Self.write("\(address.port ?? 0)\n\(ingest.port)\n", to: portFile)
             }
         } catch {
             logger.error("could not start", metadata: ["error": "\(error)"])
             try? await group.shutdownGracefully()
-            try? await mediaGroup.shutdownGracefully()
+            await hubLoop.shutdown()
             throw error
         }
 
@@ -155,7 +161,7 @@ public final class EgressServer: Service {
         }
         await parts.router?.peers.close()
         try? await group.shutdownGracefully()
-        try? await mediaGroup.shutdownGracefully()
+        await hubLoop.shutdown()
         logger.info("stopped")
         if declaredLost.isSet { throw ServerError("node \(nodeID) was declared lost by the cluster") }
     }
@@ -205,10 +211,10 @@ public final class EgressServer: Service {
     /// The hub, the recorder, the session manager with its webhooks, the services behind access
     /// control, and the HTTP server that carries them; throws when TLS or webhooks are unusable.
     private func assemble(keys: APIKeys, outputDirectory: String, capabilities: MediaCapabilities,
-                          group: MultiThreadedEventLoopGroup, mediaGroup: MultiThreadedEventLoopGroup) throws -> Parts {
+                          group: MultiThreadedEventLoopGroup, hubLoop: HubEventLoop) throws -> Parts {
         var hubConfiguration = configuration.hub
         hubConfiguration.rtpHost = configuration.host
-        let hub = RoomHub(loop: mediaGroup.next(), configuration: hubConfiguration, logger: logger)
+        let hub = RoomHub(loop: hubLoop, configuration: hubConfiguration, logger: logger)
         var recorderConfiguration = RecorderConfiguration(outputDirectory: outputDirectory)
         recorderConfiguration.participantWaitTimeout = configuration.participantWaitTimeout
         recorderConfiguration.uploadPartSize = Int64(configuration.uploadPartSizeMiB) << 20

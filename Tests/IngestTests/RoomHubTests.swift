@@ -32,14 +32,14 @@ import Testing
     }
 
     func withHub(_ configure: (inout RoomHubConfiguration) -> Void = { _ in }, _ body: (RoomHub) async throws -> Void) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = try HubEventLoop(name: "test-hub")
         var configuration = RoomHubConfiguration()
         configure(&configuration)
-        let hub = RoomHub(loop: group.next(), configuration: configuration, logger: Logger(label: "test"))
+        let hub = RoomHub(loop: loop, configuration: configuration, logger: Logger(label: "test"))
         hub.startMaintenance(rtpHost: "127.0.0.1", rtpPort: 0)
         try await body(hub)
         hub.stopMaintenance()
-        try await group.shutdownGracefully()
+        await loop.shutdown()
     }
 
     /// An Opus RTP packet (one 20 ms frame) of `ssrc`.

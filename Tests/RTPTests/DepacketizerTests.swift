@@ -55,6 +55,19 @@ private func packet(_ payload: [UInt8], marker: Bool = false) -> RTPPacket {
         #expect(frames.count == 1 && frames[0].isKeyframe && frames[0].data == keyframe)
     }
 
+    /// A frame that lost its first packet and its last (no marker closes it) leaves nothing in
+    /// front of the next frame: a key frame after it starts with its own frame tag and start code.
+    @Test func aFrameThatLostItsStartAndEndLeavesNothingBehind() {
+        var depacketizer = VP8Depacketizer()
+        #expect(depacketizer.push(packet([0x10] + keyframe, marker: true), timestamp: 0, afterGap: false).count == 1)
+        // The middle of a frame (S=0) after a gap; its first and last packets never come.
+        #expect(depacketizer.push(packet([0x00, 0x00, 0x44, 0x55]), timestamp: 3000, afterGap: true).isEmpty)
+        let frames = depacketizer.push(packet([0x10] + keyframe, marker: true), timestamp: 6000, afterGap: true)
+        #expect(frames.count == 1)
+        #expect(frames.first?.data == keyframe)
+        #expect(frames.first?.isKeyframe == true)
+    }
+
     @Test func interFramesAfterALossWaitForAKeyFrame() {
         var depacketizer = VP8Depacketizer()
         let inter: [UInt8] = [0x11, 0x01, 0, 0]  // P=1: an inter frame

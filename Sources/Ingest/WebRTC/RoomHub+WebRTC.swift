@@ -107,7 +107,7 @@ extension RoomHub {
 
     /// SRTP or SRTCP from a verified address: authenticated and decrypted, then handled as RTP
     /// of the session's own tracks (a track appears with its first packet).
-    func receiveSecured(_ bytes: [UInt8], publisher: WebRTCPublisher, from sender: SourceAddress) {
+    func receiveSecured(_ bytes: [UInt8], publisher: WebRTCPublisher, from sender: SourceAddress, at arrival: Arrival) {
         guard case .connected = publisher.transport.state else {
             publisher.packetsRejected += 1
             return
@@ -131,7 +131,7 @@ extension RoomHub {
             malformedPackets += 1
             return
         }
-        let now = MonotonicClock.nanoseconds()
+        let now = arrival.monotonic
         if let id = publisher.transportCCExtension, let value = RTPHeaderExtension.value(of: id, in: plain), value.count == 2,
            let high = value.first, let low = value.last {
             publisher.transportFeedback.arrived(UInt16(high) << 8 | UInt16(low), at: now)
@@ -152,7 +152,7 @@ extension RoomHub {
         }
         if receiver.mutedBySilence { setSilenceMute(receiver, false) }
         // Authenticated by SRTP: the track's source is whichever verified address it came from.
-        let frames = receiver.receive(packet, from: receiver.source ?? sender, arrival: WallClock.nanoseconds(), now: now)
+        let frames = receiver.receive(packet, from: receiver.source ?? sender, arrival: arrival.wall, now: now)
         deliver(localized(frames, of: receiver), room: receiver.track.room)
         sendFeedback(for: receiver, now: now)
         if receiver.hasPending { scheduleFlush() }
@@ -253,8 +253,7 @@ extension RoomHub {
     }
 
     func send(_ datagram: [UInt8], to address: SourceAddress) {
-        guard let outbound, let socket = address.socketAddress else { return }
-        outbound(ByteBuffer(bytes: datagram), socket)
+        outbound?(datagram, address)
     }
 
     /// Closes the WHIP session of a participant that leaves, if it has one (on the loop).

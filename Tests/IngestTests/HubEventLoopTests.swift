@@ -1,0 +1,135 @@
+import Foundation
+import Glibc
+@testable import Ingest
+import NIOCore
+import Support
+import Synchronization
+import Testing
+
+/// The hub's own event loop and UDP port: tasks from other threads wake it, timers fire in
+/// order and can be cancelled, shutting down fails what is left; the port reads every datagram
+/// waiting in one go, with the kernel's receive time and the sender's address.
+@Suite struct HubEventLoopTests {
+    @Test func tasksFromOtherThreadsRunOnTheLoopInOrder() async throws {
+        let loop = try HubEventLoop(name: "test-loop")
+        defer { Task { await loop.shutdown() } }
+        #expect(!loop.inEventLoop)
+        let seen = Mutex<[Int]>([])
+        for index in 0..<100 { loop.execute { seen.withLock { $0.append(index) } } }
+        // A loop asleep in poll with no timer wakes for a task (else this would wait forever).
+        let onLoop = try await loop.submit { loop.inEventLoop }.get()
+        #expect(onLoop)
+        #expect(seen.withLock { $0 } == Array(0..<100))
+    }
+
+    @Test func timersFireInDeadlineOrderAndCancelledOnesDoNot() async throws {
+        let loop = try HubEventLoop(name: "test-loop")
+        defer { Task { await loop.shutdown() } }
+        let fired = Mutex<[String]>([])
+        let late = loop.scheduleTask(in: .milliseconds(60)) { fired.withLock { $0.append("60") } }
+        let early = loop.scheduleTask(in: .milliseconds(20)) { fired.withLock { $0.append("20") } }
+        let cancelled = loop.scheduleTask(in: .milliseconds(40)) { fired.withLock { $0.append("40") } }
+        cancelled.cancel()
+        let start = NIODeadline.now()
+        try await early.futureResult.get()
+        try await late.futureResult.get()
+        #expect(NIODeadline.now() - start >= .milliseconds(60))
+        await #expect(throws: EventLoopError.cancelled) { try await cancelled.futureResult.get() }
+        #expect(fired.withLock { $0 } == ["20", "60"])
+        // Repeated tasks (the hub's maintenance) are built on the same timers.
+        let ticks = Mutex(0)
+        let repeated = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { _ in ticks.withLock { $0 += 1 } }
+        try await Task.sleep(for: .milliseconds(200))
+        repeated.cancel()
+        #expect(ticks.withLock { $0 } >= 3)
+    }
+
+    @Test func shuttingDownFailsTheTimersLeftAndEndsTheThread() async throws {
+        let loop = try HubEventLoop(name: "test-loop")
+        let pending = loop.scheduleTask(in: .seconds(3600)) { 1 }
+        // Told before the stop (a callback given to a loop that has ended is never run).
+        let failure = Mutex<(any Error)?>(nil)
+        pending.futureResult.whenFailure { error in failure.withLock { $0 = error } }
+        await loop.shutdown()
+        #expect(failure.withLock { $0 as? EventLoopError } == .shutdown)
+    }
+
+    /// Two datagrams sent 30 ms apart while the port is not read (a 400 ms pause after the first
+    /// read): both are read later, each with the time it came (between the test's clock readings
+    /// around its send), not the time it was read; the sender is the sending socket's address.
+    @Test func datagramsCarryTheKernelsReceiveTimeAndTheirSender() async throws {
+        let loop = try HubEventLoop(name: "test-loop")
+        defer { Task { await loop.shutdown() } }
+        let port = try UDPPort(host: "127.0.0.1", port: 0, capacity: 100, receiveBufferSize: 1 << 20)
+        struct Read: Sendable { var bytes: [UInt8]; var sender: SourceAddress?; var receivedAt: Int64?; var readAt: Int64 }
+        let reads = Mutex<[Read]>([])
+        let wakeUps = Mutex(0)
+        try await loop.submit {
+            loop.watch(port.descriptor, pause: .milliseconds(400)) {
+                wakeUps.withLock { $0 += 1 }
+                let count = port.receive(limit: 256) { datagram in
+                    let read = Read(bytes: Array(datagram.bytes), sender: datagram.sender, receivedAt: datagram.receivedAt, readAt: WallClock.nanoseconds())
+                    reads.withLock { $0.append(read) }
+                }
+                return count < 256
+            }
+        }.get()
+
+        let sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { Glibc.close(sender) }
+        let target = SourceAddress.parse("127.0.0.1:\(port.port)")!
+        var loopback = sockaddr_in()
+        loopback.sin_family = sa_family_t(AF_INET)
+        loopback.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let bound = withUnsafePointer(to: &loopback) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sender, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        func send(_ bytes: [UInt8]) -> (before: Int64, after: Int64) {
+            let before = WallClock.nanoseconds()
+            let sent = target.withSocketAddress { name, length in bytes.withUnsafeBytes { sendto(sender, $0.baseAddress, $0.count, 0, name, length) } }
+            #expect(sent == bytes.count)
+            return (before, WallClock.nanoseconds())
+        }
+        let wake = send([0])
+        try await waitFor { reads.withLock { $0.count } == 1 }
+        let first = send([1]), second: (before: Int64, after: Int64)
+        try await Task.sleep(for: .milliseconds(30))
+        second = send([2, 2])
+        // One byte over the capacity: read cut to it, so the hub can tell it was too long.
+        _ = send([UInt8](repeating: 3, count: 101))
+        try await waitFor { reads.withLock { $0.count } == 4 }
+
+        let got = reads.withLock { $0 }
+        #expect(got.map { $0.bytes.count } == [1, 1, 2, 100])
+        #expect(wakeUps.withLock { $0 } == 2)  // the three sent during the pause in one read
+        var local = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sender, $0, &length) } }
+        #expect(got.allSatisfy { $0.sender == SourceAddress(local) })
+        for (read, sent) in zip(got.prefix(3), [wake, first, second]) {
+            let time = try #require(read.receivedAt)
+            #expect(time >= sent.before && time <= sent.after + 5_000_000, "received at \(time), sent \(sent)")
+        }
+        // The pause held the later datagrams back: read well after they came.
+        #expect(got[1].readAt - got[1].receivedAt! >= 100_000_000)
+    }
+
+    @Test func anArrivalIsMovedBackToTheKernelsTimeOnlyWhenThatTimeIsPlausible() {
+        let now = Arrival(wall: 10_000_000_000, monotonic: 500_000_000_000)
+        let earlier = now.backdated(toWallClock: 9_995_000_000)
+        #expect(earlier.wall == 9_995_000_000 && earlier.monotonic == 499_995_000_000)
+        #expect(now.backdated(toWallClock: nil).monotonic == now.monotonic)
+        #expect(now.backdated(toWallClock: 10_000_000_001).monotonic == now.monotonic)  // in the future
+        #expect(now.backdated(toWallClock: 8_000_000_000).monotonic == now.monotonic)  // older than a second
+        #expect(now.backdated(toWallClock: Int64.min).monotonic == now.monotonic)
+    }
+
+    private func waitFor(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
