@@ -28,8 +28,6 @@ final class UDPPort: @unchecked Sendable {
     private let controls: UnsafeMutableRawBufferPointer
     private let vectors: UnsafeMutablePointer<iovec>
     private let headers: UnsafeMutablePointer<egress_mmsghdr>
-    /// Datagrams that could not be sent (a full socket buffer, an unreachable address).
-    private(set) var sendFailures = 0
 
     /// One datagram as read: its bytes (valid until the next read; one longer than the capacity
     /// is cut to it), where it came from, and when it arrived (Unix ns; nil if the kernel did not say).
@@ -61,7 +59,8 @@ final class UDPPort: @unchecked Sendable {
                 throw error
             }
         }
-        try option(SOL_SOCKET, SO_REUSEADDR, 1)
+        // No SO_REUSEADDR: on Linux it lets a second UDP socket that asks for it bind the same
+        // port and take the datagrams meant for this one.
         try option(SOL_SOCKET, SO_RCVBUF, Int32(clamping: receiveBufferSize))
         try option(SOL_SOCKET, SO_TIMESTAMPNS, 1)
         guard bind(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 else {
@@ -145,9 +144,8 @@ final class UDPPort: @unchecked Sendable {
     /// Sends one datagram, without waiting (a datagram the socket cannot take now is dropped, as
     /// the network might drop it).
     func send(_ bytes: [UInt8], to address: SourceAddress) {
-        let sent = address.withSocketAddress { name, length in
+        _ = address.withSocketAddress { name, length in
             bytes.withUnsafeBytes { sendto(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT), name, length) }
         }
-        if sent < 0 { sendFailures += 1 }
     }
 }

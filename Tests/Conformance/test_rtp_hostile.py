@@ -46,6 +46,22 @@ def attacker_ffmpeg(port, video, audio, seconds):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def test_another_process_cannot_bind_the_hubs_udp_port(server):
+    """On Linux two UDP sockets that both ask for SO_REUSEADDR may bind one port, and unicast
+    datagrams then go to the newer one: a local process (or a second server started by mistake)
+    would take the publishers' media. The hub's port does not allow it."""
+    for reuse in (False, True):
+        thief = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if reuse:
+            thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            with pytest.raises(OSError) as refused:
+                thief.bind(("127.0.0.1", server.rtp_port))
+            assert refused.value.errno == 98, refused.value  # EADDRINUSE
+        finally:
+            thief.close()
+
+
 def test_a_second_sender_with_the_tracks_ssrcs_changes_nothing_in_the_recording(server, stubs):
     api = stubs.egress_grpc.EgressStub(server.channel())
     pub = Publisher(server, stubs, "hostile-hijack", "alice")

@@ -26,11 +26,11 @@ import Testing
         let loop = try HubEventLoop(name: "test-loop")
         defer { Task { await loop.shutdown() } }
         let fired = Mutex<[String]>([])
+        let start = NIODeadline.now()
         let late = loop.scheduleTask(in: .milliseconds(60)) { fired.withLock { $0.append("60") } }
         let early = loop.scheduleTask(in: .milliseconds(20)) { fired.withLock { $0.append("20") } }
         let cancelled = loop.scheduleTask(in: .milliseconds(40)) { fired.withLock { $0.append("40") } }
         cancelled.cancel()
-        let start = NIODeadline.now()
         try await early.futureResult.get()
         try await late.futureResult.get()
         #expect(NIODeadline.now() - start >= .milliseconds(60))
@@ -54,30 +54,17 @@ import Testing
         #expect(failure.withLock { $0 as? EventLoopError } == .shutdown)
     }
 
-    /// Two datagrams sent 30 ms apart while the port is not read (a 400 ms pause after the first
-    /// read): both are read later, each with the time it came (between the test's clock readings
-    /// around its send), not the time it was read; the sender is the sending socket's address.
+    /// Datagrams sent 30 ms apart before the loop looks at the port are read in one wake-up, each
+    /// with the time it came (between the test's clock readings around its send), not the time
+    /// it was read, and the sending socket's address; one over the capacity is read cut to it.
+    /// After that read emptied the port, the loop leaves it alone for the pause: a datagram sent
+    /// at once is read no sooner. (Each check holds however late the test's own steps run.)
     @Test func datagramsCarryTheKernelsReceiveTimeAndTheirSender() async throws {
         let loop = try HubEventLoop(name: "test-loop")
         defer { Task { await loop.shutdown() } }
         let port = try UDPPort(host: "127.0.0.1", port: 0, capacity: 100, receiveBufferSize: 1 << 20)
-        struct Read: Sendable { var bytes: [UInt8]; var sender: SourceAddress?; var receivedAt: Int64?; var readAt: Int64 }
-        let reads = Mutex<[Read]>([])
-        let wakeUps = Mutex(0)
-        try await loop.submit {
-            loop.watch(port.descriptor, pause: .milliseconds(400)) {
-                wakeUps.withLock { $0 += 1 }
-                let count = port.receive(limit: 256) { datagram in
-                    let read = Read(bytes: Array(datagram.bytes), sender: datagram.sender, receivedAt: datagram.receivedAt, readAt: WallClock.nanoseconds())
-                    reads.withLock { $0.append(read) }
-                }
-                return count < 256
-            }
-        }.get()
-
         let sender = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { Glibc.close(sender) }
-        let target = SourceAddress.parse("127.0.0.1:\(port.port)")!
         var loopback = sockaddr_in()
         loopback.sin_family = sa_family_t(AF_INET)
         loopback.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
@@ -85,34 +72,64 @@ import Testing
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sender, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         #expect(bound == 0)
+        let target = SourceAddress.parse("127.0.0.1:\(port.port)")!
         func send(_ bytes: [UInt8]) -> (before: Int64, after: Int64) {
             let before = WallClock.nanoseconds()
             let sent = target.withSocketAddress { name, length in bytes.withUnsafeBytes { sendto(sender, $0.baseAddress, $0.count, 0, name, length) } }
             #expect(sent == bytes.count)
             return (before, WallClock.nanoseconds())
         }
-        let wake = send([0])
-        try await waitFor { reads.withLock { $0.count } == 1 }
-        let first = send([1]), second: (before: Int64, after: Int64)
+        // The kernel turns receive timestamps on lazily (a static key, switched by a work item):
+        // until then a datagram is stamped when it is read. Probes until one is stamped on arrival.
+        let enabled = ContinuousClock.now + .seconds(10)
+        while true {
+            let probe = send([0])
+            try await Task.sleep(for: .milliseconds(20))
+            var stamped: Int64?
+            port.receive(limit: 256) { stamped = $0.receivedAt }
+            if let stamped, stamped <= probe.after + 5_000_000 { break }
+            #expect(ContinuousClock.now < enabled, "no receive timestamps")
+            guard ContinuousClock.now < enabled else { return }
+        }
+        let first = send([1])
         try await Task.sleep(for: .milliseconds(30))
-        second = send([2, 2])
-        // One byte over the capacity: read cut to it, so the hub can tell it was too long.
+        let second = send([2, 2])
         _ = send([UInt8](repeating: 3, count: 101))
+        let watchedAt = WallClock.nanoseconds()
+
+        struct Read: Sendable { var bytes: [UInt8]; var sender: SourceAddress?; var receivedAt: Int64?; var readAt: Int64; var wakeUp: Int }
+        let reads = Mutex<[Read]>([])
+        let wakeUps = Mutex(0)
+        let pause: TimeAmount = .milliseconds(300)
+        try await loop.submit {
+            loop.watch(port.descriptor, pause: pause) {
+                let wakeUp = wakeUps.withLock { $0 += 1; return $0 }
+                let count = port.receive(limit: 256) { datagram in
+                    let read = Read(bytes: Array(datagram.bytes), sender: datagram.sender, receivedAt: datagram.receivedAt,
+                                    readAt: WallClock.nanoseconds(), wakeUp: wakeUp)
+                    reads.withLock { $0.append(read) }
+                }
+                return count < 256
+            }
+        }.get()
+        try await waitFor { reads.withLock { $0.count } == 3 }
+        let third = send([4])
         try await waitFor { reads.withLock { $0.count } == 4 }
 
         let got = reads.withLock { $0 }
-        #expect(got.map { $0.bytes.count } == [1, 1, 2, 100])
-        #expect(wakeUps.withLock { $0 } == 2)  // the three sent during the pause in one read
+        #expect(got.map { $0.bytes.count } == [1, 2, 100, 1])
+        #expect(got.map(\.wakeUp) == [1, 1, 1, 2])  // what waited, in one read
         var local = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         _ = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sender, $0, &length) } }
         #expect(got.allSatisfy { $0.sender == SourceAddress(local) })
-        for (read, sent) in zip(got.prefix(3), [wake, first, second]) {
+        for (read, sent) in zip([got[0], got[1], got[3]], [first, second, third]) {
             let time = try #require(read.receivedAt)
             #expect(time >= sent.before && time <= sent.after + 5_000_000, "received at \(time), sent \(sent)")
         }
-        // The pause held the later datagrams back: read well after they came.
-        #expect(got[1].readAt - got[1].receivedAt! >= 100_000_000)
+        #expect(got[0].readAt >= watchedAt)  // read after the port was watched, stamped before
+        // The pause after the first read: the fourth datagram waited for it.
+        #expect(got[3].readAt - got[2].readAt >= pause.nanoseconds)
     }
 
     @Test func anArrivalIsMovedBackToTheKernelsTimeOnlyWhenThatTimeIsPlausible() {
