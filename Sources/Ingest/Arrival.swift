@@ -10,16 +10,17 @@ struct Arrival: Sendable {
         Arrival(wall: WallClock.nanoseconds(), monotonic: MonotonicClock.nanoseconds())
     }
 
-    /// How long before now a kernel receive time may be (older is taken as wrong: a wall clock
-    /// that was stepped since).
+    /// How far a kernel receive time may be from this reading of the clocks (further is taken as
+    /// wrong: a wall clock that was stepped since).
     static let maxAge: Int64 = 1_000_000_000
 
-    /// The arrival at `wall` (the kernel's receive time), this being now: the monotonic time
-    /// moved back by as much. Nil, in the future or older than `maxAge`: now.
+    /// The arrival at `wall` (the kernel's receive time), the clocks having been read at this
+    /// arrival: the monotonic time moved by as much — back, or on for a datagram that came while
+    /// a batch read after this reading was under way. Nil or further than `maxAge`: this one.
     func backdated(toWallClock wall: Int64?) -> Arrival {
         guard let wall else { return self }
         let (age, overflowed) = self.wall.subtractingReportingOverflow(wall)
-        guard !overflowed, age >= 0, age <= Self.maxAge else { return self }
+        guard !overflowed, age.magnitude <= Self.maxAge else { return self }
         return Arrival(wall: wall, monotonic: monotonic - age)
     }
 }

@@ -131,13 +131,16 @@ public final class HubEventLoop: EventLoop, @unchecked Sendable {
     /// and calls `callback` on `queue` once its thread has ended. Tasks given after that are
     /// not run.
     public func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
-        let thread = self.thread
+        guard let thread, !inEventLoop else {
+            queue.async { callback(EventLoopError.unsupportedOperation) }
+            return
+        }
         let first = shared.withLock { shared -> Bool in
             defer { shared.stopping = true }
             return !shared.stopping
         }
-        guard first, let thread, !inEventLoop else {
-            queue.async { callback(first ? EventLoopError.unsupportedOperation : nil) }
+        guard first else {
+            queue.async { callback(EventLoopError.shutdown) }
             return
         }
         signal()
@@ -223,6 +226,7 @@ public final class HubEventLoop: EventLoop, @unchecked Sendable {
         for timer in timers.values { timer.fail(EventLoopError.shutdown) }
         timers = [:]
         watched = nil
+        threadID.store(0, ordering: .relaxed)  // the thread's id may be given to another one
     }
 
     /// Runs the timers due by `now`, earliest first (the hub has a handful); returns the

@@ -42,7 +42,9 @@ public final class RTPIngest: Sendable {
                     guard let sender = datagram.sender else { return }
                     hub.receive(datagram: Array(datagram.bytes), from: sender, at: clocks.backdated(toWallClock: datagram.receivedAt))
                 }
-                return read < readsPerWakeUp  // all that waited was read: the pause may begin
+                // Rest only after a light read: under a flood (a batch or more at once) the kernel's
+                // buffer, not the pause, would have to hold what comes, so the port is read on.
+                return read < UDPPort.batch
             }
         }.get()
         hub.startMaintenance(rtpHost: configuration.rtpHost, rtpPort: socket.port)

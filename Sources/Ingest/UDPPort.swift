@@ -4,13 +4,17 @@ import Glibc
 /// A system call that failed, with its errno: why the hub's port could not be opened.
 public struct SocketError: Error, CustomStringConvertible {
     public let call: String
-    public let code: Int32
+    public let reason: String
 
     init(_ call: String, code: Int32 = errno) {
-        (self.call, self.code) = (call, code)
+        (self.call, reason) = (call, String(cString: strerror(code)))
     }
 
-    public var description: String { "\(call): \(String(cString: strerror(code)))" }
+    init(_ call: String, reason: String) {
+        (self.call, self.reason) = (call, reason)
+    }
+
+    public var description: String { "\(call): \(reason)" }
 }
 
 /// The hub's UDP socket: non-blocking, read in batches with `recvmmsg(2)`, each datagram with
@@ -21,7 +25,8 @@ final class UDPPort: @unchecked Sendable {
     let port: Int
     /// The longest datagram read whole; a longer one is read cut short.
     private let capacity: Int
-    private static let batch = 32
+    /// Datagrams one `recvmmsg` takes at most.
+    static let batch = 32
     private static let controlSize = 64
     private let buffers: UnsafeMutableRawBufferPointer
     private let names: UnsafeMutablePointer<sockaddr_storage>
@@ -46,7 +51,7 @@ final class UDPPort: @unchecked Sendable {
         var found: UnsafeMutablePointer<addrinfo>?
         let resolved = getaddrinfo(host, String(port), &hints, &found)
         guard resolved == 0, let address = found else {
-            throw SocketError("resolving \"\(host.prefix(64))\": \(String(cString: gai_strerror(resolved)))", code: 0)
+            throw SocketError("resolving \"\(host.prefix(64))\"", reason: String(cString: gai_strerror(resolved)))
         }
         defer { freeaddrinfo(found) }
         let descriptor = socket(address.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

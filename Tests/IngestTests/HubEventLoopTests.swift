@@ -14,11 +14,14 @@ import Testing
         let loop = try HubEventLoop(name: "test-loop")
         defer { Task { await loop.shutdown() } }
         #expect(!loop.inEventLoop)
+        // Asleep in poll with no timer (its first turn long done): only a task's signal wakes it.
+        try await Task.sleep(for: .milliseconds(100))
         let seen = Mutex<[Int]>([])
+        let onLoop = Mutex<[Bool]>([])
         for index in 0..<100 { loop.execute { seen.withLock { $0.append(index) } } }
-        // A loop asleep in poll with no timer wakes for a task (else this would wait forever).
-        let onLoop = try await loop.submit { loop.inEventLoop }.get()
-        #expect(onLoop)
+        loop.execute { onLoop.withLock { $0.append(loop.inEventLoop) } }
+        try await waitFor { onLoop.withLock { !$0.isEmpty } }
+        #expect(onLoop.withLock { $0 } == [true])
         #expect(seen.withLock { $0 } == Array(0..<100))
     }
 
@@ -36,6 +39,14 @@ import Testing
         #expect(NIODeadline.now() - start >= .milliseconds(60))
         await #expect(throws: EventLoopError.cancelled) { try await cancelled.futureResult.get() }
         #expect(fired.withLock { $0 } == ["20", "60"])
+        // Timers that come due together (the loop busy meanwhile) fire earliest first.
+        let order = Mutex<[Int]>([])
+        loop.execute { usleep(100_000) }
+        let together = [50, 10, 40, 20, 60, 30].map { ms in
+            loop.scheduleTask(in: .milliseconds(Int64(ms))) { order.withLock { $0.append(ms) } }
+        }
+        for timer in together { try await timer.futureResult.get() }
+        #expect(order.withLock { $0 } == [10, 20, 30, 40, 50, 60])
         // Repeated tasks (the hub's maintenance) are built on the same timers.
         let ticks = Mutex(0)
         let repeated = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(10)) { _ in ticks.withLock { $0 += 1 } }
@@ -137,8 +148,10 @@ import Testing
         let earlier = now.backdated(toWallClock: 9_995_000_000)
         #expect(earlier.wall == 9_995_000_000 && earlier.monotonic == 499_995_000_000)
         #expect(now.backdated(toWallClock: nil).monotonic == now.monotonic)
-        #expect(now.backdated(toWallClock: 10_000_000_001).monotonic == now.monotonic)  // in the future
-        #expect(now.backdated(toWallClock: 8_000_000_000).monotonic == now.monotonic)  // older than a second
+        // Came while a batch read after the clocks were read was under way: moved on.
+        #expect(now.backdated(toWallClock: 10_003_000_000).monotonic == now.monotonic + 3_000_000)
+        #expect(now.backdated(toWallClock: 12_000_000_000).monotonic == now.monotonic)  // a second or more ahead
+        #expect(now.backdated(toWallClock: 8_000_000_000).monotonic == now.monotonic)  // a second or more old
         #expect(now.backdated(toWallClock: Int64.min).monotonic == now.monotonic)
     }
 
