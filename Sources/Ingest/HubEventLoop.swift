@@ -72,9 +72,9 @@ public final class HubEventLoop: EventLoop, @unchecked Sendable {
     // MARK: Reading a descriptor
 
     /// Calls `onReadable` on the loop whenever `descriptor` is readable. It reads what waits and
-    /// says whether that was all; if so, the descriptor is not looked at for `pause`, so that what
-    /// arrives meanwhile is read in one go (if not, it is read again once tasks and timers have
-    /// had their turn). One descriptor at a time; call on the loop.
+    /// says whether the loop may rest; if so, the descriptor is not looked at for `pause`, so that
+    /// what arrives meanwhile is read in one go (if not, it is read again once tasks and timers
+    /// have had their turn). One descriptor at a time; call on the loop.
     func watch(_ descriptor: Int32, pause: TimeAmount = .zero, onReadable: @escaping () -> Bool) {
         preconditionInEventLoop()
         watched = Watched(descriptor: descriptor, pause: pause, onReadable: onReadable)
@@ -216,8 +216,8 @@ public final class HubEventLoop: EventLoop, @unchecked Sendable {
                 _ = read(wakeDescriptor, &value, 8)
             }
             if descriptors[1].revents != 0, var current = watched, current.descriptor == descriptors[1].fd {
-                let drained = current.onReadable()
-                if drained, current.pause > .zero, watched?.descriptor == current.descriptor {
+                let mayRest = current.onReadable()
+                if mayRest, current.pause > .zero, watched?.descriptor == current.descriptor {
                     current.resumeAt = NIODeadline.now() + current.pause
                     watched = current
                 }

@@ -41,11 +41,15 @@ import Testing
         #expect(fired.withLock { $0 } == ["20", "60"])
         // Timers that come due together (the loop busy meanwhile) fire earliest first.
         let order = Mutex<[Int]>([])
-        loop.execute { usleep(100_000) }
-        let together = [50, 10, 40, 20, 60, 30].map { ms in
-            loop.scheduleTask(in: .milliseconds(Int64(ms))) { order.withLock { $0.append(ms) } }
-        }
-        for timer in together { try await timer.futureResult.get() }
+        // Scheduled in one task on the loop, which then stays busy past every deadline.
+        let together = try await loop.submit {
+            let scheduled = [50, 10, 40, 20, 60, 30].map { ms in
+                loop.scheduleTask(in: .milliseconds(Int64(ms))) { order.withLock { $0.append(ms) } }.futureResult
+            }
+            usleep(100_000)
+            return scheduled
+        }.get()
+        for timer in together { try await timer.get() }
         #expect(order.withLock { $0 } == [10, 20, 30, 40, 50, 60])
         // Repeated tasks (the hub's maintenance) are built on the same timers.
         let ticks = Mutex(0)
